@@ -1,0 +1,59 @@
+"""The ``fractale`` command: one root group whose subcommands load only when used."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from fractale import __version__
+
+# name -> (module under fractale.cli, attribute, one-line help shown by `fractale --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"fractale.cli.{module}"), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fractale")
+def cli() -> None:
+    """Translate jobs between workload managers, know your clusters, and match jobs to them."""
+
+
+def main() -> None:
+    """Entry point: fractale errors become a message and exit 2, never a traceback."""
+    from fractale import FractaleError
+
+    try:
+        status = cli.main(standalone_mode=False)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except FractaleError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(2)
+    except OSError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)

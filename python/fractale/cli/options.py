@@ -1,0 +1,14 @@
+"""Options and errors shared by every fractale command."""
+
+from __future__ import annotations
+
+import click
+
+
+class UserError(click.ClickException):
+    """Bad input from the user: a clear message and exit status 2."""
+
+    exit_code = 2
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

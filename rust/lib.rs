@@ -1,0 +1,12 @@
+//! fractale's core: JGF resource graphs, canonical jobspecs and Fluxion-compatible matching,
+//! as plain Rust. Only `python` (behind the `python` feature) knows about PyO3.
+
+pub mod error;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{Error, Result};
+
+/// The crate version, exported to Python as `fractale.__version__`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
