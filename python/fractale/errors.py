@@ -1,0 +1,45 @@
+"""fractale's exception hierarchy: the core's errors and the Python layer's, under one base.
+
+Every error a user can cause is a ``FractaleError``; the CLI turns it into a message and
+exit status 2. Each carries ``file``, ``location`` and ``expected`` where they are known.
+"""
+
+from __future__ import annotations
+
+from fractale._core import FractaleError, JGFError, JobspecError, MatchError
+
+
+class TranslateError(FractaleError):
+    """A batch script or job that cannot be read or written for a workload manager."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        location: str | None = None,
+        expected: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.file = file
+        self.location = location
+        self.expected = expected
+
+
+class StoreError(FractaleError):
+    """The cluster store cannot do what was asked (an unknown cluster, a name taken, a lock)."""
+
+
+class AgentError(FractaleError):
+    """An agent, its plan or its LLM backend cannot go on."""
+
+
+__all__ = [
+    "AgentError",
+    "FractaleError",
+    "JGFError",
+    "JobspecError",
+    "MatchError",
+    "StoreError",
+    "TranslateError",
+]
