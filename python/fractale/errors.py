@@ -34,8 +34,13 @@ class AgentError(FractaleError):
     """An agent, its plan or its LLM backend cannot go on."""
 
 
+class BudgetExceeded(AgentError):
+    """The next model call could spend more than what is left of ``--budget``."""
+
+
 __all__ = [
     "AgentError",
+    "BudgetExceeded",
     "FractaleError",
     "JGFError",
     "JobspecError",
