@@ -10,7 +10,9 @@ import click
 from fractale import __version__
 
 # name -> (module under fractale.cli, attribute, one-line help shown by `fractale --help`)
-COMMANDS: dict[str, tuple[str, str, str]] = {}
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "agent": ("agent", "agent", "Agents that write, submit and repair jobs with a model."),
+}
 
 
 class LazyGroup(click.Group):

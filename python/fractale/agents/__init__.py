@@ -1,0 +1,13 @@
+"""fractale's agents: take a job from intent to a running, verified execution.
+
+A step agent is expert in one task (translate, write and run a batch script, a Kubernetes
+Job, a container build, extract results); it keeps its artifact and attempts and retries on
+failure with the helper's fix. The helper reads one failure and proposes a fix. The manager
+follows a plan of steps and decides what to do when one fails. Every agent talks to a model
+through ``fractale.agents.llm``; nothing here imports the Anthropic SDK until a model is used.
+"""
+
+from fractale.agents.llm import DEFAULT_MODEL, LLM, Reply, Request, open_backend
+from fractale.agents.usage import Ledger, Usage
+
+__all__ = ["DEFAULT_MODEL", "LLM", "Ledger", "Reply", "Request", "Usage", "open_backend"]

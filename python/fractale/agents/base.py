@@ -1,0 +1,277 @@
+"""What every step agent shares: its inputs, success condition and the attempt loop.
+
+A step agent makes an artifact (asking the model, or reusing a cached one), checks it,
+executes it unless this is a dry run, and judges the outcome. On failure the helper reads
+the artifact, the command and its output and proposes the next attempt's artifact, up to
+the attempt limit. Every attempt is recorded with the tokens and dollars spent on it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from fractale.agents.cache import ArtifactCache
+from fractale.agents.execute import Executor
+from fractale.agents.helper import Helper
+from fractale.agents.llm import LLM, Request
+from fractale.agents.record import Attempt, Records, StepRecord, tail
+from fractale.agents.replies import artifact_from
+from fractale.errors import AgentError
+
+DEFAULT_ATTEMPTS = 3
+
+
+@dataclass
+class Outcome:
+    """How one artifact fared: ``reason`` says why it failed (or what was not run)."""
+
+    success: bool
+    reason: str | None = None
+    output: str = ""
+    returncode: int | None = None
+    command: str | None = None
+    state: str | None = None
+    executed: bool = False
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class Condition:
+    """A plan's success condition for a step, on top of the agent's own judgement."""
+
+    KEYS = ("returncode", "output_contains", "output_matches", "state")
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        unknown = set(spec) - set(self.KEYS)
+        if unknown:
+            raise AgentError(
+                f"unknown success condition {sorted(unknown)[0]!r} (known: {', '.join(self.KEYS)})"
+            )
+        self.spec = dict(spec)
+        if "returncode" in spec and not isinstance(spec["returncode"], int):
+            raise AgentError("success returncode must be an integer")
+        for key in ("output_contains", "output_matches", "state"):
+            if key in spec and not isinstance(spec[key], str):
+                raise AgentError(f"success {key} must be a string")
+        if "output_matches" in spec:
+            try:
+                self.pattern = re.compile(spec["output_matches"], re.MULTILINE)
+            except re.error as err:
+                raise AgentError(f"success output_matches is not a valid regex: {err}") from None
+
+    def unmet(self, outcome: Outcome) -> str | None:
+        """Why ``outcome`` does not meet the condition, or None when it does."""
+        spec = self.spec
+        if "returncode" in spec and outcome.returncode != spec["returncode"]:
+            return f"return code {outcome.returncode}, the plan wants {spec['returncode']}"
+        if "state" in spec and (outcome.state or "").upper() != spec["state"].upper():
+            return f"state {outcome.state}, the plan wants {spec['state']}"
+        if "output_contains" in spec and spec["output_contains"] not in outcome.output:
+            return f"the output does not contain {spec['output_contains']!r}"
+        if "output_matches" in spec and not self.pattern.search(outcome.output):
+            return f"the output does not match {spec['output_matches']!r}"
+        return None
+
+
+@dataclass
+class Context:
+    """What a step runs with: the model, where files go, and the run's options."""
+
+    llm: LLM
+    workdir: Path
+    records: Records = field(default_factory=lambda: Records(None))
+    cache: ArtifactCache | None = None
+    dry_run: bool = False
+    max_attempts: int = DEFAULT_ATTEMPTS
+    timeout: float = 3600.0
+    echo: Callable[[str], None] = lambda message: None
+    executor: Executor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = Executor(dry_run=self.dry_run)
+        self.helper = Helper(self.llm)
+
+
+class StepAgent(ABC):
+    """One expert task; subclasses say how to ask for, check and execute their artifact."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    filename: ClassVar[str]
+    # input name -> (required, what it is)
+    INPUTS: ClassVar[dict[str, tuple[bool, str]]]
+    # what later steps may refer to as ${steps.NAME.outputs.KEY}
+    OUTPUTS: ClassVar[dict[str, str]]
+    SYSTEM: ClassVar[str]
+
+    def __init__(self, inputs: dict[str, Any], *, success: Condition | None = None) -> None:
+        unknown = set(inputs) - set(self.INPUTS)
+        if unknown:
+            raise AgentError(
+                f"the {self.name} agent has no input {sorted(unknown)[0]!r} "
+                f"(its inputs: {', '.join(self.INPUTS)})"
+            )
+        missing = [name for name, (required, _) in self.INPUTS.items() if required]
+        missing = [name for name in missing if inputs.get(name) in (None, "")]
+        if missing:
+            raise AgentError(f"the {self.name} agent needs input {missing[0]!r}")
+        self.inputs = dict(inputs)
+        self.success = success
+
+    @abstractmethod
+    def goal(self) -> str:
+        """One paragraph saying what the artifact must achieve (shown to model and helper)."""
+
+    @abstractmethod
+    def execute(self, ctx: Context, artifact: str, path: Path) -> Outcome:
+        """Run the artifact for real and judge the result."""
+
+    def prompt(self, feedback: str | None) -> str:
+        text = self.goal()
+        if feedback:
+            text += (
+                "\n\nAn earlier version of this step led to a failure later on; write a new "
+                f"artifact that avoids it:\n{feedback}"
+            )
+        return text
+
+    def check(self, ctx: Context, artifact: str) -> str | None:
+        """A problem found without executing anything, or None."""
+        return None
+
+    def check_command(self) -> str | None:
+        """How ``check`` is described in records (there is no process behind it)."""
+        return None
+
+    def dry_outputs(self, artifact: str, path: Path) -> dict[str, Any]:
+        return {"artifact": artifact, "path": str(path)}
+
+    def generate(self, ctx: Context, feedback: str | None) -> str:
+        reply = ctx.llm.ask(
+            Request(purpose=self.name, system=self.SYSTEM, prompt=self.prompt(feedback))
+        )
+        return artifact_from(reply.text, who=self.name)
+
+    def run(
+        self,
+        ctx: Context,
+        step: str,
+        *,
+        feedback: str | None = None,
+        record: StepRecord | None = None,
+    ) -> StepRecord:
+        """Attempt the step up to ``ctx.max_attempts`` times; ``record`` resumes a round."""
+        if record is None:
+            record = StepRecord(step, self.name, ctx.llm.model, self.inputs)
+        record.status = "running"
+        began = time.monotonic()
+        ledger = ctx.llm.ledger
+        cache_key = None
+        if ctx.cache is not None:
+            cache_key = ctx.cache.key(self.name, self.inputs, ctx.llm.model)
+        failed = record.last() if record.attempts else None
+        for _ in range(ctx.max_attempts):
+            number = len(record.attempts) + 1
+            spent_before = (
+                ledger.totals.input_tokens,
+                ledger.totals.output_tokens,
+                ledger.totals.cost_usd,
+            )
+            started = time.monotonic()
+            artifact, origin = self._next_artifact(ctx, failed, feedback, cache_key)
+            path = ctx.workdir / step / f"attempt-{number}" / self.filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(artifact, encoding="utf-8")
+            ctx.echo(f"[{step}] attempt {number} ({origin.split(':')[0]}): {path}")
+            outcome = self._judge(ctx, artifact, path)
+            attempt = Attempt(
+                number=number,
+                origin=origin,
+                artifact=artifact,
+                artifact_path=str(path),
+                command=outcome.command,
+                returncode=outcome.returncode,
+                state=outcome.state,
+                output_tail=tail(outcome.output),
+                executed=outcome.executed,
+                success=outcome.success,
+                reason=outcome.reason,
+                duration_s=round(time.monotonic() - started, 3),
+                input_tokens=ledger.totals.input_tokens - spent_before[0],
+                output_tokens=ledger.totals.output_tokens - spent_before[1],
+                cost_usd=ledger.totals.cost_usd - spent_before[2],
+            )
+            record.attempts.append(attempt)
+            record.input_tokens += attempt.input_tokens
+            record.output_tokens += attempt.output_tokens
+            record.cost_usd += attempt.cost_usd
+            record.duration_s = round(record.duration_s + attempt.duration_s, 3)
+            verdict = "ok" if outcome.success else f"failed: {outcome.reason}"
+            ctx.echo(f"[{step}] attempt {number} {verdict}")
+            if outcome.success:
+                record.status = "dry-run" if ctx.dry_run else "succeeded"
+                record.message = outcome.reason
+                record.outputs = outcome.outputs
+                if cache_key is not None and not ctx.dry_run and ctx.cache is not None:
+                    ctx.cache.put(cache_key, self.name, artifact)
+                ctx.records.attempt_done(record)
+                break
+            ctx.records.attempt_done(record)
+            failed = attempt
+        else:
+            last = record.last()
+            record.status = "failed"
+            record.message = (
+                f"{self.name} failed after {len(record.attempts)} attempts: "
+                f"{last.reason if last else 'no attempt made'}"
+            )
+        record.duration_s = max(record.duration_s, round(time.monotonic() - began, 3))
+        ctx.records.step_done(record)
+        return record
+
+    def _next_artifact(
+        self,
+        ctx: Context,
+        failed: Attempt | None,
+        feedback: str | None,
+        cache_key: str | None,
+    ) -> tuple[str, str]:
+        if failed is not None:
+            fix = ctx.helper.fix(
+                kind=self.kind,
+                artifact=failed.artifact,
+                command=failed.command,
+                output="\n".join(
+                    part for part in (failed.output_tail, f"fractale: {failed.reason}") if part
+                ),
+                goal=self.goal(),
+            )
+            ctx.echo(f"helper: {fix.explanation}")
+            return fix.artifact, f"helper: {fix.explanation}"
+        if ctx.cache is not None and cache_key is not None and feedback is None:
+            cached = ctx.cache.get(cache_key)
+            if cached is not None:
+                return cached, "cache"
+        return self.generate(ctx, feedback), "generated"
+
+    def _judge(self, ctx: Context, artifact: str, path: Path) -> Outcome:
+        problem = self.check(ctx, artifact)
+        if problem is not None:
+            return Outcome(False, problem, output=problem, command=self.check_command())
+        if ctx.dry_run:
+            return Outcome(
+                True,
+                "dry run: the artifact was written and checked, nothing was executed",
+                outputs=self.dry_outputs(artifact, path),
+            )
+        outcome = self.execute(ctx, artifact, path)
+        if outcome.success and self.success is not None:
+            unmet = self.success.unmet(outcome)
+            if unmet is not None:
+                outcome.success = False
+                outcome.reason = unmet
+        return outcome

@@ -1,0 +1,44 @@
+"""``--use-cache``: a step's successful artifact, kept so the same step can reuse it.
+
+The key is the agent, its inputs and the model, so a change to any of them misses the
+cache. Entries live in ``$FRACTALE_HOME/agents/cache`` (default ``~/.fractale``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from fractale.agents.record import write_json
+
+
+def fractale_home() -> Path:
+    return Path(os.environ.get("FRACTALE_HOME") or Path.home() / ".fractale")
+
+
+class ArtifactCache:
+    """Successful artifacts by (agent, inputs, model)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or fractale_home() / "agents" / "cache"
+
+    def key(self, agent: str, inputs: dict[str, Any], model: str | None) -> str:
+        canonical = json.dumps(
+            {"agent": agent, "inputs": inputs, "model": model}, sort_keys=True, default=str
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+    def get(self, key: str) -> str | None:
+        path = self.directory / f"{key}.json"
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        artifact = entry.get("artifact") if isinstance(entry, dict) else None
+        return artifact if isinstance(artifact, str) else None
+
+    def put(self, key: str, agent: str, artifact: str) -> None:
+        write_json(self.directory / f"{key}.json", {"agent": agent, "artifact": artifact})

@@ -1,0 +1,96 @@
+"""The one place agents start processes: argument lists only, never a shell, never in a dry run.
+
+Model output reaches a process only as a file handed to a scheduler, ``kubectl`` or a
+container build tool; it is never a command line and never goes through ``sh -c``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from fractale.errors import AgentError
+
+log = logging.getLogger("fractale.agents")
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished process: what ran, its exit status, its output (stdout then stderr)."""
+
+    argv: list[str]
+    returncode: int
+    output: str
+    duration_s: float
+
+    @property
+    def command(self) -> str:
+        return " ".join(self.argv)
+
+
+class Executor:
+    """Runs fractale's own commands (sbatch, scontrol, flux, kubectl, docker, podman)."""
+
+    def __init__(self, *, dry_run: bool = False) -> None:
+        self.dry_run = dry_run
+
+    def available(self, program: str) -> bool:
+        return shutil.which(program) is not None
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+        echo: Callable[[str], None] | None = None,
+    ) -> Completed:
+        """Run ``argv`` to the end; ``echo`` sees each output line as it comes."""
+        if self.dry_run:
+            raise AgentError(f"a dry run executes nothing, and {argv[0]} was about to run")
+        if not isinstance(argv, list) or not all(isinstance(part, str) for part in argv):
+            raise TypeError("commands are argument lists of strings")
+        log.info("running: %s", " ".join(argv))
+        started = time.monotonic()
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                shell=False,
+            )
+        except FileNotFoundError:
+            return Completed(argv, 127, f"{argv[0]}: command not found\n", 0.0)
+        lines: list[str] = []
+        stream = process.stdout
+        assert stream is not None
+
+        def drain() -> None:
+            for line in stream:
+                lines.append(line)
+                if echo is not None:
+                    echo(line.rstrip("\n"))
+
+        # A reader thread, so that a silent process still times out.
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            lines.append(f"\nfractale: {argv[0]} did not finish within {timeout:g}s\n")
+            returncode = 124
+        reader.join(timeout=5)
+        stream.close()
+        return Completed(argv, returncode, "".join(lines), time.monotonic() - started)

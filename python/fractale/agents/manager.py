@@ -1,0 +1,157 @@
+"""The manager agent: follows a plan step by step and decides what to do after a failure.
+
+When a step has used all its attempts, the step's ``on_failure`` says what happens: stop
+the plan, retry the step for another round starting from the helper's fix of its last
+attempt, or go back to an earlier step, which runs again told what failed after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fractale.agents.base import Context
+from fractale.agents.plan import REFERENCE, Plan, Step
+from fractale.agents.record import StepRecord, now, tail
+from fractale.agents.steps import agent_class
+from fractale.errors import AgentError
+
+
+class _NotYetKnown(Exception):
+    """A reference to an output that a dry run did not produce."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
+
+
+@dataclass
+class PlanRun:
+    """What following a plan did: each step's record, in the order steps ran."""
+
+    plan: Plan
+    status: str = "running"
+    message: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    records: dict[str, StepRecord] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("succeeded", "dry-run")
+
+
+class Manager:
+    """Runs a plan's steps in order and acts on failures as the plan says."""
+
+    def __init__(self, plan: Plan, ctx: Context) -> None:
+        self.plan = plan
+        self.ctx = ctx
+
+    def resolve(self, value: Any, records: dict[str, StepRecord]) -> Any:
+        if isinstance(value, dict):
+            return {key: self.resolve(item, records) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item, records) for item in value]
+        if not isinstance(value, str):
+            return value
+        whole = REFERENCE.fullmatch(value.strip())
+        if whole:
+            return self._lookup(whole.group(1), records)
+        return REFERENCE.sub(lambda match: str(self._lookup(match.group(1), records)), value)
+
+    def _lookup(self, reference: str, records: dict[str, StepRecord]) -> Any:
+        parts = reference.strip().split(".")
+        if parts[0] == "inputs":
+            return self.plan.inputs[parts[1]]
+        record = records.get(parts[1])
+        if record is None or parts[2] not in record.outputs:
+            raise _NotYetKnown(reference)
+        return record.outputs[parts[2]]
+
+    def run(self) -> PlanRun:
+        run = PlanRun(self.plan)
+        started = time.monotonic()
+        rounds: dict[str, int] = {}
+        feedback: dict[str, str] = {}
+        resume: set[str] = set()
+        index = 0
+        while index < len(self.plan.steps):
+            step = self.plan.steps[index]
+            record = self._run_step(step, run, feedback.pop(step.name, None), step.name in resume)
+            resume.discard(step.name)
+            run.history.append({"step": step.name, "status": record.status, "at": now()})
+            if record.succeeded or record.status == "skipped":
+                index += 1
+                continue
+            action = step.on_failure
+            used = rounds.get(step.name, 0)
+            if action.action == "stop" or used >= action.times:
+                run.status = "failed"
+                run.message = f"step {step.name!r} failed: {record.message}"
+                if action.action != "stop":
+                    run.message += (
+                        f" (on_failure {action.action} used {used} of {action.times} times)"
+                    )
+                break
+            rounds[step.name] = used + 1
+            if action.action == "retry":
+                self.ctx.echo(
+                    f"manager: step {step.name!r} failed; another round with the helper's fix"
+                )
+                resume.add(step.name)
+                continue
+            assert action.to is not None
+            self.ctx.echo(f"manager: step {step.name!r} failed; going back to step {action.to!r}")
+            last = record.last()
+            feedback[action.to] = (
+                f"Step {step.name!r} ({step.agent}) failed after it: {record.message}\n"
+                f"Its last output:\n{tail(last.output_tail if last else '', 30)}"
+            )
+            index = self.plan.index(action.to)
+        else:
+            run.status = "dry-run" if self.ctx.dry_run else "succeeded"
+        summary = self.summary(run, time.monotonic() - started)
+        self.ctx.records.plan_done(summary)
+        return run
+
+    def _run_step(self, step: Step, run: PlanRun, feedback: str | None, resume: bool) -> StepRecord:
+        try:
+            inputs = self.resolve(step.inputs, run.records)
+        except _NotYetKnown as missing:
+            if not self.ctx.dry_run:
+                raise AgentError(
+                    f"step {step.name!r}: ${{{missing.reference}}} has no value"
+                ) from None
+            record = StepRecord(step.name, step.agent, self.ctx.llm.model, step.inputs)
+            record.status = "skipped"
+            record.message = (
+                f"dry run: input ${{{missing.reference}}} comes from an execution that did not run"
+            )
+            self.ctx.echo(f"[{step.name}] skipped: {record.message}")
+            run.records[step.name] = record
+            self.ctx.records.step_done(record)
+            return record
+        agent = agent_class(step.agent)(inputs, success=step.success)
+        ctx = dataclasses.replace(self.ctx, max_attempts=step.attempts or self.ctx.max_attempts)
+        # A retry round continues the step's record from the helper's fix of its last attempt.
+        previous = run.records.get(step.name) if resume else None
+        record = agent.run(ctx, step.name, feedback=feedback, record=previous)
+        run.records[step.name] = record
+        return record
+
+    def summary(self, run: PlanRun, seconds: float) -> dict[str, Any]:
+        totals = self.ctx.llm.ledger.totals
+        return {
+            "plan": self.plan.name,
+            "path": str(self.plan.path),
+            "status": run.status,
+            "message": run.message,
+            "model": self.ctx.llm.model,
+            "dry_run": self.ctx.dry_run,
+            "history": run.history,
+            "steps": {name: record.status for name, record in run.records.items()},
+            "duration_s": round(seconds, 3),
+            "usage": totals.to_dict(),
+        }

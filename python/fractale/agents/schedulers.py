@@ -1,0 +1,191 @@
+"""Submitting a batch script to a real workload manager, waiting for it, reading its output.
+
+Slurm goes through ``sbatch`` and ``scontrol`` (``SLURM_CONF`` and the rest of the
+environment pass through unchanged); Flux through ``flux batch``, ``flux job wait-event``
+and ``flux jobs``. The output path is set on the command line, which overrides a directive
+in the script, so fractale always knows where to read the job's output.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from fractale.agents.execute import Completed, Executor
+
+POLL_FIRST = 0.5
+POLL_MAX = 5.0
+
+
+@dataclass
+class JobRun:
+    """A submitted job's story: the submission, the final state and exit code, its output."""
+
+    submission: Completed
+    jobid: str | None
+    state: str
+    exit_code: int | None
+    output: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "COMPLETED" and self.exit_code == 0
+
+
+class Scheduler(ABC):
+    """A workload manager fractale can hand a batch script to."""
+
+    name: str
+    directive: str
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    @abstractmethod
+    def submit_argv(self, script: Path, output: Path) -> list[str]: ...
+
+    @abstractmethod
+    def parse_jobid(self, stdout: str) -> str | None: ...
+
+    @abstractmethod
+    def wait(self, jobid: str, timeout: float) -> tuple[str, int | None, str]:
+        """Block until the job ends: (state, exit code, anything worth reporting)."""
+
+    def run(self, script: Path, output: Path, timeout: float) -> JobRun:
+        submission = self.executor.run(self.submit_argv(script, output), cwd=script.parent)
+        jobid = self.parse_jobid(submission.output) if submission.returncode == 0 else None
+        if jobid is None:
+            return JobRun(submission, None, "REJECTED", None, submission.output)
+        state, exit_code, note = self.wait(jobid, timeout)
+        try:
+            text = output.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        if note:
+            text = f"{text}\n{note}" if text else note
+        return JobRun(submission, jobid, state, exit_code, text)
+
+
+class Slurm(Scheduler):
+    """Slurm through sbatch and scontrol."""
+
+    name = "slurm"
+    directive = "#SBATCH"
+    TERMINAL = frozenset(
+        {
+            "COMPLETED",
+            "FAILED",
+            "CANCELLED",
+            "TIMEOUT",
+            "NODE_FAIL",
+            "OUT_OF_MEMORY",
+            "PREEMPTED",
+            "BOOT_FAIL",
+            "DEADLINE",
+        }
+    )
+
+    def submit_argv(self, script: Path, output: Path) -> list[str]:
+        return [
+            "sbatch",
+            "--parsable",
+            f"--output={output}",
+            f"--chdir={script.parent}",
+            str(script),
+        ]
+
+    def parse_jobid(self, stdout: str) -> str | None:
+        # --parsable prints "jobid" or "jobid;cluster"; warnings may come before it.
+        for line in reversed(stdout.strip().splitlines()):
+            match = re.fullmatch(r"(\d+)(?:;\S+)?", line.strip())
+            if match:
+                return match.group(1)
+        return None
+
+    def _query(self, jobid: str) -> tuple[str | None, int | None]:
+        shown = self.executor.run(["scontrol", "show", "job", "--oneliner", jobid])
+        if shown.returncode == 0:
+            state = re.search(r"\bJobState=(\S+)", shown.output)
+            code = re.search(r"\bExitCode=(\d+):(\d+)", shown.output)
+            exit_code = None
+            if code:
+                # A signal-killed job reports its signal; 128+signal, as a shell would.
+                status, signal = int(code.group(1)), int(code.group(2))
+                exit_code = 128 + signal if signal and not status else status
+            return (state.group(1) if state else None), exit_code
+        if self.executor.available("sacct"):
+            accounted = self.executor.run(
+                [
+                    "sacct",
+                    "--noheader",
+                    "--parsable2",
+                    "--allocations",
+                    "--jobs",
+                    jobid,
+                    "--format=State,ExitCode",
+                ]
+            )
+            line = accounted.output.strip().splitlines()[:1]
+            if accounted.returncode == 0 and line and "|" in line[0]:
+                state_text, code_text = line[0].split("|", 1)
+                code_match = re.match(r"(\d+):(\d+)", code_text)
+                return state_text.split()[0], int(code_match.group(1)) if code_match else None
+        return "UNKNOWN", None
+
+    def wait(self, jobid: str, timeout: float) -> tuple[str, int | None, str]:
+        deadline = time.monotonic() + timeout
+        pause = POLL_FIRST
+        while True:
+            state, exit_code = self._query(jobid)
+            if state in self.TERMINAL or state == "UNKNOWN":
+                note = "" if state != "UNKNOWN" else f"fractale: Slurm no longer knows job {jobid}"
+                return state or "UNKNOWN", exit_code, note
+            if time.monotonic() > deadline:
+                self.executor.run(["scancel", jobid])
+                return "TIMEOUT", None, f"fractale: cancelled job {jobid} after {timeout:g}s"
+            time.sleep(pause)
+            pause = min(pause * 1.5, POLL_MAX)
+
+
+class Flux(Scheduler):
+    """Flux through flux batch, flux job wait-event and flux jobs."""
+
+    name = "flux"
+    directive = "#flux:"
+
+    def submit_argv(self, script: Path, output: Path) -> list[str]:
+        return [
+            "flux",
+            "batch",
+            f"--output={output}",
+            f"--setattr=system.cwd={script.parent}",
+            str(script),
+        ]
+
+    def parse_jobid(self, stdout: str) -> str | None:
+        lines = stdout.strip().splitlines()
+        return lines[-1].strip() if lines and lines[-1].strip() else None
+
+    def wait(self, jobid: str, timeout: float) -> tuple[str, int | None, str]:
+        waited = self.executor.run(
+            ["flux", "job", "wait-event", f"--timeout={timeout:g}", jobid, "clean"],
+            timeout=timeout + 30,
+        )
+        if waited.returncode != 0:
+            self.executor.run(["flux", "cancel", jobid])
+            return "TIMEOUT", None, f"fractale: gave up on job {jobid}: {waited.output.strip()}"
+        listed = self.executor.run(
+            ["flux", "jobs", "--suppress-header", "--format={result} {returncode}", jobid]
+        )
+        fields = listed.output.split()
+        if listed.returncode != 0 or not fields:
+            return "UNKNOWN", None, listed.output.strip()
+        result = fields[0].upper()
+        exit_code = int(fields[1]) if len(fields) > 1 and fields[1].lstrip("-").isdigit() else None
+        return result, exit_code, ""
+
+
+SCHEDULERS: dict[str, type[Scheduler]] = {"slurm": Slurm, "flux": Flux}
