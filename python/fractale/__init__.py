@@ -11,6 +11,7 @@ from fractale._core import (
     MatchError,
     __version__,
 )
+from fractale.transform import JobSpec, parse, render, transform
 
 __all__ = [
     "FractaleError",
@@ -18,4 +19,8 @@ __all__ = [
     "JobspecError",
     "MatchError",
     "__version__",
+    "JobSpec",
+    "parse",
+    "render",
+    "transform",
 ]

@@ -1,0 +1,111 @@
+"""Translate jobs between workload managers through one normalized model, ``JobSpec``.
+
+``parse`` reads any manager's job text, ``render`` writes a spec for a manager, and
+``transform`` does both, returning a ``Translation`` that lists every directive, option or
+field that could not be carried over. ``read``/``write`` are the same with losses returned.
+"""
+
+from __future__ import annotations
+
+from fractale.errors import TranslateError
+from fractale.transform.model import JobSpec
+from fractale.transform.registry import MANAGER_NAMES, all_managers, get
+from fractale.transform.report import Loss, Translation
+
+
+def detect(text: str) -> str:
+    """The one manager ``text`` is written for; TranslateError when none or several match."""
+    if not text.strip():
+        raise TranslateError("the input is empty", expected="a batch script or job document")
+    claims = [manager.name for manager in all_managers() if manager.claims(text)]
+    if len(claims) == 1:
+        return claims[0]
+    if not claims:
+        raise TranslateError(
+            "cannot tell which workload manager the input is written for: it has no "
+            "#SBATCH, #FLUX:, #PBS, #BSUB, #OAR, #COBALT or #MSUB directive and is not a "
+            "Flux jobspec or a Kubernetes Job",
+            expected="a batch script with directives, or --from MANAGER",
+        )
+    raise TranslateError(
+        f"the input matches several workload managers ({', '.join(claims)}); "
+        "say which with --from",
+        expected="directives of one manager only, or --from MANAGER",
+    )
+
+
+def read(text: str, manager: str | None = None, *,
+         file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+    """Read job text into a spec, with every directive that could not be mapped."""
+    name = manager or detect(text)
+    return get(name).read(text, file)
+
+
+def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
+    """Write a spec for a manager, with every field that manager cannot express."""
+    return get(manager).write(spec)
+
+
+def parse(text: str, manager: str | None = None, *, file: str | None = None) -> JobSpec:
+    """Read a batch script, jobspec or Job manifest into a ``JobSpec``."""
+    return read(text, manager, file=file)[0]
+
+
+def render(spec: JobSpec, manager: str) -> str:
+    """Write ``spec`` as ``manager``'s job text (see ``write`` for what could not be said)."""
+    return write(spec, manager)[0]
+
+
+def transform(text: str, to: str, source: str | None = None, *,
+              file: str | None = None) -> Translation:
+    """Translate job text from ``source`` (detected when None) to manager ``to``."""
+    target = get(to).name
+    origin = source or detect(text)
+    spec, read_losses = read(text, origin, file=file)
+    written, write_losses = write(spec, target)
+    lines = _script_lines(text, spec.script)
+    remapped = [_in_source(loss, lines) for loss in write_losses]
+    return Translation(written, spec, get(origin).name, target, read_losses + remapped)
+
+
+def _script_lines(text: str, script: str) -> list[int | None]:
+    """For each line of the script body, its line number in the source text (or None)."""
+    source = text.splitlines()
+    out: list[int | None] = []
+    cursor = 0
+    for line in script.split("\n"):
+        found = None
+        for index in range(cursor, len(source)):
+            if source[index].rstrip() == line.rstrip():
+                found = index
+                break
+        if found is None:
+            out.append(None)
+        else:
+            out.append(found + 1)
+            cursor = found + 1
+    return out
+
+
+def _in_source(loss: Loss, lines: list[int | None]) -> Loss:
+    """A body loss (numbered within the script) renumbered by the source file's lines."""
+    if loss.line is None or loss.field is not None:
+        return loss
+    index = loss.line - 1
+    number = lines[index] if 0 <= index < len(lines) else None
+    return Loss(loss.reason, line=number, directive=loss.directive, field=loss.field,
+                stage=loss.stage)
+
+
+__all__ = [
+    "MANAGER_NAMES",
+    "JobSpec",
+    "Loss",
+    "Translation",
+    "detect",
+    "parse",
+    "read",
+    "render",
+    "transform",
+    "write",
+]

@@ -1,0 +1,7 @@
+"""One module per workload manager; importing this package registers them all."""
+
+from fractale.transform.managers import (  # noqa: F401
+    flux,
+    jobspec,
+    slurm,
+)

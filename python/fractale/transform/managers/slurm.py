@@ -1,0 +1,245 @@
+"""Slurm batch scripts (``#SBATCH``): the option table and Slurm's few special cases."""
+
+from __future__ import annotations
+
+import re
+
+from fractale.transform import units
+from fractale.transform.codecs import (
+    Array,
+    Dependencies,
+    GpuCount,
+    Licenses,
+    MailEvents,
+    read_env_items,
+    write_env_items,
+)
+from fractale.transform.directives import (
+    Codec,
+    DirectiveManager,
+    Flag,
+    Ignored,
+    Int,
+    Items,
+    Name,
+    Option,
+    Path,
+    Quantity,
+    Text,
+)
+from fractale.transform.registry import register
+
+
+class Nodes(Codec):
+    """``-N 2`` or a range ``2-4`` (the minimum is kept, the range reported)."""
+
+    fields = ("nodes",)
+
+    def read(self, value, ctx):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", value.strip())
+        if not match:
+            raise ctx.fail(f"--nodes expects N or MIN-MAX, got {value!r}", "N or MIN-MAX")
+        if match.group(2):
+            ctx.lose("nodes", f"node range {value}: the minimum {match.group(1)} is kept")
+        return {"nodes": int(match.group(1))}
+
+    def write(self, spec, ctx):
+        return [] if spec.nodes is None else [str(spec.nodes)]
+
+
+class Gres(Codec):
+    """``--gres=gpu[:type]:N`` (GPUs per node); other generic resources are reported."""
+
+    fields = ()
+
+    def read(self, value, ctx):
+        out = {}
+        for item in value.split(","):
+            name, _, rest = item.partition(":")
+            if name != "gpu":
+                ctx.lose(None, f"generic resource {item!r} is not in fractale's job model")
+                continue
+            kind, count = units_gpu(rest)
+            out["gpus_per_node"] = count
+            if kind:
+                out["gpu_type"] = kind
+        return out
+
+    def write(self, spec, ctx):
+        return []
+
+
+def units_gpu(rest: str) -> tuple[str | None, int]:
+    if not rest:
+        return None, 1
+    kind, _, count = rest.rpartition(":")
+    if count.isdigit():
+        return kind or None, int(count)
+    return rest, 1
+
+
+class TotalGpus(Codec):
+    """``--gpus=[type:]N``: GPUs for the whole job, settled per node once nodes are known."""
+
+    fields = ()
+
+    def read(self, value, ctx):
+        kind, _, count = value.rpartition(":")
+        if not count.isdigit():
+            raise ctx.fail(f"--gpus expects [type:]count, got {value!r}", "[type:]count")
+        out = {"_gpus": int(count)}
+        if kind:
+            out["gpu_type"] = kind
+        return out
+
+    def write(self, spec, ctx):
+        return []
+
+
+class Export(Codec):
+    """``--export=ALL|NONE|[ALL,]NAME=value,...`` -> export policy and variables."""
+
+    fields = ("export_env", "environment")
+
+    def read(self, value, ctx):
+        items = [item for item in value.split(",") if item]
+        out = {}
+        policy = None
+        names = []
+        for item in items:
+            if item.upper() in ("ALL", "NONE", "NIL"):
+                policy = "all" if item.upper() == "ALL" else "none"
+            else:
+                names.append(item)
+        if policy is not None:
+            out["export_env"] = policy
+        if names:
+            out["environment"] = read_env_items(names, ctx)
+        return out
+
+    def write(self, spec, ctx):
+        items = write_env_items(spec, ctx)
+        if spec.export_env == "all":
+            return [",".join(["ALL", *items])]
+        if spec.export_env == "none" and not items:
+            return ["NONE"]
+        if spec.export_env == "none":
+            # With variables named and no ALL, Slurm exports only those.
+            ctx.lose("export_env", "Slurm cannot pass variables and export NONE; only the "
+                                   "named variables are exported")
+        return [",".join(items)] if items else []
+
+
+class Exclusive(Codec):
+    """``--exclusive[=user|mcs]``: whole nodes."""
+
+    fields = ("exclusive",)
+    takes_value = False
+
+    def read(self, value, ctx):
+        return {"exclusive": True}
+
+    def write(self, spec, ctx):
+        return [None] if spec.exclusive else []
+
+
+class Nice(Codec):
+    """``--nice=N`` lowers priority by N; the model's priority is its negation."""
+
+    fields = ("priority",)
+
+    def read(self, value, ctx):
+        if not re.fullmatch(r"-?\d+", value.strip()):
+            raise ctx.fail(f"--nice expects an integer, got {value!r}", "an integer")
+        return {"priority": -int(value)}
+
+    def write(self, spec, ctx):
+        return [] if spec.priority is None else [str(-spec.priority)]
+
+
+def _mail_tokens() -> dict[str, tuple[str, ...]]:
+    return {"BEGIN": ("begin",), "END": ("end",), "FAIL": ("fail",), "REQUEUE": ("requeue",),
+            "ALL": ("begin", "end", "fail", "requeue"), "INVALID_DEPEND": ("fail",),
+            "TIME_LIMIT": ("fail",), "STAGE_OUT": ("end",)}
+
+
+SLURM_TIME = ("[D-]HH:MM:SS or minutes", units.read_slurm_time, units.write_slurm_time)
+
+
+def _time(name: str) -> Quantity:
+    expected, reader, writer = SLURM_TIME
+    return Quantity(name, reader, writer, expected)
+
+
+def _memory(name: str) -> Quantity:
+    return Quantity(name, lambda v: units.read_memory(v, "m"), units.write_memory,
+                    "a size such as 4G or 500M")
+
+
+def _begin(value: int | str) -> str:
+    seconds = units.relative_seconds(value)
+    return f"now+{seconds}" if seconds is not None else value
+
+
+OPTIONS = (
+    Option(("--job-name", "-J"), Name("name")),
+    Option(("--account", "-A"), Text("account")),
+    Option(("--partition", "-p"), Text("queue")),
+    Option(("--nodes", "-N"), Nodes()),
+    Option(("--ntasks", "-n"), Int("tasks", 1)),
+    Option(("--ntasks-per-node",), Int("tasks_per_node", 1)),
+    Option(("--cpus-per-task", "-c"), Int("cpus_per_task", 1)),
+    Option(("--gpus-per-node",), GpuCount("gpus_per_node")),
+    Option(("--gpus-per-task",), GpuCount("gpus_per_task")),
+    Option(("--gres",), Gres(), write=False),
+    Option(("--gpus", "-G"), TotalGpus(), write=False),
+    Option(("--mem",), _memory("memory_per_node")),
+    Option(("--mem-per-cpu",), _memory("memory_per_cpu")),
+    Option(("--time", "-t"), _time("walltime")),
+    Option(("--begin", "-b"), Quantity("begin", units.read_begin, _begin,
+                                       "YYYY-MM-DDTHH:MM[:SS] or now+N[units]")),
+    Option(("--output", "-o"), Path("output")),
+    Option(("--error", "-e"), Path("error")),
+    Option(("--input", "-i"), Path("input")),
+    Option(("--chdir", "-D", "--workdir"), Text("workdir")),
+    Option(("--export",), Export()),
+    Option(("--exclusive",), Exclusive()),
+    Option(("--constraint", "-C"), Items("constraints", "&")),
+    Option(("--reservation",), Text("reservation")),
+    Option(("--nice",), Nice()),
+    Option(("--qos", "-q"), Text("qos")),
+    Option(("--array", "-a"), Array()),
+    Option(("--dependency", "-d"), Dependencies()),
+    Option(("--mail-user",), Text("mail_user")),
+    Option(("--mail-type",), MailEvents(_mail_tokens(), ",", none="NONE")),
+    Option(("--requeue",), Flag("requeue", True)),
+    Option(("--no-requeue",), Flag("requeue", False)),
+    Option(("--nodelist", "-w"), Items("nodelist", ",", split=units.split_hostlist)),
+    Option(("--exclude", "-x"), Items("exclude", ",", split=units.split_hostlist)),
+    Option(("--licenses", "-L"), Licenses()),
+    Option(("--container-image",), Text("container_image")),
+    Option(("--mail",), Ignored("unknown mail option")),
+    Option(("--parsable",), Ignored("only changes what sbatch prints", takes_value=False)),
+    Option(("--hint",), Ignored("Slurm task-binding hint, not in fractale's job model")),
+    Option(("--distribution", "-m"), Ignored("task distribution is not in fractale's job model")),
+)
+
+
+@register
+class Slurm(DirectiveManager):
+    name = "slurm"
+    description = "Slurm batch script (#SBATCH)"
+    prefix = "#SBATCH"
+    options = OPTIONS
+    placeholders = {"id": "%j", "name": "%x", "array_id": "%A", "array_index": "%a",
+                    "user": "%u", "node": "%N"}
+
+    def finish_read(self, values, ctx):
+        gpus = ctx.scratch.get("_gpus")
+        if gpus is None:
+            return
+        nodes = values.get("nodes") or 1
+        if gpus % nodes == 0 and "gpus_per_node" not in values:
+            values["gpus_per_node"] = gpus // nodes
+        else:
+            ctx.lose("gpus_per_node", f"--gpus={gpus} does not divide over {nodes} nodes")

@@ -1,0 +1,115 @@
+"""The normalized job model every workload manager is read into and written from.
+
+Units are fixed so that specs compare equal across managers: memory in MiB, durations in
+seconds, begin times as ``YYYY-MM-DDTHH:MM:SS`` or ``+SECONDS`` (relative to submission),
+output paths with manager-neutral placeholders (``{{id}}``, ``{{name}}``, ``{{array_id}}``,
+``{{array_index}}``, ``{{user}}``, ``{{node}}``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# Placeholders a path may hold, in the neutral spelling the model stores.
+PLACEHOLDERS = ("id", "name", "array_id", "array_index", "user", "node")
+
+# Mail events in their canonical order.
+MAIL_EVENTS = ("begin", "end", "fail", "requeue")
+
+# Dependency kinds the model knows; each dependency is stored as "kind:jobid".
+DEPENDENCY_KINDS = ("after", "afterok", "afternotok", "afterany", "singleton")
+
+
+@dataclass
+class JobSpec:
+    """One batch job, independent of the workload manager it was written for."""
+
+    name: str | None = None
+    account: str | None = None
+    queue: str | None = None
+    nodes: int | None = None
+    tasks: int | None = None
+    tasks_per_node: int | None = None
+    cpus_per_task: int | None = None
+    gpus_per_task: int | None = None
+    gpus_per_node: int | None = None
+    gpu_type: str | None = None
+    memory_per_node: int | None = None
+    memory_per_cpu: int | None = None
+    walltime: int | None = None
+    begin: str | None = None
+    output: str | None = None
+    error: str | None = None
+    input: str | None = None
+    workdir: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    export_env: str | None = None
+    exclusive: bool = False
+    constraints: list[str] = field(default_factory=list)
+    reservation: str | None = None
+    priority: int | None = None
+    urgency: int | None = None
+    qos: str | None = None
+    array: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+    mail_user: str | None = None
+    mail_events: list[str] = field(default_factory=list)
+    requeue: bool | None = None
+    nodelist: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    licenses: dict[str, int] = field(default_factory=dict)
+    container_image: str | None = None
+    shell: str = "/bin/bash"
+    script: str = ""
+    dialect: str | None = None
+
+    def to_dict(self, *, include_defaults: bool = False) -> dict[str, Any]:
+        """The spec as plain data; fields left at their defaults are omitted unless asked."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if include_defaults or not is_default(f.name, value):
+                out[f.name] = _copy(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobSpec:
+        """Build a spec from ``to_dict`` output; unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown JobSpec fields: {', '.join(unknown)}")
+        return cls(**{key: _copy(value) for key, value in data.items()})
+
+    def replace(self, **changes: Any) -> JobSpec:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def copy(self) -> JobSpec:
+        return JobSpec.from_dict(self.to_dict(include_defaults=True))
+
+
+_DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING
+                      else f.default) for f in dataclasses.fields(JobSpec)}
+
+
+def field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(JobSpec))
+
+
+def default_of(name: str) -> Any:
+    return _copy(_DEFAULTS[name])
+
+
+def is_default(name: str, value: Any) -> bool:
+    return value == _DEFAULTS[name]
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
