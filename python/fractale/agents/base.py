@@ -169,10 +169,31 @@ class StepAgent(ABC):
             record = StepRecord(step, self.name, ctx.llm.model, self.inputs)
         record.status = "running"
         began = time.monotonic()
-        ledger = ctx.llm.ledger
         cache_key = None
         if ctx.cache is not None:
             cache_key = ctx.cache.key(self.name, self.inputs, ctx.llm.model)
+        try:
+            self._attempts(ctx, step, record, feedback, cache_key)
+        except AgentError as err:
+            # The model, the budget or the replay file stopped the step: keep what it did.
+            record.status = "stopped"
+            record.message = str(err)
+            record.duration_s = max(record.duration_s, round(time.monotonic() - began, 3))
+            ctx.records.step_done(record)
+            raise
+        record.duration_s = max(record.duration_s, round(time.monotonic() - began, 3))
+        ctx.records.step_done(record)
+        return record
+
+    def _attempts(
+        self,
+        ctx: Context,
+        step: str,
+        record: StepRecord,
+        feedback: str | None,
+        cache_key: str | None,
+    ) -> None:
+        ledger = ctx.llm.ledger
         failed = record.last() if record.attempts else None
         for _ in range(ctx.max_attempts):
             number = len(record.attempts) + 1
@@ -229,9 +250,6 @@ class StepAgent(ABC):
                 f"{self.name} failed after {len(record.attempts)} attempts: "
                 f"{last.reason if last else 'no attempt made'}"
             )
-        record.duration_s = max(record.duration_s, round(time.monotonic() - began, 3))
-        ctx.records.step_done(record)
-        return record
 
     def _next_artifact(
         self,

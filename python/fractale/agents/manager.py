@@ -79,7 +79,14 @@ class Manager:
         index = 0
         while index < len(self.plan.steps):
             step = self.plan.steps[index]
-            record = self._run_step(step, run, feedback.pop(step.name, None), step.name in resume)
+            try:
+                record = self._run_step(
+                    step, run, feedback.pop(step.name, None), step.name in resume
+                )
+            except AgentError as err:
+                run.status, run.message = "stopped", f"step {step.name!r}: {err}"
+                self.ctx.records.plan_done(self.summary(run, time.monotonic() - started))
+                raise
             resume.discard(step.name)
             run.history.append({"step": step.name, "status": record.status, "at": now()})
             if record.succeeded or record.status == "skipped":

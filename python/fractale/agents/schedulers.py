@@ -55,6 +55,7 @@ class Scheduler(ABC):
         """Block until the job ends: (state, exit code, anything worth reporting)."""
 
     def run(self, script: Path, output: Path, timeout: float) -> JobRun:
+        script, output = script.resolve(), output.resolve()
         submission = self.executor.run(self.submit_argv(script, output), cwd=script.parent)
         jobid = self.parse_jobid(submission.output) if submission.returncode == 0 else None
         if jobid is None:

@@ -84,7 +84,7 @@ def open_context(options: Options, name: str, echo: Callable[[str], None]) -> Co
     llm = open_backend(
         model=options.model, ledger=ledger, replay=options.replay, record=options.record
     )
-    workdir = options.workdir or default_workdir(name)
+    workdir = (options.workdir or default_workdir(name)).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     return Context(
         llm=llm,
