@@ -18,8 +18,14 @@ def write_replay(path: Path, responses: list[dict], model: str = "claude-sonnet-
     return path
 
 
-def fenced(text: str, language: str = "") -> str:
+def fence(text: str, language: str = "") -> str:
     return f"```{language}\n{text.rstrip()}\n```\n"
+
+
+@pytest.fixture
+def fenced():
+    """Wrap an artifact in a fenced code block, as a model answers."""
+    return fence
 
 
 @pytest.fixture

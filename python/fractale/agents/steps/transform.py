@@ -37,10 +37,10 @@ def _translate(text: str, to: str, source: str | None) -> Any:
 
 def parse_problems(text: str, manager: str) -> list[str]:
     """Why fractale's parser for ``manager`` does not read ``text`` cleanly (empty if it does)."""
-    from fractale.transform import registry
+    from fractale.transform import read
 
     try:
-        _, losses = registry.get(manager).read(text)
+        _, losses = read(text, manager)
     except FractaleError as err:
         where = getattr(err, "location", None)
         return [f"{where}: {err}" if where else str(err)]

@@ -1,0 +1,343 @@
+"""Each step agent on real inputs, answered by the offline backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from fractale.agents.steps.build import BuildAgent
+from fractale.agents.steps.kubernetes_job import KubernetesJobAgent, manifest_problems
+from fractale.agents.steps.results import ResultsAgent
+from fractale.agents.steps.transform import TransformAgent
+
+LAMMPS_LOG = """\
+LAMMPS (2 Aug 2023 - Update 3)
+Loop time of 1.82716 on 4 procs for 250 steps with 32000 atoms
+
+Performance: 59108.730 tau/day, 136.826 timesteps/s, 4.378 Matom-step/s
+99.4% CPU use with 4 MPI tasks x 1 OpenMP threads
+Total wall time: 0:00:02
+"""
+
+SLURM_JOB = """\
+#!/bin/bash
+#SBATCH --job-name=lmp
+#SBATCH --nodes=2
+#SBATCH --ntasks-per-node=4
+#SBATCH --time=01:00:00
+#SBATCH --mail-type=END
+#SBATCH --mail-user=me@example.org
+srun lmp -in in.lj
+"""
+
+VALID_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: lammps-lj
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: lammps
+          image: ghcr.io/example/lammps:latest
+          command: ["lmp", "-in", "in.lj"]
+"""
+
+
+# --- results --------------------------------------------------------------------------
+
+
+def test_results_extracts_named_metrics_into_json(fenced, replay, context, tmp_path):
+    patterns = {
+        "metrics": {
+            "timesteps_per_s": {"pattern": r"([0-9.]+) timesteps/s", "type": "float"},
+            "wall_time": {"pattern": r"Total wall time: (\S+)", "type": "duration", "unit": "s"},
+        }
+    }
+    ctx = context(replay([{"agent": "results", "text": fenced(json.dumps(patterns), "json")}]))
+    agent = ResultsAgent({"output": LAMMPS_LOG, "metrics": ["timesteps_per_s", "wall_time"]})
+    record = agent.run(ctx, "metrics")
+    assert record.status == "succeeded"
+    assert record.outputs["metrics"] == {"timesteps_per_s": 136.826, "wall_time": 2.0}
+    written = json.loads(Path(record.outputs["metrics_path"]).read_text())
+    assert written == {
+        "metrics": {"timesteps_per_s": 136.826, "wall_time": 2.0},
+        "units": {"wall_time": "s"},
+    }
+
+
+def test_results_asks_the_helper_when_a_pattern_matches_nothing(fenced, replay, context):
+    wrong = {"metrics": {"atoms": {"pattern": r"with (\d+) particles", "type": "int"}}}
+    right = {"metrics": {"atoms": {"pattern": r"with (\d+) atoms", "type": "int"}}}
+    ctx = context(
+        replay(
+            [
+                {"agent": "results", "text": fenced(json.dumps(wrong))},
+                {
+                    "agent": "helper",
+                    "expect": "32000 atoms",
+                    "text": fenced(json.dumps(right)) + "Explanation: the log says atoms.\n",
+                },
+            ]
+        )
+    )
+    record = ResultsAgent({"output": LAMMPS_LOG, "metrics": {"atoms": "atom count"}}).run(ctx, "m")
+    assert record.status == "succeeded"
+    assert [attempt.success for attempt in record.attempts] == [False, True]
+    assert "matches nothing" in record.attempts[0].reason
+    assert record.attempts[1].origin == "helper: the log says atoms."
+    assert record.outputs["metrics"] == {"atoms": 32000}
+
+
+def test_results_rejects_patterns_without_a_capture_group_before_applying_them(
+    fenced, replay, context
+):
+    bad = {"metrics": {"atoms": {"pattern": r"\d+ atoms"}}}
+    ctx = context(replay([{"agent": "results", "text": fenced(json.dumps(bad))}]), max_attempts=1)
+    record = ResultsAgent({"output": LAMMPS_LOG, "metrics": ["atoms"]}).run(ctx, "m")
+    assert record.status == "failed"
+    assert "no capture group" in record.message
+
+
+def test_results_gives_up_after_the_attempt_limit(fenced, replay, context):
+    wrong = fenced(json.dumps({"metrics": {"atoms": {"pattern": "(nothing here)"}}}))
+    ctx = context(
+        replay([{"agent": "results", "text": wrong}, {"agent": "helper", "text": wrong}]),
+        max_attempts=2,
+    )
+    record = ResultsAgent({"output": LAMMPS_LOG, "metrics": ["atoms"]}).run(ctx, "m")
+    assert record.status == "failed"
+    assert len(record.attempts) == 2
+    assert record.message.startswith("results failed after 2 attempts")
+
+
+# --- transform ------------------------------------------------------------------------
+
+
+def test_transform_without_unmapped_directives_asks_no_model(replay, context):
+    ctx = context(replay([]))
+    script = "#!/bin/bash\n#SBATCH --job-name=lmp\n#SBATCH --nodes=2\nsrun lmp -in in.lj\n"
+    record = TransformAgent({"script": script, "to": "flux"}).run(ctx, "translate")
+    assert record.status == "succeeded"
+    assert "#FLUX: --nodes=2" in record.outputs["artifact"]
+    assert ctx.llm.ledger.totals.calls == 0
+
+
+def test_transform_retries_with_the_parsers_error_until_the_output_reads_cleanly(
+    fenced, replay, context
+):
+    first = textwrap.dedent(
+        """\
+        #!/bin/bash
+        #FLUX: --job-name=lmp
+        #FLUX: --nodes=2
+        #FLUX: --tasks-per-node=4
+        #FLUX: --time-limit=1h
+        #FLUX: --mail-user=me@example.org
+        flux run lmp -in in.lj
+        """
+    )
+    fixed = first.replace(
+        "#FLUX: --mail-user=me@example.org\n",
+        "# fractale: Flux has no mail directive; was --mail-type=END --mail-user=me@example.org\n",
+    )
+    ctx = context(
+        replay(
+            [
+                {"agent": "transform", "expect": "mail", "text": fenced(first, "bash")},
+                {
+                    "agent": "helper",
+                    "expect": "--mail-user=me@example.org",
+                    "text": fenced(fixed, "bash") + "Explanation: Flux has no mail option.\n",
+                },
+            ]
+        )
+    )
+    record = TransformAgent({"script": SLURM_JOB, "to": "flux"}).run(ctx, "translate")
+    assert record.status == "succeeded"
+    assert len(record.attempts) == 2
+    assert "flux parser" in record.attempts[0].reason
+    assert record.outputs["artifact"] == fixed
+    assert any("mail" in loss for loss in record.outputs["unmapped"])
+
+
+# --- kubernetes-job -------------------------------------------------------------------
+
+
+def test_a_valid_job_manifest_has_no_problems():
+    manifest, problems = manifest_problems(VALID_JOB)
+    assert problems == []
+    assert manifest["metadata"]["name"] == "lammps-lj"
+
+
+def test_schema_problems_name_the_field_path():
+    broken = VALID_JOB.replace("command:", "comand:")
+    broken = broken.replace("backoffLimit: 1", "backoffLimit: one")
+    _, problems = manifest_problems(broken)
+    assert any(p.startswith("spec.backoffLimit: 'one' is not of type") for p in problems)
+    assert any("spec.template.spec.containers.0" in p and "'comand'" in p for p in problems)
+
+
+def test_only_a_batch_v1_job_is_accepted():
+    _, problems = manifest_problems(VALID_JOB.replace("kind: Job", "kind: Deployment"))
+    assert problems == ["apiVersion/kind are batch/v1/Deployment, not batch/v1/Job"]
+
+
+@pytest.fixture
+def no_kube_cluster(tmp_path, monkeypatch):
+    """kubectl (when installed) with an empty configuration: no cluster, no context."""
+    config = tmp_path / "kubeconfig"
+    config.write_text("")
+    monkeypatch.setenv("KUBECONFIG", str(config))
+
+
+def test_kubernetes_job_without_a_cluster_stops_after_validation_and_says_so(
+    fenced, replay, context, no_kube_cluster
+):
+    broken = VALID_JOB.replace("restartPolicy: Never", "restartPolicy: Never\n      retries: 2")
+    ctx = context(
+        replay(
+            [
+                {"agent": "kubernetes-job", "text": fenced(broken, "yaml")},
+                {
+                    "agent": "helper",
+                    "expect": "'retries' was unexpected",
+                    "text": fenced(VALID_JOB, "yaml")
+                    + "Explanation: pods have no retries field.\n",
+                },
+            ]
+        )
+    )
+    agent = KubernetesJobAgent({"app": "LAMMPS in.lj", "image": "ghcr.io/example/lammps:latest"})
+    record = agent.run(ctx, "job")
+    assert record.status == "succeeded"
+    assert [attempt.success for attempt in record.attempts] == [False, True]
+    assert record.outputs["applied"] is False
+    assert "no cluster is configured and it was not applied" in record.message
+    assert record.attempts[1].executed is False
+
+
+def fake_tool(directory: Path, name: str, body: str) -> Path:
+    """An executable stand-in for a cluster tool that logs its arguments."""
+    path = directory / name
+    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+    return path
+
+
+def test_kubernetes_job_with_a_cluster_applies_follows_logs_and_reads_the_condition(
+    fenced, replay, context, tmp_path, monkeypatch
+):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.log"
+    fake_tool(
+        bin_dir,
+        "kubectl",
+        f"""\
+        import json, sys
+        args = sys.argv[1:]
+        open({str(calls)!r}, "a").write(" ".join(args) + "\\n")
+        if args[:2] == ["config", "current-context"]:
+            print("lab")
+        elif args[0] == "apply":
+            print("job.batch/lammps-lj created")
+        elif args[0] == "logs":
+            print("Loop time of 1.8 on 4 procs")
+            print("Total wall time: 0:00:02")
+        elif args[0] == "get":
+            print(json.dumps({{"status": {{"conditions": [
+                {{"type": "Complete", "status": "True"}}]}}}}))
+        """,
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    ctx = context(replay([{"agent": "kubernetes-job", "text": fenced(VALID_JOB, "yaml")}]))
+    record = KubernetesJobAgent({"app": "LAMMPS in.lj"}).run(ctx, "job")
+    assert record.status == "succeeded"
+    assert record.outputs["applied"] is True
+    assert record.outputs["condition"] == "Complete"
+    assert "Total wall time: 0:00:02" in record.outputs["logs"]
+    commands = calls.read_text().splitlines()
+    manifest = record.attempts[0].artifact_path
+    assert commands[0] == "config current-context"
+    assert commands[1] == f"apply -f {manifest}"
+    assert commands[2].startswith("logs --follow --all-containers=true")
+    assert commands[3] == "get job/lammps-lj --output=json"
+
+
+# --- build ----------------------------------------------------------------------------
+
+DOCKERFILE = """\
+FROM ubuntu:24.04
+RUN apt-get update && apt-get install -y --no-install-recommends lammps
+CMD ["lmp", "-in", "in.lj"]
+"""
+
+
+def test_build_without_docker_or_podman_writes_the_files_and_says_it_did_not_build(
+    fenced, replay, context, tmp_path, monkeypatch
+):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    ctx = context(replay([{"agent": "build", "text": fenced(DOCKERFILE, "dockerfile")}]))
+    record = BuildAgent({"app": "LAMMPS"}).run(ctx, "image")
+    assert record.status == "succeeded"
+    assert record.outputs["built"] is False
+    assert "the build was not run" in record.message
+    assert Path(record.outputs["path"]).read_text() == DOCKERFILE
+    assert record.outputs["image"] == "fractale/lammps:latest"
+
+
+def test_build_repairs_a_dockerfile_that_does_not_start_with_from(
+    fenced, replay, context, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    ctx = context(
+        replay(
+            [
+                {"agent": "build", "text": fenced("RUN echo hi\n" + DOCKERFILE)},
+                {
+                    "agent": "helper",
+                    "expect": "must start with FROM",
+                    "text": fenced(DOCKERFILE) + "Explanation: FROM must come first.\n",
+                },
+            ]
+        )
+    )
+    record = BuildAgent({"app": "LAMMPS"}).run(ctx, "image")
+    assert [attempt.success for attempt in record.attempts] == [False, True]
+
+
+def test_build_runs_the_builder_on_the_written_dockerfile(
+    fenced, replay, context, tmp_path, monkeypatch
+):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.log"
+    fake_tool(
+        bin_dir,
+        "podman",
+        f"""\
+        import sys
+        open({str(calls)!r}, "a").write(" ".join(sys.argv[1:]) + "\\n")
+        print("STEP 1/3: FROM ubuntu:24.04")
+        """,
+    )
+    monkeypatch.setenv("PATH", str(bin_dir))
+    ctx = context(replay([{"agent": "build", "text": fenced(DOCKERFILE)}]))
+    record = BuildAgent({"app": "LAMMPS", "tag": "lab/lammps:1"}).run(ctx, "image")
+    assert record.status == "succeeded"
+    assert record.outputs["built"] is True
+    dockerfile = record.attempts[0].artifact_path
+    assert calls.read_text().splitlines() == [
+        "info",
+        f"build --tag lab/lammps:1 --file {dockerfile} {Path(dockerfile).parent}",
+    ]
