@@ -2,6 +2,10 @@
 //! as plain Rust. Only `python` (behind the `python` feature) knows about PyO3.
 
 pub mod error;
+pub mod graph;
+pub mod jgf;
+pub mod jobspec;
+pub mod matcher;
 
 #[cfg(feature = "python")]
 mod python;

@@ -1,0 +1,1026 @@
+//! Reading and writing JSON Graph Format resource graphs as Fluxion and compspec write them:
+//! typed parsing, validation with precise locations, and serialization back to JGF.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// A JGF node id: JGF allows strings, Fluxion writes numbers too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NodeId(pub String);
+
+impl<'de> Deserialize<'de> for NodeId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(NodeId(s)),
+            Value::Number(n) => Ok(NodeId(n.to_string())),
+            _ => Err(de::Error::custom("expected a string or an integer id")),
+        }
+    }
+}
+
+/// Up or down, as `metadata.status` says (0/"up" or 1/"down").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Status {
+    #[default]
+    Up,
+    Down,
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) if n.as_i64() == Some(0) => Ok(Status::Up),
+            Value::Number(n) if n.as_i64() == Some(1) => Ok(Status::Down),
+            Value::String(s) if s.eq_ignore_ascii_case("up") => Ok(Status::Up),
+            Value::String(s) if s.eq_ignore_ascii_case("down") => Ok(Status::Down),
+            _ => Err(de::Error::custom("expected 0 or \"up\", 1 or \"down\"")),
+        }
+    }
+}
+
+/// A node's `metadata` as read, before defaults are applied.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawMetadata {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub basename: Option<String>,
+    pub name: Option<String>,
+    pub id: Option<i64>,
+    pub uniq_id: Option<i64>,
+    pub rank: Option<i64>,
+    pub exclusive: Option<bool>,
+    pub unit: Option<String>,
+    pub size: Option<i64>,
+    pub paths: Option<BTreeMap<String, String>>,
+    pub properties: Option<Value>,
+    pub status: Option<Status>,
+    pub attributes: Option<Value>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawNode {
+    pub id: Option<NodeId>,
+    pub label: Option<String>,
+    pub metadata: Option<RawMetadata>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawEdgeMetadata {
+    pub subsystem: Option<String>,
+    pub name: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawEdge {
+    pub source: Option<NodeId>,
+    pub target: Option<NodeId>,
+    pub relation: Option<String>,
+    pub metadata: Option<RawEdgeMetadata>,
+}
+
+/// `graph.nodes` as a list (JGF v1) or an object keyed by id (JGF v2).
+#[derive(Debug, Clone)]
+pub struct RawNodes {
+    pub nodes: Vec<RawNode>,
+    pub keyed: bool,
+}
+
+impl<'de> Deserialize<'de> for RawNodes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct NodesVisitor;
+        impl<'de> Visitor<'de> for NodesVisitor {
+            type Value = RawNodes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of nodes or an object of nodes keyed by id")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<RawNodes, A::Error> {
+                let mut nodes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(node) = seq.next_element::<RawNode>()? {
+                    nodes.push(node);
+                }
+                Ok(RawNodes {
+                    nodes,
+                    keyed: false,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawNodes, A::Error> {
+                let mut nodes = Vec::new();
+                while let Some((key, mut node)) = map.next_entry::<String, RawNode>()? {
+                    if node.id.is_none() {
+                        node.id = Some(NodeId(key));
+                    }
+                    nodes.push(node);
+                }
+                Ok(RawNodes { nodes, keyed: true })
+            }
+        }
+        d.deserialize_any(NodesVisitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawGraph {
+    pub nodes: Option<RawNodes>,
+    pub edges: Option<Vec<RawEdge>>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawDocument {
+    pub graph: Option<RawGraph>,
+}
+
+/// One validated vertex with Fluxion's defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub jgf_id: String,
+    pub label: Option<String>,
+    pub kind: String,
+    pub basename: String,
+    pub name: String,
+    pub id: i64,
+    pub uniq_id: i64,
+    pub rank: i64,
+    pub exclusive: bool,
+    pub unit: String,
+    pub size: u64,
+    pub paths: BTreeMap<String, String>,
+    pub properties: BTreeMap<String, String>,
+    pub status: Status,
+    pub attributes: Option<Value>,
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One validated edge between node positions (indices into `Document::nodes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub source: usize,
+    pub target: usize,
+    pub subsystem: String,
+    pub relation: String,
+}
+
+/// How the file spelled its edges, so that writing it back keeps the same form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EdgeStyle {
+    /// `metadata.name: {containment: contains}` (Fluxion's older writers).
+    #[default]
+    Named,
+    /// `metadata.subsystem` plus a top-level `relation` (newer writers).
+    Subsystem,
+}
+
+/// A validated JGF document: nodes in file order, forward edges only, and the
+/// containment tree checked (one root, every other vertex with one parent, no cycles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    pub keyed: bool,
+    pub edge_style: EdgeStyle,
+    pub graph_extra: BTreeMap<String, Value>,
+    /// Position of the containment root in `nodes`.
+    pub root: usize,
+}
+
+pub const CONTAINMENT: &str = "containment";
+
+/// Relations that only restate a forward edge from the other end.
+fn is_reverse_relation(relation: &str) -> bool {
+    matches!(relation, "in" | "contained-by" | "containedBy" | "ins")
+}
+
+/// Parse and validate JGF text. `file` names the source in errors.
+pub fn parse(text: &str, file: Option<&str>) -> Result<Document> {
+    match serde_json::from_str::<RawDocument>(text) {
+        Ok(raw) => validate(raw, file),
+        Err(typed_err) => Err(locate_error(text, file, &typed_err)),
+    }
+}
+
+/// Parse and validate an already decoded JSON document.
+pub fn from_value(value: Value, file: Option<&str>) -> Result<Document> {
+    match serde_json::from_value::<RawDocument>(value.clone()) {
+        Ok(raw) => validate(raw, file),
+        Err(typed_err) => Err(locate_in_value(&value, file)
+            .unwrap_or_else(|| Error::jgf(file, "", format!("not a JGF document: {typed_err}")))),
+    }
+}
+
+/// The typed parse failed: find where, by walking the generic JSON value.
+fn locate_error(text: &str, file: Option<&str>, typed_err: &serde_json::Error) -> Error {
+    match serde_json::from_str::<Value>(text) {
+        Err(syntax) => Error::jgf(
+            file,
+            format!("line {} column {}", syntax.line(), syntax.column()),
+            format!("valid JSON ({syntax})"),
+        ),
+        Ok(value) => locate_in_value(&value, file).unwrap_or_else(|| {
+            Error::jgf(
+                file,
+                format!("line {} column {}", typed_err.line(), typed_err.column()),
+                format!("a JGF document ({typed_err})"),
+            )
+        }),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn expect_kind(v: &Value, ok: bool, loc: &str, what: &str, file: Option<&str>) -> Option<Error> {
+    if ok {
+        None
+    } else {
+        Some(Error::jgf(
+            file,
+            loc,
+            format!("expected {what}, found {}", json_kind(v)),
+        ))
+    }
+}
+
+/// Report the first field whose JSON type is wrong, with its location.
+fn locate_in_value(value: &Value, file: Option<&str>) -> Option<Error> {
+    let Some(doc) = value.as_object() else {
+        return Some(Error::jgf(
+            file,
+            "",
+            format!("expected a JSON object, found {}", json_kind(value)),
+        ));
+    };
+    let Some(graph) = doc.get("graph") else {
+        return Some(Error::jgf(file, "graph", "expected a \"graph\" object"));
+    };
+    let Some(graph) = graph.as_object() else {
+        return expect_kind(graph, false, "graph", "an object", file);
+    };
+    if let Some(nodes) = graph.get("nodes") {
+        let entries: Vec<(String, &Value)> = match nodes {
+            Value::Array(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (format!("graph.nodes[{i}]"), n))
+                .collect(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, n)| (format!("graph.nodes[{k:?}]"), n))
+                .collect(),
+            other => return expect_kind(other, false, "graph.nodes", "a list or an object", file),
+        };
+        for (loc, node) in entries {
+            if let Some(err) = check_node_value(node, &loc, file) {
+                return Some(err);
+            }
+        }
+    }
+    if let Some(edges) = graph.get("edges") {
+        let Some(list) = edges.as_array() else {
+            return expect_kind(edges, false, "graph.edges", "a list", file);
+        };
+        for (i, edge) in list.iter().enumerate() {
+            let loc = format!("graph.edges[{i}]");
+            let Some(obj) = edge.as_object() else {
+                return expect_kind(edge, false, &loc, "an object", file);
+            };
+            for key in ["source", "target"] {
+                if let Some(v) = obj.get(key) {
+                    if let Some(e) = expect_kind(
+                        v,
+                        v.is_string() || v.is_i64() || v.is_u64(),
+                        &format!("{loc}.{key}"),
+                        "a string or an integer id",
+                        file,
+                    ) {
+                        return Some(e);
+                    }
+                }
+            }
+            if let Some(v) = obj.get("relation") {
+                if let Some(e) = expect_kind(
+                    v,
+                    v.is_string(),
+                    &format!("{loc}.relation"),
+                    "a string",
+                    file,
+                ) {
+                    return Some(e);
+                }
+            }
+            if let Some(meta) = obj.get("metadata") {
+                let Some(meta) = meta.as_object() else {
+                    return expect_kind(meta, false, &format!("{loc}.metadata"), "an object", file);
+                };
+                if let Some(v) = meta.get("subsystem") {
+                    if let Some(e) = expect_kind(
+                        v,
+                        v.is_string(),
+                        &format!("{loc}.metadata.subsystem"),
+                        "a string",
+                        file,
+                    ) {
+                        return Some(e);
+                    }
+                }
+                if let Some(v) = meta.get("name") {
+                    let ok = v
+                        .as_object()
+                        .is_some_and(|m| m.values().all(Value::is_string));
+                    if let Some(e) = expect_kind(
+                        v,
+                        ok,
+                        &format!("{loc}.metadata.name"),
+                        "an object of subsystem: relation strings",
+                        file,
+                    ) {
+                        return Some(e);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn check_node_value(node: &Value, loc: &str, file: Option<&str>) -> Option<Error> {
+    let Some(obj) = node.as_object() else {
+        return expect_kind(node, false, loc, "an object", file);
+    };
+    if let Some(v) = obj.get("id") {
+        if let Some(e) = expect_kind(
+            v,
+            v.is_string() || v.is_i64() || v.is_u64(),
+            &format!("{loc}.id"),
+            "a string or an integer id",
+            file,
+        ) {
+            return Some(e);
+        }
+    }
+    if let Some(v) = obj.get("label") {
+        if let Some(e) = expect_kind(v, v.is_string(), &format!("{loc}.label"), "a string", file) {
+            return Some(e);
+        }
+    }
+    let meta = obj.get("metadata")?;
+    let Some(meta) = meta.as_object() else {
+        return expect_kind(meta, false, &format!("{loc}.metadata"), "an object", file);
+    };
+    let strings = ["type", "basename", "name", "unit"];
+    let integers = ["id", "uniq_id", "rank", "size"];
+    for (key, v) in meta {
+        let at = format!("{loc}.metadata.{key}");
+        let err = if strings.contains(&key.as_str()) {
+            expect_kind(v, v.is_string(), &at, "a string", file)
+        } else if integers.contains(&key.as_str()) {
+            expect_kind(v, v.is_i64(), &at, "an integer", file)
+        } else if key == "exclusive" {
+            expect_kind(v, v.is_boolean(), &at, "a boolean", file)
+        } else if key == "paths" {
+            let ok = v
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string));
+            expect_kind(v, ok, &at, "an object of subsystem: path strings", file)
+        } else if key == "properties" {
+            expect_kind(
+                v,
+                v.is_object() || v.is_array(),
+                &at,
+                "an object (or a list of names)",
+                file,
+            )
+        } else if key == "status" {
+            let ok = matches!(v.as_i64(), Some(0 | 1))
+                || v.as_str().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("up") || s.eq_ignore_ascii_case("down")
+                });
+            expect_kind(v, ok, &at, "0 or \"up\", 1 or \"down\"", file)
+        } else {
+            None
+        };
+        if err.is_some() {
+            return err;
+        }
+    }
+    None
+}
+
+fn properties_of(
+    value: Option<Value>,
+    loc: &str,
+    file: Option<&str>,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                let text = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.insert(k, text);
+            }
+        }
+        Some(Value::Array(list)) => {
+            for (i, v) in list.into_iter().enumerate() {
+                match v {
+                    Value::String(s) => {
+                        out.insert(s, String::new());
+                    }
+                    other => {
+                        return Err(Error::jgf(
+                            file,
+                            format!("{loc}[{i}]"),
+                            format!("expected a property name, found {}", json_kind(&other)),
+                        ))
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(Error::jgf(
+                file,
+                loc,
+                format!("expected an object, found {}", json_kind(&other)),
+            ))
+        }
+    }
+    Ok(out)
+}
+
+fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
+    let graph = raw
+        .graph
+        .ok_or_else(|| Error::jgf(file, "graph", "expected a \"graph\" object"))?;
+    let raw_nodes = graph
+        .nodes
+        .ok_or_else(|| Error::jgf(file, "graph.nodes", "expected a list of nodes"))?;
+    let raw_edges = graph.edges.ok_or_else(|| {
+        Error::jgf(
+            file,
+            "graph.edges",
+            "expected a list of edges (it may be empty)",
+        )
+    })?;
+    if raw_nodes.nodes.is_empty() {
+        return Err(Error::jgf(
+            file,
+            "graph.nodes",
+            "expected at least one node",
+        ));
+    }
+    let keyed = raw_nodes.keyed;
+    let node_loc = |i: usize, id: &Option<NodeId>| -> String {
+        match (keyed, id) {
+            (true, Some(id)) => format!("graph.nodes[{:?}]", id.0),
+            _ => format!("graph.nodes[{i}]"),
+        }
+    };
+
+    let mut nodes = Vec::with_capacity(raw_nodes.nodes.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(raw_nodes.nodes.len());
+    for (i, raw) in raw_nodes.nodes.into_iter().enumerate() {
+        let loc = node_loc(i, &raw.id);
+        let jgf_id = raw
+            .id
+            .clone()
+            .ok_or_else(|| Error::jgf(file, format!("{loc}.id"), "expected a node id"))?
+            .0;
+        let meta = raw.metadata.ok_or_else(|| {
+            Error::jgf(
+                file,
+                format!("{loc}.metadata"),
+                "expected a metadata object",
+            )
+        })?;
+        let kind = meta.kind.ok_or_else(|| {
+            Error::jgf(
+                file,
+                format!("{loc}.metadata.type"),
+                "expected a resource type (a string)",
+            )
+        })?;
+        if kind.is_empty() {
+            return Err(Error::jgf(
+                file,
+                format!("{loc}.metadata.type"),
+                "expected a non-empty resource type",
+            ));
+        }
+        let basename = meta.basename.unwrap_or_else(|| kind.clone());
+        let id = match meta.id {
+            Some(id) => id,
+            None => jgf_id.parse::<i64>().unwrap_or(i as i64),
+        };
+        let uniq_id = match meta.uniq_id {
+            Some(u) => u,
+            None => jgf_id.parse::<i64>().unwrap_or(i as i64),
+        };
+        let name = meta.name.unwrap_or_else(|| format!("{basename}{id}"));
+        let size = match meta.size {
+            None => 1,
+            Some(s) if s >= 0 => s as u64,
+            Some(_) => {
+                return Err(Error::jgf(
+                    file,
+                    format!("{loc}.metadata.size"),
+                    "expected a size of 0 or more",
+                ))
+            }
+        };
+        let properties =
+            properties_of(meta.properties, &format!("{loc}.metadata.properties"), file)?;
+        if index.insert(jgf_id.clone(), i).is_some() {
+            return Err(Error::jgf(
+                file,
+                format!("{loc}.id"),
+                format!("expected a unique node id, {jgf_id:?} appears twice"),
+            ));
+        }
+        nodes.push(Node {
+            jgf_id,
+            label: raw.label,
+            kind,
+            basename,
+            name,
+            id,
+            uniq_id,
+            rank: meta.rank.unwrap_or(-1),
+            exclusive: meta.exclusive.unwrap_or(false),
+            unit: meta.unit.unwrap_or_default(),
+            size,
+            paths: meta.paths.unwrap_or_default(),
+            properties,
+            status: meta.status.unwrap_or_default(),
+            attributes: meta.attributes,
+            extra: meta.extra,
+        });
+    }
+
+    let mut edges = Vec::with_capacity(raw_edges.len());
+    let mut seen: HashSet<(usize, usize, String)> = HashSet::with_capacity(raw_edges.len());
+    let mut edge_style = None;
+    for (i, raw) in raw_edges.into_iter().enumerate() {
+        let loc = format!("graph.edges[{i}]");
+        let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
+            let id =
+                id.ok_or_else(|| Error::jgf(file, format!("{loc}.{key}"), "expected a node id"))?;
+            index.get(&id.0).copied().ok_or_else(|| {
+                Error::jgf(
+                    file,
+                    format!("{loc}.{key}"),
+                    format!(
+                        "expected the id of a node in graph.nodes, {:?} is none",
+                        id.0
+                    ),
+                )
+            })
+        };
+        let source = endpoint(raw.source, "source")?;
+        let target = endpoint(raw.target, "target")?;
+        let meta = raw.metadata.unwrap_or_default();
+        let (subsystem, relation) = match (&meta.subsystem, &meta.name) {
+            (Some(sub), _) => {
+                edge_style.get_or_insert(EdgeStyle::Subsystem);
+                (
+                    sub.clone(),
+                    raw.relation
+                        .clone()
+                        .unwrap_or_else(|| "contains".to_owned()),
+                )
+            }
+            (None, Some(name)) if !name.is_empty() => {
+                edge_style.get_or_insert(EdgeStyle::Named);
+                let (sub, rel) = name
+                    .iter()
+                    .next()
+                    .map(|(s, r)| (s.clone(), r.clone()))
+                    .unwrap_or_default();
+                (sub, raw.relation.clone().unwrap_or(rel))
+            }
+            _ => (
+                CONTAINMENT.to_owned(),
+                raw.relation
+                    .clone()
+                    .unwrap_or_else(|| "contains".to_owned()),
+            ),
+        };
+        if is_reverse_relation(&relation) {
+            continue;
+        }
+        if source == target {
+            return Err(Error::jgf(
+                file,
+                loc,
+                "expected an edge between two different nodes",
+            ));
+        }
+        if !seen.insert((source, target, subsystem.clone())) {
+            continue;
+        }
+        edges.push(Edge {
+            source,
+            target,
+            subsystem,
+            relation,
+        });
+    }
+
+    let root = containment_root(&nodes, &edges, file)?;
+    let mut doc = Document {
+        nodes,
+        edges,
+        keyed,
+        edge_style: edge_style.unwrap_or_default(),
+        graph_extra: graph.extra,
+        root,
+    };
+    fill_missing_paths(&mut doc);
+    Ok(doc)
+}
+
+/// Check that containment edges form one tree and return its root.
+fn containment_root(nodes: &[Node], edges: &[Edge], file: Option<&str>) -> Result<usize> {
+    let n = nodes.len();
+    let mut parent: Vec<Option<usize>> = vec![None; n];
+    let mut in_containment = vec![false; n];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, e) in edges.iter().enumerate() {
+        if e.subsystem != CONTAINMENT {
+            continue;
+        }
+        in_containment[e.source] = true;
+        in_containment[e.target] = true;
+        if let Some(p) = parent[e.target] {
+            return Err(Error::jgf(
+                file,
+                format!("graph.edges[{i}]"),
+                format!(
+                    "expected one containment parent per vertex, {} is contained by both {} and {}",
+                    nodes[e.target].name, nodes[p].name, nodes[e.source].name
+                ),
+            ));
+        }
+        parent[e.target] = Some(e.source);
+        children[e.source].push(e.target);
+    }
+    let edge_count = edges.iter().filter(|e| e.subsystem == CONTAINMENT).count();
+    let roots: Vec<usize> = if edge_count == 0 {
+        (0..n).collect()
+    } else {
+        (0..n)
+            .filter(|&v| in_containment[v] && parent[v].is_none())
+            .collect()
+    };
+    let root = match roots.as_slice() {
+        [only] => *only,
+        [] => {
+            return Err(Error::jgf(
+                file,
+                "graph.edges",
+                "expected a containment tree with one root, the containment edges form a cycle",
+            ))
+        }
+        many => {
+            let names: Vec<&str> = many
+                .iter()
+                .take(4)
+                .map(|&v| nodes[v].name.as_str())
+                .collect();
+            return Err(Error::jgf(
+                file,
+                "graph.edges",
+                format!(
+                    "expected a containment tree with one root, found {} roots ({}{})",
+                    many.len(),
+                    names.join(", "),
+                    if many.len() > 4 { ", ..." } else { "" }
+                ),
+            ));
+        }
+    };
+    // Every contained vertex must be reachable from the root, or a cycle hides it.
+    let mut reached = 0usize;
+    let mut stack = vec![root];
+    let mut visited = vec![false; n];
+    visited[root] = true;
+    while let Some(v) = stack.pop() {
+        reached += 1;
+        for &c in &children[v] {
+            if !visited[c] {
+                visited[c] = true;
+                stack.push(c);
+            }
+        }
+    }
+    let expected = if edge_count == 0 {
+        1
+    } else {
+        in_containment.iter().filter(|&&b| b).count()
+    };
+    if reached != expected {
+        let stray = (0..n)
+            .find(|&v| in_containment[v] && !visited[v])
+            .map(|v| nodes[v].name.clone())
+            .unwrap_or_default();
+        return Err(Error::jgf(
+            file,
+            "graph.edges",
+            format!("expected a containment tree, {stray} sits on a containment cycle"),
+        ));
+    }
+    Ok(root)
+}
+
+/// Vertices without `paths.containment` get the path their place in the tree implies.
+fn fill_missing_paths(doc: &mut Document) {
+    if doc.nodes.iter().all(|n| n.paths.contains_key(CONTAINMENT)) {
+        return;
+    }
+    let n = doc.nodes.len();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for e in doc.edges.iter().filter(|e| e.subsystem == CONTAINMENT) {
+        children[e.source].push(e.target);
+    }
+    let mut stack = vec![(doc.root, String::new())];
+    while let Some((v, prefix)) = stack.pop() {
+        let path = match doc.nodes[v].paths.get(CONTAINMENT) {
+            Some(p) => p.clone(),
+            None => {
+                let p = format!("{prefix}/{}", doc.nodes[v].name);
+                doc.nodes[v].paths.insert(CONTAINMENT.to_owned(), p.clone());
+                p
+            }
+        };
+        for &c in &children[v] {
+            stack.push((c, path.clone()));
+        }
+    }
+}
+
+/// Serialize nodes and edges back to a JGF document in the form they were read.
+pub fn to_value(doc: &Document) -> Value {
+    let node_value = |node: &Node| -> Value {
+        let mut meta = Map::new();
+        meta.insert("type".into(), Value::String(node.kind.clone()));
+        meta.insert("basename".into(), Value::String(node.basename.clone()));
+        meta.insert("name".into(), Value::String(node.name.clone()));
+        meta.insert("id".into(), Value::from(node.id));
+        meta.insert("uniq_id".into(), Value::from(node.uniq_id));
+        meta.insert("rank".into(), Value::from(node.rank));
+        meta.insert("exclusive".into(), Value::Bool(node.exclusive));
+        meta.insert("unit".into(), Value::String(node.unit.clone()));
+        meta.insert("size".into(), Value::from(node.size));
+        let paths: Map<String, Value> = node
+            .paths
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        meta.insert("paths".into(), Value::Object(paths));
+        if !node.properties.is_empty() {
+            let props: Map<String, Value> = node
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            meta.insert("properties".into(), Value::Object(props));
+        }
+        if node.status == Status::Down {
+            meta.insert("status".into(), Value::from(1));
+        }
+        if let Some(attrs) = &node.attributes {
+            meta.insert("attributes".into(), attrs.clone());
+        }
+        for (k, v) in &node.extra {
+            meta.insert(k.clone(), v.clone());
+        }
+        let mut obj = Map::new();
+        obj.insert("id".into(), Value::String(node.jgf_id.clone()));
+        if let Some(label) = &node.label {
+            obj.insert("label".into(), Value::String(label.clone()));
+        }
+        obj.insert("metadata".into(), Value::Object(meta));
+        Value::Object(obj)
+    };
+    let nodes = if doc.keyed {
+        Value::Object(
+            doc.nodes
+                .iter()
+                .map(|n| (n.jgf_id.clone(), node_value(n)))
+                .collect(),
+        )
+    } else {
+        Value::Array(doc.nodes.iter().map(node_value).collect())
+    };
+    let edges: Vec<Value> = doc
+        .edges
+        .iter()
+        .map(|e| {
+            let mut obj = Map::new();
+            obj.insert(
+                "source".into(),
+                Value::String(doc.nodes[e.source].jgf_id.clone()),
+            );
+            obj.insert(
+                "target".into(),
+                Value::String(doc.nodes[e.target].jgf_id.clone()),
+            );
+            let mut meta = Map::new();
+            match doc.edge_style {
+                EdgeStyle::Named => {
+                    let mut name = Map::new();
+                    name.insert(e.subsystem.clone(), Value::String(e.relation.clone()));
+                    meta.insert("name".into(), Value::Object(name));
+                }
+                EdgeStyle::Subsystem => {
+                    obj.insert("relation".into(), Value::String(e.relation.clone()));
+                    meta.insert("subsystem".into(), Value::String(e.subsystem.clone()));
+                }
+            }
+            obj.insert("metadata".into(), Value::Object(meta));
+            Value::Object(obj)
+        })
+        .collect();
+    let mut graph = Map::new();
+    for (k, v) in &doc.graph_extra {
+        graph.insert(k.clone(), v.clone());
+    }
+    graph.insert("nodes".into(), nodes);
+    graph.insert("edges".into(), Value::Array(edges));
+    let mut top = Map::new();
+    top.insert("graph".into(), Value::Object(graph));
+    Value::Object(top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = r#"{"graph": {"nodes": [
+        {"id": "0", "metadata": {"type": "cluster", "name": "c0", "id": 0, "paths": {"containment": "/c0"}}},
+        {"id": "1", "metadata": {"type": "node", "basename": "node", "id": 0, "rank": 3, "paths": {"containment": "/c0/node0"}, "properties": {"ssd": "true"}}},
+        {"id": "2", "metadata": {"type": "memory", "id": 0, "size": 16, "unit": "GB", "status": 1, "paths": {"containment": "/c0/node0/memory0"}}}
+      ], "edges": [
+        {"source": "0", "target": "1", "metadata": {"name": {"containment": "contains"}}},
+        {"source": "1", "target": "0", "metadata": {"name": {"containment": "in"}}},
+        {"source": "1", "target": "2", "metadata": {"name": {"containment": "contains"}}}
+      ]}}"#;
+
+    #[test]
+    fn reads_fluxion_nodes_and_ignores_reverse_edges() {
+        let doc = parse(TINY, Some("tiny.json")).unwrap();
+        assert_eq!(doc.nodes.len(), 3);
+        assert_eq!(doc.edges.len(), 2);
+        assert_eq!(doc.root, 0);
+        assert_eq!(doc.nodes[1].name, "node0");
+        assert_eq!(doc.nodes[1].rank, 3);
+        assert_eq!(doc.nodes[2].size, 16);
+        assert_eq!(doc.nodes[2].status, Status::Down);
+        assert_eq!(
+            doc.nodes[1].properties.get("ssd").map(String::as_str),
+            Some("true")
+        );
+    }
+
+    #[test]
+    fn reads_nodes_keyed_by_id_as_jgf_v2() {
+        let text = r#"{"graph": {"nodes": {
+            "a": {"metadata": {"type": "cluster", "paths": {"containment": "/cluster0"}}},
+            "b": {"metadata": {"type": "node", "paths": {"containment": "/cluster0/node1"}}}
+          }, "edges": [{"source": "a", "target": "b", "relation": "contains", "metadata": {"subsystem": "containment"}}]}}"#;
+        let doc = parse(text, None).unwrap();
+        assert!(doc.keyed);
+        assert_eq!(doc.edge_style, EdgeStyle::Subsystem);
+        assert_eq!(doc.nodes[doc.root].jgf_id, "a");
+    }
+
+    #[test]
+    fn missing_type_is_reported_with_its_location() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"paths": {}}}], "edges": []}}"#;
+        let err = parse(text, Some("g.json")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "g.json: graph.nodes[0].metadata.type: expected a resource type (a string)"
+        );
+    }
+
+    #[test]
+    fn wrong_json_type_is_reported_with_its_location() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "node"}}, {"id": "1", "metadata": {"type": 7}}], "edges": []}}"#;
+        let err = parse(text, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "graph.nodes[1].metadata.type: expected a string, found a number"
+        );
+    }
+
+    #[test]
+    fn edge_to_unknown_node_is_rejected() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "node"}}], "edges": [{"source": "0", "target": "9"}]}}"#;
+        let err = parse(text, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("graph.edges[0].target: expected the id of a node"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}, {"id": "0", "metadata": {"type": "b"}}], "edges": []}}"#;
+        let err = parse(text, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("graph.nodes[1].id: expected a unique node id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn two_roots_are_rejected() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}, {"id": "1", "metadata": {"type": "b"}}, {"id": "2", "metadata": {"type": "c"}}, {"id": "3", "metadata": {"type": "d"}}],
+           "edges": [{"source": "0", "target": "1"}, {"source": "2", "target": "3"}]}}"#;
+        let err = parse(text, None).unwrap_err();
+        assert!(err.to_string().contains("found 2 roots"), "{err}");
+    }
+
+    #[test]
+    fn two_parents_are_rejected() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}, {"id": "1", "metadata": {"type": "b"}}, {"id": "2", "metadata": {"type": "c"}}],
+           "edges": [{"source": "0", "target": "1"}, {"source": "0", "target": "2"}, {"source": "1", "target": "2"}]}}"#;
+        let err = parse(text, None).unwrap_err();
+        assert!(err.to_string().contains("one containment parent"), "{err}");
+    }
+
+    #[test]
+    fn a_cycle_is_rejected() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}, {"id": "1", "metadata": {"type": "b"}}, {"id": "2", "metadata": {"type": "c"}}],
+           "edges": [{"source": "0", "target": "1"}, {"source": "1", "target": "2"}, {"source": "2", "target": "1"}]}}"#;
+        assert!(parse(text, None).is_err());
+    }
+
+    #[test]
+    fn missing_edges_list_is_rejected() {
+        let err = parse(
+            r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}]}}"#,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "graph.edges: expected a list of edges (it may be empty)"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let err = parse("{\"graph\": {\n  \"nodes\": [,]}}", Some("bad.json")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("bad.json: line 2 column"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_paths_are_derived_from_the_tree() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "cluster", "name": "c"}}, {"id": "1", "metadata": {"type": "node", "name": "n1"}}],
+           "edges": [{"source": "0", "target": "1"}]}}"#;
+        let doc = parse(text, None).unwrap();
+        assert_eq!(
+            doc.nodes[1].paths.get("containment").map(String::as_str),
+            Some("/c/n1")
+        );
+    }
+
+    #[test]
+    fn writing_back_round_trips() {
+        let doc = parse(TINY, None).unwrap();
+        let again = from_value(to_value(&doc), None).unwrap();
+        assert_eq!(doc, again);
+    }
+}
