@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fractale.agents.steps.batch import BatchAgent
 from fractale.agents.steps.build import BuildAgent
 from fractale.agents.steps.kubernetes_job import KubernetesJobAgent, manifest_problems
 from fractale.agents.steps.results import ResultsAgent
@@ -341,3 +342,56 @@ def test_build_runs_the_builder_on_the_written_dockerfile(
         "info",
         f"build --tag lab/lammps:1 --file {dockerfile} {Path(dockerfile).parent}",
     ]
+
+
+# --- batch on Flux ----------------------------------------------------------------------
+
+
+def test_batch_on_flux_submits_waits_for_clean_and_reads_result_and_exit_code(
+    replay, context, fenced, tmp_path, monkeypatch
+):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.log"
+    fake_tool(
+        bin_dir,
+        "flux",
+        f"""\
+        import sys
+        args = sys.argv[1:]
+        open({str(calls)!r}, "a").write(" ".join(args) + "\\n")
+        if args[0] == "batch":
+            output = next(a for a in args if a.startswith("--output="))[len("--output="):]
+            open(output, "w").write("hello from flux\\n")
+            print("\\u0192ABC123")
+        elif args[:2] == ["job", "wait-event"]:
+            print("1700000000.0 clean")
+        elif args[0] == "jobs":
+            print("COMPLETED 0")
+        """,
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    script = "#!/bin/bash\n#flux: -N 1\nflux run echo hello from flux\n"
+    ctx = context(replay([{"agent": "batch", "text": fenced(script, "bash")}]))
+    record = BatchAgent({"app": "echo hello", "scheduler": "flux"}).run(ctx, "run")
+    assert record.status == "succeeded"
+    assert record.outputs["jobid"] == "\u0192ABC123"
+    assert record.outputs["state"] == "COMPLETED"
+    assert record.outputs["output"] == "hello from flux\n"
+    path = Path(record.attempts[0].artifact_path)
+    assert calls.read_text().splitlines() == [
+        f"batch --output={path.with_name('job.out')} --cwd={path.parent} {path}",
+        f"job wait-event --timeout={ctx.timeout:g} \u0192ABC123 clean",
+        "jobs --suppress-header --format={result} {returncode} \u0192ABC123",
+    ]
+
+
+def test_sbatch_parsable_output_gives_the_job_id():
+    from fractale.agents.execute import Executor
+    from fractale.agents.schedulers import Slurm
+
+    slurm = Slurm(Executor())
+    assert slurm.parse_jobid("42\n") == "42"
+    assert slurm.parse_jobid("42;lab\n") == "42"
+    assert slurm.parse_jobid("sbatch: warning: can't honor --ntasks-per-node\n43\n") == "43"
+    assert slurm.parse_jobid("sbatch: error: Batch job submission failed\n") is None

@@ -162,7 +162,7 @@ class Flux(Scheduler):
             "flux",
             "batch",
             f"--output={output}",
-            f"--setattr=system.cwd={script.parent}",
+            f"--cwd={script.parent}",
             str(script),
         ]
 
