@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# A real single-node Slurm for fractale's tests and CI, run from a private directory.
+#
+#   .ci/slurm.sh [start]      start munged, slurmctld and slurmd unless already healthy;
+#                             the last line printed is the SLURM_CONF path clients need
+#   .ci/slurm.sh stop         stop every daemon this script (or slurmctld for it) started
+#   .ci/slurm.sh status       exit 0 when healthy, 1 otherwise
+#   .ci/slurm.sh --print-conf print the SLURM_CONF path and nothing else
+#
+# Debian's slurm-wlm and munge are installed with apt-get when missing (root only).
+# Partition "debug" (the default) holds this host's node, with the CPUs and memory
+# `slurmd -C` reports, and three powered-down cloud nodes of the same shape, future[1-3]:
+# Slurm counts them when it judges a job (`sbatch --test-only` accepts a 2-node job) but
+# prefers the real node, and `scontrol show node` lists them only while powered up. Should
+# a job be placed on one, slurmctld powers it up by starting one more slurmd on this host
+# under that node's name, and powers it down again after a minute idle, so the job still
+# runs here. Starting takes a few seconds; running it again while healthy is a no-op.
+set -euo pipefail
+
+ROOT=/var/lib/fractale-slurm
+CONF_DIR=$ROOT/etc
+CONF=$CONF_DIR/slurm.conf
+BIN_DIR=$ROOT/bin
+LOG_DIR=$ROOT/log
+RUN_DIR=$ROOT/run
+STATE_DIR=$ROOT/state
+SPOOL_DIR=$ROOT/spool
+MUNGE_DIR=$ROOT/munge
+MUNGE_SOCKET=$MUNGE_DIR/munge.socket
+MUNGE_PID=$MUNGE_DIR/munged.pid
+MUNGE_LOG=$MUNGE_DIR/munged.log
+MUNGE_KEY=/etc/munge/munge.key
+CTLD_PID=$RUN_DIR/slurmctld.pid
+CTLD_LOG=$LOG_DIR/slurmctld.log
+# Ports away from Slurm's defaults so that a site Slurm on the same host is left alone.
+CTLD_PORT=17817
+SLURMD_PORT=17818
+CLOUD_NODES=3
+START_TIMEOUT=${FRACTALE_SLURM_TIMEOUT:-60}
+
+export SLURM_CONF=$CONF
+
+say() { echo "slurm.sh: $*" >&2; }
+die() {
+  say "error: $*"
+  exit 1
+}
+
+slurmd_pid_file() { echo "$RUN_DIR/slurmd-$1.pid"; }
+slurmd_log() { echo "$LOG_DIR/slurmd-$1.log"; }
+
+# The pid in FILE when that process is alive and runs COMMAND, else nothing.
+live_pid() {
+  local file=$1 command=$2 pid
+  [ -r "$file" ] || return 1
+  pid=$(tr -dc '0-9' <"$file")
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$command" ] || return 1
+  echo "$pid"
+}
+
+show_logs() {
+  local log
+  for log in "$MUNGE_LOG" "$CTLD_LOG" "$(slurmd_log "$1")"; do
+    [ -r "$log" ] || continue
+    echo "----- last lines of $log -----" >&2
+    tail -n 25 "$log" >&2
+  done
+}
+
+# This host's shape (CPUs=… RealMemory=…) as slurmd itself detects it.
+node_shape() {
+  local detected
+  detected=$(slurmd -C 2>/dev/null | head -n 1) || return 1
+  case $detected in NodeName=*" CPUs="*) ;; *) return 1 ;; esac
+  echo "${detected#NodeName=* }"
+}
+
+render_conf() {
+  local host=$1 shape=$2 i
+  cat <<EOF
+# Written by fractale's .ci/slurm.sh; rewritten whenever it starts Slurm.
+ClusterName=fractale
+SlurmctldHost=$host
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$MUNGE_SOCKET
+StateSaveLocation=$STATE_DIR
+SlurmdSpoolDir=$SPOOL_DIR/slurmd-%n
+SlurmctldPidFile=$CTLD_PID
+SlurmdPidFile=$RUN_DIR/slurmd-%n.pid
+SlurmctldLogFile=$CTLD_LOG
+SlurmdLogFile=$LOG_DIR/slurmd-%n.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MailProg=/bin/true
+ReturnToService=2
+# Finished jobs stay visible to scontrol for an hour (there is no slurmdbd for sacct).
+MinJobAge=3600
+InactiveLimit=0
+KillWait=5
+Waittime=0
+# Cloud nodes are reached by address, not through slurmd's forwarding tree.
+TreeWidth=65533
+ResumeProgram=$BIN_DIR/power-up
+SuspendProgram=$BIN_DIR/power-down
+ResumeTimeout=60
+SuspendTimeout=30
+SuspendTime=60
+SuspendExcNodes=$host
+NodeName=$host $shape State=UNKNOWN Weight=1
+NodeName=DEFAULT $shape State=CLOUD Weight=100
+EOF
+  for i in $(seq 1 "$CLOUD_NODES"); do
+    echo "NodeName=future$i NodeHostname=future$i NodeAddr=$host Port=$((SLURMD_PORT + i))"
+  done
+  echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+}
+
+# The programs slurmctld runs to power cloud nodes up and down (one slurmd each).
+write_power_programs() {
+  local slurmd scontrol
+  slurmd=$(command -v slurmd)
+  scontrol=$(command -v scontrol)
+  # slurmctld runs these with a minimal PATH, hence the absolute paths.
+  cat >"$BIN_DIR/power-up" <<EOF
+#!/bin/sh
+# ResumeProgram: slurmctld passes the nodes to power up; each gets its own slurmd here.
+# slurmctld counts a node as up once its slurmd reports a boot later than the request, so
+# that slurmd runs in a time namespace whose boot clock starts now (after a pause longer
+# than the rounding of uptime). Where no time namespace can be made, the node is powered
+# down again at once, which puts its jobs back in the queue for the real node.
+# slurmd must not inherit slurmctld's descriptors: it would listen on one of them.
+export SLURM_CONF=$CONF PATH=/usr/sbin:/usr/bin:/sbin:/bin:\$PATH
+exec </dev/null >>"$LOG_DIR/power.log" 2>&1
+sleep 3
+for node in \$("$scontrol" show hostnames "\$1"); do
+  uptime=\$(cut -d. -f1 /proc/uptime)
+  if unshare --time --boottime "-\$uptime" true; then
+    unshare --time --boottime "-\$uptime" "$slurmd" -N "\$node"
+  else
+    echo "\$(date -Is) cannot power up \$node here: no time namespace"
+    "$scontrol" update nodename="\$node" state=power_down_force reason="cannot power up"
+  fi
+done
+EOF
+  cat >"$BIN_DIR/power-down" <<EOF
+#!/bin/sh
+# SuspendProgram: slurmctld passes the idle nodes to power down; their slurmd stops.
+export SLURM_CONF=$CONF
+for node in \$("$scontrol" show hostnames "\$1"); do
+  pid=\$(cat "$RUN_DIR/slurmd-\$node.pid" 2>/dev/null) || continue
+  [ "\$(cat "/proc/\$pid/comm" 2>/dev/null)" = slurmd ] && kill "\$pid"
+done
+exit 0
+EOF
+  chmod 755 "$BIN_DIR/power-up" "$BIN_DIR/power-down"
+}
+
+munge_ok() {
+  munge -n --socket="$MUNGE_SOCKET" 2>/dev/null | unmunge --socket="$MUNGE_SOCKET" >/dev/null 2>&1
+}
+
+# The state of a node as scontrol reports it (IDLE, MIXED, DOWN+NOT_RESPONDING…).
+node_state() {
+  scontrol show node "$1" --oneliner 2>/dev/null | sed -n 's/.* State=\([^ ]*\).*/\1/p'
+}
+
+# Healthy: munged and slurmctld answer, and this host's node has registered and takes jobs.
+healthy() {
+  local host=$1 state
+  live_pid "$MUNGE_PID" munged >/dev/null || return 1
+  munge_ok || return 1
+  live_pid "$CTLD_PID" slurmctld >/dev/null || return 1
+  live_pid "$(slurmd_pid_file "$host")" slurmd >/dev/null || return 1
+  scontrol ping 2>/dev/null | grep -q 'is UP' || return 1
+  state=$(node_state "$host")
+  case $state in
+    "" | *DOWN* | *DRAIN* | *FAIL* | *NOT_RESPONDING* | *UNKNOWN* | *FUTURE* | *POWER*) return 1 ;;
+  esac
+}
+
+ensure_packages() {
+  local tool missing=""
+  for tool in slurmctld slurmd munged munge sbatch scontrol; do
+    command -v "$tool" >/dev/null || missing="$missing $tool"
+  done
+  [ -z "$missing" ] && return 0
+  command -v apt-get >/dev/null || die "missing:$missing, and apt-get is not available to install slurm-wlm and munge"
+  say "missing:$missing; installing slurm-wlm and munge with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    slurm-wlm munge >&2 || die "apt-get install slurm-wlm munge failed"
+}
+
+# Stops the process in FILE (running COMMAND), waiting up to 15 s before SIGKILL.
+stop_pid() {
+  local file=$1 command=$2 pid i
+  pid=$(live_pid "$file" "$command") || {
+    rm -f "$file"
+    return 0
+  }
+  kill "$pid" 2>/dev/null || true
+  for i in $(seq 1 30); do
+    [ -d "/proc/$pid" ] || break
+    sleep 0.5
+  done
+  if [ -d "/proc/$pid" ]; then
+    say "$command (pid $pid) ignored SIGTERM; killing it"
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+stop_all() {
+  local file
+  # slurmctld first, so that it does not power cloud nodes up again meanwhile.
+  stop_pid "$CTLD_PID" slurmctld
+  for file in "$RUN_DIR"/slurmd-*.pid; do
+    [ -e "$file" ] && stop_pid "$file" slurmd
+  done
+  stop_pid "$MUNGE_PID" munged
+}
+
+start_munge() {
+  if [ ! -s "$MUNGE_KEY" ]; then
+    say "creating the munge key $MUNGE_KEY"
+    install -d -o munge -g munge -m 700 "$(dirname "$MUNGE_KEY")"
+    mungekey --create --keyfile="$MUNGE_KEY" --force >&2 ||
+      dd if=/dev/urandom of="$MUNGE_KEY" bs=1024 count=1 status=none
+  fi
+  chown munge:munge "$MUNGE_KEY"
+  chmod 400 "$MUNGE_KEY"
+  install -d -o munge -g munge -m 755 "$MUNGE_DIR"
+  rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
+  # munged refuses to run as root; it runs as its own user, as its service unit would.
+  runuser -u munge -- munged --socket="$MUNGE_SOCKET" --pid-file="$MUNGE_PID" \
+    --log-file="$MUNGE_LOG" --seed-file="$MUNGE_DIR/munged.seed" || {
+    show_logs none
+    die "munged did not start"
+  }
+  local i
+  for i in $(seq 1 20); do
+    munge_ok && return 0
+    sleep 0.5
+  done
+  show_logs none
+  die "munged started but does not answer on $MUNGE_SOCKET"
+}
+
+start() {
+  local host shape i
+  host=$(hostname -s)
+  [ -n "$host" ] || die "hostname -s printed nothing"
+  if command -v slurmd >/dev/null && [ -r "$CONF" ] && healthy "$host"; then
+    shape=$(node_shape) || die "slurmd -C could not describe this host"
+    if [ "$(render_conf "$host" "$shape")" = "$(cat "$CONF")" ]; then
+      say "already running and healthy"
+      echo "$CONF"
+      return 0
+    fi
+    say "the configuration changed; restarting"
+  fi
+  [ "$(id -u)" = 0 ] || die "starting Slurm needs root (slurmd runs jobs as their users, munged needs its key)"
+  ensure_packages
+  stop_all
+  shape=$(node_shape) || die "slurmd -C could not describe this host"
+
+  install -d -m 755 "$ROOT" "$CONF_DIR" "$BIN_DIR" "$LOG_DIR" "$RUN_DIR" "$SPOOL_DIR"
+  install -d -m 700 "$STATE_DIR"
+  for i in $(seq 1 "$CLOUD_NODES"); do
+    install -d -m 755 "$SPOOL_DIR/slurmd-future$i"
+  done
+  install -d -m 755 "$SPOOL_DIR/slurmd-$host"
+  render_conf "$host" "$shape" >"$CONF.tmp"
+  chmod 644 "$CONF.tmp"
+  mv "$CONF.tmp" "$CONF"
+  write_power_programs
+  # Nodes start from the configuration, not from a saved state: this host's node then
+  # counts as ready only once its slurmd has registered, and the cloud nodes powered down.
+  rm -f "$STATE_DIR"/node_state "$STATE_DIR"/node_state.old
+
+  start_munge
+  slurmctld -f "$CONF" || {
+    show_logs "$host"
+    die "slurmctld did not start"
+  }
+  slurmd -f "$CONF" -N "$host" || {
+    show_logs "$host"
+    die "slurmd did not start"
+  }
+
+  local waited=0
+  until healthy "$host"; do
+    if [ "$waited" -ge "$START_TIMEOUT" ]; then
+      say "node $host is '$(node_state "$host")' after ${START_TIMEOUT}s"
+      show_logs "$host"
+      die "Slurm did not become ready within ${START_TIMEOUT}s"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  say "ready after ${waited}s (node $host is $(node_state "$host"))"
+  echo "$CONF"
+}
+
+status() {
+  local host
+  host=$(hostname -s)
+  if [ -r "$CONF" ] && command -v scontrol >/dev/null && healthy "$host"; then
+    say "healthy (node $host is $(node_state "$host"))"
+    return 0
+  fi
+  say "not running or not healthy"
+  return 1
+}
+
+case ${1:-start} in
+  start) start ;;
+  stop)
+    [ "$(id -u)" = 0 ] || die "stopping Slurm needs root"
+    stop_all
+    say "stopped"
+    ;;
+  status) status ;;
+  --print-conf) echo "$CONF" ;;
+  -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0" ;;
+  *)
+    say "unknown argument '$1' (expected start, stop, status or --print-conf)"
+    exit 2
+    ;;
+esac
