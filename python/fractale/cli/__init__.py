@@ -13,6 +13,12 @@ from fractale import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "agent": ("agent", "agent", "Agents that write, submit and repair jobs with a model."),
     "transform": ("transform", "transform", "Translate a job to another workload manager."),
+    "cluster": ("cluster", "cluster", "Register, list, show and remove clusters in the store."),
+    "generate": ("generate", "generate", "Write subsystem graphs (JGF) from real sources."),
+    "satisfy": ("satisfy", "satisfy", "Which registered clusters can run a job, and why not."),
+    "select": ("select", "select", "Pick the cluster to run a job on, by a policy."),
+    "script": ("script", "script", "Write a job's batch script for the cluster chosen."),
+    "show": ("show", "show", "Draw a cluster's containment, or summarize it as JSON."),
 }
 
 

@@ -1,0 +1,155 @@
+"""``fractale cluster``: register, list, show and remove the clusters of the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from fractale.cli.options import UserError, json_option
+
+config_dir_option = click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="FRACTALE_HOME",
+    help="The cluster store (default: $FRACTALE_HOME, else ~/.fractale).",
+)
+
+
+def open_store(config_dir: Path | None):
+    from fractale.store import Store
+
+    return Store(config_dir)
+
+
+def key_value(values: tuple[str, ...], what: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a mapping; UserError for one without '='."""
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise UserError(f"{what} must be NAME=VALUE, not {value!r}")
+        if key.strip() in out:
+            raise UserError(f"{what} {key.strip()!r} is given twice")
+        out[key.strip()] = rest.strip()
+    return out
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Plain text columns, as wide as their widest cell."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = []
+    for row in [headers, *rows]:
+        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+@click.group("cluster")
+def cluster() -> None:
+    """Register, list, show and remove clusters in the store."""
+
+
+@cluster.command("add")
+@click.argument("name")
+@click.option("--scheduler", required=True, help="Its workload manager (slurm, flux, pbs, …).")
+@click.option(
+    "--containment",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The containment graph (JGF), e.g. from `fractale generate`.",
+)
+@click.option(
+    "--subsystem",
+    "subsystems",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="Another subsystem graph, e.g. spack=spack.json (repeatable).",
+)
+@click.option("--description", help="What the cluster is, in a sentence.")
+@click.option("--cost", type=float, help="Price of one node for one hour.")
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="User metadata.")
+@click.option("--force", is_flag=True, help="Replace a cluster of that name.")
+@config_dir_option
+def add(name, scheduler, containment, subsystems, description, cost, meta, force, config_dir):
+    """Register cluster NAME from its subsystem graphs (each validated first)."""
+    store = open_store(config_dir)
+    graphs = {key: Path(value) for key, value in key_value(subsystems, "--subsystem").items()}
+    registered = store.add(
+        name,
+        scheduler,
+        containment,
+        graphs,
+        description=description,
+        cost=cost,
+        metadata=key_value(meta, "--meta"),
+        force=force,
+    )
+    counts = registered.counts()
+    click.echo(
+        f"Registered {name} ({registered.scheduler}): {counts.get('node', 0)} nodes, "
+        f"{counts.get('core', 0)} cores, {counts.get('gpu', 0)} GPUs; "
+        f"subsystems {', '.join(registered.subsystems())} in {registered.path}"
+    )
+
+
+def _row(entry) -> dict[str, Any]:
+    counts = entry.counts()
+    return {
+        "name": entry.name,
+        "scheduler": entry.scheduler,
+        "nodes": counts.get("node", 0),
+        "cores": counts.get("core", 0),
+        "gpus": counts.get("gpu", 0),
+        "subsystems": entry.subsystems(),
+        "cost": entry.cost,
+        "description": entry.description,
+    }
+
+
+@cluster.command("list")
+@json_option
+@config_dir_option
+def list_(as_json, config_dir):
+    """List the registered clusters: name, scheduler, nodes, cores, GPUs, subsystems."""
+    store = open_store(config_dir)
+    rows = [_row(entry) for entry in store.clusters()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"No clusters in {store.root}. Add one with `fractale cluster add`.")
+        return
+    headers = ["NAME", "SCHEDULER", "NODES", "CORES", "GPUS", "SUBSYSTEMS"]
+    body = [
+        [r["name"], r["scheduler"], str(r["nodes"]), str(r["cores"]), str(r["gpus"]),
+         ",".join(r["subsystems"])]
+        for r in rows
+    ]
+    click.echo(table(headers, body))
+
+
+@cluster.command("show")
+@click.argument("name")
+@json_option
+@config_dir_option
+def show(name, as_json, config_dir):
+    """Show one cluster's configuration, resources and subsystems."""
+    entry = open_store(config_dir).get(name)
+    data = entry.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@cluster.command("remove")
+@click.argument("name")
+@config_dir_option
+def remove(name, config_dir):
+    """Remove cluster NAME and its graphs from the store."""
+    store = open_store(config_dir)
+    store.remove(name)
+    click.echo(f"Removed {name} from {store.root}")

@@ -1,0 +1,81 @@
+"""``fractale satisfy``: which registered clusters can run a job, and why not."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from fractale.cli.cluster import config_dir_option, open_store, table
+from fractale.cli.options import json_option
+
+job_argument = click.argument("job", metavar="JOB")
+from_option = click.option(
+    "--from", "manager", metavar="MANAGER",
+    help="The workload manager JOB is written for (default: detected).",
+)
+require_option = click.option(
+    "--require", "requires", multiple=True, metavar="SPEC",
+    help="Also require software, e.g. 'gromacs>=2023' or gromacs@2023.1 (repeatable).",
+)
+clusters_option = click.option(
+    "--cluster", "clusters", multiple=True, metavar="NAME",
+    help="Consider only these clusters (repeatable; default: all).",
+)
+
+
+def load(job, manager, requires, clusters, config_dir):
+    """The fleet and the job, as every fleet command reads them."""
+    from fractale.fleet import Fleet, Job
+
+    fleet = Fleet(open_store(config_dir), clusters)
+    return fleet, Job.load(job, manager, requires)
+
+
+def _software_cell(check) -> str:
+    if check.met:
+        via = "spack" if check.software.kind == "package" else "module"
+        return f"{check.software.label} ({via})"
+    return "no"
+
+
+@click.command("satisfy")
+@job_argument
+@from_option
+@require_option
+@clusters_option
+@json_option
+@config_dir_option
+def satisfy(job, manager, requires, clusters, as_json, config_dir):
+    """Match JOB (a jobspec or a batch script) against every registered cluster.
+
+    Exit status 0 when at least one cluster can run it, 1 when none can, 2 on bad input.
+    """
+    fleet, parsed = load(job, manager, requires, clusters, config_dir)
+    answers = fleet.satisfy(parsed)
+    if as_json:
+        click.echo(json.dumps({
+            "job": parsed.source or "-",
+            "requires": [r.to_dict() for r in parsed.requires],
+            "clusters": [answer.to_dict() for answer in answers],
+            "fits": [answer.cluster for answer in answers if answer.ok],
+        }, indent=2))
+    else:
+        headers = ["CLUSTER", "SCHEDULER", "RESOURCES"]
+        headers += [f"{r.name.upper()} {r.version}".strip() for r in parsed.requires]
+        headers.append("RESULT")
+        rows = []
+        for answer in answers:
+            row = [answer.cluster, answer.scheduler, "fits" if answer.fits else "no"]
+            row += [_software_cell(check) for check in answer.software]
+            row.append("yes" if answer.ok else "no")
+            rows.append(row)
+        click.echo(table(headers, rows))
+        refused = [answer for answer in answers if not answer.ok]
+        if refused:
+            click.echo("\nWhy not:")
+            for answer in refused:
+                for reason in answer.reasons():
+                    click.echo(f"  {answer.cluster}: {reason}")
+    sys.exit(0 if any(answer.ok for answer in answers) else 1)

@@ -1,0 +1,48 @@
+"""``fractale script``: the batch script of a job for the cluster chosen to run it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from fractale.cli.cluster import config_dir_option
+from fractale.cli.options import UserError, json_option
+from fractale.cli.satisfy import from_option, job_argument, load, require_option
+from fractale.cli.select import policy_option, seed_option
+
+
+@click.command("script")
+@job_argument
+@click.option("--cluster", "target", metavar="NAME", help="Write it for this cluster.")
+@policy_option
+@seed_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the script to FILE (default: standard output).")
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@from_option
+@require_option
+@json_option
+@config_dir_option
+def script(job, target, policy, seed, output, force, manager, requires, as_json, config_dir):
+    """Write JOB as a batch script for the selected (or named) cluster's scheduler, loading
+    the software that met its requirements. Exit 1 when the cluster cannot run it."""
+    from fractale.errors import MatchError
+    from fractale.store import write_atomic
+
+    fleet, parsed = load(job, manager, requires, (), config_dir)
+    try:
+        written = fleet.script(parsed, target, policy, seed)
+    except MatchError as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
+    text = json.dumps(written.to_dict(), indent=2) + "\n" if as_json else written.text
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    if output.exists() and not force:
+        raise UserError(f"{output} exists; replace it with --force")
+    write_atomic(output, text)
+    click.echo(f"Wrote a {written.scheduler} script for {written.cluster} to {output}", err=True)

@@ -1,0 +1,589 @@
+"""The fleet: which registered clusters can run a job, which one to pick, and its batch script.
+
+``Fleet(store).satisfy(job)`` answers for every cluster whether the job's resources fit its
+containment graph (with the core's reason when they do not) and whether each software
+requirement (``attributes.system.requires``) is met by its software subsystems, comparing
+versions. ``select`` picks one fitting cluster by a policy; ``script`` writes the job for the
+chosen cluster's scheduler with the ``spack load``/``module load`` lines its software needs.
+
+Containment matching across the fleet goes through ``containment_fits``, the one place a
+faster fleet matcher replaces.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from fractale.errors import FractaleError, JobspecError, MatchError, StoreError
+from fractale.generate.software import Software, software_in
+from fractale.store import CONTAINMENT, Cluster, Store
+
+POLICIES = ("first", "random", "best-fit", "cost")
+# Resource types whose idle amount ``best-fit`` minimizes, most significant first.
+CAPACITY_TYPES = ("core", "gpu", "memory", "node")
+
+
+# Versions --------------------------------------------------------------------------------
+
+_PIECE = re.compile(r"\d+|[A-Za-z]+")
+
+
+def version_key(version: str) -> tuple:
+    """A sort key for a version: numeric parts compare as numbers, words as text, and a
+    number sorts above a word (``2023.1`` > ``2023.rc1``)."""
+    return tuple(
+        (1, int(p), "") if p.isdigit() else (0, 0, p.lower()) for p in _PIECE.findall(version)
+    )
+
+
+def _has_prefix(version: tuple, prefix: tuple) -> bool:
+    return version[: len(prefix)] == prefix
+
+
+_CLAUSE = re.compile(r"^(>=|<=|==|!=|>|<|=)?\s*(\S*)$")
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    """A version requirement: comma-separated clauses that must all hold.
+
+    ``>=2023``, ``>2023``, ``<=2024.1``, ``<2024``, ``==2023.1`` (exactly), ``!=2023.2``;
+    a bare ``2023`` (or ``@2023``) matches 2023 and every 2023.x; spack ranges ``2022:2023``
+    (inclusive, the upper bound a prefix), ``2022:`` and ``:2023``.
+    """
+
+    text: str
+    clauses: tuple[tuple[str, tuple, tuple], ...] = ()
+
+    @classmethod
+    def parse(cls, text: Any) -> VersionSpec:
+        raw = "" if text is None else str(text).strip()
+        if raw in ("", "*", "any"):
+            return cls(raw)
+        clauses = []
+        for piece in raw.split(","):
+            piece = piece.strip().lstrip("@")
+            if ":" in piece:
+                low, _, high = piece.partition(":")
+                if low.strip():
+                    clauses.append(("range-low", version_key(low), ()))
+                if high.strip():
+                    clauses.append(("range-high", version_key(high), ()))
+                continue
+            match = _CLAUSE.match(piece)
+            if not match or not match.group(2) or not version_key(match.group(2)):
+                raise JobspecError(f"cannot read the version requirement {raw!r}")
+            clauses.append((match.group(1) or "prefix", version_key(match.group(2)), ()))
+        return cls(raw, tuple(clauses))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def matches(self, version: str | None) -> bool:
+        if not self.clauses:
+            return True
+        if not version:
+            return False
+        key = version_key(version)
+        for operator, bound, _ in self.clauses:
+            if operator in (">=", "range-low") and not key >= bound:
+                return False
+            if operator == ">" and not key > bound:
+                return False
+            if operator == "<=" and not key <= bound:
+                return False
+            if operator == "<" and not key < bound:
+                return False
+            if operator in ("==", "=") and key != bound:
+                return False
+            if operator == "!=" and key == bound:
+                return False
+            if operator == "prefix" and not _has_prefix(key, bound):
+                return False
+            if operator == "range-high" and not (key <= bound or _has_prefix(key, bound)):
+                return False
+        return True
+
+
+# Software requirements -------------------------------------------------------------------
+
+_REQUIREMENT_TEXT = re.compile(r"^\s*([A-Za-z0-9_.+\-]+?)\s*(?:@|(?=[<>=!]))(.*)$")
+_REQUIREMENT_KEYS = {"name", "version", "compiler", "target", "kind"}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One software requirement: a name, optionally a version, compiler, target and kind
+    (``spack`` packages or ``module`` files only)."""
+
+    name: str
+    version: VersionSpec = field(default_factory=lambda: VersionSpec(""))
+    compiler: str | None = None
+    target: str | None = None
+    kind: str | None = None
+
+    @classmethod
+    def parse(cls, entry: Any) -> Requirement:
+        """From a jobspec's ``requires`` entry (a mapping) or text like ``gromacs>=2023``,
+        ``gromacs@2023.1`` or ``gromacs``."""
+        if isinstance(entry, str):
+            match = _REQUIREMENT_TEXT.match(entry)
+            if match:
+                return cls(match.group(1), VersionSpec.parse(match.group(2)))
+            if not re.fullmatch(r"\s*[A-Za-z0-9_.+\-]+\s*", entry):
+                raise JobspecError(f"cannot read the software requirement {entry!r}")
+            return cls(entry.strip())
+        if not isinstance(entry, Mapping):
+            raise JobspecError(
+                f"a software requirement is a mapping with a name, not {entry!r}"
+            )
+        unknown = sorted(set(entry) - _REQUIREMENT_KEYS)
+        if unknown:
+            raise JobspecError(
+                f"software requirement {dict(entry)!r} has unknown keys {', '.join(unknown)}; "
+                f"expected {', '.join(sorted(_REQUIREMENT_KEYS))}"
+            )
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise JobspecError(f"software requirement {dict(entry)!r} needs a name")
+        kind = entry.get("kind")
+        if kind is not None and kind not in ("spack", "module", "package"):
+            raise JobspecError(f"software kind must be spack or module, not {kind!r}")
+        return cls(
+            name.strip(),
+            VersionSpec.parse(entry.get("version")),
+            str(entry["compiler"]) if entry.get("compiler") else None,
+            str(entry["target"]) if entry.get("target") else None,
+            {"spack": "package"}.get(kind, kind),
+        )
+
+    def __str__(self) -> str:
+        text = self.name + (f" {self.version}" if self.version.text else "")
+        if self.compiler:
+            text += f" %{self.compiler}"
+        if self.target:
+            text += f" target={self.target}"
+        return text
+
+    def accepts(self, item: Software) -> bool:
+        if item.name.lower() != self.name.lower():
+            return False
+        if self.kind and item.kind != self.kind:
+            return False
+        if not self.version.matches(item.version):
+            return False
+        if self.compiler and not _compiler_matches(self.compiler, item.compiler):
+            return False
+        return not (self.target and (item.target or "").lower() != self.target.lower())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.version.text:
+            out["version"] = self.version.text
+        for key in ("compiler", "target"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.kind:
+            out["kind"] = "spack" if self.kind == "package" else self.kind
+        return out
+
+
+def _compiler_matches(wanted: str, built_with: str | None) -> bool:
+    """``gcc`` accepts any gcc; ``gcc@12`` or ``gcc>=12`` also checks the version."""
+    if not built_with:
+        return False
+    name, _, version = built_with.partition("@")
+    wanted_name, wanted_version = Requirement.parse(wanted).name, Requirement.parse(wanted).version
+    return name.lower() == wanted_name.lower() and wanted_version.matches(version or None)
+
+
+@dataclass(frozen=True)
+class RequirementCheck:
+    """Whether one requirement is met on one cluster, by what, or why not."""
+
+    requirement: Requirement
+    software: Software | None
+    reason: str | None = None
+
+    @property
+    def met(self) -> bool:
+        return self.software is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requirement": self.requirement.to_dict(),
+            "met": self.met,
+            "software": self.software.to_dict() if self.software else None,
+            "reason": self.reason,
+        }
+
+
+def check_requirement(requirement: Requirement, installed: Sequence[Software]) -> RequirementCheck:
+    """The best installed software meeting ``requirement`` (the highest version; spack
+    packages before modules at the same version), or why there is none."""
+    matching = [item for item in installed if requirement.accepts(item)]
+    if matching:
+        best = max(
+            matching,
+            key=lambda s: (version_key(s.version or ""), s.kind == "package", s.load),
+        )
+        return RequirementCheck(requirement, best)
+    if not installed:
+        return RequirementCheck(requirement, None, "no software subsystem graph")
+    named = [item for item in installed if item.name.lower() == requirement.name.lower()]
+    if not named:
+        return RequirementCheck(requirement, None, f"{requirement.name} is not installed")
+    found = ", ".join(sorted({_describe(item) for item in named}))
+    return RequirementCheck(requirement, None, f"found {found}; needs {requirement}")
+
+
+def _describe(item: Software) -> str:
+    text = item.label
+    if item.compiler:
+        text += f"%{item.compiler}"
+    if item.target:
+        text += f" target={item.target}"
+    return text
+
+
+# Jobs ------------------------------------------------------------------------------------
+
+JobSource = Union[str, Path]
+
+
+@dataclass
+class Job:
+    """A job to place: the canonical jobspec matched against graphs, the software it
+    requires, and the text it came from (for writing its batch script)."""
+
+    jobspec: Any  # fractale.Jobspec
+    requires: list[Requirement]
+    text: str
+    source: str | None = None
+    manager: str | None = None  # the workload manager the text was written for
+
+    @classmethod
+    def load(
+        cls,
+        job: JobSource,
+        manager: str | None = None,
+        requires: Iterable[Any] = (),
+    ) -> Job:
+        """Read a job from a path, or from text: a canonical jobspec (YAML or JSON) or any
+        batch script the translation layer reads. ``requires`` adds software requirements
+        (mappings or text such as ``gromacs>=2023``) to those the jobspec lists."""
+        if isinstance(job, Path) or (isinstance(job, str) and "\n" not in job and _is_file(job)):
+            path = Path(job)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as err:
+                raise StoreError(f"cannot read job {path}: {err.strerror}") from None
+            except UnicodeDecodeError:
+                raise JobspecError(f"{path} is not a text file") from None
+            return cls.from_text(text, manager, requires, source=str(path))
+        one_line = isinstance(job, str) and "\n" not in job and job.strip()
+        if one_line and not job.lstrip().startswith("{"):
+            raise StoreError(f"no such job file: {job}")
+        return cls.from_text(str(job), manager, requires)
+
+    @classmethod
+    def from_text(
+        cls,
+        text: str,
+        manager: str | None = None,
+        requires: Iterable[Any] = (),
+        source: str | None = None,
+    ) -> Job:
+        from fractale._core import Jobspec
+
+        if manager in (None, "jobspec") and _looks_like_jobspec(text):
+            jobspec = Jobspec.from_str(text, source)
+            kind = "jobspec"
+        else:
+            from fractale import transform
+
+            spec = transform.parse(text, manager, file=source)
+            kind = manager or transform.detect(text)
+            jobspec = Jobspec.from_str(transform.render(spec, "jobspec"), source)
+        wanted = [Requirement.parse(entry) for entry in jobspec.requires]
+        wanted += [Requirement.parse(entry) for entry in requires]
+        return cls(jobspec, wanted, text, source, kind)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.jobspec.counts())
+
+    @property
+    def duration(self) -> float | None:
+        return self.jobspec.duration
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except OSError:
+        return False
+
+
+def _looks_like_jobspec(text: str) -> bool:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return isinstance(document, dict) and "resources" in document and "tasks" in document
+
+
+# Answers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ClusterAnswer:
+    """Whether one cluster can run the job, and why not when it cannot."""
+
+    cluster: str
+    scheduler: str
+    fits: bool
+    reason: str | None
+    software: list[RequirementCheck]
+
+    @property
+    def ok(self) -> bool:
+        return self.fits and all(check.met for check in self.software)
+
+    def reasons(self) -> list[str]:
+        out = [] if self.fits else [self.reason or "the job's resources do not fit"]
+        out += [f"{c.requirement.name}: {c.reason}" for c in self.software if not c.met]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "scheduler": self.scheduler,
+            "ok": self.ok,
+            "containment": {"fits": self.fits, "reason": self.reason},
+            "software": [check.to_dict() for check in self.software],
+            "reasons": self.reasons(),
+        }
+
+
+@dataclass
+class Selection:
+    """The cluster a policy chose, with the score of every fitting cluster it weighed."""
+
+    answer: ClusterAnswer
+    policy: str
+    scores: dict[str, Any]
+
+    @property
+    def cluster(self) -> str:
+        return self.answer.cluster
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "scheduler": self.answer.scheduler,
+            "policy": self.policy,
+            "scores": self.scores,
+            "answer": self.answer.to_dict(),
+        }
+
+
+@dataclass
+class Script:
+    """A batch script for one cluster, with the software lines it loads."""
+
+    cluster: str
+    scheduler: str
+    text: str
+    loads: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "scheduler": self.scheduler,
+            "loads": self.loads,
+            "script": self.text,
+        }
+
+
+# Matching --------------------------------------------------------------------------------
+
+
+def containment_fits(
+    clusters: Sequence[Cluster], jobspec: Any
+) -> list[tuple[bool, str | None]]:
+    """For each cluster, whether ``jobspec`` is satisfiable on its containment graph with
+    every resource free, and the core's reason when it is not.
+
+    This is the seam where the compiled fleet matcher plugs in: it answers the same
+    question for all clusters at once.
+    """
+    answers = []
+    for cluster in clusters:
+        result = cluster.resource_graph(CONTAINMENT).satisfiable(jobspec)
+        answers.append((bool(result), None if result else result.reason))
+    return answers
+
+
+def cluster_software(cluster: Cluster) -> list[Software]:
+    """Everything the cluster's software subsystems list, subsystem by subsystem."""
+    found: list[Software] = []
+    for subsystem in cluster.subsystems():
+        if subsystem != CONTAINMENT:
+            found += software_in(cluster.document(subsystem), subsystem)
+    return found
+
+
+class Fleet:
+    """The clusters of a store (or some of them), matched against jobs."""
+
+    def __init__(self, store: Store | str | Path | None = None, clusters: Iterable[str] = ()):
+        self.store = store if isinstance(store, Store) else Store(store)
+        names = list(clusters) or self.store.names()
+        self.clusters = [self.store.get(name) for name in names]
+        self._software: dict[str, list[Software]] = {}
+
+    def __repr__(self) -> str:
+        return f"Fleet({self.store!r}, {len(self.clusters)} clusters)"
+
+    def _job(self, job: Job | JobSource) -> Job:
+        return job if isinstance(job, Job) else Job.load(job)
+
+    def software(self, cluster: Cluster) -> list[Software]:
+        if cluster.name not in self._software:
+            self._software[cluster.name] = cluster_software(cluster)
+        return self._software[cluster.name]
+
+    def satisfy(self, job: Job | JobSource) -> list[ClusterAnswer]:
+        """Every cluster's answer, in name order."""
+        job = self._job(job)
+        if not self.clusters:
+            raise StoreError(f"no clusters are registered in {self.store.root}")
+        fits = containment_fits(self.clusters, job.jobspec)
+        answers = []
+        for cluster, (fit, reason) in zip(self.clusters, fits):
+            installed = self.software(cluster) if job.requires else []
+            checks = [check_requirement(r, installed) for r in job.requires]
+            answers.append(ClusterAnswer(cluster.name, cluster.scheduler, fit, reason, checks))
+        return answers
+
+    def select(
+        self, job: Job | JobSource, policy: str = "first", seed: int | None = None
+    ) -> Selection:
+        """One cluster that can run the job, chosen by ``policy``:
+
+        - ``first``: the first in name order;
+        - ``random``: uniformly at random (reproducible with ``seed``);
+        - ``best-fit``: the one left with the least idle capacity after the job is
+          allocated on it (fewest idle cores, then GPUs, memory pools and nodes);
+        - ``cost``: the cheapest, ``cost`` per node-hour × nodes allocated × the job's
+          duration in hours (one hour when it gives none); unpriced clusters come last.
+
+        Ties go to the cluster whose name sorts first. ``MatchError`` when none fits.
+        """
+        if policy not in POLICIES:
+            raise MatchError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
+        job = self._job(job)
+        answers = self.satisfy(job)
+        fitting = [answer for answer in answers if answer.ok]
+        if not fitting:
+            raise MatchError(no_fit_message(answers))
+        if policy == "first":
+            return Selection(fitting[0], policy, {})
+        if policy == "random":
+            chosen = random.Random(seed).choice(fitting)
+            return Selection(chosen, policy, {"seed": seed})
+        by_name = {cluster.name: cluster for cluster in self.clusters}
+        scored = []
+        for answer in fitting:
+            score = _score(by_name[answer.cluster], job, policy)
+            scored.append((score["key"], answer.cluster, answer, score))
+        scored.sort(key=lambda entry: (entry[0], entry[1]))
+        scores = {name: score["value"] for _, name, _, score in scored}
+        return Selection(scored[0][2], policy, scores)
+
+    def script(
+        self,
+        job: Job | JobSource,
+        cluster: str | None = None,
+        policy: str = "first",
+        seed: int | None = None,
+    ) -> Script:
+        """The job as a batch script for ``cluster`` (or the one ``policy`` selects), in
+        that cluster's scheduler's syntax, loading the software that met its requirements."""
+        job = self._job(job)
+        if cluster is None:
+            answer = self.select(job, policy, seed).answer
+        else:
+            named = [c for c in self.clusters if c.name == cluster]
+            if not named:
+                self.store.get(cluster)  # raises, naming the known clusters
+                raise StoreError(f"cluster {cluster!r} is not part of this fleet")
+            answer = Fleet(self.store, [cluster]).satisfy(job)[0]
+            if not answer.ok:
+                raise MatchError(no_fit_message([answer]))
+        loads = list(dict.fromkeys(c.software.load for c in answer.software if c.software))
+        text = render_script(job, answer.scheduler, loads, answer.cluster)
+        return Script(answer.cluster, answer.scheduler, text, loads)
+
+
+def _score(cluster: Cluster, job: Job, policy: str) -> dict[str, Any]:
+    graph = cluster.resource_graph(CONTAINMENT)
+    result = graph.allocate(job.jobspec, "first")
+    if not result:
+        # Satisfiable on an idle cluster, as every registered graph is; kept for safety.
+        return {"key": (float("inf"),), "value": None}
+    if policy == "best-fit":
+        free = graph.free()
+        idle = {kind: int(free.get(kind, 0)) for kind in CAPACITY_TYPES}
+        return {"key": tuple(idle[kind] for kind in CAPACITY_TYPES), "value": {"idle": idle}}
+    nodes = max(1, len(result.allocation.nodes()))
+    hours = (job.duration or 3600.0) / 3600.0
+    if cluster.cost is None:
+        return {"key": (1, 0.0), "value": {"nodes": nodes, "hours": hours, "price": None}}
+    price = cluster.cost * nodes * hours
+    return {"key": (0, price), "value": {"nodes": nodes, "hours": hours, "price": price}}
+
+
+def no_fit_message(answers: Sequence[ClusterAnswer]) -> str:
+    lines = ["no cluster can run this job:"]
+    for answer in answers:
+        lines.append(f"  {answer.cluster}: {'; '.join(answer.reasons())}")
+    return "\n".join(lines)
+
+
+def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str) -> str:
+    """The job in ``scheduler``'s syntax with ``loads`` run before its body."""
+    from fractale import transform
+
+    try:
+        spec = transform.parse(job.text, job.manager, file=job.source)
+    except FractaleError as err:
+        raise FractaleError(f"cannot write a {scheduler} script for this job: {err}") from None
+    if loads:
+        header = f"# Software on {cluster}, found by fractale\n" + "\n".join(loads) + "\n"
+        body = spec.script
+        spec = spec.replace(script=header + ("\n" + body if body.strip() else ""))
+    return transform.render(spec, scheduler)
+
+
+__all__ = [
+    "POLICIES",
+    "ClusterAnswer",
+    "Fleet",
+    "Job",
+    "Requirement",
+    "RequirementCheck",
+    "Script",
+    "Selection",
+    "VersionSpec",
+    "check_requirement",
+    "containment_fits",
+    "version_key",
+]

@@ -1,0 +1,266 @@
+"""Software subsystem graphs: what a cluster has installed, from spack and environment modules.
+
+A software graph is a tree in its own subsystem (``spack`` or ``modules``, the name of the
+file it is stored as): a root of type ``software`` and one vertex per installed package
+(type ``package``, from spack) or modulefile (type ``module``). A vertex's ``basename`` is the
+software's name; its ``properties`` hold ``version`` and, where known, ``compiler``,
+``target``, ``hash`` and ``prefix``, and always ``load``: the shell line that puts it in a
+job's environment (``spack load gromacs@2023.1/abcdefg``, ``module load gromacs/2023.1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fractale.errors import FractaleError
+from fractale.generate.builder import GraphBuilder
+
+SOFTWARE_TYPES = ("package", "module")
+
+
+class SoftwareError(FractaleError):
+    """A spack database or module tree that cannot be read."""
+
+
+@dataclass(frozen=True)
+class Software:
+    """One installed piece of software a job can load."""
+
+    name: str
+    version: str | None
+    kind: str  # "package" (spack) or "module"
+    load: str
+    compiler: str | None = None
+    target: str | None = None
+    subsystem: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"name": self.name, "version": self.version, "kind": self.kind, "load": self.load}
+        if self.compiler:
+            out["compiler"] = self.compiler
+        if self.target:
+            out["target"] = self.target
+        out["subsystem"] = self.subsystem
+        return out
+
+
+def software_graph(items: Iterable[Software], subsystem: str, name: str = "cluster") -> dict:
+    """A software subsystem graph holding ``items``."""
+    builder = GraphBuilder(subsystem)
+    root = builder.add("software", basename=subsystem, name=f"{subsystem}0")
+    for ident, item in enumerate(items):
+        properties = {"version": item.version or "", "load": item.load}
+        if item.compiler:
+            properties["compiler"] = item.compiler
+        if item.target:
+            properties["target"] = item.target
+        vertex_name = re.sub(r"[^A-Za-z0-9._@+-]", "-", item.label) + f"-{ident}"
+        builder.add(
+            item.kind, root, ident=ident, basename=item.name, name=vertex_name,
+            properties=properties,
+        )
+    return builder.document()
+
+
+def software_in(document: dict[str, Any], subsystem: str = "") -> list[Software]:
+    """Every package or module a software graph lists (nothing for a hardware graph)."""
+    nodes = (document.get("graph") or {}).get("nodes") or []
+    if isinstance(nodes, dict):
+        nodes = list(nodes.values())
+    found = []
+    for node in nodes:
+        metadata = node.get("metadata") or {}
+        if metadata.get("type") not in SOFTWARE_TYPES:
+            continue
+        properties = metadata.get("properties") or {}
+        name = metadata.get("basename") or metadata.get("name")
+        if not name:
+            continue
+        found.append(
+            Software(
+                name=str(name),
+                version=properties.get("version") or None,
+                kind=metadata["type"],
+                load=properties.get("load") or _default_load(metadata["type"], name, properties),
+                compiler=properties.get("compiler") or None,
+                target=properties.get("target") or None,
+                subsystem=subsystem,
+            )
+        )
+    return found
+
+
+def _default_load(kind: str, name: str, properties: dict[str, Any]) -> str:
+    version = properties.get("version")
+    if kind == "module":
+        return f"module load {name}/{version}" if version else f"module load {name}"
+    return f"spack load {name}@{version}" if version else f"spack load {name}"
+
+
+# spack -----------------------------------------------------------------------------------
+
+
+def _spack_spec(record: dict[str, Any]) -> dict[str, Any]:
+    spec = record.get("spec") or {}
+    if "name" not in spec and len(spec) == 1:
+        # Databases before version 6 keyed the spec by the package name.
+        (name, inner), = spec.items()
+        spec = dict(inner, name=name)
+    return spec
+
+
+def _spack_target(spec: dict[str, Any]) -> str | None:
+    target = (spec.get("arch") or {}).get("target")
+    if isinstance(target, dict):
+        target = target.get("name")
+    return str(target) if target else None
+
+
+def _spack_compiler(spec: dict[str, Any], installs: dict[str, Any]) -> str | None:
+    compiler = spec.get("compiler")
+    if isinstance(compiler, dict) and compiler.get("name"):
+        version = compiler.get("version")
+        return f"{compiler['name']}@{version}" if version else str(compiler["name"])
+    # Since spack 1.0 a compiler is a dependency providing the c, cxx or fortran virtual.
+    for dependency in spec.get("dependencies") or []:
+        virtuals = (dependency.get("parameters") or {}).get("virtuals") or []
+        if {"c", "cxx", "fortran"} & set(virtuals):
+            provider = _spack_spec(installs.get(dependency.get("hash"), {}))
+            version = provider.get("version")
+            name = dependency.get("name")
+            return f"{name}@{version}" if version else name
+    return None
+
+
+def spack_software(text: str, source: str = "index.json") -> list[Software]:
+    """Installed packages of a spack database (``<install root>/.spack-db/index.json``)."""
+    try:
+        document = json.loads(text)
+        installs = document["database"]["installs"]
+    except (ValueError, KeyError, TypeError):
+        raise SoftwareError(
+            f"{source} is not a spack database (expected database.installs in index.json)"
+        ) from None
+    found = []
+    for key, record in installs.items():
+        if not isinstance(record, dict) or not record.get("installed", True):
+            continue
+        spec = _spack_spec(record)
+        name, version = spec.get("name"), spec.get("version")
+        if not name:
+            raise SoftwareError(f"{source}: install {key} has no package name")
+        digest = str(spec.get("hash") or key)
+        short = digest[:7]
+        load = f"spack load {name}@{version}/{short}" if version else f"spack load /{short}"
+        found.append(
+            Software(
+                name=str(name),
+                version=str(version) if version is not None else None,
+                kind="package",
+                load=load,
+                compiler=_spack_compiler(spec, installs),
+                target=_spack_target(spec),
+                subsystem="spack",
+            )
+        )
+    found.sort(key=lambda item: (item.name, item.version or "", item.load))
+    return found
+
+
+def spack_database(path: str | os.PathLike) -> Path:
+    """The index.json of a spack database given as the file, its .spack-db folder or the
+    install root holding it."""
+    path = Path(path)
+    for candidate in (path, path / "index.json", path / ".spack-db" / "index.json"):
+        if candidate.is_file():
+            return candidate
+    raise SoftwareError(f"no spack database at {path} (looked for .spack-db/index.json)")
+
+
+# environment modules ---------------------------------------------------------------------
+
+_HIERARCHY = re.compile(r"(?:^|/)Compiler/([^/]+)/([^/]+)(?:/|$)")
+_SPACK_ARCH = re.compile(r"(?:^|/)linux-[^/-]+-([^/]+)/([^/]+)/([^/]+)(?:/|$)")
+
+
+def _modulefile_kind(path: Path) -> str | None:
+    if path.suffix == ".lua":
+        return "lua"
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+    except OSError:
+        return None
+    return "tcl" if head.startswith(b"#%Module") else None
+
+
+def _where_built(directory: str) -> tuple[str | None, str | None]:
+    """Compiler and target a hierarchical MODULEPATH entry implies, where it implies them:
+    Lmod's ``Compiler/<name>/<version>`` and spack's ``linux-<os>-<target>/<name>/<version>``."""
+    match = _HIERARCHY.search(directory)
+    if match:
+        return f"{match.group(1)}@{match.group(2)}", None
+    match = _SPACK_ARCH.search(directory)
+    if match:
+        return f"{match.group(2)}@{match.group(3)}", match.group(1)
+    return None, None
+
+
+def module_software(modulepath: str | Iterable[str]) -> list[Software]:
+    """Modulefiles (Tcl ``#%Module`` and Lua ``.lua``) along a MODULEPATH.
+
+    A module's name is its path below the MODULEPATH entry: ``gromacs/2023.1`` is module
+    ``gromacs`` version ``2023.1``; a file directly in the entry has no version. As with
+    ``module avail``, a module found in an earlier entry hides one of the same name later.
+    """
+    directories = modulepath.split(":") if isinstance(modulepath, str) else list(modulepath)
+    directories = [d for d in directories if d]
+    if not directories:
+        raise SoftwareError("MODULEPATH is empty: give directories of modulefiles")
+    seen: set[str] = set()
+    found: list[Software] = []
+    for directory in directories:
+        root = Path(directory).expanduser()
+        if not root.is_dir():
+            continue
+        compiler, target = _where_built(str(root))
+        for current, folders, files in os.walk(root):
+            folders[:] = sorted(f for f in folders if not f.startswith("."))
+            for file in sorted(files):
+                if file.startswith("."):
+                    continue
+                path = Path(current) / file
+                if _modulefile_kind(path) is None:
+                    continue
+                relative = path.relative_to(root).as_posix()
+                full = relative[:-4] if relative.endswith(".lua") else relative
+                if full in seen:
+                    continue
+                seen.add(full)
+                name, _, version = full.rpartition("/")
+                if not name:
+                    name, version = version, ""
+                found.append(
+                    Software(
+                        name=name,
+                        version=version or None,
+                        kind="module",
+                        load=f"module load {full}",
+                        compiler=compiler,
+                        target=target,
+                        subsystem="modules",
+                    )
+                )
+    if not any(Path(d).expanduser().is_dir() for d in directories):
+        raise SoftwareError(f"no MODULEPATH directory exists: {':'.join(directories)}")
+    return found

@@ -1,0 +1,424 @@
+"""The cluster store: the fleet of clusters fractale knows, kept as plain files.
+
+The store is a directory (``FRACTALE_HOME``, or ``~/.fractale``; ``--config-dir`` moves it)
+holding one folder per cluster::
+
+    <store>/<cluster>/cluster.yaml        scheduler, description, cost, user metadata
+    <store>/<cluster>/containment.json    the containment graph (JGF)
+    <store>/<cluster>/<subsystem>.json    any other subsystem graph, e.g. spack.json
+
+Every graph is validated by the core before anything is written, so a bad graph leaves the
+store as it was. Writes are atomic: a file is written beside its final name and renamed into
+place, and a new cluster is written into a temporary folder that is renamed into place whole.
+Writers hold an exclusive ``flock`` on ``<store>/.lock``, so two concurrent registrations
+never interleave; readers need no lock because every change is a rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from fractale.errors import StoreError
+
+GraphSource = Union[str, os.PathLike, Mapping[str, Any]]
+
+CONFIG_FILE = "cluster.yaml"
+CONTAINMENT = "containment"
+LOCK_FILE = ".lock"
+# Schedulers a cluster may name: every workload manager fractale writes scripts for.
+SCHEDULERS = ("slurm", "flux", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
+# Types whose totals `cluster list` and the summary report.
+COUNTED_TYPES = ("node", "core", "gpu", "memory")
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_LOCK_TIMEOUT = 60.0
+
+
+def default_root() -> Path:
+    """``FRACTALE_HOME`` when set, otherwise ``~/.fractale``."""
+    home = os.environ.get("FRACTALE_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".fractale"
+
+
+def check_name(name: str, what: str = "cluster name") -> str:
+    """``name`` when it can name a folder or file in the store; StoreError otherwise."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name.endswith(".json"):
+        raise StoreError(
+            f"invalid {what} {name!r}: use letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit, at most 64 characters"
+        )
+    return name
+
+
+def dump_json(document: Any) -> str:
+    """JSON text for a graph: compact, since stored graphs can hold millions of vertices."""
+    return json.dumps(document, separators=(",", ":"))
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
+    so that a reader or a crash sees the old content or the new one, never half of it."""
+    path = Path(path)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data.encode() if isinstance(data, str) else data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def graph_text(source: GraphSource) -> tuple[str, str | None]:
+    """The JSON text of a graph given as a path or a parsed document, with its file name."""
+    if isinstance(source, Mapping):
+        return dump_json(source), None
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except FileNotFoundError:
+        raise StoreError(f"no such graph file: {path}") from None
+    except IsADirectoryError:
+        raise StoreError(f"{path} is a directory, not a graph file") from None
+    except UnicodeDecodeError as err:
+        raise StoreError(f"{path} is not UTF-8 text: {err}") from None
+
+
+def validate_graph(text: str, file: str | None = None, subsystem: str = CONTAINMENT):
+    """Load ``text`` with the core, which raises ``JGFError`` naming what is wrong.
+
+    Returns the loaded ``ResourceGraph``. A containment graph must also hold at least one
+    ``node`` vertex: a cluster without nodes can run nothing.
+    """
+    from fractale._core import JGFError, ResourceGraph
+
+    try:
+        graph = ResourceGraph.from_jgf(text)
+    except JGFError as err:
+        if file and file not in str(err):
+            raise JGFError(f"{file}: {err}") from None
+        raise
+    if subsystem == CONTAINMENT and not graph.summary().get("node"):
+        where = f"{file}: " if file else ""
+        raise JGFError(f"{where}a containment graph needs at least one vertex of type 'node'")
+    return graph
+
+
+@dataclass
+class Cluster:
+    """One registered cluster: its folder, its configuration and its subsystem graphs."""
+
+    name: str
+    path: Path
+    config: dict[str, Any]
+    _documents: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def scheduler(self) -> str:
+        return str(self.config.get("scheduler", ""))
+
+    @property
+    def description(self) -> str:
+        return str(self.config.get("description") or "")
+
+    @property
+    def cost(self) -> float | None:
+        """Price of one node for one hour, when the cluster's configuration gives it."""
+        value = self.config.get("cost")
+        return None if value is None else float(value)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self.config.get("metadata") or {})
+
+    def subsystems(self) -> list[str]:
+        """The subsystems with a graph in the cluster's folder, containment first."""
+        names = sorted(p.stem for p in self.path.glob("*.json") if not p.name.startswith("."))
+        return sorted(names, key=lambda name: name != CONTAINMENT)
+
+    def graph_path(self, subsystem: str = CONTAINMENT) -> Path:
+        path = self.path / f"{subsystem}.json"
+        if not path.is_file():
+            raise StoreError(f"cluster {self.name!r} has no {subsystem!r} subsystem graph")
+        return path
+
+    def document(self, subsystem: str = CONTAINMENT) -> dict[str, Any]:
+        """The parsed JGF of one subsystem, read once and kept."""
+        if subsystem not in self._documents:
+            path = self.graph_path(subsystem)
+            try:
+                self._documents[subsystem] = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError as err:
+                raise StoreError(f"{path} is not valid JSON: {err}") from None
+        return self._documents[subsystem]
+
+    def resource_graph(self, subsystem: str = CONTAINMENT):
+        """The subsystem graph loaded by the core (a fresh ``ResourceGraph`` every call)."""
+        from fractale._core import ResourceGraph
+
+        return ResourceGraph.from_jgf(str(self.graph_path(subsystem)))
+
+    def counts(self) -> dict[str, int]:
+        """Vertices per type in the containment graph, as recorded when it was stored.
+
+        A graph edited by hand after it was stored is counted again by the core.
+        """
+        recorded = self.config.get("resources")
+        graph = self.path / f"{CONTAINMENT}.json"
+        config = self.path / CONFIG_FILE
+        fresh = graph.is_file() and graph.stat().st_mtime_ns <= config.stat().st_mtime_ns
+        if isinstance(recorded, dict) and fresh:
+            return {str(k): int(v) for k, v in recorded.items()}
+        return dict(self.resource_graph().summary())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "scheduler": self.scheduler,
+            "description": self.description,
+            "cost": self.cost,
+            "metadata": self.metadata,
+            "subsystems": self.subsystems(),
+            "resources": self.counts(),
+            "path": str(self.path),
+        }
+
+
+class Store:
+    """A directory of clusters. ``Store()`` opens ``FRACTALE_HOME`` or ``~/.fractale``."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"the store {self.root} exists and is not a directory")
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # Reading ---------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Names of the registered clusters, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.root.iterdir()
+            if not entry.name.startswith(".") and (entry / CONFIG_FILE).is_file()
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (self.root / name / CONFIG_FILE).is_file()
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def get(self, name: str) -> Cluster:
+        """The cluster called ``name``; StoreError naming the known ones when there is none."""
+        check_name(name)
+        folder = self.root / name
+        config_path = folder / CONFIG_FILE
+        if not config_path.is_file():
+            known = ", ".join(self.names()) or "none"
+            raise StoreError(f"no cluster named {name!r} in {self.root} (known: {known})")
+        try:
+            config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise StoreError(f"{config_path} is not valid YAML: {err}") from None
+        if not isinstance(config, dict):
+            raise StoreError(f"{config_path} must hold a mapping")
+        return Cluster(name, folder, config)
+
+    def clusters(self) -> list[Cluster]:
+        return [self.get(name) for name in self.names()]
+
+    def __iter__(self) -> Iterator[Cluster]:
+        return iter(self.clusters())
+
+    # Writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's writer lock, waiting up to a minute for another writer."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_FILE, "a+") as handle:
+            deadline = time.monotonic() + _LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreError(
+                            f"the store {self.root} is locked by another fractale process"
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def add(
+        self,
+        name: str,
+        scheduler: str,
+        containment: GraphSource,
+        subsystems: Mapping[str, GraphSource] | None = None,
+        *,
+        description: str | None = None,
+        cost: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        force: bool = False,
+    ) -> Cluster:
+        """Register a cluster from its containment graph and any other subsystem graphs.
+
+        Every graph is validated first; an existing cluster of that name is replaced only
+        with ``force``. The cluster appears whole or not at all.
+        """
+        check_name(name)
+        scheduler = check_scheduler(scheduler)
+        if cost is not None and (not isinstance(cost, (int, float)) or cost < 0):
+            raise StoreError(f"cost must be a non-negative number per node-hour, not {cost!r}")
+        graphs = {CONTAINMENT: containment}
+        for subsystem, source in (subsystems or {}).items():
+            check_name(subsystem, "subsystem name")
+            if subsystem == CONTAINMENT:
+                raise StoreError("give the containment graph with --containment, not --subsystem")
+            graphs[subsystem] = source
+
+        texts: dict[str, str] = {}
+        resources: dict[str, int] = {}
+        for subsystem, source in graphs.items():
+            text, file = graph_text(source)
+            graph = validate_graph(text, file, subsystem)
+            if subsystem == CONTAINMENT:
+                resources = {k: int(v) for k, v in sorted(graph.summary().items())}
+            texts[subsystem] = text
+
+        config: dict[str, Any] = {"name": name, "scheduler": scheduler}
+        if description:
+            config["description"] = description
+        if cost is not None:
+            config["cost"] = cost
+        if metadata:
+            config["metadata"] = dict(metadata)
+        config["resources"] = resources
+
+        with self.lock():
+            final = self.root / name
+            if final.exists() and not force:
+                raise StoreError(
+                    f"a cluster named {name!r} already exists in {self.root}; "
+                    "remove it first or replace it with --force"
+                )
+            staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".add-{name}-"))
+            try:
+                for subsystem, text in texts.items():
+                    (staging / f"{subsystem}.json").write_text(text, encoding="utf-8")
+                (staging / CONFIG_FILE).write_text(_yaml(config), encoding="utf-8")
+                _fsync_tree(staging)
+                self._swap_in(staging, final)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        return self.get(name)
+
+    def set_subsystem(
+        self, name: str, subsystem: str, source: GraphSource, *, force: bool = False
+    ) -> Path:
+        """Add (or with ``force`` replace) one subsystem graph of a registered cluster."""
+        check_name(subsystem, "subsystem name")
+        text, file = graph_text(source)
+        graph = validate_graph(text, file, subsystem)
+        with self.lock():
+            cluster = self.get(name)
+            target = cluster.path / f"{subsystem}.json"
+            if target.exists() and not force:
+                raise StoreError(
+                    f"cluster {name!r} already has a {subsystem!r} graph; replace it with --force"
+                )
+            write_atomic(target, text)
+            if subsystem == CONTAINMENT:
+                config = dict(cluster.config)
+                config["resources"] = {k: int(v) for k, v in sorted(graph.summary().items())}
+                write_atomic(cluster.path / CONFIG_FILE, _yaml(config))
+        return target
+
+    def update(self, name: str, **changes: Any) -> Cluster:
+        """Change fields of a cluster's configuration (scheduler, description, cost, metadata)."""
+        allowed = {"scheduler", "description", "cost", "metadata"}
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise StoreError(f"cannot change {', '.join(unknown)}; only {', '.join(allowed)}")
+        if "scheduler" in changes:
+            changes["scheduler"] = check_scheduler(changes["scheduler"])
+        with self.lock():
+            cluster = self.get(name)
+            config = dict(cluster.config)
+            for key, value in changes.items():
+                if value is None:
+                    config.pop(key, None)
+                else:
+                    config[key] = value
+            write_atomic(cluster.path / CONFIG_FILE, _yaml(config))
+        return self.get(name)
+
+    def remove(self, name: str) -> None:
+        """Delete a cluster's folder: renamed aside first, so it vanishes in one step."""
+        with self.lock():
+            cluster = self.get(name)
+            graveyard = Path(tempfile.mkdtemp(dir=self.root, prefix=f".remove-{name}-"))
+            os.rename(cluster.path, graveyard / name)
+            shutil.rmtree(graveyard, ignore_errors=True)
+
+    def _swap_in(self, staging: Path, final: Path) -> None:
+        """Rename ``staging`` to ``final``; an existing ``final`` is moved aside first and
+        deleted only once the new folder is in place."""
+        if not final.exists():
+            os.rename(staging, final)
+            return
+        graveyard = Path(tempfile.mkdtemp(dir=self.root, prefix=f".replace-{final.name}-"))
+        os.rename(final, graveyard / final.name)
+        try:
+            os.rename(staging, final)
+        except BaseException:
+            os.rename(graveyard / final.name, final)
+            raise
+        finally:
+            shutil.rmtree(graveyard, ignore_errors=True)
+
+
+def check_scheduler(scheduler: str) -> str:
+    key = str(scheduler).strip().lower()
+    if key not in SCHEDULERS:
+        raise StoreError(
+            f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}"
+        )
+    return key
+
+
+def _yaml(config: Mapping[str, Any]) -> str:
+    return yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=False)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush a freshly written folder's files to disk before it is renamed into place."""
+    for entry in folder.iterdir():
+        with open(entry, "rb") as stream:
+            os.fsync(stream.fileno())
