@@ -163,17 +163,24 @@ class StepAgent(ABC):
         *,
         feedback: str | None = None,
         record: StepRecord | None = None,
+        resume: bool = False,
     ) -> StepRecord:
-        """Attempt the step up to ``ctx.max_attempts`` times; ``record`` resumes a round."""
+        """Attempt the step up to ``ctx.max_attempts`` times.
+
+        ``record`` is this step's record from an earlier run, which the new attempts
+        continue; with ``resume`` the first new attempt is the helper's fix of its last one.
+        """
         if record is None:
             record = StepRecord(step, self.name, ctx.llm.model, self.inputs)
         record.status = "running"
+        record.inputs = self.inputs
+        record.outputs = {}
         began = time.monotonic()
         cache_key = None
         if ctx.cache is not None:
             cache_key = ctx.cache.key(self.name, self.inputs, ctx.llm.model)
         try:
-            self._attempts(ctx, step, record, feedback, cache_key)
+            self._attempts(ctx, step, record, feedback, cache_key, resume)
         except AgentError as err:
             # The model, the budget or the replay file stopped the step: keep what it did.
             record.status = "stopped"
@@ -192,9 +199,10 @@ class StepAgent(ABC):
         record: StepRecord,
         feedback: str | None,
         cache_key: str | None,
+        resume: bool,
     ) -> None:
         ledger = ctx.llm.ledger
-        failed = record.last() if record.attempts else None
+        failed = record.last() if resume else None
         for _ in range(ctx.max_attempts):
             number = len(record.attempts) + 1
             spent_before = (

@@ -142,9 +142,10 @@ class Manager:
             return record
         agent = agent_class(step.agent)(inputs, success=step.success)
         ctx = dataclasses.replace(self.ctx, max_attempts=step.attempts or self.ctx.max_attempts)
-        # A retry round continues the step's record from the helper's fix of its last attempt.
-        previous = run.records.get(step.name) if resume else None
-        record = agent.run(ctx, step.name, feedback=feedback, record=previous)
+        # A step that runs again keeps one record; a retry round starts from the helper's fix.
+        record = agent.run(
+            ctx, step.name, feedback=feedback, record=run.records.get(step.name), resume=resume
+        )
         run.records[step.name] = record
         return record
 
