@@ -859,6 +859,30 @@ impl<'a> Walk<'a> {
         true
     }
 
+    /// Whether the marks of the last `select` lead from the root to anything the job would hold.
+    /// They do not when the request's levels skip a level of the graph below its first match
+    /// (`node > slot > core` where cores sit under sockets): Fluxion then fails the update.
+    fn takes_anything(&self) -> bool {
+        let seq = self.st.seq;
+        let mut stack = vec![(
+            self.g.root,
+            self.root_exclusive,
+            self.exclusive_types[self.kind(self.g.root) as usize],
+        )];
+        while let Some((u, exclusive, shadow)) = stack.pop() {
+            let whole = shadow || self.exclusive_types[self.kind(u) as usize];
+            if exclusive || whole {
+                return true;
+            }
+            for &c in self.g.children(u) {
+                if self.st.mark_seq[c as usize] == seq || whole {
+                    stack.push((c, self.st.mark_exclusive[c as usize], whole));
+                }
+            }
+        }
+        false
+    }
+
     /// Record the chosen vertices as held by `jobid`, walking the marks from the root.
     fn update(&mut self, jobid: u64) -> Allocation {
         let root = self.g.root;
@@ -954,6 +978,9 @@ impl<'a> Walk<'a> {
 pub struct Matcher<'a> {
     pub graph: &'a ResourceGraph,
 }
+
+const LEVELS_SKIPPED: &str = "the request's levels do not follow the graph's containment: below its first level, \
+     each level must be the graph's next one (a request for node > slot > core cannot reach cores that sit under sockets)";
 
 fn unsatisfiable(reason: String) -> MatchResult {
     MatchResult {
@@ -1072,12 +1099,14 @@ impl<'a> Matcher<'a> {
             Err(res) => return res,
         };
         let mut walk = self.walk(st, js, policy, true);
-        if walk.select(&reqs) {
+        if walk.select(&reqs) && walk.takes_anything() {
             MatchResult {
                 outcome: Outcome::Satisfiable,
                 reason: None,
                 allocation: None,
             }
+        } else if walk.shortfall.is_none() {
+            unsatisfiable(LEVELS_SKIPPED.to_owned())
         } else {
             let reason = Self::shortfall_reason(&walk, "no way to fit the request on this graph");
             unsatisfiable(reason)
@@ -1108,6 +1137,9 @@ impl<'a> Matcher<'a> {
         }
         let mut walk = self.walk(st, js, policy, false);
         if walk.select(&reqs) {
+            if !walk.takes_anything() {
+                return unsatisfiable(LEVELS_SKIPPED.to_owned());
+            }
             let allocation = walk.update(jobid);
             return MatchResult {
                 outcome: Outcome::Allocated,
@@ -1157,4 +1189,231 @@ pub fn by_path(g: &ResourceGraph, taken: &mut [Taken]) {
         Ordering::Equal => a.vertex.cmp(&b.vertex),
         other => other,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A cluster of `nodes` nodes, each with two sockets of `cores` cores and a 16 GB memory pool.
+    fn cluster(nodes: usize, cores: usize) -> ResourceGraph {
+        let mut vertices = vec![
+            json!({"id": "0", "metadata": {"type": "cluster", "name": "c0", "id": 0, "paths": {"containment": "/c0"}}}),
+        ];
+        let mut edges = Vec::new();
+        let mut next = 1;
+        let mut add = |vertices: &mut Vec<serde_json::Value>,
+                       edges: &mut Vec<serde_json::Value>,
+                       parent: usize,
+                       kind: &str,
+                       id: usize,
+                       path: &str,
+                       size: u64,
+                       rank: i64|
+         -> usize {
+            let me = next;
+            next += 1;
+            vertices.push(json!({"id": me.to_string(), "metadata": {"type": kind, "name": format!("{kind}{id}"), "id": id, "rank": rank, "size": size, "paths": {"containment": path}}}));
+            edges.push(json!({"source": parent.to_string(), "target": me.to_string()}));
+            me
+        };
+        let mut core_id = 0;
+        for n in 0..nodes {
+            let npath = format!("/c0/node{n}");
+            let node = add(&mut vertices, &mut edges, 0, "node", n, &npath, 1, n as i64);
+            for s in 0..2 {
+                let spath = format!("{npath}/socket{s}");
+                let socket = add(
+                    &mut vertices,
+                    &mut edges,
+                    node,
+                    "socket",
+                    n * 2 + s,
+                    &spath,
+                    1,
+                    n as i64,
+                );
+                for _ in 0..cores {
+                    add(
+                        &mut vertices,
+                        &mut edges,
+                        socket,
+                        "core",
+                        core_id,
+                        &format!("{spath}/core{core_id}"),
+                        1,
+                        n as i64,
+                    );
+                    core_id += 1;
+                }
+            }
+            add(
+                &mut vertices,
+                &mut edges,
+                node,
+                "memory",
+                n,
+                &format!("{npath}/memory{n}"),
+                16,
+                n as i64,
+            );
+        }
+        ResourceGraph::from_jgf_value(json!({"graph": {"nodes": vertices, "edges": edges}}), None)
+            .unwrap()
+    }
+
+    fn jobspec(resources: serde_json::Value) -> Jobspec {
+        Jobspec::from_value(
+            json!({"version": 9999, "resources": resources, "attributes": {"system": {"duration": 60}},
+                   "tasks": [{"command": ["app"], "slot": "task", "count": {"per_slot": 1}}]}),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn node_slot_cores(nodes: u64, cores: u64) -> Jobspec {
+        jobspec(
+            json!([{"type": "node", "count": nodes, "with": [{"type": "slot", "label": "task", "count": 1,
+            "with": [{"type": "socket", "count": 1, "with": [{"type": "core", "count": cores}]}]}]}]),
+        )
+    }
+
+    fn held(g: &ResourceGraph, r: &MatchResult, kind: &str) -> u64 {
+        r.allocation.as_ref().map_or(0, |a| {
+            a.taken
+                .iter()
+                .filter(|t| t.exclusive && g.node(t.vertex).kind == kind)
+                .map(|t| t.size)
+                .sum()
+        })
+    }
+
+    #[test]
+    fn allocate_takes_exactly_the_cores_asked_for_exclusively() {
+        let g = cluster(2, 4);
+        let mut st = AllocState::new(&g);
+        let r = Matcher::new(&g).allocate(&mut st, &node_slot_cores(2, 3), Policy::Low);
+        assert_eq!(r.outcome, Outcome::Allocated);
+        assert_eq!(held(&g, &r, "core"), 6);
+        assert_eq!(held(&g, &r, "node"), 0, "nodes above the slot are shared");
+    }
+
+    #[test]
+    fn low_and_high_policies_take_opposite_ends() {
+        let g = cluster(3, 2);
+        let js = node_slot_cores(1, 1);
+        let first_node = |policy| {
+            let mut st = AllocState::new(&g);
+            let r = Matcher::new(&g).allocate(&mut st, &js, policy);
+            let a = r.allocation.unwrap();
+            a.taken
+                .iter()
+                .map(|t| g.node(t.vertex))
+                .find(|n| n.kind == "node")
+                .unwrap()
+                .name
+                .clone()
+        };
+        assert_eq!(first_node(Policy::Low), "node0");
+        assert_eq!(first_node(Policy::High), "node2");
+    }
+
+    #[test]
+    fn a_full_graph_is_busy_and_release_frees_it() {
+        let g = cluster(1, 2);
+        let mut st = AllocState::new(&g);
+        let m = Matcher::new(&g);
+        let js = node_slot_cores(1, 2);
+        let first = m.allocate(&mut st, &js, Policy::First);
+        assert_eq!(first.outcome, Outcome::Allocated);
+        let second = m.allocate(&mut st, &js, Policy::First);
+        assert_eq!(
+            second.outcome,
+            Outcome::Allocated,
+            "the second socket is still free"
+        );
+        assert_eq!(
+            m.allocate(&mut st, &js, Policy::First).outcome,
+            Outcome::Busy
+        );
+        m.release(&mut st, first.allocation.unwrap().jobid).unwrap();
+        assert_eq!(
+            m.allocate(&mut st, &js, Policy::First).outcome,
+            Outcome::Allocated
+        );
+    }
+
+    #[test]
+    fn more_than_the_graph_holds_is_unsatisfiable_with_a_reason() {
+        let g = cluster(2, 4);
+        let mut st = AllocState::new(&g);
+        let r = Matcher::new(&g).satisfiable(&mut st, &node_slot_cores(3, 1), Policy::First);
+        assert_eq!(r.outcome, Outcome::Unsatisfiable);
+        let r = Matcher::new(&g).satisfiable(&mut st, &node_slot_cores(1, 5), Policy::First);
+        assert_eq!(r.outcome, Outcome::Unsatisfiable);
+        assert!(r.reason.unwrap().contains("socket must hold 5 core"));
+    }
+
+    #[test]
+    fn a_type_the_graph_lacks_is_unsatisfiable() {
+        let g = cluster(1, 1);
+        let mut st = AllocState::new(&g);
+        let js = jobspec(
+            json!([{"type": "slot", "label": "task", "count": 1, "with": [{"type": "gpu", "count": 1}]}]),
+        );
+        let r = Matcher::new(&g).allocate(&mut st, &js, Policy::First);
+        assert_eq!(r.outcome, Outcome::Unsatisfiable);
+        assert!(r.reason.unwrap().contains("\"gpu\""));
+    }
+
+    #[test]
+    fn skipping_a_level_below_the_first_match_is_unsatisfiable() {
+        let g = cluster(1, 2);
+        let mut st = AllocState::new(&g);
+        let js = jobspec(
+            json!([{"type": "node", "count": 1, "with": [{"type": "slot", "label": "task", "count": 1, "with": [{"type": "core", "count": 1}]}]}]),
+        );
+        let m = Matcher::new(&g);
+        assert_eq!(
+            m.satisfiable(&mut st, &js, Policy::First).outcome,
+            Outcome::Unsatisfiable
+        );
+        assert_eq!(
+            m.allocate(&mut st, &js, Policy::First).outcome,
+            Outcome::Unsatisfiable
+        );
+        assert!(st.jobids().is_empty());
+    }
+
+    #[test]
+    fn pooled_memory_is_taken_whole() {
+        let g = cluster(1, 1);
+        let mut st = AllocState::new(&g);
+        let js = jobspec(
+            json!([{"type": "node", "count": 1, "with": [{"type": "slot", "label": "task", "count": 1, "with": [{"type": "memory", "count": 4}]}]}]),
+        );
+        let r = Matcher::new(&g).allocate(&mut st, &js, Policy::Low);
+        assert_eq!(held(&g, &r, "memory"), 16);
+    }
+
+    #[test]
+    fn explicit_exclusive_takes_the_whole_subtree() {
+        let g = cluster(1, 3);
+        let mut st = AllocState::new(&g);
+        let js = jobspec(
+            json!([{"type": "node", "count": 1, "exclusive": true, "with": [{"type": "slot", "label": "task", "count": 1,
+            "with": [{"type": "socket", "count": 1, "with": [{"type": "core", "count": 1}]}]}]}]),
+        );
+        let r = Matcher::new(&g).allocate(&mut st, &js, Policy::Low);
+        assert_eq!(held(&g, &r, "core"), 6);
+        assert_eq!(held(&g, &r, "node"), 1);
+    }
+
+    #[test]
+    fn unknown_job_ids_cannot_be_released() {
+        let g = cluster(1, 1);
+        let mut st = AllocState::new(&g);
+        assert!(Matcher::new(&g).release(&mut st, 42).is_err());
+    }
 }

@@ -1,0 +1,421 @@
+//! `fractale.ResourceGraph` and the results of matching on it. The loaded graph is shared and
+//! immutable; allocations live beside it behind a lock, and long work runs without the GIL.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use super::convert::{to_py, to_value};
+use super::errors::to_pyerr;
+use super::jobspec::Jobspec;
+use crate::error::Error;
+use crate::graph::ResourceGraph as CoreGraph;
+use crate::matcher::{self, AllocState, Matcher, Policy};
+
+#[pyclass(name = "Vertex", module = "fractale", frozen, get_all)]
+#[derive(Clone)]
+pub struct Vertex {
+    path: String,
+    #[pyo3(name = "type")]
+    kind: String,
+    name: String,
+    id: i64,
+    rank: i64,
+    exclusive: bool,
+    size: u64,
+}
+
+#[pymethods]
+impl Vertex {
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let d = PyDict::new(py);
+        d.set_item("path", &self.path)?;
+        d.set_item("type", &self.kind)?;
+        d.set_item("name", &self.name)?;
+        d.set_item("id", self.id)?;
+        d.set_item("rank", self.rank)?;
+        d.set_item("exclusive", self.exclusive)?;
+        d.set_item("size", self.size)?;
+        Ok(d.into_any().unbind())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Vertex({:?}, exclusive={}, size={})",
+            self.path, self.exclusive, self.size
+        )
+    }
+}
+
+#[pyclass(name = "Allocation", module = "fractale", frozen)]
+pub struct Allocation {
+    jobid: u64,
+    vertices: Vec<Vertex>,
+}
+
+#[pymethods]
+impl Allocation {
+    #[getter]
+    fn jobid(&self) -> u64 {
+        self.jobid
+    }
+
+    #[getter]
+    fn resources(&self) -> Vec<Vertex> {
+        self.vertices.clone()
+    }
+
+    /// Amount taken per resource type: exclusive vertices and their sizes.
+    fn counts(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for v in self.vertices.iter().filter(|v| v.exclusive) {
+            *out.entry(v.kind.clone()).or_default() += v.size;
+        }
+        out
+    }
+
+    /// Names of the `node` vertices the allocation touches.
+    fn nodes(&self) -> Vec<String> {
+        self.vertices
+            .iter()
+            .filter(|v| v.kind == "node")
+            .map(|v| v.name.clone())
+            .collect()
+    }
+
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let d = PyDict::new(py);
+        d.set_item("jobid", self.jobid)?;
+        let list = PyList::empty(py);
+        for v in &self.vertices {
+            list.append(v.to_dict(py)?)?;
+        }
+        d.set_item("resources", list)?;
+        Ok(d.into_any().unbind())
+    }
+
+    fn __len__(&self) -> usize {
+        self.vertices.len()
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let list = PyList::new(
+            py,
+            slf.vertices
+                .iter()
+                .cloned()
+                .map(|v| Py::new(py, v))
+                .collect::<PyResult<Vec<_>>>()?,
+        )?;
+        Ok(list.as_any().try_iter()?.into_any().unbind())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Allocation(jobid={}, vertices={})",
+            self.jobid,
+            self.vertices.len()
+        )
+    }
+}
+
+#[pyclass(name = "MatchResult", module = "fractale", frozen)]
+pub struct MatchResult {
+    status: &'static str,
+    reason: Option<String>,
+    allocation: Option<Py<Allocation>>,
+}
+
+#[pymethods]
+impl MatchResult {
+    #[getter]
+    fn status(&self) -> &'static str {
+        self.status
+    }
+
+    /// Why it failed, naming the resource level that fell short.
+    #[getter]
+    fn reason(&self) -> Option<String> {
+        self.reason.clone()
+    }
+
+    #[getter]
+    fn allocation(&self, py: Python<'_>) -> Option<Py<Allocation>> {
+        self.allocation.as_ref().map(|a| a.clone_ref(py))
+    }
+
+    fn __bool__(&self) -> bool {
+        matches!(self.status, "allocated" | "satisfiable")
+    }
+
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let d = PyDict::new(py);
+        d.set_item("status", self.status)?;
+        d.set_item("reason", &self.reason)?;
+        match &self.allocation {
+            Some(a) => d.set_item("allocation", a.get().to_dict(py)?)?,
+            None => d.set_item("allocation", py.None())?,
+        }
+        Ok(d.into_any().unbind())
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.reason {
+            Some(r) => format!("MatchResult({:?}, reason={:?})", self.status, r),
+            None => format!("MatchResult({:?})", self.status),
+        }
+    }
+}
+
+#[pyclass(name = "ResourceGraph", module = "fractale", frozen)]
+pub struct ResourceGraph {
+    pub graph: Arc<CoreGraph>,
+    state: Mutex<AllocState>,
+    name: Option<String>,
+}
+
+impl ResourceGraph {
+    pub fn new(graph: CoreGraph, name: Option<String>) -> Self {
+        let state = Mutex::new(AllocState::new(&graph));
+        ResourceGraph {
+            graph: Arc::new(graph),
+            state,
+            name,
+        }
+    }
+
+    fn result(&self, py: Python<'_>, r: matcher::MatchResult) -> PyResult<MatchResult> {
+        let allocation = match r.allocation {
+            None => None,
+            Some(mut alloc) => {
+                matcher::by_path(&self.graph, &mut alloc.taken);
+                let g = &self.graph;
+                let vertices = alloc
+                    .taken
+                    .iter()
+                    .map(|t| {
+                        let n = g.node(t.vertex);
+                        Vertex {
+                            path: g.path(t.vertex).to_owned(),
+                            kind: n.kind.clone(),
+                            name: n.name.clone(),
+                            id: n.id,
+                            rank: n.rank,
+                            exclusive: t.exclusive,
+                            size: t.size,
+                        }
+                    })
+                    .collect();
+                Some(Py::new(
+                    py,
+                    Allocation {
+                        jobid: alloc.jobid,
+                        vertices,
+                    },
+                )?)
+            }
+        };
+        Ok(MatchResult {
+            status: r.outcome.name(),
+            reason: r.reason,
+            allocation,
+        })
+    }
+
+    fn run(
+        &self,
+        py: Python<'_>,
+        jobspec: &Bound<'_, PyAny>,
+        policy: &str,
+        allocate: bool,
+    ) -> PyResult<MatchResult> {
+        let js = Jobspec::coerce(jobspec)?;
+        let policy = Policy::parse(policy).map_err(|e| to_pyerr(py, e))?;
+        let graph = self.graph.clone();
+        let outcome = py.detach(|| {
+            let mut state = self
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let m = Matcher::new(&graph);
+            if allocate {
+                m.allocate(&mut state, &js, policy)
+            } else {
+                m.satisfiable(&mut state, &js, policy)
+            }
+        });
+        self.result(py, outcome)
+    }
+}
+
+/// Read a JGF source: a path, JSON text, or bytes of either.
+fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Option<String>)> {
+    if let Ok(d) = source.cast::<PyDict>() {
+        let value = to_value(d.as_any())?;
+        let g = py
+            .detach(|| CoreGraph::from_jgf_value(value, None))
+            .map_err(|e| to_pyerr(py, e))?;
+        return Ok((g, None));
+    }
+    let text: Option<String> = if let Ok(s) = source.cast::<PyString>() {
+        Some(s.to_cow()?.into_owned())
+    } else {
+        None
+    };
+    if let Some(text) = text.as_ref().filter(|t| t.trim_start().starts_with('{')) {
+        let text = text.clone();
+        let g = py
+            .detach(move || CoreGraph::from_jgf_str(&text, None))
+            .map_err(|e| to_pyerr(py, e))?;
+        return Ok((g, None));
+    }
+    let path: std::path::PathBuf = match source.extract() {
+        Ok(p) => p,
+        Err(_) => {
+            return Err(PyTypeError::new_err(format!(
+                "expected a path, JGF text or a dict, got {}",
+                source.get_type().name()?
+            )))
+        }
+    };
+    let name = path.display().to_string();
+    let file = name.clone();
+    let g = py
+        .detach(move || {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+                file: file.clone(),
+                message: format!("cannot read the graph: {e}"),
+            })?;
+            CoreGraph::from_jgf_str(&text, Some(&file))
+        })
+        .map_err(|e| to_pyerr(py, e))?;
+    Ok((g, Some(name)))
+}
+
+#[pymethods]
+impl ResourceGraph {
+    /// Load a JGF resource graph from a path, a JSON string or a parsed document.
+    #[staticmethod]
+    #[pyo3(signature = (source, *, name = None))]
+    fn from_jgf(
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        name: Option<String>,
+    ) -> PyResult<ResourceGraph> {
+        let (graph, file) = load(py, source)?;
+        Ok(ResourceGraph::new(graph, name.or(file)))
+    }
+
+    /// Could the request be met on this graph if every resource were free?
+    #[pyo3(signature = (jobspec, policy = "first"))]
+    fn satisfiable(
+        &self,
+        py: Python<'_>,
+        jobspec: &Bound<'_, PyAny>,
+        policy: &str,
+    ) -> PyResult<MatchResult> {
+        self.run(py, jobspec, policy, false)
+    }
+
+    /// Allocate the request against this graph's current allocations.
+    #[pyo3(signature = (jobspec, policy = "first"))]
+    fn allocate(
+        &self,
+        py: Python<'_>,
+        jobspec: &Bound<'_, PyAny>,
+        policy: &str,
+    ) -> PyResult<MatchResult> {
+        self.run(py, jobspec, policy, true)
+    }
+
+    /// Give back an allocation (or the allocation with this job id).
+    fn release(&self, py: Python<'_>, allocation: &Bound<'_, PyAny>) -> PyResult<()> {
+        let jobid = if let Ok(a) = allocation.cast::<Allocation>() {
+            a.get().jobid
+        } else if let Ok(id) = allocation.extract::<u64>() {
+            id
+        } else {
+            return Err(PyTypeError::new_err("expected an Allocation or a job id"));
+        };
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        Matcher::new(&self.graph)
+            .release(&mut state, jobid)
+            .map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Job ids of the allocations held now.
+    fn jobs(&self) -> Vec<u64> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .jobids()
+    }
+
+    /// How many vertices of each type the graph holds.
+    fn summary(&self) -> BTreeMap<String, u64> {
+        self.graph.summary()
+    }
+
+    /// Total size of each type (memory in its unit, for example).
+    fn totals(&self) -> BTreeMap<String, u64> {
+        self.graph.totals()
+    }
+
+    /// How much of each type no allocation holds now.
+    fn free(&self) -> BTreeMap<String, u64> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let g = &self.graph;
+        (0..g.types.len() as u32)
+            .map(|t| (g.types.name(t).to_owned(), state.free_total(g, g.root, t)))
+            .collect()
+    }
+
+    fn to_jgf(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let value = py.detach(|| self.graph.to_jgf());
+        to_py(py, &value)
+    }
+
+    fn subsystems(&self) -> Vec<String> {
+        self.graph.subsystems.clone()
+    }
+
+    #[getter]
+    fn name(&self) -> Option<String> {
+        self.name.clone()
+    }
+
+    #[getter]
+    fn vertex_count(&self) -> usize {
+        self.graph.len()
+    }
+
+    #[getter]
+    fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    fn __len__(&self) -> usize {
+        self.graph.len()
+    }
+
+    fn __repr__(&self) -> String {
+        let s: Vec<String> = self
+            .graph
+            .summary()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "ResourceGraph({}{})",
+            self.name
+                .as_deref()
+                .map(|n| format!("{n:?}, "))
+                .unwrap_or_default(),
+            s.join(", ")
+        )
+    }
+}

@@ -1,0 +1,199 @@
+//! `fractale.Jobspec`: a validated canonical jobspec, read from a path, text or a dict.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use serde_json::Value;
+
+use super::convert::{to_py, to_value};
+use super::errors::to_pyerr;
+use crate::error::Error;
+use crate::jobspec::Jobspec as CoreJobspec;
+
+#[pyclass(name = "Jobspec", module = "fractale", frozen)]
+pub struct Jobspec {
+    pub inner: Arc<CoreJobspec>,
+}
+
+/// Parse jobspec text: JSON directly, YAML through PyYAML (jobspecs are YAML documents).
+fn parse_text(
+    py: Python<'_>,
+    text: &str,
+    source: Option<&str>,
+    strict: bool,
+) -> PyResult<CoreJobspec> {
+    let trimmed = text.trim_start();
+    let value: Value = if trimmed.starts_with('{') {
+        match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(to_pyerr(
+                    py,
+                    Error::jobspec(
+                        source,
+                        format!("line {} column {}", e.line(), e.column()),
+                        format!("is not valid JSON ({e})"),
+                    ),
+                ))
+            }
+        }
+    } else {
+        let yaml = py.import("yaml")?;
+        let loader = yaml.getattr("safe_load")?;
+        match loader.call1((text,)) {
+            Ok(doc) => to_value(&doc).map_err(|e| {
+                to_pyerr(
+                    py,
+                    Error::jobspec(source, "", format!("is not a jobspec document ({e})")),
+                )
+            })?,
+            Err(err) => {
+                let value = err.value(py);
+                let mark = value.getattr("problem_mark").ok().filter(|m| !m.is_none());
+                let location = match mark {
+                    Some(m) => {
+                        let line: usize = m.getattr("line").and_then(|l| l.extract()).unwrap_or(0);
+                        let column: usize =
+                            m.getattr("column").and_then(|c| c.extract()).unwrap_or(0);
+                        format!("line {} column {}", line + 1, column + 1)
+                    }
+                    None => String::new(),
+                };
+                let problem = value
+                    .getattr("problem")
+                    .ok()
+                    .and_then(|p| p.extract::<String>().ok())
+                    .unwrap_or_else(|| value.to_string());
+                return Err(to_pyerr(
+                    py,
+                    Error::jobspec(source, location, format!("is not valid YAML ({problem})")),
+                ));
+            }
+        }
+    };
+    CoreJobspec::from_value_with(value, source, strict).map_err(|e| to_pyerr(py, e))
+}
+
+impl Jobspec {
+    /// Accept a `Jobspec`, jobspec text or a dict wherever a jobspec is asked for.
+    pub fn coerce(obj: &Bound<'_, PyAny>) -> PyResult<Arc<CoreJobspec>> {
+        let py = obj.py();
+        if let Ok(js) = obj.cast::<Jobspec>() {
+            return Ok(js.get().inner.clone());
+        }
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(Arc::new(parse_text(py, &s.to_cow()?, None, true)?));
+        }
+        if let Ok(d) = obj.cast::<PyDict>() {
+            let value = to_value(d.as_any())?;
+            return CoreJobspec::from_value(value, None)
+                .map(Arc::new)
+                .map_err(|e| to_pyerr(py, e));
+        }
+        Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "expected a Jobspec, jobspec text or a dict, got {}",
+            obj.get_type().name()?
+        )))
+    }
+}
+
+#[pymethods]
+impl Jobspec {
+    /// Read a jobspec file (YAML or JSON). `strict=False` reads version 1 documents as
+    /// Fluxion's matcher does, without RFC 25's limits on resource types.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, strict = true))]
+    fn from_path(py: Python<'_>, path: std::path::PathBuf, strict: bool) -> PyResult<Jobspec> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            to_pyerr(
+                py,
+                Error::Io {
+                    file: name.clone(),
+                    message: format!("cannot read the jobspec: {e}"),
+                },
+            )
+        })?;
+        Ok(Jobspec {
+            inner: Arc::new(parse_text(py, &text, Some(&name), strict)?),
+        })
+    }
+
+    /// Parse jobspec text (YAML or JSON); `source` names it in errors.
+    #[staticmethod]
+    #[pyo3(signature = (text, source = None, *, strict = true))]
+    fn from_str(
+        py: Python<'_>,
+        text: &str,
+        source: Option<&str>,
+        strict: bool,
+    ) -> PyResult<Jobspec> {
+        Ok(Jobspec {
+            inner: Arc::new(parse_text(py, text, source, strict)?),
+        })
+    }
+
+    /// Validate an already parsed jobspec document.
+    #[staticmethod]
+    #[pyo3(signature = (document, *, strict = true))]
+    fn from_dict(py: Python<'_>, document: &Bound<'_, PyDict>, strict: bool) -> PyResult<Jobspec> {
+        let value = to_value(document.as_any())?;
+        CoreJobspec::from_value_with(value, None, strict)
+            .map(|js| Jobspec {
+                inner: Arc::new(js),
+            })
+            .map_err(|e| to_pyerr(py, e))
+    }
+
+    #[getter]
+    fn version(&self) -> u64 {
+        self.inner.version
+    }
+
+    /// `attributes.system.duration` in seconds, when given.
+    #[getter]
+    fn duration(&self) -> Option<f64> {
+        self.inner.duration
+    }
+
+    /// `attributes.system.requires`: software requirements, as given.
+    #[getter]
+    fn requires(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        self.inner.requires.iter().map(|v| to_py(py, v)).collect()
+    }
+
+    #[getter]
+    fn constraints(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let c = self
+            .inner
+            .document
+            .pointer("/attributes/system/constraints")
+            .cloned()
+            .unwrap_or(Value::Null);
+        to_py(py, &c)
+    }
+
+    /// The least total amount of each resource type the request needs.
+    fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.inner.counts()
+    }
+
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_py(py, &self.inner.document)
+    }
+
+    fn __repr__(&self) -> String {
+        let counts: Vec<String> = self
+            .inner
+            .counts()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "Jobspec(version={}, {})",
+            self.inner.version,
+            counts.join(", ")
+        )
+    }
+}
