@@ -5,15 +5,25 @@ re-exports it beside the Python translation layer, the cluster store and the age
 """
 
 from fractale._core import (
+    Allocation,
     FractaleError,
     JGFError,
+    Jobspec,
     JobspecError,
     MatchError,
+    MatchResult,
+    ResourceGraph,
+    Vertex,
     __version__,
 )
 from fractale.transform import JobSpec, parse, render, transform
 
 __all__ = [
+    "Allocation",
+    "Jobspec",
+    "MatchResult",
+    "ResourceGraph",
+    "Vertex",
     "FractaleError",
     "JGFError",
     "JobspecError",
