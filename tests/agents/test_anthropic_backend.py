@@ -177,3 +177,24 @@ def test_key_never_reaches_the_logs(caplog):
     backend(server).ask(REQUEST)
     assert server.requests  # the SDK did send requests carrying the key
     assert KEY not in caplog.text
+
+
+def test_a_connection_timeout_is_retried():
+    calls = []
+
+    def flaky(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            raise httpx2.ConnectTimeout("timed out", request=request)
+        return message("after the timeout")
+
+    llm = backend(flaky)
+    assert llm.ask(REQUEST).text == "after the timeout"
+    assert len(calls) == 2
+
+
+def test_a_refusal_stop_reason_is_a_clear_error():
+    body = json.loads(message().content)
+    body["stop_reason"] = "refusal"
+    with pytest.raises(AgentError, match="declined to answer"):
+        backend(Server(httpx2.Response(200, json=body))).ask(REQUEST)

@@ -85,3 +85,4 @@ def test_commands_are_argument_lists_without_a_shell_and_model_text_stays_in_fil
         assert isinstance(argv, list)
         assert kwargs.get("shell", False) is False
         assert not any("rm -rf" in part or "touch /tmp" in part for part in argv)
+

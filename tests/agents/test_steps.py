@@ -395,3 +395,12 @@ def test_sbatch_parsable_output_gives_the_job_id():
     assert slurm.parse_jobid("42;lab\n") == "42"
     assert slurm.parse_jobid("sbatch: warning: can't honor --ntasks-per-node\n43\n") == "43"
     assert slurm.parse_jobid("sbatch: error: Batch job submission failed\n") is None
+
+
+def test_a_given_script_is_used_as_it_is_without_asking_the_model(replay, context, no_processes):
+    script = "#!/bin/bash\n#SBATCH --ntasks=1\nhostname\n"
+    ctx = context(replay([]), dry_run=True)
+    record = BatchAgent({"app": "hostname", "scheduler": "slurm", "script": script}).run(ctx, "r")
+    assert record.attempts[0].origin == "input"
+    assert record.outputs["artifact"] == script
+    assert ctx.llm.ledger.totals.calls == 0

@@ -150,6 +150,10 @@ class StepAgent(ABC):
     def dry_outputs(self, artifact: str, path: Path) -> dict[str, Any]:
         return {"artifact": artifact, "path": str(path)}
 
+    def given_artifact(self) -> tuple[str, str] | None:
+        """An artifact the step already has without asking the model, and where it came from."""
+        return None
+
     def generate(self, ctx: Context, feedback: str | None) -> str:
         reply = ctx.llm.ask(
             Request(purpose=self.name, system=self.SYSTEM, prompt=self.prompt(feedback))
@@ -278,6 +282,10 @@ class StepAgent(ABC):
             )
             ctx.echo(f"helper: {fix.explanation}")
             return fix.artifact, f"helper: {fix.explanation}"
+        if feedback is None:
+            given = self.given_artifact()
+            if given is not None:
+                return given
         if ctx.cache is not None and cache_key is not None and feedback is None:
             cached = ctx.cache.get(cache_key)
             if cached is not None:

@@ -11,8 +11,6 @@ from typing import Any
 
 from fractale.agents.base import Condition, Context, Outcome, StepAgent
 from fractale.agents.clusters import cluster_scheduler
-from fractale.agents.llm import Request
-from fractale.agents.replies import artifact_from
 from fractale.agents.schedulers import SCHEDULERS
 from fractale.errors import AgentError
 
@@ -83,14 +81,12 @@ class BatchAgent(StepAgent):
         lines.append("The job must run to completion with exit status 0.")
         return "\n".join(lines)
 
-    def generate(self, ctx: Context, feedback: str | None) -> str:
+    def given_artifact(self) -> tuple[str, str] | None:
         given = self.inputs.get("script")
-        if given and feedback is None:
-            return given if str(given).endswith("\n") else f"{given}\n"
-        reply = ctx.llm.ask(
-            Request(purpose=self.name, system=self.SYSTEM, prompt=self.prompt(feedback))
-        )
-        return artifact_from(reply.text, who=self.name)
+        if not given:
+            return None
+        text = str(given)
+        return (text if text.endswith("\n") else f"{text}\n"), "input"
 
     def execute(self, ctx: Context, artifact: str, path: Path) -> Outcome:
         scheduler = SCHEDULERS[self.scheduler](ctx.executor)

@@ -100,13 +100,13 @@ class TransformAgent(StepAgent):
             f"The result must read cleanly with fractale's {translation.target} parser."
         )
 
-    def generate(self, ctx: Context, feedback: str | None) -> str:
+    def given_artifact(self) -> tuple[str, str] | None:
         translation = self.translation()
-        if not translation.losses and feedback is None:
-            # Nothing unmapped: fractale's own translation is the whole answer.
-            text = translation.text
-            return text if text.endswith("\n") else text + "\n"
-        return super().generate(ctx, feedback)
+        if translation.losses:
+            return None
+        # Nothing unmapped: fractale's own translation is the whole answer.
+        text = translation.text
+        return (text if text.endswith("\n") else text + "\n"), "translation"
 
     def check(self, ctx: Context, artifact: str) -> str | None:
         problems = parse_problems(artifact, self.to)
