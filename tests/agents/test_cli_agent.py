@@ -313,3 +313,24 @@ def test_batch_with_an_unknown_cluster_exits_2(replay):
     )
     assert result.exit_code == 2
     assert "no cluster named 'nowhere'" in result.output
+
+
+def test_container_example_rehearses_offline_without_builder_or_cluster(tmp_path, monkeypatch):
+    examples = Path(__file__).resolve().parents[2] / "examples" / "plans"
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    result = invoke(
+        "run",
+        str(examples / "container-to-kubernetes.yaml"),
+        "--replay",
+        str(examples / "container-to-kubernetes.replay.yaml"),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    image, job = json.loads(result.stdout)["steps"]
+    assert image["outputs"]["built"] is False
+    assert "the build was not run" in image["message"]
+    assert job["outputs"]["applied"] is False
+    assert "not applied" in job["message"]

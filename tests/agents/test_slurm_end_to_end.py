@@ -220,3 +220,30 @@ steps:
     job = json.loads((tmp_path / "results" / "job.json").read_text())
     assert [a["origin"] for a in job["attempts"]] == ["generated", "generated"]
     assert "elapsed" in job["attempts"][1]["artifact"]
+
+
+def test_translated_pbs_job_is_completed_by_the_model_and_runs_on_slurm(slurm_env, tmp_path):
+    proc = fractale(
+        "agent",
+        "run",
+        str(EXAMPLES / "translate-and-run.yaml"),
+        "--set",
+        f"pbs_script={EXAMPLES / 'job.pbs'}",
+        "--replay",
+        str(EXAMPLES / "translate-and-run.replay.yaml"),
+        "--results",
+        "results",
+        "--workdir",
+        "work",
+        "--timeout",
+        "600",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    translate = json.loads((tmp_path / "results" / "translate.json").read_text())
+    assert "umask" in " ".join(translate["outputs"]["unmapped"])
+    assert "fractale's slurm parser" in translate["attempts"][0]["reason"]
+    run = json.loads((tmp_path / "results" / "run.json").read_text())
+    assert run["attempts"][0]["origin"] == "input"
+    assert run["outputs"]["state"] == "COMPLETED"
+    assert "hello from" in run["outputs"]["output"]

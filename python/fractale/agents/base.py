@@ -304,6 +304,10 @@ class StepAgent(ABC):
             )
         outcome = self.execute(ctx, artifact, path)
         if outcome.success and self.success is not None:
+            if not outcome.executed:
+                # No cluster or builder ran it, so there is no output to judge.
+                outcome.reason = f"{outcome.reason} (the plan's success condition was not checked)"
+                return outcome
             unmet = self.success.unmet(outcome)
             if unmet is not None:
                 outcome.success = False
