@@ -1,12 +1,26 @@
 """Typed interface of fractale's compiled core."""
 
+import os
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, final
 
 __version__: str
 
-Policy = Literal["first", "low", "high"]
-Status = Literal["allocated", "busy", "unsatisfiable", "satisfiable"]
+__all__ = [
+    "__version__",
+    "FractaleError",
+    "JGFError",
+    "JobspecError",
+    "MatchError",
+    "Jobspec",
+    "ResourceGraph",
+    "MatchResult",
+    "Allocation",
+    "Vertex",
+]
+
+_Policy = Literal["first", "low", "high"]
+_Status = Literal["allocated", "busy", "unsatisfiable", "satisfiable"]
 
 class FractaleError(Exception):
     """Base class of every fractale error."""
@@ -24,15 +38,17 @@ class JobspecError(FractaleError):
 class MatchError(FractaleError):
     """A matching request that cannot be acted on."""
 
+@final
 class Jobspec:
     """A validated canonical jobspec (RFC 14; RFC 25 rules when ``version`` is 1)."""
 
     @staticmethod
-    def from_path(path: str) -> Jobspec: ...
+    def from_path(path: str | os.PathLike[str], *, strict: bool = True) -> Jobspec:
+        """Read YAML or JSON. ``strict=False`` reads version 1 as Fluxion does (RFC 14 only)."""
     @staticmethod
-    def from_str(text: str, source: str | None = None) -> Jobspec: ...
+    def from_str(text: str, source: str | None = None, *, strict: bool = True) -> Jobspec: ...
     @staticmethod
-    def from_dict(document: dict[str, Any]) -> Jobspec: ...
+    def from_dict(document: dict[str, Any], *, strict: bool = True) -> Jobspec: ...
     @property
     def version(self) -> int: ...
     @property
@@ -47,6 +63,7 @@ class Jobspec:
         """The least amount of each resource type the request needs in total."""
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class Vertex:
     """One vertex of an allocation."""
 
@@ -57,7 +74,9 @@ class Vertex:
     rank: int
     exclusive: bool
     size: int
+    def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class Allocation:
     """The vertices one successful ``allocate`` took."""
 
@@ -73,11 +92,12 @@ class Allocation:
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[Vertex]: ...
 
+@final
 class MatchResult:
     """The outcome of ``satisfiable`` or ``allocate``; truthy when it succeeded."""
 
     @property
-    def status(self) -> Status: ...
+    def status(self) -> _Status: ...
     @property
     def reason(self) -> str | None:
         """Why it failed, naming the resource level that fell short."""
@@ -86,19 +106,30 @@ class MatchResult:
     def __bool__(self) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class ResourceGraph:
     """A JGF resource graph, immutable once loaded, with its allocations kept beside it."""
 
     @staticmethod
-    def from_jgf(source: str | dict[str, Any], *, name: str | None = None) -> ResourceGraph:
+    def from_jgf(
+        source: str | os.PathLike[str] | dict[str, Any], *, name: str | None = None
+    ) -> ResourceGraph:
         """Load from a path, a JSON string or a parsed document."""
-    def satisfiable(self, jobspec: Jobspec | str | dict[str, Any]) -> MatchResult: ...
+    @property
+    def name(self) -> str | None: ...
+    def satisfiable(
+        self, jobspec: Jobspec | str | dict[str, Any], policy: _Policy = "first"
+    ) -> MatchResult: ...
     def allocate(
-        self, jobspec: Jobspec | str | dict[str, Any], policy: Policy = "first"
+        self, jobspec: Jobspec | str | dict[str, Any], policy: _Policy = "first"
     ) -> MatchResult: ...
     def release(self, allocation: Allocation | int) -> None: ...
+    def jobs(self) -> list[int]:
+        """Job ids of the allocations held now."""
     def summary(self) -> dict[str, int]:
         """How many vertices of each type the graph holds."""
+    def totals(self) -> dict[str, int]:
+        """Total size of each type (memory in its unit, for example)."""
     def free(self) -> dict[str, int]:
         """How many of each type no allocation holds now."""
     def to_jgf(self) -> dict[str, Any]: ...
@@ -107,3 +138,4 @@ class ResourceGraph:
     def vertex_count(self) -> int: ...
     @property
     def edge_count(self) -> int: ...
+    def __len__(self) -> int: ...

@@ -93,7 +93,7 @@ def render_tree(vertices: list[dict]) -> list[str]:
     help="Only ask whether the job could ever fit on this graph; allocate nothing.",
 )
 @json_option
-def match(graph: str, jobspec: str, policy: str, satisfiability: bool, as_json: bool) -> int:
+def match(graph: str, jobspec: str, policy: str, satisfiability: bool, as_json: bool) -> None:
     """Match JOBSPEC (a canonical jobspec, YAML or JSON) against GRAPH (a JGF file).
 
     Prints the outcome (allocated, busy, unsatisfiable) and the vertices taken as a
@@ -127,4 +127,4 @@ def match(graph: str, jobspec: str, policy: str, satisfiability: bool, as_json: 
         if allocation is not None:
             for line in render_tree([v.to_dict() for v in allocation.resources]):
                 click.echo(line)
-    return 0 if result else 1
+    click.get_current_context().exit(0 if result else 1)
