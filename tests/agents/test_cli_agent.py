@@ -334,3 +334,31 @@ def test_container_example_rehearses_offline_without_builder_or_cluster(tmp_path
     assert "the build was not run" in image["message"]
     assert job["outputs"]["applied"] is False
     assert "not applied" in job["message"]
+
+
+def test_cached_patterns_serve_the_next_runs_output(replay, fenced, log_file, tmp_path):
+    first = replay([{"agent": "results", "text": fenced(json.dumps(PATTERNS))}])
+    assert (
+        invoke(
+            "results", str(log_file), "--metric", "wall_time", "--use-cache", "--replay", str(first)
+        ).exit_code
+        == 0
+    )
+    next_log = tmp_path / "next.log"
+    next_log.write_text("Performance: 140.1 timesteps/s\nTotal wall time: 0:01:05\n")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("responses: []\n")
+    result = invoke(
+        "results",
+        str(next_log),
+        "--metric",
+        "wall_time",
+        "--use-cache",
+        "--replay",
+        str(empty),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    step = json.loads(result.stdout)["steps"][0]
+    assert step["attempts"][0]["origin"] == "cache"
+    assert step["outputs"]["metrics"] == {"wall_time": 65.0}

@@ -404,3 +404,16 @@ def test_a_given_script_is_used_as_it_is_without_asking_the_model(replay, contex
     assert record.attempts[0].origin == "input"
     assert record.outputs["artifact"] == script
     assert ctx.llm.ledger.totals.calls == 0
+
+
+def test_batch_without_the_schedulers_commands_stops_with_a_clear_error(
+    replay, context, fenced, tmp_path, monkeypatch
+):
+    from fractale.errors import AgentError
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    ctx = context(replay([{"agent": "batch", "text": fenced("#!/bin/bash\nhostname\n")}]))
+    with pytest.raises(AgentError, match="sbatch is not installed here"):
+        BatchAgent({"app": "hostname", "scheduler": "slurm"}).run(ctx, "run")
+    record = json.loads((tmp_path / "results" / "run.json").read_text())
+    assert record["status"] == "stopped"

@@ -21,7 +21,7 @@ from fractale.agents.helper import Helper
 from fractale.agents.llm import LLM, Request
 from fractale.agents.record import Attempt, Records, StepRecord, tail
 from fractale.agents.replies import artifact_from
-from fractale.errors import AgentError
+from fractale.errors import AgentError, FractaleError
 
 DEFAULT_ATTEMPTS = 3
 
@@ -150,6 +150,10 @@ class StepAgent(ABC):
     def dry_outputs(self, artifact: str, path: Path) -> dict[str, Any]:
         return {"artifact": artifact, "path": str(path)}
 
+    def cache_identity(self) -> dict[str, Any]:
+        """The inputs that decide the artifact: a cached one is reused when they are equal."""
+        return self.inputs
+
     def given_artifact(self) -> tuple[str, str] | None:
         """An artifact the step already has without asking the model, and where it came from."""
         return None
@@ -182,11 +186,11 @@ class StepAgent(ABC):
         began = time.monotonic()
         cache_key = None
         if ctx.cache is not None:
-            cache_key = ctx.cache.key(self.name, self.inputs, ctx.llm.model)
+            cache_key = ctx.cache.key(self.name, self.cache_identity(), ctx.llm.model)
         try:
             self._attempts(ctx, step, record, feedback, cache_key, resume)
-        except AgentError as err:
-            # The model, the budget or the replay file stopped the step: keep what it did.
+        except FractaleError as err:
+            # The model, the budget, a replay file or bad input stopped the step: keep its record.
             record.status = "stopped"
             record.message = str(err)
             record.duration_s = max(record.duration_s, round(time.monotonic() - began, 3))

@@ -16,7 +16,7 @@ from fractale.agents.base import Context
 from fractale.agents.plan import REFERENCE, Plan, Step
 from fractale.agents.record import StepRecord, now, tail
 from fractale.agents.steps import agent_class
-from fractale.errors import AgentError
+from fractale.errors import AgentError, FractaleError
 
 
 class _NotYetKnown(Exception):
@@ -83,7 +83,7 @@ class Manager:
                 record = self._run_step(
                     step, run, feedback.pop(step.name, None), step.name in resume
                 )
-            except AgentError as err:
+            except FractaleError as err:
                 run.status, run.message = "stopped", f"step {step.name!r}: {err}"
                 self.ctx.records.plan_done(self.summary(run, time.monotonic() - started))
                 raise
@@ -128,8 +128,11 @@ class Manager:
             inputs = self.resolve(step.inputs, run.records)
         except _NotYetKnown as missing:
             if not self.ctx.dry_run:
+                source = run.records.get(missing.reference.split(".")[1])
+                why = f" ({source.message})" if source is not None and source.message else ""
                 raise AgentError(
-                    f"step {step.name!r}: ${{{missing.reference}}} has no value"
+                    f"step {step.name!r}: ${{{missing.reference}}} has no value: the step it "
+                    f"names did not produce it{why}"
                 ) from None
             record = StepRecord(step.name, step.agent, self.ctx.llm.model, step.inputs)
             record.status = "skipped"

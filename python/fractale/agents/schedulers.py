@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fractale.agents.execute import Completed, Executor
+from fractale.errors import AgentError
 
 POLL_FIRST = 0.5
 POLL_MAX = 5.0
@@ -57,6 +58,11 @@ class Scheduler(ABC):
     def run(self, script: Path, output: Path, timeout: float) -> JobRun:
         script, output = script.resolve(), output.resolve()
         submission = self.executor.run(self.submit_argv(script, output), cwd=script.parent)
+        if submission.returncode == 127:
+            raise AgentError(
+                f"{submission.argv[0]} is not installed here: fractale cannot submit to "
+                f"{self.name} from this machine"
+            )
         jobid = self.parse_jobid(submission.output) if submission.returncode == 0 else None
         if jobid is None:
             return JobRun(submission, None, "REJECTED", None, submission.output)
