@@ -155,6 +155,10 @@ class Int(Codec):
 
     def write(self, spec, ctx):
         value = getattr(spec, self.fields[0])
+        if value is not None and value < self.minimum:
+            ctx.lose(self.fields[0],
+                     f"{ctx.manager.name} takes {self.minimum} or more, not {value}")
+            return []
         return [] if value is None else [str(value)]
 
 

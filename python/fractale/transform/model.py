@@ -9,6 +9,7 @@ output paths with manager-neutral placeholders (``{{id}}``, ``{{name}}``, ``{{ar
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,10 @@ class JobSpec:
 
 _DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING
                       else f.default) for f in dataclasses.fields(JobSpec)}
+
+
+# A node property a constraint can name on its own (RFC 31): no spaces, quotes or operators.
+PROPERTY_NAME = re.compile(r"\^?[^\s^&'\"`|()]+")
 
 
 def field_names() -> tuple[str, ...]:

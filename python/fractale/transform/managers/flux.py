@@ -22,6 +22,7 @@ from fractale.transform.directives import (
     Text,
     normalize_script,
 )
+from fractale.transform.model import PROPERTY_NAME
 from fractale.transform.registry import register
 
 
@@ -113,7 +114,12 @@ class Requires(Codec):
         return {key: items for key, items in out.items() if items}
 
     def write(self, spec, ctx):
-        out = list(spec.constraints)
+        out = []
+        for constraint in spec.constraints:
+            if PROPERTY_NAME.fullmatch(constraint):
+                out.append(constraint)
+            else:
+                ctx.lose("constraints", f"{constraint!r} is an expression, not a node property")
         if spec.nodelist:
             out.append("host:" + ",".join(spec.nodelist))
         out.extend("-host:" + ",".join([host]) for host in spec.exclude)

@@ -12,15 +12,15 @@ import math
 import re
 import shlex
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
 from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
-from fractale.transform import units
+from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
-from fractale.transform.model import JobSpec, field_names, is_default
+from fractale.transform.model import PROPERTY_NAME, JobSpec, field_names, is_default
 from fractale.transform.registry import Manager, register
 from fractale.transform.report import Loss
 
@@ -138,10 +138,16 @@ def _epoch(begin: str) -> float | None:
     return None if moment is None else moment.replace(tzinfo=timezone.utc).timestamp()
 
 
-def _constraints(spec: JobSpec) -> dict[str, Any] | None:
+def _constraints(spec: JobSpec, lose: Callable[[str, str], None]) -> dict[str, Any] | None:
     terms: list[dict[str, Any]] = []
-    if spec.constraints:
-        terms.append({"properties": list(spec.constraints)})
+    properties = []
+    for constraint in spec.constraints:
+        if PROPERTY_NAME.fullmatch(constraint):
+            properties.append(constraint)
+        else:
+            lose("constraints", f"{constraint!r} is an expression, not a node property")
+    if properties:
+        terms.append({"properties": properties})
     if spec.nodelist:
         terms.append({"hostlist": list(spec.nodelist)})
     if spec.exclude:
@@ -201,7 +207,9 @@ class Jobspec(Manager):
                                   "per node")
                 elif spec.tasks is not None:
                     lose("tasks", "implied by nodes and tasks per node")
-            elif spec.tasks is not None:
+            elif spec.tasks is None:
+                lose("tasks_per_node", "a jobspec needs tasks; one per node is written")
+            else:
                 if spec.tasks < spec.nodes:
                     lose("tasks", "V1 needs at least one task per node")
                     slots = 1
@@ -211,12 +219,15 @@ class Jobspec(Manager):
         else:
             if spec.tasks_per_node is not None:
                 lose("tasks_per_node", "needs a node count in jobspec V1")
+            if spec.tasks is None:
+                lose("tasks", "a jobspec needs a task count; one task is written")
             slots = spec.tasks or 1
         gpus = spec.gpus_per_task
         if gpus is None and spec.gpus_per_node is not None:
             if spec.nodes is not None and spec.gpus_per_node % slots == 0:
                 gpus = spec.gpus_per_node // slots
                 lose("gpus_per_node", f"written as {gpus} GPUs per task slot")
+                lose("gpus_per_task", f"written as {gpus} GPUs per task slot")
             else:
                 lose("gpus_per_node", "GPUs per node do not divide over the task slots")
         elif spec.gpus_per_node is not None:
@@ -262,7 +273,7 @@ class Jobspec(Manager):
             shell_options["input"] = {"stdin": {"type": "file", "path": spec.input}}
         if shell_options:
             system["shell"] = {"options": shell_options}
-        constraints = _constraints(spec)
+        constraints = _constraints(spec, lose)
         if constraints is not None:
             system["constraints"] = constraints
         dependencies = []
@@ -293,8 +304,7 @@ class Jobspec(Manager):
             "tasks": [{"command": list(BATCH_COMMAND), "slot": "task", "count": count}],
             "attributes": {"system": system},
         }
-        return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True), losses
+        return yamltext.dump(doc), losses
 
     # ---- reading
 
@@ -408,20 +418,6 @@ class Jobspec(Manager):
                                    directive=f"{where}.{name}"))
         else:
             losses.append(Loss("system attribute not in fractale's job model", directive=where))
-
-
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML with multi-line strings (the script) as literal blocks."""
-
-
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    multiline = "\n" in value and not any(c in value for c in "\r\t") and all(
-        line == line.rstrip() for line in value.split("\n"))
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value,
-                                   style="|" if multiline else None)
-
-
-_Dumper.add_representer(str, _string)
 
 
 def _flux_path_ok(path: str) -> bool:

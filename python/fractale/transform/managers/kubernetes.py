@@ -1,0 +1,328 @@
+"""Kubernetes ``batch/v1`` Job manifests: one pod running the script in a container.
+
+Names become DNS-1123 labels; the queue is a Kueue queue label, GPUs are
+``nvidia.com/gpu`` limits with the model as a node selector, host lists are node affinity,
+and an array is an Indexed Job. What a Job cannot say (mail, dependencies, output files,
+several nodes) is reported.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+import yaml
+
+from fractale.errors import TranslateError
+from fractale.transform import body as body_translation
+from fractale.transform import units, yamltext
+from fractale.transform.directives import DEFAULT_SHELL, normalize_script
+from fractale.transform.model import JobSpec, field_names, is_default
+from fractale.transform.registry import Manager, register
+from fractale.transform.report import Loss
+
+DEFAULT_IMAGE = "ubuntu:24.04"
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+HOST_LABEL = "kubernetes.io/hostname"
+CONTAINER = "job"
+RETRIES = 6
+
+CARRIED = frozenset({
+    "name", "queue", "nodes", "tasks", "cpus_per_task", "gpus_per_node", "gpu_type",
+    "memory_per_node", "walltime", "workdir", "environment", "constraints", "qos", "array",
+    "requeue", "nodelist", "exclude", "container_image", "shell", "script", "dialect",
+})
+
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def dns1123_label(value: str) -> str:
+    """A name Kubernetes accepts: lowercase letters, digits and '-', at most 63 long."""
+    name = re.sub(r"[^a-z0-9-]+", "-", value.lower())
+    name = re.sub(r"-{2,}", "-", name).strip("-")[:63].strip("-")
+    return name or "job"
+
+
+def label_value(value: str) -> str:
+    """A label value: letters, digits, '-', '_' and '.', starting and ending alphanumeric."""
+    cleaned = _LABEL_UNSAFE.sub("-", value)[:63]
+    return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned) or "default"
+
+
+def _quantity_mib(text: str) -> int:
+    """A Kubernetes memory quantity (``4Gi``, ``512Mi``, ``1G``, ``1048576``) in MiB."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGTP]i?|[kE]|)", str(text).strip())
+    if not match:
+        raise ValueError(f"expected a memory quantity such as 4Gi, got {text!r}")
+    number, suffix = float(match.group(1)), match.group(2)
+    binary = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+    decimal = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+    factor = binary.get(suffix) or decimal.get(suffix)
+    if factor is None:
+        raise ValueError(f"unsupported memory unit in {text!r}")
+    return max(1, round(number * factor / 2**20))
+
+
+def _cpu_count(text: Any) -> int:
+    value = str(text).strip()
+    if value.endswith("m"):
+        return max(1, -(-int(value[:-1]) // 1000))
+    return max(1, int(float(value)))
+
+
+@register
+class Kubernetes(Manager):
+    name = "kubernetes"
+    description = "Kubernetes batch/v1 Job manifest"
+
+    def claims(self, text: str) -> bool:
+        return any(isinstance(doc, dict) and doc.get("kind") == "Job" and
+                   str(doc.get("apiVersion", "")).startswith("batch/")
+                   for doc in _documents(text))
+
+    # ---- writing
+
+    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+        losses: list[Loss] = []
+
+        def lose(name: str, reason: str) -> None:
+            losses.append(Loss(reason, field=name, stage="render"))
+
+        name = dns1123_label(spec.name or "fractale-job")
+        if spec.name is None:
+            lose("name", f"a Job needs a name; written as {name!r}")
+        elif name != spec.name:
+            lose("name", f"name {spec.name!r} written as {name!r} (DNS-1123)")
+        metadata: dict[str, Any] = {"name": name}
+        if spec.queue is not None:
+            queue = label_value(spec.queue)
+            if queue != spec.queue:
+                lose("queue", f"queue {spec.queue!r} written as label value {queue!r}")
+            metadata["labels"] = {QUEUE_LABEL: queue}
+        if spec.nodes not in (None,):
+            lose("nodes", "a Job's pod runs on one node; the count is not written")
+        if spec.tasks not in (None, 1):
+            lose("tasks", "a Job runs one process per pod; an MPI launcher is needed for more")
+        elif spec.tasks == 1:
+            lose("tasks", "one task is what a Job runs; not written")
+        command = shlex.split(spec.shell or DEFAULT_SHELL) + ["-c"]
+        script = body_translation.translate(spec.script, spec.dialect, self.name, losses)
+        container: dict[str, Any] = {
+            "name": CONTAINER,
+            "image": spec.container_image or DEFAULT_IMAGE,
+            "command": command + [script],
+        }
+        if spec.workdir is not None:
+            container["workingDir"] = spec.workdir
+        if spec.environment:
+            container["env"] = [{"name": k, "value": v} for k, v in spec.environment.items()]
+        limits: dict[str, Any] = {}
+        if spec.cpus_per_task is not None:
+            limits["cpu"] = str(spec.cpus_per_task)
+        if spec.memory_per_node is not None:
+            limits["memory"] = f"{spec.memory_per_node}Mi"
+        if spec.gpus_per_node is not None:
+            limits[GPU_RESOURCE] = str(spec.gpus_per_node)
+        if limits:
+            container["resources"] = {"requests": dict(limits), "limits": limits}
+        pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+        selector: dict[str, str] = {}
+        for constraint in spec.constraints:
+            key, eq, value = constraint.partition("=")
+            if eq and key and label_value(value) == value:
+                selector[key] = value
+            else:
+                lose("constraints", f"{constraint!r} is not a key=value node label")
+        if spec.gpu_type is not None:
+            selector[GPU_PRODUCT_LABEL] = label_value(spec.gpu_type)
+            if selector[GPU_PRODUCT_LABEL] != spec.gpu_type:
+                lose("gpu_type", f"GPU type written as label {selector[GPU_PRODUCT_LABEL]!r}")
+        if selector:
+            pod["nodeSelector"] = selector
+        terms = []
+        if spec.nodelist:
+            terms.append({"key": HOST_LABEL, "operator": "In", "values": list(spec.nodelist)})
+        if spec.exclude:
+            terms.append({"key": HOST_LABEL, "operator": "NotIn",
+                          "values": list(spec.exclude)})
+        if terms:
+            pod["affinity"] = {"nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": terms}]}}}
+        if spec.qos is not None:
+            pod["priorityClassName"] = dns1123_label(spec.qos)
+            if pod["priorityClassName"] != spec.qos:
+                lose("qos", f"QoS written as priority class {pod['priorityClassName']!r}")
+        job: dict[str, Any] = {}
+        if spec.walltime is not None:
+            job["activeDeadlineSeconds"] = spec.walltime
+        if spec.requeue is not None:
+            job["backoffLimit"] = RETRIES if spec.requeue else 0
+        if spec.array is not None:
+            ranges, limit = units.array_parts(spec.array)
+            if len(ranges) == 1 and ranges[0][0] == 0 and ranges[0][2] == 1:
+                job["completionMode"] = "Indexed"
+                job["completions"] = ranges[0][1] + 1
+                job["parallelism"] = limit or ranges[0][1] + 1
+            else:
+                lose("array", f"an Indexed Job runs indexes 0..N-1, not {spec.array}")
+        job["template"] = {"spec": pod}
+        for field in field_names():
+            if field not in CARRIED and not is_default(field, getattr(spec, field)):
+                lose(field, f"a Kubernetes Job has no place for {field}")
+        manifest = {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job}
+        return yamltext.dump(manifest), losses
+
+    # ---- reading
+
+    def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+        docs = [doc for doc in _documents(text) if isinstance(doc, dict)]
+        jobs = [doc for doc in docs if doc.get("kind") == "Job"]
+        if not jobs:
+            raise TranslateError(f"{file or '<input>'}: no batch/v1 Job in the manifest",
+                                 file=file, expected="a Kubernetes Job manifest")
+        losses: list[Loss] = []
+        for doc in docs:
+            if doc is not jobs[0]:
+                losses.append(Loss(f"{doc.get('kind', 'document')} beside the Job is not "
+                                   "translated", directive=str(doc.get("kind"))))
+        manifest = jobs[0]
+        values: dict[str, Any] = {}
+        try:
+            self._read_job(manifest, values, losses)
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
+            raise TranslateError(f"{file or '<input>'}: malformed Job manifest: {err}",
+                                 file=file, expected="a batch/v1 Job") from None
+        values["dialect"] = self.name
+        return JobSpec(**values), losses
+
+    def _read_job(self, manifest: dict[str, Any], values: dict[str, Any],
+                  losses: list[Loss]) -> None:
+        def lose(where: str, reason: str = "not in fractale's job model") -> None:
+            losses.append(Loss(reason, directive=where))
+
+        metadata = manifest.get("metadata") or {}
+        if "name" in metadata:
+            values["name"] = metadata["name"]
+        for key, value in (metadata.get("labels") or {}).items():
+            if key == QUEUE_LABEL:
+                values["queue"] = value
+            else:
+                lose(f"metadata.labels.{key}")
+        for key in metadata:
+            if key not in ("name", "labels", "namespace"):
+                lose(f"metadata.{key}")
+        if "namespace" in metadata:
+            lose("metadata.namespace", "namespaces are not in fractale's job model")
+        job = manifest.get("spec") or {}
+        for key, value in job.items():
+            if key == "activeDeadlineSeconds":
+                values["walltime"] = int(value)
+            elif key == "backoffLimit":
+                values["requeue"] = int(value) > 0
+            elif key == "completionMode":
+                if value != "Indexed":
+                    lose("spec.completionMode", "only Indexed completions map to an array")
+            elif key in ("completions", "parallelism", "template"):
+                continue
+            else:
+                lose(f"spec.{key}")
+        if job.get("completionMode") == "Indexed" and job.get("completions"):
+            count = int(job["completions"])
+            parallel = job.get("parallelism")
+            values["array"] = f"0-{count - 1}" + (
+                f"%{parallel}" if parallel and int(parallel) < count else "")
+        pod = (job.get("template") or {}).get("spec") or {}
+        containers = pod.get("containers") or []
+        if not containers:
+            raise ValueError("the pod template has no container")
+        if len(containers) > 1:
+            lose("spec.template.spec.containers", "only the first container is translated")
+        for key, value in pod.items():
+            if key == "nodeSelector":
+                for label, setting in value.items():
+                    if label == GPU_PRODUCT_LABEL:
+                        values["gpu_type"] = setting
+                    else:
+                        values.setdefault("constraints", []).append(f"{label}={setting}")
+            elif key == "affinity":
+                self._read_affinity(value, values, lose)
+            elif key == "priorityClassName":
+                values["qos"] = value
+            elif key in ("containers", "restartPolicy"):
+                continue
+            else:
+                lose(f"spec.template.spec.{key}")
+        container = containers[0]
+        for key, value in container.items():
+            if key == "image":
+                if value != DEFAULT_IMAGE:
+                    values["container_image"] = value
+            elif key == "workingDir":
+                values["workdir"] = value
+            elif key == "env":
+                for item in value:
+                    if "value" in item:
+                        values.setdefault("environment", {})[item["name"]] = str(item["value"])
+                    else:
+                        lose(f"env.{item.get('name')}", "a variable taken from a source")
+            elif key == "resources":
+                self._read_resources(value, values, lose)
+            elif key in ("name", "command", "args"):
+                continue
+            else:
+                lose(f"spec.template.spec.containers[0].{key}")
+        words = list(container.get("command") or []) + list(container.get("args") or [])
+        if len(words) == 3 and words[1] == "-c" and words[0].endswith("sh"):
+            values["shell"] = words[0]
+            script = words[2]
+        elif len(words) == 4 and words[2] == "-c" and words[0].endswith("sh"):
+            values["shell"] = " ".join(words[:2])
+            script = words[3]
+        else:
+            script = shlex.join(words) if words else ""
+            if not words:
+                lose("containers[0].command", "the image's own entry point runs; no script")
+        values["script"] = normalize_script(script)
+
+    def _read_affinity(self, value: Any, values: dict[str, Any], lose) -> None:
+        node = (value or {}).get("nodeAffinity") or {}
+        required = node.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
+        for term in required.get("nodeSelectorTerms") or []:
+            for expression in term.get("matchExpressions") or []:
+                if expression.get("key") == HOST_LABEL and expression.get("operator") == "In":
+                    values.setdefault("nodelist", []).extend(expression.get("values") or [])
+                elif (expression.get("key") == HOST_LABEL and
+                      expression.get("operator") == "NotIn"):
+                    values.setdefault("exclude", []).extend(expression.get("values") or [])
+                else:
+                    lose("affinity", "a node affinity rule other than host names")
+        for key in value or {}:
+            if key != "nodeAffinity":
+                lose(f"affinity.{key}")
+
+    def _read_resources(self, value: Any, values: dict[str, Any], lose) -> None:
+        limits = dict((value or {}).get("requests") or {})
+        limits.update((value or {}).get("limits") or {})
+        for key, setting in limits.items():
+            if key == "cpu":
+                values["cpus_per_task"] = _cpu_count(setting)
+            elif key == "memory":
+                values["memory_per_node"] = _quantity_mib(setting)
+            elif key == GPU_RESOURCE:
+                values["gpus_per_node"] = int(setting)
+            else:
+                lose(f"resources.{key}")
+
+
+def _documents(text: str) -> list[Any]:
+    stripped = text.lstrip()
+    if not stripped or stripped.startswith("#!"):
+        return []
+    try:
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return []

@@ -1,0 +1,402 @@
+"""IBM Spectrum LSF batch scripts (``#BSUB``): the option table, the ``-R`` resource
+requirement string (``span[ptile=N]``, ``rusage[mem=X]``, ``affinity[core(N)]``,
+``select[...]``), ``-gpu``, ``-w`` dependency expressions and ``-J name[1-10]%2`` arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fractale.transform import units
+from fractale.transform.codecs import read_env_items, write_env_items
+from fractale.transform.directives import (
+    Codec,
+    Context,
+    DirectiveManager,
+    Flag,
+    Ignored,
+    Int,
+    Option,
+    Path,
+    Quantity,
+    Text,
+)
+from fractale.transform.registry import register
+
+_SECTION = re.compile(r"(\w+)\[([^\]]*)\]")
+
+
+class Requirements(Codec):
+    """``-R`` strings and ``-n``: the task layout, memory, CPUs per task and host features."""
+
+    fields = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "memory_per_cpu",
+              "memory_per_node", "constraints")
+
+    def read(self, value, ctx):
+        out: dict[str, Any] = {}
+        text = value.strip()
+        sections = list(_SECTION.finditer(text))
+        leftover = _SECTION.sub("", text).strip()
+        if leftover and not sections:
+            # A bare string is a select expression.
+            sections = []
+            out["constraints"] = _terms(leftover)
+        elif leftover:
+            ctx.lose(None, f"resource text {leftover!r} is not in fractale's job model")
+        for match in sections:
+            name, body = match.group(1), match.group(2)
+            if name == "span":
+                for item in body.split(":"):
+                    key, _, setting = item.partition("=")
+                    if key == "ptile" and setting.isdigit():
+                        out["tasks_per_node"] = int(setting)
+                    elif key == "hosts" and setting == "1":
+                        out["nodes"] = 1
+                    else:
+                        ctx.lose(None, f"span[{item}] is not in fractale's job model")
+            elif name == "rusage":
+                for item in re.split(r"[:,]", body):
+                    key, _, setting = item.partition("=")
+                    if key.strip() == "mem":
+                        out["memory_per_cpu"] = _mb(setting, ctx)
+                    else:
+                        ctx.lose(None, f"rusage[{item}] is not in fractale's job model")
+            elif name == "affinity":
+                core = re.fullmatch(r"core\((\d+)\)(?::.*)?", body)
+                if core:
+                    out["cpus_per_task"] = int(core.group(1))
+                else:
+                    ctx.lose(None, f"affinity[{body}] is not in fractale's job model")
+            elif name == "select":
+                out["constraints"] = _terms(body)
+            else:
+                ctx.lose(None, f"{name}[{body}] is not in fractale's job model")
+        return out
+
+    def write(self, spec, ctx):
+        sections = []
+        nodes, per_node = spec.nodes, spec.tasks_per_node
+        if nodes == 1:
+            sections.append("span[hosts=1]")
+            if per_node is not None:
+                ctx.lose("tasks_per_node", "one host holds every task")
+        elif nodes is not None and per_node is None and spec.tasks is not None:
+            if spec.tasks % nodes == 0:
+                per_node = spec.tasks // nodes
+                ctx.lose("tasks_per_node", f"LSF spreads tasks {per_node} per host")
+                ctx.lose("nodes", f"implied by {per_node} tasks per host")
+            else:
+                ctx.lose("nodes", f"{spec.tasks} tasks do not divide over {nodes} hosts")
+        if per_node is not None and nodes != 1:
+            sections.append(f"span[ptile={per_node}]")
+        memory = spec.memory_per_cpu
+        if spec.memory_per_node is not None:
+            if memory is None:
+                memory = max(1, spec.memory_per_node // (per_node or 1))
+                ctx.lose("memory_per_node", f"written as {memory} MB per task")
+                ctx.lose("memory_per_cpu", f"written as {memory} MB per task")
+            else:
+                ctx.lose("memory_per_node", "LSF reserves memory per task only")
+        if memory is not None:
+            sections.append(f"rusage[mem={memory}]")
+        if spec.cpus_per_task is not None:
+            sections.append(f"affinity[core({spec.cpus_per_task})]")
+        if spec.constraints:
+            sections.append(f"select[{' && '.join(spec.constraints)}]")
+        return [" ".join(sections)] if sections else []
+
+
+def _terms(expression: str) -> list[str]:
+    return [term.strip() for term in re.split(r"&&|\band\b", expression) if term.strip()]
+
+
+def _mb(value: str, ctx: Context) -> int:
+    try:
+        return units.read_memory(value, "m")
+    except ValueError as err:
+        raise ctx.fail(str(err), "megabytes or a size such as 4GB") from None
+
+
+class Slots(Codec):
+    """``-n N`` (or ``-n MIN,MAX``), with the host count LSF implies written alongside."""
+
+    fields = ("tasks",)
+
+    def read(self, value, ctx):
+        low, _, high = value.partition(",")
+        if not low.strip().isdigit():
+            raise ctx.fail(f"-n expects a task count, got {value!r}", "N or MIN,MAX")
+        if high:
+            ctx.lose("tasks", f"task range {value}: the minimum is kept")
+        return {"tasks": int(low)}
+
+    def write(self, spec, ctx):
+        if spec.tasks is not None:
+            return [str(spec.tasks)]
+        if spec.nodes not in (None, 1) and spec.tasks_per_node is not None:
+            ctx.lose("nodes", "written as a task count with tasks per host")
+            ctx.lose("tasks", "written as nodes x tasks per host")
+            return [str(spec.nodes * spec.tasks_per_node)]
+        return []
+
+
+class Nodes(Codec):
+    """``-nnodes N`` where LSF cannot say it as tasks per host."""
+
+    fields = ("nodes",)
+
+    def read(self, value, ctx):
+        if not value.isdigit():
+            raise ctx.fail(f"-nnodes expects a count, got {value!r}", "an integer")
+        return {"nodes": int(value)}
+
+    def write(self, spec, ctx):
+        if spec.nodes in (None, 1) or spec.tasks_per_node is not None:
+            return []
+        if spec.tasks is not None and spec.tasks % spec.nodes == 0:
+            return []
+        return [str(spec.nodes)]
+
+
+class Gpus(Codec):
+    """``-gpu "num=4:gmodel=X"`` per host or ``num=1/task``."""
+
+    fields = ("gpus_per_node", "gpus_per_task", "gpu_type")
+
+    def read(self, value, ctx):
+        out: dict[str, Any] = {}
+        if value.strip() == "-":
+            out["gpus_per_node"] = 1
+            return out
+        for item in value.split(":"):
+            key, _, setting = item.strip().partition("=")
+            if key == "num":
+                count, _, per = setting.partition("/")
+                if not count.isdigit():
+                    raise ctx.fail(f"-gpu num expects a count, got {setting!r}", "num=N")
+                out["gpus_per_task" if per == "task" else "gpus_per_node"] = int(count)
+            elif key == "gmodel":
+                out["gpu_type"] = setting
+            elif key in ("mode", "mps", "j_exclusive", "aff"):
+                continue
+            else:
+                ctx.lose(None, f"-gpu {item} is not in fractale's job model")
+        return out
+
+    def write(self, spec, ctx):
+        parts = []
+        if spec.gpus_per_node is not None:
+            parts.append(f"num={spec.gpus_per_node}")
+            if spec.gpus_per_task is not None:
+                ctx.lose("gpus_per_task", "LSF takes GPUs per host or per task, not both")
+        elif spec.gpus_per_task is not None:
+            parts.append(f"num={spec.gpus_per_task}/task")
+        if spec.gpu_type is not None:
+            if parts:
+                parts.append(f"gmodel={spec.gpu_type}")
+            else:
+                ctx.lose("gpu_type", "LSF names a GPU model with a GPU count only")
+        return [":".join(parts)] if parts else []
+
+
+class NameAndArray(Codec):
+    """``-J name`` or ``-J "name[1-100:2]%10"``."""
+
+    fields = ("name", "array")
+
+    def read(self, value, ctx):
+        match = re.fullmatch(r"([^\[]*)\[([^\]]+)\](?:%(\d+))?", value.strip())
+        if not match:
+            return {"name": value.strip()}
+        out: dict[str, Any] = {}
+        if match.group(1):
+            out["name"] = match.group(1)
+        indexes = match.group(2) + (f"%{match.group(3)}" if match.group(3) else "")
+        try:
+            out["array"] = units.read_array(indexes)
+        except ValueError as err:
+            raise ctx.fail(f"-J: {err}", "name[1-100:2]%10") from None
+        return out
+
+    def write(self, spec, ctx):
+        if spec.name is None and spec.array is None:
+            return []
+        name = ""
+        if spec.name is not None:
+            name = ctx.manager.sanitize_name(spec.name)
+            if name != spec.name:
+                ctx.lose("name", f"name {spec.name!r} written as {name!r}")
+        if spec.array is None:
+            return [name]
+        body, _, limit = spec.array.partition("%")
+        if spec.name is None:
+            ctx.lose("name", "an LSF array needs a job name; written as 'array'")
+            name = "array"
+        return [f"{name}[{body}]" + (f"%{limit}" if limit else "")]
+
+
+class Env(Codec):
+    """``-env "all, NAME=value"``, ``-env none`` or ``-env "NAME=value"``."""
+
+    fields = ("export_env", "environment")
+
+    def read(self, value, ctx):
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        out: dict[str, Any] = {}
+        names = []
+        for item in items:
+            if item.lower() in ("all", "none"):
+                out["export_env"] = item.lower()
+            else:
+                names.append(item)
+        if names:
+            out["environment"] = read_env_items(names, ctx)
+        return out
+
+    def write(self, spec, ctx):
+        items = write_env_items(spec, ctx)
+        if spec.export_env == "none":
+            if items:
+                ctx.lose("export_env", "LSF cannot pass variables and export none")
+                return [", ".join(items)]
+            return ["none"]
+        if spec.export_env == "all":
+            return [", ".join(["all", *items])]
+        return [", ".join(items)] if items else []
+
+
+_CONDITIONS = {"done": "afterok", "exit": "afternotok", "ended": "afterany", "started": "after"}
+_KINDS = {kind: condition for condition, kind in _CONDITIONS.items()}
+
+
+class Dependency(Codec):
+    """``-w "done(123) && ended(456)"``."""
+
+    fields = ("dependencies",)
+
+    def read(self, value, ctx):
+        if "||" in value or "!" in value:
+            ctx.lose("dependencies", "only && of conditions is in fractale's job model")
+        out = []
+        for condition, job in re.findall(r"(\w+)\(\s*([^)\s]+)\s*\)", value):
+            kind = _CONDITIONS.get(condition)
+            if kind is None:
+                ctx.lose("dependencies", f"condition {condition}() is not in fractale's model")
+                continue
+            out.append(f"{kind}:{job}")
+        return {"dependencies": out}
+
+    def write(self, spec, ctx):
+        terms = []
+        for dependency in spec.dependencies:
+            kind, _, job = dependency.partition(":")
+            if kind not in _KINDS:
+                ctx.lose("dependencies", f"LSF has no {kind} dependency")
+                continue
+            terms.append(f"{_KINDS[kind]}({job})")
+        return [" && ".join(terms)] if terms else []
+
+
+class Hosts(Codec):
+    """``-m "host1 host2"``."""
+
+    fields = ("nodelist",)
+
+    def read(self, value, ctx):
+        return {"nodelist": value.split()}
+
+    def write(self, spec, ctx):
+        return [" ".join(spec.nodelist)] if spec.nodelist else []
+
+
+class MailFlag(Codec):
+    """``-B`` (mail at start) and ``-N`` (mail at the end)."""
+
+    takes_value = False
+    fields = ("mail_events",)
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+
+    def read(self, value, ctx):
+        return {"mail_events": [self.event]}
+
+    def write(self, spec, ctx):
+        if self.event == "end":
+            for event in spec.mail_events:
+                if event not in ("begin", "end"):
+                    ctx.lose("mail_events", f"LSF mails at the start and end only, not {event}")
+        return [None] if self.event in spec.mail_events else []
+
+
+class Walltime(Quantity):
+    def __init__(self) -> None:
+        super().__init__("walltime", units.read_minutes_clock, _write_minutes,
+                         "[hours:]minutes")
+
+
+def _write_minutes(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}:{rest:02d}" if hours else str(rest)
+
+
+def _order_mail(values: dict[str, Any]) -> None:
+    events = values.get("mail_events")
+    if events:
+        values["mail_events"] = [e for e in ("begin", "end", "fail", "requeue") if e in events]
+
+
+OPTIONS = (
+    Option(("-J",), NameAndArray()),
+    Option(("-P",), Text("account")),
+    Option(("-q",), Text("queue")),
+    Option(("-n",), Slots()),
+    Option(("-nnodes",), Nodes()),
+    Option(("-R",), Requirements()),
+    Option(("-gpu",), Gpus()),
+    Option(("-W",), Walltime()),
+    Option(("-b",), Quantity("begin", units.read_lsf_datetime, units.write_lsf_datetime,
+                             "year:month:day:hour:minute")),
+    Option(("-o",), Path("output")),
+    Option(("-oo",), Path("output"), write=False),
+    Option(("-e",), Path("error")),
+    Option(("-eo",), Path("error"), write=False),
+    Option(("-i",), Path("input")),
+    Option(("-is",), Path("input"), write=False),
+    Option(("-cwd",), Text("workdir")),
+    Option(("-env",), Env()),
+    Option(("-x",), Flag("exclusive")),
+    Option(("-w",), Dependency()),
+    Option(("-u",), Text("mail_user")),
+    Option(("-B",), MailFlag("begin")),
+    Option(("-N",), MailFlag("end")),
+    Option(("-r",), Flag("requeue", True)),
+    Option(("-rn",), Flag("requeue", False)),
+    Option(("-m",), Hosts()),
+    Option(("-sp",), Int("priority", 1)),
+    Option(("-U",), Text("reservation")),
+    Option(("-M",), Ignored("per-process memory limit; fractale carries the reservation "
+                            "in -R rusage[mem=...]")),
+    Option(("-G",), Ignored("user group is not in fractale's job model")),
+    Option(("-app",), Ignored("application profile is not in fractale's job model")),
+    Option(("-alloc_flags",), Ignored("allocation flags are not in fractale's job model")),
+    Option(("-L",), Ignored("login shell is not in fractale's job model")),
+    Option(("-outdir",), Ignored("output directory creation is not in fractale's job model")),
+    Option(("-We",), Ignored("estimated run time is not in fractale's job model")),
+    Option(("-csm",), Ignored("CSM flag is not in fractale's job model")),
+    Option(("-step_cgroup",), Ignored("step cgroups are not in fractale's job model")),
+)
+
+
+@register
+class Lsf(DirectiveManager):
+    name = "lsf"
+    description = "IBM Spectrum LSF batch script (#BSUB)"
+    prefix = "#BSUB"
+    options = OPTIONS
+    placeholders = {"id": "%J", "array_index": "%I"}
+
+    def finish_read(self, values, ctx):
+        _order_mail(values)

@@ -1,0 +1,98 @@
+"""Moab batch scripts (``#MSUB``): PBS-style options with Torque resource lists and Moab's
+own extensions (``-l qos=``, ``-l depend=``, ``-W x=``, ``-t name[range]%limit``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from fractale.transform.codecs import Array, MailEvents, read_dependencies
+from fractale.transform.directives import (
+    DirectiveManager,
+    Flag,
+    Ignored,
+    Int,
+    Name,
+    Option,
+    Path,
+    Text,
+)
+from fractale.transform.managers.pbs import (
+    MAIL,
+    AdditionalAttributes,
+    Export,
+    Join,
+    Rerunnable,
+    Resources,
+    begin_codec,
+    pbs_array,
+    settle_job_memory,
+)
+from fractale.transform.registry import register
+
+
+class ExtendedAttributes(AdditionalAttributes):
+    """``-W x=depend:afterok:ID`` and ``-W depend=...``; other ``-W`` keys are reported."""
+
+    def read(self, value, ctx):
+        key, _, setting = value.partition("=")
+        if key == "x" and setting.lower().startswith("depend:"):
+            return {"dependencies": read_dependencies(setting[len("depend:"):], ctx)}
+        return super().read(value, ctx)
+
+
+def _array_from_moab(value: str) -> str:
+    """``name[1-10:2]%5`` or ``[1-10]`` -> ``1-10:2%5``."""
+    match = re.fullmatch(r"[^\[]*\[([^\]]+)\](%\d+)?", value.strip())
+    if match:
+        return match.group(1) + (match.group(2) or "")
+    return value
+
+
+def _array_to_moab(array, ctx):
+    native = pbs_array(array, ctx)
+    if native is None:
+        return None
+    body, _, limit = native.partition("%")
+    return f"array[{body}]" + (f"%{limit}" if limit else "")
+
+
+OPTIONS = (
+    Option(("-N",), Name("name")),
+    Option(("-A",), Text("account")),
+    Option(("-q",), Text("queue")),
+    Option(("-l",), Resources("torque")),
+    Option(("-o",), Path("output")),
+    Option(("-e",), Path("error")),
+    Option(("-j",), Join()),
+    Option(("-d",), Text("workdir")),
+    Option(("-V",), Flag("export_env", "all")),
+    Option(("-v",), Export()),
+    Option(("-W",), ExtendedAttributes()),
+    Option(("-t",), Array(_array_to_moab, _array_from_moab)),
+    Option(("-a",), begin_codec()),
+    Option(("-p",), Int("priority", -1024)),
+    Option(("-M",), Text("mail_user")),
+    Option(("-m",), MailEvents(MAIL, "", none="n")),
+    Option(("-r",), Rerunnable()),
+    Option(("-S",), Ignored("shell path option; fractale keeps the script's #! line")),
+    Option(("-h",), Ignored("submits held; not in fractale's job model", takes_value=False)),
+    Option(("-E",), Ignored("only changes which variables Moab sets", takes_value=False)),
+    Option(("-F",), Ignored("script arguments are not in fractale's job model")),
+    Option(("-K",), Ignored("waits for the job; not in fractale's job model", takes_value=False)),
+)
+
+
+@register
+class Moab(DirectiveManager):
+    name = "moab"
+    description = "Moab batch script (#MSUB)"
+    prefix = "#MSUB"
+    options = OPTIONS
+
+    def finish_read(self, values, ctx):
+        settle_job_memory(values, ctx)
+        if ctx.scratch.get("_join") in ("oe", "eo") and values.get("error") is not None:
+            ctx.lose("error", "-j joins the streams, so the -e path is not used")
+            values.pop("error")
+

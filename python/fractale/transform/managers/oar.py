@@ -1,0 +1,257 @@
+"""OAR batch scripts (``#OAR``): the option table and the hierarchical resource request
+``-l /nodes=2/core=16,walltime=01:00:00`` (also ``host``, ``cpu``, ``gpu`` levels).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fractale.transform import units
+from fractale.transform.directives import (
+    Codec,
+    DirectiveManager,
+    Ignored,
+    Name,
+    Option,
+    Path,
+    Quantity,
+    Text,
+)
+from fractale.transform.registry import register
+
+
+class Resources(Codec):
+    """``-l /nodes=N/cpu=S/core=C,walltime=HH:MM:SS`` or ``/nodes=N/gpu=G``."""
+
+    fields = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "gpus_per_node", "walltime")
+
+    def read(self, value, ctx):
+        out: dict[str, Any] = {}
+        text = re.sub(r"\{[^}]*\}", "", value.strip())
+        if text != value.strip():
+            ctx.lose(None, "SQL resource filters in -l are not in fractale's job model")
+        hierarchy, *rest = text.split(",")
+        if "=" in hierarchy and hierarchy.split("=")[0].strip() == "walltime":
+            rest.insert(0, hierarchy)
+            hierarchy = ""
+        levels = {}
+        for level in hierarchy.strip("/").split("/"):
+            if not level:
+                continue
+            key, _, count = level.partition("=")
+            if not count.isdigit():
+                raise ctx.fail(f"resource level {level!r} needs a count", "/nodes=N/core=C")
+            levels[key.strip()] = int(count)
+        nodes = levels.pop("nodes", levels.pop("host", levels.pop("network_address", None)))
+        sockets = levels.pop("cpu", None)
+        cores = levels.pop("core", None)
+        gpus = levels.pop("gpu", levels.pop("gpudevice", None))
+        if cores is not None and sockets is not None:
+            cores *= sockets
+        elif sockets is not None:
+            ctx.lose(None, "a count of CPU sockets without cores is not in fractale's job model")
+        if nodes is not None:
+            out["nodes"] = nodes
+            if cores is not None:
+                out["tasks_per_node"] = cores
+            if gpus is not None:
+                out["gpus_per_node"] = gpus
+        else:
+            if cores is not None:
+                out["tasks"] = cores
+            if gpus is not None:
+                out["gpus_per_node"] = gpus
+        for key in levels:
+            ctx.lose(None, f"resource level {key} is not in fractale's job model")
+        for item in rest:
+            key, _, setting = item.partition("=")
+            if key.strip() == "walltime":
+                try:
+                    out["walltime"] = units.read_clock(setting)
+                except ValueError as err:
+                    raise ctx.fail(str(err), "walltime=HH:MM:SS") from None
+            elif item.strip():
+                ctx.lose(None, f"-l item {item} is not in fractale's job model")
+        return out
+
+    def write(self, spec, ctx):
+        levels = []
+        nodes, per_node = spec.nodes, spec.tasks_per_node
+        if spec.tasks is not None:
+            if nodes is not None and per_node is None and spec.tasks % nodes == 0:
+                per_node = spec.tasks // nodes
+                ctx.lose("tasks", f"written as {per_node} cores on each of {nodes} nodes")
+                ctx.lose("tasks_per_node", f"written as {per_node} cores on each node")
+            elif nodes is not None:
+                ctx.lose("tasks", "OAR asks for cores per node, not a task count")
+        cores = per_node if nodes is not None else spec.tasks
+        if nodes is None and per_node is not None:
+            ctx.lose("tasks_per_node", "OAR counts cores per node only under a node level")
+        if spec.cpus_per_task is not None:
+            if cores is not None:
+                cores *= spec.cpus_per_task
+            else:
+                cores = spec.cpus_per_task
+            for name in ("cpus_per_task", "tasks" if nodes is None else "tasks_per_node"):
+                ctx.lose(name, f"written as {cores} cores, which OAR does not split into tasks")
+        if nodes is not None:
+            levels.append(f"nodes={nodes}")
+        elif spec.gpus_per_node is not None:
+            levels.append("nodes=1")
+            ctx.lose("nodes", "a GPU request needs a node level; written as nodes=1")
+        if spec.gpus_per_node is not None:
+            levels.append(f"gpu={spec.gpus_per_node}")
+            if cores is not None:
+                ctx.lose("tasks_per_node", "OAR gives GPUs with their own cores; the core "
+                                           "count is not written")
+        elif cores is not None:
+            levels.append(f"core={cores}")
+        items = ["/" + "/".join(levels)] if levels else []
+        if spec.walltime is not None:
+            items.append(f"walltime={units.hms(spec.walltime)}")
+        return [",".join(items)] if items else []
+
+
+class Properties(Codec):
+    """``-p "SQL"``: each constraint is a property expression, joined with AND."""
+
+    fields = ("constraints",)
+
+    def read(self, value, ctx):
+        return {"constraints": [t.strip() for t in re.split(r"\s+AND\s+", value, flags=re.I)
+                                if t.strip()]}
+
+    def write(self, spec, ctx):
+        return [" AND ".join(spec.constraints)] if spec.constraints else []
+
+
+class Anterior(Codec):
+    """``-a ID``: start after job ID has ended, however it ended."""
+
+    fields = ("dependencies",)
+
+    def read(self, value, ctx):
+        return {"dependencies": [f"afterany:{value.strip()}"]}
+
+    def write(self, spec, ctx):
+        out = []
+        for dependency in spec.dependencies:
+            kind, _, job = dependency.partition(":")
+            if kind == "afterany":
+                out.append(job)
+            else:
+                ctx.lose("dependencies", f"OAR waits for a job to end (afterany), not {kind}")
+        return out
+
+
+class ArrayCount(Codec):
+    """``--array N``: N copies indexed 1..N."""
+
+    fields = ("array",)
+
+    def read(self, value, ctx):
+        if not value.strip().isdigit() or int(value) < 1:
+            raise ctx.fail(f"--array expects a count, got {value!r}", "a positive integer")
+        return {"array": f"1-{int(value)}"}
+
+    def write(self, spec, ctx):
+        if spec.array is None:
+            return []
+        ranges, limit = units.array_parts(spec.array)
+        if len(ranges) == 1 and ranges[0][0] == 1 and ranges[0][2] == 1 and limit is None:
+            return [str(ranges[0][1])]
+        ctx.lose("array", f"OAR arrays run 1..N at once; {spec.array} is not of that form")
+        return []
+
+
+class Notify(Codec):
+    """``--notify "[BEGIN,END,ERROR]mail:user@host"``."""
+
+    fields = ("mail_user", "mail_events")
+    _TAGS = {"BEGIN": "begin", "END": "end", "ERROR": "fail", "RUNNING": "begin"}
+
+    def read(self, value, ctx):
+        match = re.fullmatch(r"(?:\[([^\]]*)\])?mail:(.+)", value.strip())
+        if not match:
+            ctx.lose(None, "notification other than mail is not in fractale's job model")
+            return {}
+        out: dict[str, Any] = {"mail_user": match.group(2)}
+        tags = [t.strip().upper() for t in (match.group(1) or "").split(",") if t.strip()]
+        events = {self._TAGS[t] for t in tags if t in self._TAGS}
+        for tag in tags:
+            if tag not in self._TAGS:
+                ctx.lose("mail_events", f"notification tag {tag} is not in fractale's model")
+        if events:
+            out["mail_events"] = [e for e in ("begin", "end", "fail") if e in events]
+        return out
+
+    def write(self, spec, ctx):
+        if spec.mail_user is None:
+            if spec.mail_events:
+                ctx.lose("mail_events", "OAR mails only with an address")
+            return []
+        names = {"begin": "BEGIN", "end": "END", "fail": "ERROR"}
+        tags = [names[e] for e in spec.mail_events if e in names]
+        for event in spec.mail_events:
+            if event not in names:
+                ctx.lose("mail_events", f"OAR cannot mail on {event}")
+        prefix = f"[{','.join(tags)}]" if tags else ""
+        return [f"{prefix}mail:{spec.mail_user}"]
+
+
+class JobType(Codec):
+    """``-t idempotent`` lets OAR resubmit the job; other types are reported."""
+
+    fields = ("requeue",)
+
+    def read(self, value, ctx):
+        if value.strip() == "idempotent":
+            return {"requeue": True}
+        ctx.lose(None, f"job type {value} is not in fractale's job model")
+        return {}
+
+    def write(self, spec, ctx):
+        if spec.requeue is False:
+            ctx.lose("requeue", "OAR jobs are not resubmitted unless idempotent")
+        return ["idempotent"] if spec.requeue else []
+
+
+def _read_reservation(value: str) -> str:
+    return units.read_iso(value)
+
+
+def _write_reservation(value: str) -> str | None:
+    moment = units.absolute(value)
+    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+OPTIONS = (
+    Option(("--name", "-n"), Name("name")),
+    Option(("--project",), Text("account")),
+    Option(("--queue", "-q"), Text("queue")),
+    Option(("--resource", "-l"), Resources()),
+    Option(("--stdout", "-O"), Path("output")),
+    Option(("--stderr", "-E"), Path("error")),
+    Option(("--directory", "-d"), Text("workdir")),
+    Option(("--property", "-p"), Properties()),
+    Option(("--reservation", "-r"), Quantity("begin", _read_reservation, _write_reservation,
+                                             "YYYY-MM-DD hh:mm[:ss]")),
+    Option(("--anterior", "-a"), Anterior()),
+    Option(("--array",), ArrayCount()),
+    Option(("--notify",), Notify()),
+    Option(("--type", "-t"), JobType()),
+    Option(("--checkpoint",), Ignored("checkpoint signal delay is not in fractale's job model")),
+    Option(("--signal",), Ignored("checkpoint signal is not in fractale's job model")),
+    Option(("--hold",), Ignored("submits held; not in fractale's job model", takes_value=False)),
+    Option(("--array-param-file",), Ignored("array parameter files are not read by fractale")),
+)
+
+
+@register
+class Oar(DirectiveManager):
+    name = "oar"
+    description = "OAR batch script (#OAR)"
+    prefix = "#OAR"
+    options = OPTIONS
+    placeholders = {"id": "%jobid%", "name": "%jobname%"}

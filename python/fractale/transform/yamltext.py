@@ -1,0 +1,28 @@
+"""YAML as fractale writes it: safe types only, keys in the order given, and multi-line
+strings (scripts) as literal blocks so a manifest stays readable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with multi-line strings as literal blocks."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # A literal block cannot hold trailing spaces, tabs or carriage returns faithfully.
+    block = "\n" in value and not any(c in value for c in "\r\t") and all(
+        line == line.rstrip() for line in value.split("\n"))
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if block else None)
+
+
+_Dumper.add_representer(str, _string)
+
+
+def dump(document: Any) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True)

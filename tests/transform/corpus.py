@@ -1,0 +1,26 @@
+"""The corpus of realistic job scripts under tests/transform/corpus, one folder per manager,
+each script beside ``<script>.expected.yaml`` holding its expected model and the directives
+fractale is expected to report as unmapped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).parent / "corpus"
+MANAGERS = ("flux", "jobspec", "slurm", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
+
+
+def scripts(manager: str | None = None) -> list[Path]:
+    folders = [ROOT / manager] if manager else [ROOT / name for name in MANAGERS]
+    return sorted(path for folder in folders for path in folder.iterdir()
+                  if not path.name.endswith(".expected.yaml"))
+
+
+def expected(script: Path) -> dict:
+    return yaml.safe_load(script.with_name(script.name + ".expected.yaml").read_text())
+
+
+def ident(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"

@@ -1,0 +1,9 @@
+#!/bin/bash
+#FLUX: --job-name=cosmoflow
+#FLUX: -N 4
+#FLUX: --gpus-per-node=4
+#FLUX: -t 10h
+#FLUX: -q pdebug
+#FLUX: --setattr=system.alloc-bypass=1
+
+flux run -N 4 -n 16 -g 1 python3 cosmoflow.py --data /p/gpfs1/cosmo
