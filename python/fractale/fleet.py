@@ -204,6 +204,27 @@ def _compiler_matches(wanted: str, built_with: str | None) -> bool:
     return name.lower() == wanted_name.lower() and wanted_version.matches(version or None)
 
 
+def requirements_of(requires: Iterable[Any]) -> list[Requirement]:
+    """The software requirements of a jobspec's ``attributes.system.requires``: a mapping
+    ``{software: [...]}`` (or a list of them), or software entries given directly."""
+    out: list[Requirement] = []
+    for entry in requires:
+        if isinstance(entry, Mapping) and "name" not in entry:
+            unknown = sorted(set(entry) - {"software"})
+            if unknown:
+                raise JobspecError(
+                    f"attributes.system.requires: unknown kind of requirement "
+                    f"{', '.join(map(repr, unknown))}; fractale checks 'software'"
+                )
+            software = entry.get("software") or []
+            if not isinstance(software, list):
+                software = [software]
+            out += [Requirement.parse(item) for item in software]
+        else:
+            out.append(Requirement.parse(entry))
+    return out
+
+
 @dataclass(frozen=True)
 class RequirementCheck:
     """Whether one requirement is met on one cluster, by what, or why not."""
@@ -269,6 +290,14 @@ class Job:
     source: str | None = None
     manager: str | None = None  # the workload manager the text was written for
 
+    @property
+    def per_node(self) -> bool:
+        """Whether the request counts resources per node whatever lies between, rather than
+        level by level: true of batch scripts and of version 1 jobspecs, whose rules
+        (RFC 25) allow no level between a node and its cores; false of other canonical
+        jobspecs, matched with Fluxion's rules as written."""
+        return self.manager not in (None, "jobspec") or self.jobspec.version == 1
+
     @classmethod
     def load(
         cls,
@@ -307,12 +336,12 @@ class Job:
             jobspec = Jobspec.from_str(text, source)
             kind = "jobspec"
         else:
-            from fractale import transform
+            from fractale.transform import detect, parse, render
 
-            spec = transform.parse(text, manager, file=source)
-            kind = manager or transform.detect(text)
-            jobspec = Jobspec.from_str(transform.render(spec, "jobspec"), source)
-        wanted = [Requirement.parse(entry) for entry in jobspec.requires]
+            spec = parse(text, manager, file=source)
+            kind = manager or detect(text)
+            jobspec = Jobspec.from_str(render(spec, "jobspec"), source)
+        wanted = requirements_of(jobspec.requires)
         wanted += [Requirement.parse(entry) for entry in requires]
         return cls(jobspec, wanted, text, source, kind)
 
@@ -415,18 +444,100 @@ class Script:
 # Matching --------------------------------------------------------------------------------
 
 
+# Levels a batch script's request passes over: it counts cores, GPUs and memory per node.
+_BETWEEN_NODE_AND_RESOURCES = frozenset(
+    {"socket", "numanode", "numa", "group", "die", "l3cache", "l2cache", "l1cache", "board"}
+)
+
+
+def per_node_view(document: dict[str, Any]) -> dict[str, Any]:
+    """A containment graph with the levels between each node and its resources removed
+    (sockets, NUMA nodes, caches): what a batch script's ``--nodes/--ntasks-per-node/
+    --cpus-per-task`` request is about, since the scheduler may spread a task over sockets.
+
+    Under Fluxion's rules the levels of a request follow the graph's, so the
+    ``node > slot > core`` a batch script becomes would never match a graph whose cores sit
+    under sockets; on this view it does. A graph without such levels is returned as it is.
+    """
+    graph = document.get("graph") or {}
+    nodes = graph.get("nodes") or []
+    if isinstance(nodes, dict):
+        nodes = [dict(node, id=key) for key, node in nodes.items()]
+    kind = {str(n["id"]): (n.get("metadata") or {}).get("type") for n in nodes}
+    dropped = {key for key, value in kind.items() if value in _BETWEEN_NODE_AND_RESOURCES}
+    if not dropped:
+        return document
+    parent: dict[str, str] = {}
+    edges = []
+    for edge in graph.get("edges") or []:
+        meta = edge.get("metadata") or {}
+        if meta.get("subsystem", "containment") != "containment" or meta.get("relation") == "in":
+            continue
+        source, target = str(edge["source"]), str(edge["target"])
+        parent.setdefault(target, source)
+
+    def kept_parent(key: str) -> str | None:
+        current = parent.get(key)
+        while current is not None and current in dropped:
+            current = parent.get(current)
+        return current
+
+    kept_nodes = []
+    paths: dict[str, str] = {}
+    taken: set[str] = set()
+    # Vertices come parent first in every generated graph; others are placed as found.
+    order = {str(n["id"]): index for index, n in enumerate(nodes)}
+    for node in sorted(nodes, key=lambda n: _depth(str(n["id"]), parent, order)):
+        key = str(node["id"])
+        if key in dropped:
+            continue
+        metadata = dict(node.get("metadata") or {})
+        above = kept_parent(key)
+        name = str(metadata.get("name") or f"{metadata.get('type')}{key}")
+        path = (paths[above] if above is not None else "") + "/" + name
+        if path in taken:
+            path = f"{path}-{key}"
+        taken.add(path)
+        paths[key] = path
+        metadata["paths"] = dict(metadata.get("paths") or {}, containment=path)
+        kept_nodes.append({"id": key, "metadata": metadata})
+        if above is not None:
+            edges.append(
+                {"source": above, "target": key, "metadata": {"subsystem": "containment"}}
+            )
+    return {"graph": {"nodes": kept_nodes, "edges": edges}}
+
+
+def _depth(key: str, parent: dict[str, str], order: dict[str, int]) -> tuple[int, int]:
+    depth, current = 0, parent.get(key)
+    while current is not None:
+        depth += 1
+        current = parent.get(current)
+    return depth, order[key]
+
+
+def containment_graph(cluster: Cluster, per_node: bool = False):
+    """A fresh ``ResourceGraph`` of the cluster's containment (or of its per-node view)."""
+    from fractale._core import ResourceGraph
+
+    if not per_node:
+        return cluster.resource_graph(CONTAINMENT)
+    return ResourceGraph.from_jgf(per_node_view(cluster.document(CONTAINMENT)))
+
+
 def containment_fits(
-    clusters: Sequence[Cluster], jobspec: Any
+    clusters: Sequence[Cluster], jobspec: Any, per_node: bool = False
 ) -> list[tuple[bool, str | None]]:
     """For each cluster, whether ``jobspec`` is satisfiable on its containment graph with
-    every resource free, and the core's reason when it is not.
+    every resource free, and the core's reason when it is not. With ``per_node`` (jobs read
+    from batch scripts) it is matched against ``per_node_view`` of each graph.
 
     This is the seam where the compiled fleet matcher plugs in: it answers the same
     question for all clusters at once.
     """
     answers = []
     for cluster in clusters:
-        result = cluster.resource_graph(CONTAINMENT).satisfiable(jobspec)
+        result = containment_graph(cluster, per_node).satisfiable(jobspec)
         answers.append((bool(result), None if result else result.reason))
     return answers
 
@@ -465,7 +576,7 @@ class Fleet:
         job = self._job(job)
         if not self.clusters:
             raise StoreError(f"no clusters are registered in {self.store.root}")
-        fits = containment_fits(self.clusters, job.jobspec)
+        fits = containment_fits(self.clusters, job.jobspec, job.per_node)
         answers = []
         for cluster, (fit, reason) in zip(self.clusters, fits):
             installed = self.software(cluster) if job.requires else []
@@ -534,7 +645,7 @@ class Fleet:
 
 
 def _score(cluster: Cluster, job: Job, policy: str) -> dict[str, Any]:
-    graph = cluster.resource_graph(CONTAINMENT)
+    graph = containment_graph(cluster, job.per_node)
     result = graph.allocate(job.jobspec, "first")
     if not result:
         # Satisfiable on an idle cluster, as every registered graph is; kept for safety.
@@ -560,17 +671,17 @@ def no_fit_message(answers: Sequence[ClusterAnswer]) -> str:
 
 def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str) -> str:
     """The job in ``scheduler``'s syntax with ``loads`` run before its body."""
-    from fractale import transform
+    from fractale.transform import parse, render
 
     try:
-        spec = transform.parse(job.text, job.manager, file=job.source)
+        spec = parse(job.text, job.manager, file=job.source)
     except FractaleError as err:
         raise FractaleError(f"cannot write a {scheduler} script for this job: {err}") from None
     if loads:
         header = f"# Software on {cluster}, found by fractale\n" + "\n".join(loads) + "\n"
         body = spec.script
         spec = spec.replace(script=header + ("\n" + body if body.strip() else ""))
-    return transform.render(spec, scheduler)
+    return render(spec, scheduler)
 
 
 __all__ = [
@@ -585,5 +696,6 @@ __all__ = [
     "VersionSpec",
     "check_requirement",
     "containment_fits",
+    "requirements_of",
     "version_key",
 ]

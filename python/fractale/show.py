@@ -117,9 +117,9 @@ def fold(document: dict[str, Any], subsystem: str = CONTAINMENT) -> Box:
     def build(shape_id: int, count: int) -> Box:
         kind, size, unit, down, counted = shapes[shape_id]
         box = Box(kind, count, size, unit, down)
-        # Children in the order their first member appears, so sockets precede cores.
+        # Sockets before cores, up before down, the largest group first.
         box.children = [build(child, n) for child, n in counted]
-        box.children.sort(key=lambda b: _ORDER.get(b.kind, len(_ORDER)))
+        box.children.sort(key=lambda b: (_ORDER.get(b.kind, len(_ORDER)), b.down, -b.count))
         return box
 
     return build(shape_of[root], 1)

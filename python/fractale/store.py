@@ -68,12 +68,24 @@ def dump_json(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
-    so that a reader or a crash sees the old content or the new one, never half of it."""
+    so that a reader or a crash sees the old content or the new one, never half of it.
+    The file gets the permissions of the one it replaces, or the umask's for a new one."""
     path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as stream:
             stream.write(data.encode() if isinstance(data, str) else data)
             stream.flush()
@@ -329,6 +341,7 @@ class Store:
                 )
             staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".add-{name}-"))
             try:
+                os.chmod(staging, 0o777 & ~_umask())
                 for subsystem, text in texts.items():
                     (staging / f"{subsystem}.json").write_text(text, encoding="utf-8")
                 (staging / CONFIG_FILE).write_text(_yaml(config), encoding="utf-8")

@@ -1,8 +1,7 @@
 """Building a Fluxion-style JGF document vertex by vertex, for the generators of real sources.
 
 Vertices get ``uniq_id`` equal to their position, paths built from their parent's path and
-their own name, and one ``contains`` edge from their parent, in the subsystem the builder
-was made for (``containment`` for hardware, the software subsystem's name for packages).
+their own name, and one ``contains`` edge from their parent in the builder's subsystem.
 """
 
 from __future__ import annotations

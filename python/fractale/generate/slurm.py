@@ -23,9 +23,9 @@ from fractale.generate.synthetic import split_evenly
 
 # A field starts where a space is followed by ``Key=``; values such as OS= or Reason= hold
 # spaces of their own but never a ``Key=`` after one.
-_FIELD = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_:]*)=")
+_FIELD = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z0-9_:/]*)=")
 _UNAVAILABLE = {"DOWN", "DRAIN", "DRAINED", "DRAINING", "FAIL", "FAILING", "FUTURE",
-                "NOT_RESPONDING", "POWERED_DOWN", "POWERING_DOWN", "UNKNOWN", "NO_RESPOND",
+                "NOT_RESPONDING", "UNKNOWN", "NO_RESPOND",
                 "MAINTENANCE", "REBOOT_ISSUED", "INVALID_REG"}
 
 

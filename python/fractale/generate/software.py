@@ -1,8 +1,9 @@
 """Software subsystem graphs: what a cluster has installed, from spack and environment modules.
 
-A software graph is a tree in its own subsystem (``spack`` or ``modules``, the name of the
-file it is stored as): a root of type ``software`` and one vertex per installed package
-(type ``package``, from spack) or modulefile (type ``module``). A vertex's ``basename`` is the
+A software graph is stored as its own subsystem (``spack.json``, ``modules.json``) but is,
+like every graph the core loads, a tree of ``contains`` edges: a root of type ``software``
+and one vertex per installed package (type ``package``, from spack) or modulefile (type
+``module``). A vertex's ``basename`` is the
 software's name; its ``properties`` hold ``version`` and, where known, ``compiler``,
 ``target``, ``hash`` and ``prefix``, and always ``load``: the shell line that puts it in a
 job's environment (``spack load gromacs@2023.1/abcdefg``, ``module load gromacs/2023.1``).
@@ -54,9 +55,9 @@ class Software:
         return out
 
 
-def software_graph(items: Iterable[Software], subsystem: str, name: str = "cluster") -> dict:
-    """A software subsystem graph holding ``items``."""
-    builder = GraphBuilder(subsystem)
+def software_graph(items: Iterable[Software], subsystem: str) -> dict[str, Any]:
+    """A software graph holding ``items``, its root named after ``subsystem``."""
+    builder = GraphBuilder()
     root = builder.add("software", basename=subsystem, name=f"{subsystem}0")
     for ident, item in enumerate(items):
         properties = {"version": item.version or "", "load": item.load}
@@ -250,12 +251,16 @@ def module_software(modulepath: str | Iterable[str]) -> list[Software]:
                 name, _, version = full.rpartition("/")
                 if not name:
                     name, version = version, ""
+                # Lmod shows a Compiler/<name>/<version> tree once that compiler is loaded.
+                load = f"module load {full}"
+                if compiler and _HIERARCHY.search(str(root)):
+                    load = f"module load {compiler.replace('@', '/')} {full}"
                 found.append(
                     Software(
                         name=name,
                         version=version or None,
                         kind="module",
-                        load=f"module load {full}",
+                        load=load,
                         compiler=compiler,
                         target=target,
                         subsystem="modules",
