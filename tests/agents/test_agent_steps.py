@@ -417,3 +417,8 @@ def test_batch_without_the_schedulers_commands_stops_with_a_clear_error(
         BatchAgent({"app": "hostname", "scheduler": "slurm"}).run(ctx, "run")
     record = json.loads((tmp_path / "results" / "run.json").read_text())
     assert record["status"] == "stopped"
+
+
+def test_a_job_name_that_is_not_a_dns_label_is_a_problem():
+    _, problems = manifest_problems(VALID_JOB.replace("name: lammps-lj", "name: --all"))
+    assert problems and "must be a DNS label" in problems[0]

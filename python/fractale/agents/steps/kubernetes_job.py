@@ -10,6 +10,7 @@ one the agent stops after validation and says so.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ completion: restartPolicy Never, a small backoffLimit, resource requests that fi
 application. Answer with the manifest in one fenced YAML block and nothing else."""
 
 POLL_SECONDS = 2.0
+# A Job's name labels its pods, so Kubernetes holds it to a DNS label.
+JOB_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def job_validator() -> tuple[Any, str]:
@@ -73,6 +76,11 @@ def manifest_problems(text: str) -> tuple[dict[str, Any] | None, list[str]]:
     )
     if not problems and not name:
         problems.append("metadata.name is required to apply and follow the Job")
+    elif not problems and not JOB_NAME.fullmatch(str(name)):
+        problems.append(
+            f"metadata.name {name!r} must be a DNS label: at most 63 lower-case letters, "
+            "digits and '-', starting and ending with a letter or digit"
+        )
     return manifest, problems
 
 
