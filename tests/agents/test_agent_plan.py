@@ -146,3 +146,15 @@ def test_set_overrides_supply_plan_inputs(tmp_path):
     )
     plan = load_plan(path, overrides={"app": "lammps"})
     assert plan.inputs == {"app": "lammps"}
+
+
+def test_a_success_condition_names_what_an_outcome_misses():
+    from fractale.agents.conditions import Condition, Outcome
+
+    condition = Condition({"state": "COMPLETED", "output_matches": r"^energy: -?\d+"})
+    done = Outcome(True, output="energy: -42\n", state="COMPLETED", executed=True)
+    assert condition.unmet(done) is None
+    timed_out = Outcome(True, output="energy: -42\n", state="TIMEOUT", executed=True)
+    assert condition.unmet(timed_out) == "state TIMEOUT, the plan wants COMPLETED"
+    silent = Outcome(True, output="", state="COMPLETED", executed=True)
+    assert condition.unmet(silent) == "the output does not match '^energy: -?\\\\d+'"

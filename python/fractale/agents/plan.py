@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from fractale.agents.base import Condition
+from fractale.agents.conditions import Condition
 from fractale.agents.steps import AGENTS, agent_class
 from fractale.errors import AgentError
 

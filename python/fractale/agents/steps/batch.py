@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fractale.agents.base import Condition, Context, Outcome, StepAgent
+from fractale.agents.base import Context, StepAgent
 from fractale.agents.clusters import cluster_scheduler
+from fractale.agents.conditions import Condition, Outcome
 from fractale.agents.schedulers import SCHEDULERS
 from fractale.errors import AgentError
 

@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fractale.agents.base import Context, Outcome, StepAgent
+from fractale.agents.base import Context, StepAgent
+from fractale.agents.conditions import Outcome
 
 SYSTEM = """\
 You are the build agent of fractale, an expert in container images for HPC applications. \

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from fractale.agents.base import Context, Outcome, StepAgent
+from fractale.agents.base import Context, StepAgent
+from fractale.agents.conditions import Outcome
 from fractale.errors import AgentError
 
 SYSTEM = """\

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fractale.agents.base import Context, Outcome, StepAgent
+from fractale.agents.base import Context, StepAgent
+from fractale.agents.conditions import Outcome
 from fractale.agents.record import tail, write_json
 from fractale.errors import AgentError
 

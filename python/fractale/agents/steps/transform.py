@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fractale.agents.base import Condition, Context, Outcome, StepAgent
+from fractale.agents.base import Context, StepAgent
+from fractale.agents.conditions import Condition, Outcome
 from fractale.errors import AgentError, FractaleError
 
 SYSTEM = """\
