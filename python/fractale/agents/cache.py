@@ -1,29 +1,29 @@
 """``--use-cache``: a step's successful artifact, kept so the same step can reuse it.
 
-The key is the agent, its inputs and the model, so a change to any of them misses the
-cache. Entries live in ``$FRACTALE_HOME/agents/cache`` (default ``~/.fractale``).
+The key is the agent, the inputs that decide its artifact and the model, so a change to any
+of them misses the cache. Entries live in ``.agent-cache`` of the cluster store's folder
+(``$FRACTALE_HOME``, default ``~/.fractale``), a name no cluster can take.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from fractale.agents.record import write_json
 
 
-def fractale_home() -> Path:
-    return Path(os.environ.get("FRACTALE_HOME") or Path.home() / ".fractale")
-
-
 class ArtifactCache:
     """Successful artifacts by (agent, inputs, model)."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory or fractale_home() / "agents" / "cache"
+        if directory is None:
+            from fractale.store import default_root
+
+            directory = default_root() / ".agent-cache"
+        self.directory = directory
 
     def key(self, agent: str, inputs: dict[str, Any], model: str | None) -> str:
         canonical = json.dumps(
