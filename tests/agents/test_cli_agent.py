@@ -280,9 +280,10 @@ def test_batch_needs_a_cluster_or_a_scheduler(replay):
 
 
 def test_batch_takes_the_scheduler_from_the_cluster_registry(replay, fenced, tmp_path):
-    cluster = tmp_path / "home" / "lab"
-    cluster.mkdir(parents=True)
-    (cluster / "cluster.yaml").write_text("name: lab\nscheduler: flux\n")
+    from fractale.store import Store
+
+    fleet = Path(__file__).resolve().parents[2] / "examples" / "fleet"
+    Store(tmp_path / "home").add("lab", "flux", fleet / "tioga" / "containment.json")
     answers = replay(
         [
             {
