@@ -85,10 +85,10 @@ impl ResourceGraph {
         let mut parent = vec![NO_PARENT; n];
         let mut child_count = vec![0u32; n + 1];
         for e in &doc.edges {
-            let sub = match subsystems.iter().position(|s| *s == e.subsystem) {
+            let sub = match subsystems.iter().position(|s| **s == *e.subsystem) {
                 Some(i) => i,
                 None => {
-                    subsystems.push(e.subsystem.clone());
+                    subsystems.push(e.subsystem.to_string());
                     subsystems.len() - 1
                 }
             };
@@ -108,7 +108,7 @@ impl ResourceGraph {
         }
         let mut fill = child_start.clone();
         let mut child_list = vec![0u32; child_start[n] as usize];
-        for e in doc.edges.iter().filter(|e| e.subsystem == CONTAINMENT) {
+        for e in doc.edges.iter().filter(|e| &*e.subsystem == CONTAINMENT) {
             child_list[fill[e.source] as usize] = e.target as u32;
             fill[e.source] += 1;
         }
@@ -183,11 +183,7 @@ impl ResourceGraph {
     }
 
     pub fn path(&self, v: u32) -> &str {
-        self.doc.nodes[v as usize]
-            .paths
-            .get(CONTAINMENT)
-            .map(String::as_str)
-            .unwrap_or("")
+        &self.doc.nodes[v as usize].path
     }
 
     /// Total size of type `t` in the subtree of `v`.

@@ -1,25 +1,80 @@
 //! Reading and writing JSON Graph Format resource graphs as Fluxion and compspec write them:
 //! typed parsing, validation with precise locations, and serialization back to JGF.
+//!
+//! Graph files run to hundreds of megabytes, so the reader borrows strings from the text
+//! wherever it can and interns the repetitive ones (types, units, subsystems).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-/// A JGF node id: JGF allows strings, Fluxion writes numbers too.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct NodeId(pub String);
+/// A string borrowed from the input when it has no escapes, owned otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<'de>(pub Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for NodeId {
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(NodeId(s)),
-            Value::Number(n) => Ok(NodeId(n.to_string())),
-            _ => Err(de::Error::custom("expected a string or an integer id")),
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
         }
+        d.deserialize_str(TextVisitor)
+    }
+}
+
+/// A JGF node id: JGF allows strings, Fluxion writes numbers too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeId<'de>(pub Cow<'de, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for NodeId<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct IdVisitor;
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = NodeId<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an integer id")
+            }
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<NodeId<'de>, E> {
+                Ok(NodeId(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<NodeId<'de>, E> {
+                Ok(NodeId(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<NodeId<'de>, E> {
+                Ok(NodeId(Cow::Owned(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<NodeId<'de>, E> {
+                Ok(NodeId(Cow::Owned(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<NodeId<'de>, E> {
+                Ok(NodeId(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(IdVisitor)
     }
 }
 
@@ -33,81 +88,236 @@ pub enum Status {
 
 impl<'de> Deserialize<'de> for Status {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Number(n) if n.as_i64() == Some(0) => Ok(Status::Up),
-            Value::Number(n) if n.as_i64() == Some(1) => Ok(Status::Down),
-            Value::String(s) if s.eq_ignore_ascii_case("up") => Ok(Status::Up),
-            Value::String(s) if s.eq_ignore_ascii_case("down") => Ok(Status::Down),
-            _ => Err(de::Error::custom("expected 0 or \"up\", 1 or \"down\"")),
+        struct StatusVisitor;
+        impl Visitor<'_> for StatusVisitor {
+            type Value = Status;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("0 or \"up\", 1 or \"down\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Status, E> {
+                match v {
+                    0 => Ok(Status::Up),
+                    1 => Ok(Status::Down),
+                    _ => Err(E::custom("expected 0 (up) or 1 (down)")),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Status, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("expected 0 (up) or 1 (down)"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Status, E> {
+                if v.eq_ignore_ascii_case("up") {
+                    Ok(Status::Up)
+                } else if v.eq_ignore_ascii_case("down") {
+                    Ok(Status::Down)
+                } else {
+                    Err(E::custom("expected \"up\" or \"down\""))
+                }
+            }
         }
+        d.deserialize_any(StatusVisitor)
+    }
+}
+
+/// `metadata.paths`: the containment path kept apart, any other subsystem's beside it.
+#[derive(Debug, Clone, Default)]
+pub struct RawPaths<'de> {
+    pub containment: Option<Text<'de>>,
+    pub other: Vec<(String, String)>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawPaths<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct PathsVisitor;
+        impl<'de> Visitor<'de> for PathsVisitor {
+            type Value = RawPaths<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of subsystem: path strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawPaths<'de>, A::Error> {
+                let mut p = RawPaths::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    let value: Text<'de> = map.next_value()?;
+                    if key.0 == CONTAINMENT {
+                        p.containment = Some(value);
+                    } else {
+                        p.other.push((key.0.into_owned(), value.0.into_owned()));
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(PathsVisitor)
     }
 }
 
 /// A node's `metadata` as read, before defaults are applied.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct RawMetadata {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub basename: Option<String>,
-    pub name: Option<String>,
+#[derive(Debug, Clone, Default)]
+pub struct RawMetadata<'de> {
+    pub kind: Option<Text<'de>>,
+    pub basename: Option<Text<'de>>,
+    pub name: Option<Text<'de>>,
     pub id: Option<i64>,
     pub uniq_id: Option<i64>,
     pub rank: Option<i64>,
     pub exclusive: Option<bool>,
-    pub unit: Option<String>,
+    pub unit: Option<Text<'de>>,
     pub size: Option<i64>,
-    pub paths: Option<BTreeMap<String, String>>,
+    pub paths: Option<RawPaths<'de>>,
     pub properties: Option<Value>,
     pub status: Option<Status>,
     pub attributes: Option<Value>,
-    #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+impl<'de: 'a, 'a> Deserialize<'de> for RawMetadata<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct MetaVisitor;
+        impl<'de> Visitor<'de> for MetaVisitor {
+            type Value = RawMetadata<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a metadata object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawMetadata<'de>, A::Error> {
+                let mut m = RawMetadata::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    match key.0.as_ref() {
+                        "type" => m.kind = map.next_value()?,
+                        "basename" => m.basename = map.next_value()?,
+                        "name" => m.name = map.next_value()?,
+                        "id" => m.id = map.next_value()?,
+                        "uniq_id" => m.uniq_id = map.next_value()?,
+                        "rank" => m.rank = map.next_value()?,
+                        "exclusive" => m.exclusive = map.next_value()?,
+                        "unit" => m.unit = map.next_value()?,
+                        "size" => m.size = map.next_value()?,
+                        "paths" => m.paths = map.next_value()?,
+                        "properties" => m.properties = map.next_value()?,
+                        "status" => m.status = map.next_value()?,
+                        "attributes" => m.attributes = map.next_value()?,
+                        other => {
+                            let value: Value = map.next_value()?;
+                            m.extra.insert(other.to_owned(), value);
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(MetaVisitor)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
-pub struct RawNode {
-    pub id: Option<NodeId>,
+pub struct RawNode<'a> {
+    #[serde(borrow)]
+    pub id: Option<NodeId<'a>>,
     pub label: Option<String>,
-    pub metadata: Option<RawMetadata>,
+    #[serde(borrow)]
+    pub metadata: Option<RawMetadata<'a>>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct RawEdgeMetadata {
-    pub subsystem: Option<String>,
-    pub name: Option<BTreeMap<String, String>>,
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+/// An edge's `metadata`: its subsystem, and Fluxion's older `name: {subsystem: relation}`.
+#[derive(Debug, Clone, Default)]
+pub struct RawEdgeMetadata<'de> {
+    pub subsystem: Option<Text<'de>>,
+    pub name: Option<(Text<'de>, Text<'de>)>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawEdgeMetadata<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Option<(Text<'de>, Text<'de>)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of subsystem: relation strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut first = None;
+                while let Some((k, v)) = map.next_entry::<Text<'de>, Text<'de>>()? {
+                    first.get_or_insert((k, v));
+                }
+                Ok(first)
+            }
+        }
+        struct EdgeMetaVisitor;
+        impl<'de> Visitor<'de> for EdgeMetaVisitor {
+            type Value = RawEdgeMetadata<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an edge metadata object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawEdgeMetadata<'de>, A::Error> {
+                struct Name<'de>(Option<(Text<'de>, Text<'de>)>);
+                impl<'de> Deserialize<'de> for Name<'de> {
+                    fn deserialize<D: Deserializer<'de>>(
+                        d: D,
+                    ) -> std::result::Result<Self, D::Error> {
+                        d.deserialize_map(NameVisitor).map(Name)
+                    }
+                }
+                let mut m = RawEdgeMetadata::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    match key.0.as_ref() {
+                        "subsystem" => m.subsystem = Some(map.next_value()?),
+                        "name" => m.name = map.next_value::<Name<'de>>()?.0,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(EdgeMetaVisitor)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct RawEdge {
-    pub source: Option<NodeId>,
-    pub target: Option<NodeId>,
-    pub relation: Option<String>,
-    pub metadata: Option<RawEdgeMetadata>,
+pub struct RawEdge<'a> {
+    #[serde(borrow)]
+    pub source: Option<NodeId<'a>>,
+    #[serde(borrow)]
+    pub target: Option<NodeId<'a>>,
+    #[serde(borrow)]
+    pub relation: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub metadata: Option<RawEdgeMetadata<'a>>,
 }
 
 /// `graph.nodes` as a list (JGF v1) or an object keyed by id (JGF v2).
 #[derive(Debug, Clone)]
-pub struct RawNodes {
-    pub nodes: Vec<RawNode>,
+pub struct RawNodes<'de> {
+    pub nodes: Vec<RawNode<'de>>,
     pub keyed: bool,
 }
 
-impl<'de> Deserialize<'de> for RawNodes {
+impl<'de: 'a, 'a> Deserialize<'de> for RawNodes<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct NodesVisitor;
         impl<'de> Visitor<'de> for NodesVisitor {
-            type Value = RawNodes;
+            type Value = RawNodes<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a list of nodes or an object of nodes keyed by id")
             }
             fn visit_seq<A: SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> std::result::Result<RawNodes, A::Error> {
+            ) -> std::result::Result<RawNodes<'de>, A::Error> {
                 let mut nodes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(node) = seq.next_element::<RawNode>()? {
+                while let Some(node) = seq.next_element::<RawNode<'de>>()? {
                     nodes.push(node);
                 }
                 Ok(RawNodes {
@@ -118,11 +328,11 @@ impl<'de> Deserialize<'de> for RawNodes {
             fn visit_map<A: MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> std::result::Result<RawNodes, A::Error> {
+            ) -> std::result::Result<RawNodes<'de>, A::Error> {
                 let mut nodes = Vec::new();
-                while let Some((key, mut node)) = map.next_entry::<String, RawNode>()? {
+                while let Some((key, mut node)) = map.next_entry::<NodeId<'de>, RawNode<'de>>()? {
                     if node.id.is_none() {
-                        node.id = Some(NodeId(key));
+                        node.id = Some(key);
                     }
                     nodes.push(node);
                 }
@@ -133,17 +343,47 @@ impl<'de> Deserialize<'de> for RawNodes {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct RawGraph {
-    pub nodes: Option<RawNodes>,
-    pub edges: Option<Vec<RawEdge>>,
-    #[serde(flatten)]
+#[derive(Debug, Clone, Default)]
+pub struct RawGraph<'de> {
+    pub nodes: Option<RawNodes<'de>>,
+    pub edges: Option<Vec<RawEdge<'de>>>,
     pub extra: BTreeMap<String, Value>,
 }
 
+impl<'de: 'a, 'a> Deserialize<'de> for RawGraph<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct GraphVisitor;
+        impl<'de> Visitor<'de> for GraphVisitor {
+            type Value = RawGraph<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a graph object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawGraph<'de>, A::Error> {
+                let mut g = RawGraph::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    match key.0.as_ref() {
+                        "nodes" => g.nodes = Some(map.next_value()?),
+                        "edges" => g.edges = Some(map.next_value()?),
+                        other => {
+                            let value: Value = map.next_value()?;
+                            g.extra.insert(other.to_owned(), value);
+                        }
+                    }
+                }
+                Ok(g)
+            }
+        }
+        d.deserialize_map(GraphVisitor)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
-pub struct RawDocument {
-    pub graph: Option<RawGraph>,
+pub struct RawDocument<'a> {
+    #[serde(borrow)]
+    pub graph: Option<RawGraph<'a>>,
 }
 
 /// One validated vertex with Fluxion's defaults applied.
@@ -151,16 +391,19 @@ pub struct RawDocument {
 pub struct Node {
     pub jgf_id: String,
     pub label: Option<String>,
-    pub kind: String,
-    pub basename: String,
+    pub kind: Arc<str>,
+    pub basename: Arc<str>,
     pub name: String,
     pub id: i64,
     pub uniq_id: i64,
     pub rank: i64,
     pub exclusive: bool,
-    pub unit: String,
+    pub unit: Arc<str>,
     pub size: u64,
-    pub paths: BTreeMap<String, String>,
+    /// The containment path (`paths.containment`).
+    pub path: String,
+    /// Paths in other subsystems, as given.
+    pub other_paths: Vec<(String, String)>,
     pub properties: BTreeMap<String, String>,
     pub status: Status,
     pub attributes: Option<Value>,
@@ -172,8 +415,8 @@ pub struct Node {
 pub struct Edge {
     pub source: usize,
     pub target: usize,
-    pub subsystem: String,
-    pub relation: String,
+    pub subsystem: Arc<str>,
+    pub relation: Arc<str>,
 }
 
 /// How the file spelled its edges, so that writing it back keeps the same form.
@@ -216,7 +459,7 @@ pub fn parse(text: &str, file: Option<&str>) -> Result<Document> {
 
 /// Parse and validate an already decoded JSON document.
 pub fn from_value(value: Value, file: Option<&str>) -> Result<Document> {
-    match serde_json::from_value::<RawDocument>(value.clone()) {
+    match RawDocument::deserialize(&value) {
         Ok(raw) => validate(raw, file),
         Err(typed_err) => Err(locate_in_value(&value, file)
             .unwrap_or_else(|| Error::jgf(file, "", format!("not a JGF document: {typed_err}")))),
@@ -473,7 +716,22 @@ fn properties_of(
     Ok(out)
 }
 
-fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
+/// Shares one allocation among the many vertices or edges that repeat a string.
+#[derive(Default)]
+struct Interner(HashMap<String, Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(s.to_owned(), a.clone());
+        a
+    }
+}
+
+fn validate(raw: RawDocument<'_>, file: Option<&str>) -> Result<Document> {
     let graph = raw
         .graph
         .ok_or_else(|| Error::jgf(file, "graph", "expected a \"graph\" object"))?;
@@ -502,15 +760,15 @@ fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
         }
     };
 
+    let mut strings = Interner::default();
     let mut nodes = Vec::with_capacity(raw_nodes.nodes.len());
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(raw_nodes.nodes.len());
     for (i, raw) in raw_nodes.nodes.into_iter().enumerate() {
         let loc = node_loc(i, &raw.id);
         let jgf_id = raw
             .id
-            .clone()
             .ok_or_else(|| Error::jgf(file, format!("{loc}.id"), "expected a node id"))?
-            .0;
+            .0
+            .into_owned();
         let meta = raw.metadata.ok_or_else(|| {
             Error::jgf(
                 file,
@@ -525,23 +783,28 @@ fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
                 "expected a resource type (a string)",
             )
         })?;
-        if kind.is_empty() {
+        if kind.0.is_empty() {
             return Err(Error::jgf(
                 file,
                 format!("{loc}.metadata.type"),
                 "expected a non-empty resource type",
             ));
         }
-        let basename = meta.basename.unwrap_or_else(|| kind.clone());
-        let id = match meta.id {
-            Some(id) => id,
-            None => jgf_id.parse::<i64>().unwrap_or(i as i64),
+        let kind = strings.get(&kind.0);
+        let basename = match meta.basename {
+            Some(b) => strings.get(&b.0),
+            None => kind.clone(),
         };
-        let uniq_id = match meta.uniq_id {
-            Some(u) => u,
-            None => jgf_id.parse::<i64>().unwrap_or(i as i64),
+        let id = meta
+            .id
+            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
+        let uniq_id = meta
+            .uniq_id
+            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
+        let name = match meta.name {
+            Some(n) => n.0.into_owned(),
+            None => format!("{basename}{id}"),
         };
-        let name = meta.name.unwrap_or_else(|| format!("{basename}{id}"));
         let size = match meta.size {
             None => 1,
             Some(s) if s >= 0 => s as u64,
@@ -555,13 +818,13 @@ fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
         };
         let properties =
             properties_of(meta.properties, &format!("{loc}.metadata.properties"), file)?;
-        if index.insert(jgf_id.clone(), i).is_some() {
-            return Err(Error::jgf(
-                file,
-                format!("{loc}.id"),
-                format!("expected a unique node id, {jgf_id:?} appears twice"),
-            ));
-        }
+        let (path, other_paths) = match meta.paths {
+            Some(p) => (
+                p.containment.map(|c| c.0.into_owned()).unwrap_or_default(),
+                p.other,
+            ),
+            None => (String::new(), Vec::new()),
+        };
         nodes.push(Node {
             jgf_id,
             label: raw.label,
@@ -572,9 +835,10 @@ fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
             uniq_id,
             rank: meta.rank.unwrap_or(-1),
             exclusive: meta.exclusive.unwrap_or(false),
-            unit: meta.unit.unwrap_or_default(),
+            unit: strings.get(meta.unit.as_ref().map_or("", |u| u.0.as_ref())),
             size,
-            paths: meta.paths.unwrap_or_default(),
+            path,
+            other_paths,
             properties,
             status: meta.status.unwrap_or_default(),
             attributes: meta.attributes,
@@ -582,15 +846,32 @@ fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
         });
     }
 
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        if index.insert(node.jgf_id.as_str(), i).is_some() {
+            let loc = if keyed {
+                format!("graph.nodes[{:?}]", node.jgf_id)
+            } else {
+                format!("graph.nodes[{i}]")
+            };
+            return Err(Error::jgf(
+                file,
+                format!("{loc}.id"),
+                format!("expected a unique node id, {:?} appears twice", node.jgf_id),
+            ));
+        }
+    }
+
     let mut edges = Vec::with_capacity(raw_edges.len());
-    let mut seen: HashSet<(usize, usize, String)> = HashSet::with_capacity(raw_edges.len());
+    let mut subsystems: Vec<Arc<str>> = Vec::new();
+    let mut seen: HashSet<(usize, usize, usize)> = HashSet::with_capacity(raw_edges.len());
     let mut edge_style = None;
     for (i, raw) in raw_edges.into_iter().enumerate() {
         let loc = format!("graph.edges[{i}]");
         let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
             let id =
                 id.ok_or_else(|| Error::jgf(file, format!("{loc}.{key}"), "expected a node id"))?;
-            index.get(&id.0).copied().ok_or_else(|| {
+            index.get(id.0.as_ref()).copied().ok_or_else(|| {
                 Error::jgf(
                     file,
                     format!("{loc}.{key}"),
@@ -604,30 +885,19 @@ fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
         let source = endpoint(raw.source, "source")?;
         let target = endpoint(raw.target, "target")?;
         let meta = raw.metadata.unwrap_or_default();
-        let (subsystem, relation) = match (&meta.subsystem, &meta.name) {
+        let relation_given = raw.relation.map(|r| r.0);
+        let (subsystem, relation): (Cow<str>, Cow<str>) = match (meta.subsystem, meta.name) {
             (Some(sub), _) => {
                 edge_style.get_or_insert(EdgeStyle::Subsystem);
-                (
-                    sub.clone(),
-                    raw.relation
-                        .clone()
-                        .unwrap_or_else(|| "contains".to_owned()),
-                )
+                (sub.0, relation_given.unwrap_or(Cow::Borrowed("contains")))
             }
-            (None, Some(name)) if !name.is_empty() => {
+            (None, Some((sub, rel))) => {
                 edge_style.get_or_insert(EdgeStyle::Named);
-                let (sub, rel) = name
-                    .iter()
-                    .next()
-                    .map(|(s, r)| (s.clone(), r.clone()))
-                    .unwrap_or_default();
-                (sub, raw.relation.clone().unwrap_or(rel))
+                (sub.0, relation_given.unwrap_or(rel.0))
             }
-            _ => (
-                CONTAINMENT.to_owned(),
-                raw.relation
-                    .clone()
-                    .unwrap_or_else(|| "contains".to_owned()),
+            (None, None) => (
+                Cow::Borrowed(CONTAINMENT),
+                relation_given.unwrap_or(Cow::Borrowed("contains")),
             ),
         };
         if is_reverse_relation(&relation) {
@@ -640,16 +910,24 @@ fn validate(raw: RawDocument, file: Option<&str>) -> Result<Document> {
                 "expected an edge between two different nodes",
             ));
         }
-        if !seen.insert((source, target, subsystem.clone())) {
+        let sub_index = match subsystems.iter().position(|s| **s == *subsystem) {
+            Some(k) => k,
+            None => {
+                subsystems.push(strings.get(&subsystem));
+                subsystems.len() - 1
+            }
+        };
+        if !seen.insert((source, target, sub_index)) {
             continue;
         }
         edges.push(Edge {
             source,
             target,
-            subsystem,
-            relation,
+            subsystem: subsystems[sub_index].clone(),
+            relation: strings.get(&relation),
         });
     }
+    drop(index);
 
     let root = containment_root(&nodes, &edges, file)?;
     let mut doc = Document {
@@ -671,7 +949,7 @@ fn containment_root(nodes: &[Node], edges: &[Edge], file: Option<&str>) -> Resul
     let mut in_containment = vec![false; n];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, e) in edges.iter().enumerate() {
-        if e.subsystem != CONTAINMENT {
+        if &*e.subsystem != CONTAINMENT {
             continue;
         }
         in_containment[e.source] = true;
@@ -689,7 +967,10 @@ fn containment_root(nodes: &[Node], edges: &[Edge], file: Option<&str>) -> Resul
         parent[e.target] = Some(e.source);
         children[e.source].push(e.target);
     }
-    let edge_count = edges.iter().filter(|e| e.subsystem == CONTAINMENT).count();
+    let edge_count = edges
+        .iter()
+        .filter(|e| &*e.subsystem == CONTAINMENT)
+        .count();
     let roots: Vec<usize> = if edge_count == 0 {
         (0..n).collect()
     } else {
@@ -759,24 +1040,20 @@ fn containment_root(nodes: &[Node], edges: &[Edge], file: Option<&str>) -> Resul
 
 /// Vertices without `paths.containment` get the path their place in the tree implies.
 fn fill_missing_paths(doc: &mut Document) {
-    if doc.nodes.iter().all(|n| n.paths.contains_key(CONTAINMENT)) {
+    if doc.nodes.iter().all(|n| !n.path.is_empty()) {
         return;
     }
     let n = doc.nodes.len();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for e in doc.edges.iter().filter(|e| e.subsystem == CONTAINMENT) {
+    for e in doc.edges.iter().filter(|e| &*e.subsystem == CONTAINMENT) {
         children[e.source].push(e.target);
     }
     let mut stack = vec![(doc.root, String::new())];
     while let Some((v, prefix)) = stack.pop() {
-        let path = match doc.nodes[v].paths.get(CONTAINMENT) {
-            Some(p) => p.clone(),
-            None => {
-                let p = format!("{prefix}/{}", doc.nodes[v].name);
-                doc.nodes[v].paths.insert(CONTAINMENT.to_owned(), p.clone());
-                p
-            }
-        };
+        if doc.nodes[v].path.is_empty() {
+            doc.nodes[v].path = format!("{prefix}/{}", doc.nodes[v].name);
+        }
+        let path = doc.nodes[v].path.clone();
         for &c in &children[v] {
             stack.push((c, path.clone()));
         }
@@ -787,20 +1064,22 @@ fn fill_missing_paths(doc: &mut Document) {
 pub fn to_value(doc: &Document) -> Value {
     let node_value = |node: &Node| -> Value {
         let mut meta = Map::new();
-        meta.insert("type".into(), Value::String(node.kind.clone()));
-        meta.insert("basename".into(), Value::String(node.basename.clone()));
+        meta.insert("type".into(), Value::String(node.kind.to_string()));
+        meta.insert("basename".into(), Value::String(node.basename.to_string()));
         meta.insert("name".into(), Value::String(node.name.clone()));
         meta.insert("id".into(), Value::from(node.id));
         meta.insert("uniq_id".into(), Value::from(node.uniq_id));
         meta.insert("rank".into(), Value::from(node.rank));
         meta.insert("exclusive".into(), Value::Bool(node.exclusive));
-        meta.insert("unit".into(), Value::String(node.unit.clone()));
+        meta.insert("unit".into(), Value::String(node.unit.to_string()));
         meta.insert("size".into(), Value::from(node.size));
-        let paths: Map<String, Value> = node
-            .paths
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
+        let mut paths = Map::new();
+        if !node.path.is_empty() {
+            paths.insert(CONTAINMENT.into(), Value::String(node.path.clone()));
+        }
+        for (k, v) in &node.other_paths {
+            paths.insert(k.clone(), Value::String(v.clone()));
+        }
         meta.insert("paths".into(), Value::Object(paths));
         if !node.properties.is_empty() {
             let props: Map<String, Value> = node
@@ -854,12 +1133,15 @@ pub fn to_value(doc: &Document) -> Value {
             match doc.edge_style {
                 EdgeStyle::Named => {
                     let mut name = Map::new();
-                    name.insert(e.subsystem.clone(), Value::String(e.relation.clone()));
+                    name.insert(
+                        e.subsystem.to_string(),
+                        Value::String(e.relation.to_string()),
+                    );
                     meta.insert("name".into(), Value::Object(name));
                 }
                 EdgeStyle::Subsystem => {
-                    obj.insert("relation".into(), Value::String(e.relation.clone()));
-                    meta.insert("subsystem".into(), Value::String(e.subsystem.clone()));
+                    obj.insert("relation".into(), Value::String(e.relation.to_string()));
+                    meta.insert("subsystem".into(), Value::String(e.subsystem.to_string()));
                 }
             }
             obj.insert("metadata".into(), Value::Object(meta));
@@ -1011,10 +1293,7 @@ mod tests {
         let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "cluster", "name": "c"}}, {"id": "1", "metadata": {"type": "node", "name": "n1"}}],
            "edges": [{"source": "0", "target": "1"}]}}"#;
         let doc = parse(text, None).unwrap();
-        assert_eq!(
-            doc.nodes[1].paths.get("containment").map(String::as_str),
-            Some("/c/n1")
-        );
+        assert_eq!(Some(doc.nodes[1].path.as_str()), Some("/c/n1"));
     }
 
     #[test]

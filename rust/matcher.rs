@@ -1283,7 +1283,7 @@ mod tests {
         r.allocation.as_ref().map_or(0, |a| {
             a.taken
                 .iter()
-                .filter(|t| t.exclusive && g.node(t.vertex).kind == kind)
+                .filter(|t| t.exclusive && &*g.node(t.vertex).kind == kind)
                 .map(|t| t.size)
                 .sum()
         })
@@ -1310,7 +1310,7 @@ mod tests {
             a.taken
                 .iter()
                 .map(|t| g.node(t.vertex))
-                .find(|n| n.kind == "node")
+                .find(|n| &*n.kind == "node")
                 .unwrap()
                 .name
                 .clone()

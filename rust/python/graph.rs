@@ -201,7 +201,7 @@ impl ResourceGraph {
                         let n = g.node(t.vertex);
                         Vertex {
                             path: g.path(t.vertex).to_owned(),
-                            kind: n.kind.clone(),
+                            kind: n.kind.to_string(),
                             name: n.name.clone(),
                             id: n.id,
                             rank: n.rank,
