@@ -126,3 +126,13 @@ def test_spec_round_trips_through_plain_data():
     assert JobSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(ValueError, match="unknown JobSpec fields: colour"):
         JobSpec.from_dict({"colour": "red"})
+
+
+def test_write_reports_a_field_the_table_forgot_by_reading_back(monkeypatch):
+    from fractale.transform.managers.slurm import Slurm
+
+    rows = tuple(row for row in Slurm._written if "--time" not in row.names)
+    monkeypatch.setattr(Slurm, "_written", rows)
+    _, losses = write(JobSpec(walltime=600, script="hostname\n"), "slurm")
+    (loss,) = [loss for loss in losses if loss.field == "walltime"]
+    assert "reads this back as None" in loss.reason

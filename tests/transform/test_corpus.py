@@ -3,7 +3,6 @@ directives it is expected to, and is recognised as its manager's without --from.
 
 import pytest
 from corpus import MANAGERS, expected, ident, scripts
-
 from fractale.transform import JobSpec, detect, read
 
 ALL = scripts()

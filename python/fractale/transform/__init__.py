@@ -8,7 +8,7 @@ field that could not be carried over. ``read``/``write`` are the same with losse
 from __future__ import annotations
 
 from fractale.errors import TranslateError
-from fractale.transform.model import JobSpec
+from fractale.transform.model import JobSpec, field_names
 from fractale.transform.registry import MANAGER_NAMES, all_managers, get
 from fractale.transform.report import Loss, Translation
 
@@ -42,8 +42,23 @@ def read(text: str, manager: str | None = None, *,
 
 
 def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
-    """Write a spec for a manager, with every field that manager cannot express."""
-    return get(manager).write(spec)
+    """Write a spec for a manager, with every field that manager cannot express.
+
+    The text is read back to make sure of it: a field that does not survive and that the
+    manager's table did not already report is reported too, so nothing is lost silently.
+    """
+    target = get(manager)
+    text, losses = target.write(spec)
+    reported = {loss.field for loss in losses}
+    back, _ = target.read(text)
+    for name in field_names():
+        if name in ("script", "dialect") or name in reported:
+            continue
+        before, after = getattr(spec, name), getattr(back, name)
+        if before != after:
+            losses.append(Loss(f"{target.name} reads this back as {after!r}, not {before!r}",
+                               field=name, stage="render"))
+    return text, losses
 
 
 def parse(text: str, manager: str | None = None, *, file: str | None = None) -> JobSpec:

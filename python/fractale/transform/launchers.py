@@ -210,7 +210,8 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
         token = match.group(1)
         offset = match.end()
         name, _, value = token.partition("=")
-        if not value and token[:2] in launcher.layout and len(token) > 2 and token[1] != "-":
+        known = name in launcher.layout or name in launcher.valued or name in launcher.hostfile
+        if not value and not known and token[:2] in launcher.layout and token[1] != "-":
             name, value = token[:2], token[2:]
         needs_value = (name in launcher.layout or name in launcher.valued
                        or name in launcher.hostfile)

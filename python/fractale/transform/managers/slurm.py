@@ -157,6 +157,22 @@ class Nice(Codec):
         return [] if spec.priority is None else [str(-spec.priority)]
 
 
+class PyxisImage(Codec):
+    """``--container-image`` comes from the pyxis plugin: read, but not written, since a
+    Slurm without pyxis refuses the whole script over it."""
+
+    fields = ("container_image",)
+
+    def read(self, value, ctx):
+        return {"container_image": value}
+
+    def write(self, spec, ctx):
+        if spec.container_image is not None:
+            ctx.lose("container_image", "needs the pyxis plugin, which stock Slurm lacks; "
+                                        "run the image from the script instead")
+        return []
+
+
 def _mail_tokens() -> dict[str, tuple[str, ...]]:
     return {"BEGIN": ("begin",), "END": ("end",), "FAIL": ("fail",), "REQUEUE": ("requeue",),
             "ALL": ("begin", "end", "fail", "requeue"), "INVALID_DEPEND": ("fail",),
@@ -217,7 +233,7 @@ OPTIONS = (
     Option(("--nodelist", "-w"), Items("nodelist", ",", split=units.split_hostlist)),
     Option(("--exclude", "-x"), Items("exclude", ",", split=units.split_hostlist)),
     Option(("--licenses", "-L"), Licenses()),
-    Option(("--container-image",), Text("container_image")),
+    Option(("--container-image",), PyxisImage()),
     Option(("--mail",), Ignored("unknown mail option")),
     Option(("--parsable",), Ignored("only changes what sbatch prints", takes_value=False)),
     Option(("--hint",), Ignored("Slurm task-binding hint, not in fractale's job model")),
