@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 from corpus import ident, scripts
-
 from fractale.transform import JobSpec, read, transform, write
 
 pytestmark = pytest.mark.slurm
