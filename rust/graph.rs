@@ -62,6 +62,8 @@ pub struct ResourceGraph {
     /// `subtree[v * types.len() + t]`.
     pub subtree: Vec<u64>,
     pub root: u32,
+    /// How many `node` vertices are up.
+    pub up_nodes: u64,
     /// The largest per-vertex subtree total of type `t` among vertices of type `k`: `max_below[k * n + t]`.
     pub max_below: Vec<u64>,
 }
@@ -138,7 +140,13 @@ impl ResourceGraph {
             }
         }
         let root = doc.root as u32;
+        let up_nodes = types.get("node").map_or(0, |t| {
+            (0..n)
+                .filter(|&v| kind[v] == t && doc.nodes[v].status == Status::Up)
+                .count() as u64
+        });
         ResourceGraph {
+            up_nodes,
             doc,
             graph,
             subsystems,

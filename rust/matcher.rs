@@ -102,6 +102,8 @@ pub struct AllocState {
     /// Traversal order weight of the edge into each vertex (`first` policy): free cores after the
     /// last allocation through it, `u64::MAX` before any.
     weight: Vec<u64>,
+    /// Children in `first`'s exploration order, for the parents explored so far.
+    order: std::collections::HashMap<u32, Vec<u32>>,
     /// Per-vertex marks on the edge into it, set while choosing and read while recording.
     mark_seq: Vec<u64>,
     mark_needs: Vec<u64>,
@@ -120,6 +122,7 @@ impl AllocState {
             jobs_on: vec![0; n],
             free: g.subtree.clone(),
             weight: vec![u64::MAX; n],
+            order: std::collections::HashMap::new(),
             mark_seq: vec![0; n],
             mark_needs: vec![0; n],
             mark_exclusive: vec![false; n],
@@ -594,18 +597,19 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Children of `u` in the order the policy explores them.
-    fn children_in_order(&self, u: u32) -> Vec<u32> {
-        let mut kids = self.g.children(u).to_vec();
-        if self.policy == Policy::First {
-            let key = |c: &u32| {
-                (
-                    self.st.weight[*c as usize],
-                    self.g.doc.nodes[*c as usize].uniq_id,
-                )
-            };
-            kids.sort_by_key(|c| std::cmp::Reverse(key(c)));
+    /// Children of `u` in the order `first` explores them: heaviest edge first, then higher
+    /// `uniq_id`. The order is kept per parent and mended as allocations re-weigh edges.
+    fn children_in_order(&mut self, u: u32) -> Vec<u32> {
+        if let Some(order) = self.st.order.get(&u) {
+            return order.clone();
         }
+        let g = self.g;
+        let weight = &self.st.weight;
+        let mut kids = g.children(u).to_vec();
+        kids.sort_by_key(|&c| {
+            std::cmp::Reverse((weight[c as usize], g.doc.nodes[c as usize].uniq_id))
+        });
+        self.st.order.insert(u, kids.clone());
         kids
     }
 
@@ -637,12 +641,15 @@ impl<'a> Walk<'a> {
         };
         let mut satisfied: Vec<TypeId> = Vec::new();
         let mut any = false;
-        let kids = if dynamic {
-            self.children_in_order(u)
+        let g = self.g;
+        let ordered;
+        let kids: &[u32] = if dynamic {
+            ordered = self.children_in_order(u);
+            &ordered
         } else {
-            self.g.children(u).to_vec()
+            g.children(u)
         };
-        for c in kids {
+        for &c in kids {
             let kc = self.kind(c);
             if dynamic && satisfied.contains(&kc) {
                 continue;
@@ -970,7 +977,23 @@ impl<'a> Walk<'a> {
         if free == 0 && !holds_any {
             return;
         }
+        let key = |st: &AllocState, v: u32| {
+            std::cmp::Reverse((st.weight[v as usize], self.g.doc.nodes[v as usize].uniq_id))
+        };
+        let parent = self.g.parent[c as usize];
+        let mut order = self.st.order.remove(&parent);
+        if let Some(order) = order.as_mut() {
+            if let Some(at) = order.iter().position(|&x| x == c) {
+                order.remove(at);
+            }
+        }
         self.st.weight[c as usize] = free;
+        if let Some(mut order) = order {
+            let new_key = key(self.st, c);
+            let at = order.partition_point(|&x| key(self.st, x) < new_key);
+            order.insert(at, c);
+            self.st.order.insert(parent, order);
+        }
     }
 }
 
@@ -1123,12 +1146,7 @@ impl<'a> Matcher<'a> {
         };
         let nodes_wanted = js.counts().get("node").copied().unwrap_or(0);
         if nodes_wanted > 0 {
-            let g = self.graph;
-            let up = g.types.get("node").map_or(0, |t| {
-                (0..g.len() as u32)
-                    .filter(|&v| g.kind[v as usize] == t && g.is_up(v))
-                    .count() as u64
-            });
+            let up = self.graph.up_nodes;
             if nodes_wanted > up {
                 return unsatisfiable(format!(
                     "the request needs {nodes_wanted} nodes, {up} are up"
