@@ -1,0 +1,275 @@
+"""The fleet: satisfy across clusters with reasons, software checks, select and script."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import yaml
+from fractale import JobspecError, MatchError, ResourceGraph
+from fractale.errors import StoreError
+from fractale.fleet import (
+    Fleet,
+    Job,
+    Requirement,
+    VersionSpec,
+    check_requirement,
+    per_node_view,
+    requirements_of,
+    version_key,
+)
+from fractale.generate.software import Software
+from fractale.generate.synthetic import synthetic_graph
+
+
+def jobspec(nodes=1, sockets=1, cores=1, gpus=0, requires=None, duration=3600, version=9999):
+    """A canonical jobspec: nodes > [socket >] slot > core[, gpu]."""
+    inner = [{"type": "core", "count": cores}]
+    if gpus:
+        inner.append({"type": "gpu", "count": gpus})
+    slot = {"type": "slot", "count": 1, "label": "task", "with": inner}
+    below = [{"type": "socket", "count": sockets, "with": [slot]}] if sockets else [slot]
+    document = {
+        "version": version,
+        "resources": [{"type": "node", "count": nodes, "with": below}],
+        "tasks": [{"command": ["app"], "slot": "task", "count": {"per_slot": 1}}],
+        "attributes": {"system": {"duration": duration}},
+    }
+    if requires is not None:
+        document["attributes"]["system"]["requires"] = requires
+    return yaml.safe_dump(document)
+
+
+SLURM_SCRIPT = textwrap.dedent(
+    """\
+    #!/bin/bash
+    #SBATCH --job-name=md
+    #SBATCH --nodes=2
+    #SBATCH --ntasks-per-node=1
+    #SBATCH --cpus-per-task=12
+    #SBATCH --time=01:00:00
+
+    srun gmx_mpi mdrun -s topol.tpr
+    """
+)
+
+
+def by_cluster(answers):
+    return {answer.cluster: answer for answer in answers}
+
+
+# Versions and requirements -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "version", "expected"),
+    [
+        (">=2023", "2023.1", True),
+        (">=2023", "2022.5", False),
+        ("<2024", "2023.3", True),
+        ("<2024", "2024.1", False),
+        ("2023", "2023.1", True),
+        ("2023", "20231", False),
+        ("==2023.1", "2023.1", True),
+        ("==2023", "2023.1", False),
+        ("!=2023.2", "2023.1", True),
+        (">=2022,<2023", "2022.5", True),
+        (">=2022,<2023", "2023.1", False),
+        ("2022:2023", "2023.3", True),
+        ("2022:2023", "2024", False),
+        ("4.1:", "4.10.2", True),
+        (":4.1", "4.2", False),
+        ("", "anything", True),
+    ],
+)
+def test_version_requirements(spec, version, expected):
+    assert VersionSpec.parse(spec).matches(version) is expected
+
+
+def test_versions_compare_by_number_not_by_text():
+    assert version_key("4.10") > version_key("4.9")
+    assert version_key("2023.1") > version_key("2023.rc1")
+
+
+def test_requirements_are_read_from_mappings_and_from_text():
+    assert Requirement.parse("gromacs>=2023").version.text == ">=2023"
+    assert Requirement.parse("gromacs@2023.1").version.matches("2023.1")
+    assert Requirement.parse({"name": "lammps", "compiler": "gcc@12"}).compiler == "gcc@12"
+    with pytest.raises(JobspecError, match="unknown keys"):
+        Requirement.parse({"name": "x", "verison": "1"})
+    with pytest.raises(JobspecError, match="needs a name"):
+        Requirement.parse({"version": "1"})
+
+
+def test_the_jobspec_software_mapping_and_plain_entries_are_both_requirements():
+    wanted = requirements_of([{"software": [{"name": "gromacs"}, "fftw@3"]}, {"name": "cmake"}])
+    assert [r.name for r in wanted] == ["gromacs", "fftw", "cmake"]
+    with pytest.raises(JobspecError, match="unknown kind of requirement"):
+        requirements_of([{"licenses": ["matlab"]}])
+
+
+INSTALLED = [
+    Software("gromacs", "2022.5", "package", "spack load gromacs@2022.5/aaa", "gcc@11.4.0"),
+    Software("gromacs", "2023.1", "package", "spack load gromacs@2023.1/bbb", "gcc@12.2.0"),
+    Software("gromacs", "2023.1", "module", "module load gromacs/2023.1"),
+]
+
+
+def test_the_highest_matching_version_is_chosen_spack_before_modules():
+    check = check_requirement(Requirement.parse("gromacs>=2022"), INSTALLED)
+    assert check.software.load == "spack load gromacs@2023.1/bbb"
+
+
+def test_a_compiler_requirement_checks_name_and_version():
+    wanted = Requirement.parse({"name": "gromacs", "compiler": "gcc@11"})
+    check = check_requirement(wanted, INSTALLED)
+    assert check.software.version == "2022.5"
+
+
+def test_an_unmet_requirement_says_what_was_found():
+    check = check_requirement(Requirement.parse("gromacs>=2024"), INSTALLED)
+    assert not check.met
+    assert "gromacs@2022.5%gcc@11.4.0" in check.reason and "needs gromacs >=2024" in check.reason
+    assert check_requirement(Requirement.parse("vasp"), INSTALLED).reason == "vasp is not installed"
+    assert check_requirement(Requirement.parse("vasp"), []).reason == "no software subsystem graph"
+
+
+# Satisfy ------------------------------------------------------------------------------------
+
+
+def test_every_cluster_answers_with_the_cores_reason_when_the_job_does_not_fit(fleet_store):
+    answers = by_cluster(Fleet(fleet_store).satisfy(jobspec(nodes=3, sockets=2, cores=8)))
+    assert answers["cpu"].ok
+    assert not answers["gpu"].fits and answers["gpu"].reason
+    assert not answers["tiny"].ok and answers["tiny"].reasons()
+
+
+def test_software_requirements_are_checked_against_each_clusters_software(fleet_store):
+    job = jobspec(sockets=1, requires={"software": [{"name": "gromacs", "version": ">=2023"}]})
+    answers = by_cluster(Fleet(fleet_store).satisfy(job))
+    assert answers["cpu"].ok
+    assert answers["cpu"].software[0].software.version == "2023.1"
+    assert answers["gpu"].fits and not answers["gpu"].ok
+    assert answers["gpu"].software[0].reason == "no software subsystem graph"
+
+
+def test_a_batch_script_is_matched_per_node_across_sockets(fleet_store):
+    # 12 cores per task: more than one 8-core socket holds, less than a 16-core node.
+    answers = by_cluster(Fleet(fleet_store).satisfy(Job.from_text(SLURM_SCRIPT)))
+    assert answers["cpu"].ok and answers["gpu"].ok
+    assert not answers["tiny"].ok
+
+
+def test_a_canonical_jobspec_is_matched_level_by_level():
+    graph = {"graph": synthetic_graph(1, cores=8, gpus=0, memory=0)["graph"]}
+    request = jobspec(nodes=1, sockets=None, cores=12)
+    assert not ResourceGraph.from_jgf(graph).satisfiable(request)
+    assert ResourceGraph.from_jgf(per_node_view(graph)).satisfiable(request)
+    assert not Job.from_text(request).per_node
+    assert Job.from_text(SLURM_SCRIPT).per_node
+
+
+def test_the_per_node_view_keeps_every_resource_under_its_node():
+    view = per_node_view(synthetic_graph(2, sockets=2, cores=3, gpus=2, memory=2))
+    summary = ResourceGraph.from_jgf(view).summary()
+    assert summary == {"cluster": 1, "node": 2, "core": 12, "gpu": 4, "memory": 4}
+    paths = {v["metadata"]["paths"]["containment"] for v in view["graph"]["nodes"]}
+    assert "/cluster0/node1/core5" in paths
+
+
+def test_requirements_given_beside_the_job_are_checked_too(fleet_store):
+    job = Job.from_text(SLURM_SCRIPT, requires=["gromacs@2023"])
+    answers = by_cluster(Fleet(fleet_store).satisfy(job))
+    assert answers["cpu"].ok and not answers["gpu"].ok
+
+
+def test_a_fleet_of_named_clusters_and_an_empty_store(fleet_store, store):
+    assert [a.cluster for a in Fleet(fleet_store, ["gpu"]).satisfy(jobspec())] == ["gpu"]
+    with pytest.raises(StoreError, match="no clusters"):
+        Fleet(store.root / "empty").satisfy(jobspec())
+
+
+# Select ---------------------------------------------------------------------------------------
+
+
+def test_first_picks_the_first_fitting_cluster_by_name(fleet_store):
+    assert Fleet(fleet_store).select(jobspec(sockets=1, cores=2)).cluster == "cpu"
+
+
+def test_random_is_reproducible_with_a_seed(fleet_store):
+    fleet = Fleet(fleet_store)
+    picks = {fleet.select(jobspec(), "random", seed=7).cluster for _ in range(5)}
+    assert len(picks) == 1
+    assert {fleet.select(jobspec(), "random", seed=s).cluster for s in range(40)} == {
+        "cpu",
+        "gpu",
+        "tiny",
+    }
+
+
+def test_best_fit_leaves_the_least_idle_capacity(fleet_store):
+    chosen = Fleet(fleet_store).select(jobspec(sockets=1, cores=1), "best-fit")
+    assert chosen.cluster == "tiny"
+    assert chosen.scores["tiny"]["idle"]["core"] == 2 * 2 - 1
+
+
+def test_cost_takes_price_times_nodes_times_hours(fleet_store):
+    chosen = Fleet(fleet_store).select(jobspec(nodes=2, sockets=1, duration=7200), "cost")
+    assert chosen.cluster == "cpu"
+    assert chosen.scores["cpu"]["price"] == pytest.approx(1.0 * 2 * 2)
+    assert chosen.scores["gpu"]["price"] == pytest.approx(4.0 * 2 * 2)
+
+
+def test_ties_go_to_the_name_that_sorts_first(store, graphs):
+    store.add("b", "slurm", graphs["cpu"], cost=1.0)
+    store.add("a", "slurm", graphs["cpu"], cost=1.0)
+    for policy in ("best-fit", "cost", "first"):
+        assert Fleet(store).select(jobspec(), policy).cluster == "a"
+
+
+def test_unpriced_clusters_come_after_priced_ones(store, graphs):
+    store.add("a-free", "slurm", graphs["cpu"])
+    store.add("z-priced", "slurm", graphs["cpu"], cost=9.0)
+    assert Fleet(store).select(jobspec(), "cost").cluster == "z-priced"
+
+
+def test_select_refuses_when_no_cluster_fits_and_says_why(fleet_store):
+    with pytest.raises(MatchError, match=r"no cluster can run this job:\n  cpu: "):
+        Fleet(fleet_store).select(jobspec(nodes=99))
+    with pytest.raises(MatchError, match="unknown policy"):
+        Fleet(fleet_store).select(jobspec(), "cheapest")
+
+
+# Script ---------------------------------------------------------------------------------------
+
+
+def test_the_script_is_written_for_the_chosen_clusters_scheduler_with_software_loaded(
+    fleet_store,
+):
+    job = Job.from_text(SLURM_SCRIPT, requires=["gromacs>=2023"])
+    script = Fleet(fleet_store).script(job)
+    assert (script.cluster, script.scheduler) == ("cpu", "slurm")
+    assert script.loads == ["spack load gromacs@2023.1/q3kcqxs"]
+    lines = script.text.splitlines()
+    assert lines[0] == "#!/bin/bash" and "#SBATCH --nodes=2" in lines
+    assert lines.index("spack load gromacs@2023.1/q3kcqxs") < lines.index(
+        "srun gmx_mpi mdrun -s topol.tpr"
+    )
+
+
+def test_a_named_cluster_gets_the_script_in_its_schedulers_syntax(fleet_store):
+    script = Fleet(fleet_store).script(Job.from_text(SLURM_SCRIPT), cluster="gpu")
+    assert script.scheduler == "flux"
+    assert "#FLUX: --nodes=2" in script.text and "#SBATCH" not in script.text
+
+
+def test_a_named_cluster_that_cannot_run_the_job_is_refused_with_its_reasons(fleet_store):
+    with pytest.raises(MatchError, match="tiny"):
+        Fleet(fleet_store).script(Job.from_text(SLURM_SCRIPT), cluster="tiny")
+    with pytest.raises(StoreError, match="no cluster named 'nowhere'"):
+        Fleet(fleet_store).script(Job.from_text(SLURM_SCRIPT), cluster="nowhere")
+
+
+def test_a_job_file_that_does_not_exist_is_named(tmp_path):
+    with pytest.raises(StoreError, match="no such job file"):
+        Job.load(str(tmp_path / "absent.sh"))
