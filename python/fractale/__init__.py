@@ -16,6 +16,8 @@ from fractale._core import (
     Vertex,
     __version__,
 )
+from fractale.fleet import Fleet
+from fractale.store import Store
 from fractale.transform import JobSpec, parse, render, transform
 
 __all__ = [
@@ -33,4 +35,6 @@ __all__ = [
     "parse",
     "render",
     "transform",
+    "Fleet",
+    "Store",
 ]
