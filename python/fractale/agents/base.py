@@ -50,12 +50,12 @@ class StepAgent(ABC):
 
     name: ClassVar[str]
     kind: ClassVar[str]
-    filename: ClassVar[str]
+    filename: str
     # input name -> (required, what it is)
     INPUTS: ClassVar[dict[str, tuple[bool, str]]]
     # what later steps may refer to as ${steps.NAME.outputs.KEY}
     OUTPUTS: ClassVar[dict[str, str]]
-    SYSTEM: ClassVar[str]
+    SYSTEM: str
 
     def __init__(self, inputs: dict[str, Any], *, success: Condition | None = None) -> None:
         unknown = set(inputs) - set(self.INPUTS)
