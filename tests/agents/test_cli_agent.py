@@ -288,7 +288,7 @@ def test_batch_takes_the_scheduler_from_the_cluster_registry(replay, fenced, tmp
         [
             {
                 "agent": "batch",
-                "expect": "Flux batch script",
+                "expect": "Cluster: lab (flux); resources: ",
                 "text": fenced("#!/bin/bash\n#FLUX: -N 1\nflux run hostname\n"),
             }
         ]

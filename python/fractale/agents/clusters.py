@@ -16,3 +16,19 @@ def cluster_scheduler(name: str) -> str:
             f"{name!r} runs (give --scheduler)"
         )
     return cluster.scheduler.lower()
+
+
+def cluster_summary(name: str) -> str:
+    """What the store says about a cluster, in a line a model can use to size a job."""
+    from fractale.store import Store
+
+    cluster = Store().get(str(name))
+    parts = [f"{name} ({cluster.scheduler or 'scheduler unknown'})"]
+    if cluster.description:
+        parts.append(cluster.description)
+    resources = cluster.config.get("resources")
+    if isinstance(resources, dict) and resources:
+        parts.append(
+            "resources: " + ", ".join(f"{count} {kind}" for kind, count in resources.items())
+        )
+    return "; ".join(parts)

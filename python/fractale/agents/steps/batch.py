@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fractale.agents.base import Context, StepAgent
-from fractale.agents.clusters import cluster_scheduler
+from fractale.agents.clusters import cluster_scheduler, cluster_summary
 from fractale.agents.conditions import Condition, Outcome
 from fractale.agents.schedulers import SCHEDULERS
 from fractale.errors import AgentError
@@ -73,7 +73,7 @@ class BatchAgent(StepAgent):
             f"Write a {MANAGER_NAMES[self.scheduler]} batch script that runs: {self.inputs['app']}"
         ]
         if self.inputs.get("cluster"):
-            lines.append(f"Cluster: {self.inputs['cluster']}")
+            lines.append(f"Cluster: {cluster_summary(str(self.inputs['cluster']))}")
         for key, label in (("nodes", "Nodes"), ("tasks", "Tasks"), ("time", "Time limit")):
             if self.inputs.get(key) not in (None, ""):
                 lines.append(f"{label}: {self.inputs[key]}")
