@@ -247,3 +247,36 @@ def test_translated_pbs_job_is_completed_by_the_model_and_runs_on_slurm(slurm_en
     assert run["attempts"][0]["origin"] == "input"
     assert run["outputs"]["state"] == "COMPLETED"
     assert "hello from" in run["outputs"]["output"]
+
+
+def test_a_job_that_outlives_the_timeout_is_cancelled_and_the_attempt_fails(
+    slurm_env, replay, fenced, tmp_path
+):
+    sleeper = "#!/bin/bash\n#SBATCH --ntasks=1\n#SBATCH --time=5:00\nsleep 300\n"
+    answers = replay([{"agent": "batch", "text": fenced(sleeper)}])
+    proc = fractale(
+        "agent",
+        "batch",
+        "--app",
+        "sleep",
+        "--scheduler",
+        "slurm",
+        "--replay",
+        str(answers),
+        "--results",
+        "results",
+        "--workdir",
+        "work",
+        "--timeout",
+        "3",
+        "--max-attempts",
+        "1",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    record = json.loads((tmp_path / "results" / "batch.json").read_text())
+    (attempt,) = record["attempts"]
+    assert attempt["state"] == "TIMEOUT"
+    assert "cancelled job" in attempt["output_tail"]
+    ended = slurm_env.wait(record["outputs"]["jobid"], timeout=60)
+    assert ended.state == "CANCELLED"

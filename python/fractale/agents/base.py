@@ -198,10 +198,11 @@ class StepAgent(ABC):
             record.duration_s = round(record.duration_s + attempt.duration_s, 3)
             verdict = "ok" if outcome.success else f"failed: {outcome.reason}"
             ctx.echo(f"[{step}] attempt {number} {verdict}")
+            # The last attempt's outputs, so a failed step's record still names its job.
+            record.outputs = outcome.outputs
             if outcome.success:
                 record.status = "dry-run" if ctx.dry_run else "succeeded"
                 record.message = outcome.reason
-                record.outputs = outcome.outputs
                 if cache_key is not None and not ctx.dry_run and ctx.cache is not None:
                     ctx.cache.put(cache_key, self.name, artifact)
                 ctx.records.attempt_done(record)

@@ -52,6 +52,9 @@ class Scheduler(ABC):
     def parse_jobid(self, stdout: str) -> str | None: ...
 
     @abstractmethod
+    def cancel_argv(self, jobid: str) -> list[str]: ...
+
+    @abstractmethod
     def wait(self, jobid: str, timeout: float) -> tuple[str, int | None, str]:
         """Block until the job ends: (state, exit code, anything worth reporting)."""
 
@@ -66,7 +69,12 @@ class Scheduler(ABC):
         jobid = self.parse_jobid(submission.output) if submission.returncode == 0 else None
         if jobid is None:
             return JobRun(submission, None, "REJECTED", None, submission.output)
-        state, exit_code, note = self.wait(jobid, timeout)
+        try:
+            state, exit_code, note = self.wait(jobid, timeout)
+        except KeyboardInterrupt:
+            # Interrupted while waiting: leave no job of ours running behind the user's back.
+            self.executor.run(self.cancel_argv(jobid), timeout=60)
+            raise
         try:
             text = output.read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -103,6 +111,9 @@ class Slurm(Scheduler):
             f"--chdir={script.parent}",
             str(script),
         ]
+
+    def cancel_argv(self, jobid: str) -> list[str]:
+        return ["scancel", jobid]
 
     def parse_jobid(self, stdout: str) -> str | None:
         # --parsable prints "jobid" or "jobid;cluster"; warnings may come before it.
@@ -151,7 +162,7 @@ class Slurm(Scheduler):
                 note = "" if state != "UNKNOWN" else f"fractale: Slurm no longer knows job {jobid}"
                 return state or "UNKNOWN", exit_code, note
             if time.monotonic() > deadline:
-                self.executor.run(["scancel", jobid])
+                self.executor.run(self.cancel_argv(jobid))
                 return "TIMEOUT", None, f"fractale: cancelled job {jobid} after {timeout:g}s"
             time.sleep(pause)
             pause = min(pause * 1.5, POLL_MAX)
@@ -172,6 +183,9 @@ class Flux(Scheduler):
             str(script),
         ]
 
+    def cancel_argv(self, jobid: str) -> list[str]:
+        return ["flux", "cancel", jobid]
+
     def parse_jobid(self, stdout: str) -> str | None:
         lines = stdout.strip().splitlines()
         return lines[-1].strip() if lines and lines[-1].strip() else None
@@ -182,7 +196,7 @@ class Flux(Scheduler):
             timeout=timeout + 30,
         )
         if waited.returncode != 0:
-            self.executor.run(["flux", "cancel", jobid])
+            self.executor.run(self.cancel_argv(jobid))
             return "TIMEOUT", None, f"fractale: gave up on job {jobid}: {waited.output.strip()}"
         listed = self.executor.run(
             ["flux", "jobs", "--suppress-header", "--format={result} {returncode}", jobid]
