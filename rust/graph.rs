@@ -165,6 +165,10 @@ impl ResourceGraph {
         Ok(Self::from_document(jgf::parse(text, file)?))
     }
 
+    pub fn from_jgf_bytes(bytes: &[u8], file: Option<&str>) -> Result<Self> {
+        Ok(Self::from_document(jgf::parse_bytes(bytes, file)?))
+    }
+
     pub fn from_jgf_value(value: Value, file: Option<&str>) -> Result<Self> {
         Ok(Self::from_document(jgf::from_value(value, file)?))
     }

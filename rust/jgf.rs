@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -297,30 +297,165 @@ pub struct RawEdge<'a> {
     pub metadata: Option<RawEdgeMetadata<'a>>,
 }
 
-/// `graph.nodes` as a list (JGF v1) or an object keyed by id (JGF v2).
-#[derive(Debug, Clone)]
-pub struct RawNodes<'de> {
-    pub nodes: Vec<RawNode<'de>>,
+/// State carried through one parse: the file for errors, the string interner, and the first
+/// validation error met while vertices were being built as they streamed past.
+pub struct Builder<'f> {
+    file: Option<&'f str>,
+    strings: Interner,
+    error: Option<Error>,
+}
+
+impl<'f> Builder<'f> {
+    fn new(file: Option<&'f str>) -> Self {
+        Builder {
+            file,
+            strings: Interner::default(),
+            error: None,
+        }
+    }
+
+    /// Turn one raw node into a vertex with Fluxion's defaults applied.
+    fn node(&mut self, i: usize, raw: RawNode<'_>, keyed: bool) -> Result<Node> {
+        let file = self.file;
+        let id_given = raw.id;
+        // Formatted only when something is wrong: doing it for every vertex costs real time.
+        let loc = || match (keyed, &id_given) {
+            (true, Some(id)) => format!("graph.nodes[{:?}]", id.0),
+            _ => format!("graph.nodes[{i}]"),
+        };
+        let jgf_id = match &id_given {
+            Some(id) => id.0.clone().into_owned(),
+            None => {
+                return Err(Error::jgf(
+                    file,
+                    format!("{}.id", loc()),
+                    "expected a node id",
+                ))
+            }
+        };
+        let meta = raw.metadata.ok_or_else(|| {
+            Error::jgf(
+                file,
+                format!("{}.metadata", loc()),
+                "expected a metadata object",
+            )
+        })?;
+        let kind = meta.kind.ok_or_else(|| {
+            Error::jgf(
+                file,
+                format!("{}.metadata.type", loc()),
+                "expected a resource type (a string)",
+            )
+        })?;
+        if kind.0.is_empty() {
+            return Err(Error::jgf(
+                file,
+                format!("{}.metadata.type", loc()),
+                "expected a non-empty resource type",
+            ));
+        }
+        let kind = self.strings.get(&kind.0);
+        let basename = match meta.basename {
+            Some(b) => self.strings.get(&b.0),
+            None => kind.clone(),
+        };
+        let id = meta
+            .id
+            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
+        let uniq_id = meta
+            .uniq_id
+            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
+        let name = match meta.name {
+            Some(n) => n.0.into_owned(),
+            None => format!("{basename}{id}"),
+        };
+        let size = match meta.size {
+            None => 1,
+            Some(s) if s >= 0 => s as u64,
+            Some(_) => {
+                return Err(Error::jgf(
+                    file,
+                    format!("{}.metadata.size", loc()),
+                    "expected a size of 0 or more",
+                ))
+            }
+        };
+        let properties = match meta.properties {
+            None => BTreeMap::new(),
+            given => properties_of(given, &format!("{}.metadata.properties", loc()), file)?,
+        };
+        let (path, other_paths) = match meta.paths {
+            Some(p) => (
+                p.containment.map(|c| c.0.into_owned()).unwrap_or_default(),
+                p.other,
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        let extras = NodeExtras {
+            label: raw.label,
+            other_paths,
+            properties,
+            attributes: meta.attributes,
+            extra: meta.extra,
+        };
+        Ok(Node {
+            jgf_id,
+            kind,
+            basename,
+            name,
+            id,
+            uniq_id,
+            rank: meta.rank.unwrap_or(-1),
+            exclusive: meta.exclusive.unwrap_or(false),
+            unit: self
+                .strings
+                .get(meta.unit.as_ref().map_or("", |u| u.0.as_ref())),
+            size,
+            path,
+            status: meta.status.unwrap_or_default(),
+            extras: if extras == NodeExtras::default() {
+                None
+            } else {
+                Some(Box::new(extras))
+            },
+        })
+    }
+}
+
+/// `graph.nodes` as read: a list (JGF v1) or an object keyed by id (JGF v2), each vertex
+/// built as it is parsed so that the raw form of a large graph never sits in memory whole.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltNodes {
+    pub nodes: Vec<Node>,
     pub keyed: bool,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for RawNodes<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct NodesVisitor;
-        impl<'de> Visitor<'de> for NodesVisitor {
-            type Value = RawNodes<'de>;
+struct NodesSeed<'b, 'f>(&'b mut Builder<'f>);
+
+impl<'de> DeserializeSeed<'de> for NodesSeed<'_, '_> {
+    type Value = BuiltNodes;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<BuiltNodes, D::Error> {
+        struct NodesVisitor<'b, 'f>(&'b mut Builder<'f>);
+        impl<'de> Visitor<'de> for NodesVisitor<'_, '_> {
+            type Value = BuiltNodes;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a list of nodes or an object of nodes keyed by id")
             }
             fn visit_seq<A: SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> std::result::Result<RawNodes<'de>, A::Error> {
+            ) -> std::result::Result<BuiltNodes, A::Error> {
                 let mut nodes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(node) = seq.next_element::<RawNode<'de>>()? {
-                    nodes.push(node);
+                while let Some(raw) = seq.next_element::<RawNode<'de>>()? {
+                    match self.0.node(nodes.len(), raw, false) {
+                        Ok(node) => nodes.push(node),
+                        Err(e) => {
+                            self.0.error = Some(e);
+                            return Err(de::Error::custom("invalid node"));
+                        }
+                    }
                 }
-                Ok(RawNodes {
+                Ok(BuiltNodes {
                     nodes,
                     keyed: false,
                 })
@@ -328,32 +463,44 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawNodes<'a> {
             fn visit_map<A: MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> std::result::Result<RawNodes<'de>, A::Error> {
+            ) -> std::result::Result<BuiltNodes, A::Error> {
                 let mut nodes = Vec::new();
-                while let Some((key, mut node)) = map.next_entry::<NodeId<'de>, RawNode<'de>>()? {
-                    if node.id.is_none() {
-                        node.id = Some(key);
+                while let Some((key, mut raw)) = map.next_entry::<NodeId<'de>, RawNode<'de>>()? {
+                    if raw.id.is_none() {
+                        raw.id = Some(key);
                     }
-                    nodes.push(node);
+                    match self.0.node(nodes.len(), raw, true) {
+                        Ok(node) => nodes.push(node),
+                        Err(e) => {
+                            self.0.error = Some(e);
+                            return Err(de::Error::custom("invalid node"));
+                        }
+                    }
                 }
-                Ok(RawNodes { nodes, keyed: true })
+                Ok(BuiltNodes { nodes, keyed: true })
             }
         }
-        d.deserialize_any(NodesVisitor)
+        d.deserialize_any(NodesVisitor(self.0))
     }
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct RawGraph<'de> {
-    pub nodes: Option<RawNodes<'de>>,
-    pub edges: Option<Vec<RawEdge<'de>>>,
+pub struct RawGraph<'a> {
+    pub nodes: Option<BuiltNodes>,
+    pub edges: Option<Vec<RawEdge<'a>>>,
     pub extra: BTreeMap<String, Value>,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for RawGraph<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct GraphVisitor;
-        impl<'de> Visitor<'de> for GraphVisitor {
+struct GraphSeed<'b, 'f>(&'b mut Builder<'f>);
+
+impl<'de> DeserializeSeed<'de> for GraphSeed<'_, '_> {
+    type Value = RawGraph<'de>;
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<RawGraph<'de>, D::Error> {
+        struct GraphVisitor<'b, 'f>(&'b mut Builder<'f>);
+        impl<'de> Visitor<'de> for GraphVisitor<'_, '_> {
             type Value = RawGraph<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a graph object")
@@ -365,7 +512,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawGraph<'a> {
                 let mut g = RawGraph::default();
                 while let Some(key) = map.next_key::<Text<'de>>()? {
                     match key.0.as_ref() {
-                        "nodes" => g.nodes = Some(map.next_value()?),
+                        "nodes" => g.nodes = Some(map.next_value_seed(NodesSeed(&mut *self.0))?),
                         "edges" => g.edges = Some(map.next_value()?),
                         other => {
                             let value: Value = map.next_value()?;
@@ -376,21 +523,47 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawGraph<'a> {
                 Ok(g)
             }
         }
-        d.deserialize_map(GraphVisitor)
+        d.deserialize_map(GraphVisitor(self.0))
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct RawDocument<'a> {
-    #[serde(borrow)]
-    pub graph: Option<RawGraph<'a>>,
+struct DocumentSeed<'b, 'f>(&'b mut Builder<'f>);
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_, '_> {
+    type Value = Option<RawGraph<'de>>;
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Option<RawGraph<'de>>, D::Error> {
+        struct DocumentVisitor<'b, 'f>(&'b mut Builder<'f>);
+        impl<'de> Visitor<'de> for DocumentVisitor<'_, '_> {
+            type Value = Option<RawGraph<'de>>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JGF document (an object with a \"graph\")")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut graph = None;
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if key.0 == "graph" {
+                        graph = Some(map.next_value_seed(GraphSeed(&mut *self.0))?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(graph)
+            }
+        }
+        d.deserialize_map(DocumentVisitor(self.0))
+    }
 }
 
 /// One validated vertex with Fluxion's defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub jgf_id: String,
-    pub label: Option<String>,
     pub kind: Arc<str>,
     pub basename: Arc<str>,
     pub name: String,
@@ -402,12 +575,31 @@ pub struct Node {
     pub size: u64,
     /// The containment path (`paths.containment`).
     pub path: String,
+    pub status: Status,
+    /// What few vertices carry, kept out of line so that the common vertex stays small.
+    pub extras: Option<Box<NodeExtras>>,
+}
+
+/// The rarer parts of a vertex.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeExtras {
+    pub label: Option<String>,
     /// Paths in other subsystems, as given.
     pub other_paths: Vec<(String, String)>,
     pub properties: BTreeMap<String, String>,
-    pub status: Status,
     pub attributes: Option<Value>,
+    /// Metadata keys fractale does not interpret, kept to write them back.
     pub extra: BTreeMap<String, Value>,
+}
+
+static NO_PROPERTIES: BTreeMap<String, String> = BTreeMap::new();
+
+impl Node {
+    pub fn properties(&self) -> &BTreeMap<String, String> {
+        self.extras
+            .as_ref()
+            .map_or(&NO_PROPERTIES, |e| &e.properties)
+    }
 }
 
 /// One validated edge between node positions (indices into `Document::nodes`).
@@ -451,24 +643,40 @@ fn is_reverse_relation(relation: &str) -> bool {
 
 /// Parse and validate JGF text. `file` names the source in errors.
 pub fn parse(text: &str, file: Option<&str>) -> Result<Document> {
-    match serde_json::from_str::<RawDocument>(text) {
-        Ok(raw) => validate(raw, file),
-        Err(typed_err) => Err(locate_error(text, file, &typed_err)),
+    parse_bytes(text.as_bytes(), file)
+}
+
+/// Parse and validate JGF from bytes (a file read or mapped whole); strings are checked as UTF-8.
+pub fn parse_bytes(bytes: &[u8], file: Option<&str>) -> Result<Document> {
+    let mut builder = Builder::new(file);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = DocumentSeed(&mut builder)
+        .deserialize(&mut de)
+        .and_then(|graph| de.end().map(|()| graph));
+    match parsed {
+        Ok(graph) => validate(graph, builder),
+        Err(typed_err) => Err(builder
+            .error
+            .take()
+            .unwrap_or_else(|| locate_error(bytes, file, &typed_err))),
     }
 }
 
 /// Parse and validate an already decoded JSON document.
 pub fn from_value(value: Value, file: Option<&str>) -> Result<Document> {
-    match RawDocument::deserialize(&value) {
-        Ok(raw) => validate(raw, file),
-        Err(typed_err) => Err(locate_in_value(&value, file)
-            .unwrap_or_else(|| Error::jgf(file, "", format!("not a JGF document: {typed_err}")))),
+    let mut builder = Builder::new(file);
+    match DocumentSeed(&mut builder).deserialize(&value) {
+        Ok(graph) => validate(graph, builder),
+        Err(typed_err) => Err(builder.error.take().unwrap_or_else(|| {
+            locate_in_value(&value, file)
+                .unwrap_or_else(|| Error::jgf(file, "", format!("not a JGF document: {typed_err}")))
+        })),
     }
 }
 
 /// The typed parse failed: find where, by walking the generic JSON value.
-fn locate_error(text: &str, file: Option<&str>, typed_err: &serde_json::Error) -> Error {
-    match serde_json::from_str::<Value>(text) {
+fn locate_error(bytes: &[u8], file: Option<&str>, typed_err: &serde_json::Error) -> Error {
+    match serde_json::from_slice::<Value>(bytes) {
         Err(syntax) => Error::jgf(
             file,
             format!("line {} column {}", syntax.line(), syntax.column()),
@@ -716,26 +924,87 @@ fn properties_of(
     Ok(out)
 }
 
+/// A multiply-rotate hasher for the reader's own tables (node ids, edge keys): they are built
+/// from the file being read and never exposed, and SipHash was a tenth of the load time.
+#[derive(Clone, Copy, Default)]
+struct FastHash;
+
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+}
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 /// Shares one allocation among the many vertices or edges that repeat a string.
 #[derive(Default)]
-struct Interner(HashMap<String, Arc<str>>);
+struct Interner {
+    table: HashMap<String, Arc<str>, FastHash>,
+    /// The last string asked for: vertices and edges come in runs of one type or relation.
+    last: Option<Arc<str>>,
+}
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
-            return a.clone();
+        if let Some(last) = &self.last {
+            if **last == *s {
+                return last.clone();
+            }
         }
-        let a: Arc<str> = Arc::from(s);
-        self.0.insert(s.to_owned(), a.clone());
+        let a = match self.table.get(s) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(s);
+                self.table.insert(s.to_owned(), a.clone());
+                a
+            }
+        };
+        self.last = Some(a.clone());
         a
     }
 }
 
-fn validate(raw: RawDocument<'_>, file: Option<&str>) -> Result<Document> {
-    let graph = raw
-        .graph
-        .ok_or_else(|| Error::jgf(file, "graph", "expected a \"graph\" object"))?;
-    let raw_nodes = graph
+fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Document> {
+    let Builder {
+        file, mut strings, ..
+    } = builder;
+    let graph = graph.ok_or_else(|| Error::jgf(file, "graph", "expected a \"graph\" object"))?;
+    let built = graph
         .nodes
         .ok_or_else(|| Error::jgf(file, "graph.nodes", "expected a list of nodes"))?;
     let raw_edges = graph.edges.ok_or_else(|| {
@@ -745,108 +1014,18 @@ fn validate(raw: RawDocument<'_>, file: Option<&str>) -> Result<Document> {
             "expected a list of edges (it may be empty)",
         )
     })?;
-    if raw_nodes.nodes.is_empty() {
+    if built.nodes.is_empty() {
         return Err(Error::jgf(
             file,
             "graph.nodes",
             "expected at least one node",
         ));
     }
-    let keyed = raw_nodes.keyed;
-    let node_loc = |i: usize, id: &Option<NodeId>| -> String {
-        match (keyed, id) {
-            (true, Some(id)) => format!("graph.nodes[{:?}]", id.0),
-            _ => format!("graph.nodes[{i}]"),
-        }
-    };
+    let keyed = built.keyed;
+    let nodes = built.nodes;
 
-    let mut strings = Interner::default();
-    let mut nodes = Vec::with_capacity(raw_nodes.nodes.len());
-    for (i, raw) in raw_nodes.nodes.into_iter().enumerate() {
-        let loc = node_loc(i, &raw.id);
-        let jgf_id = raw
-            .id
-            .ok_or_else(|| Error::jgf(file, format!("{loc}.id"), "expected a node id"))?
-            .0
-            .into_owned();
-        let meta = raw.metadata.ok_or_else(|| {
-            Error::jgf(
-                file,
-                format!("{loc}.metadata"),
-                "expected a metadata object",
-            )
-        })?;
-        let kind = meta.kind.ok_or_else(|| {
-            Error::jgf(
-                file,
-                format!("{loc}.metadata.type"),
-                "expected a resource type (a string)",
-            )
-        })?;
-        if kind.0.is_empty() {
-            return Err(Error::jgf(
-                file,
-                format!("{loc}.metadata.type"),
-                "expected a non-empty resource type",
-            ));
-        }
-        let kind = strings.get(&kind.0);
-        let basename = match meta.basename {
-            Some(b) => strings.get(&b.0),
-            None => kind.clone(),
-        };
-        let id = meta
-            .id
-            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
-        let uniq_id = meta
-            .uniq_id
-            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
-        let name = match meta.name {
-            Some(n) => n.0.into_owned(),
-            None => format!("{basename}{id}"),
-        };
-        let size = match meta.size {
-            None => 1,
-            Some(s) if s >= 0 => s as u64,
-            Some(_) => {
-                return Err(Error::jgf(
-                    file,
-                    format!("{loc}.metadata.size"),
-                    "expected a size of 0 or more",
-                ))
-            }
-        };
-        let properties =
-            properties_of(meta.properties, &format!("{loc}.metadata.properties"), file)?;
-        let (path, other_paths) = match meta.paths {
-            Some(p) => (
-                p.containment.map(|c| c.0.into_owned()).unwrap_or_default(),
-                p.other,
-            ),
-            None => (String::new(), Vec::new()),
-        };
-        nodes.push(Node {
-            jgf_id,
-            label: raw.label,
-            kind,
-            basename,
-            name,
-            id,
-            uniq_id,
-            rank: meta.rank.unwrap_or(-1),
-            exclusive: meta.exclusive.unwrap_or(false),
-            unit: strings.get(meta.unit.as_ref().map_or("", |u| u.0.as_ref())),
-            size,
-            path,
-            other_paths,
-            properties,
-            status: meta.status.unwrap_or_default(),
-            attributes: meta.attributes,
-            extra: meta.extra,
-        });
-    }
-
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
+    let mut index: HashMap<&str, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(nodes.len(), FastHash);
     for (i, node) in nodes.iter().enumerate() {
         if index.insert(node.jgf_id.as_str(), i).is_some() {
             let loc = if keyed {
@@ -864,17 +1043,20 @@ fn validate(raw: RawDocument<'_>, file: Option<&str>) -> Result<Document> {
 
     let mut edges = Vec::with_capacity(raw_edges.len());
     let mut subsystems: Vec<Arc<str>> = Vec::new();
-    let mut seen: HashSet<(usize, usize, usize)> = HashSet::with_capacity(raw_edges.len());
+    // Containment duplicates show as a repeated parent; other subsystems keep a set.
+    let mut containment_parent: Vec<usize> = vec![usize::MAX; nodes.len()];
+    let mut seen: HashSet<(usize, usize, usize), FastHash> = HashSet::with_hasher(FastHash);
     let mut edge_style = None;
     for (i, raw) in raw_edges.into_iter().enumerate() {
-        let loc = format!("graph.edges[{i}]");
+        let loc = || format!("graph.edges[{i}]");
         let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
-            let id =
-                id.ok_or_else(|| Error::jgf(file, format!("{loc}.{key}"), "expected a node id"))?;
+            let id = id.ok_or_else(|| {
+                Error::jgf(file, format!("{}.{key}", loc()), "expected a node id")
+            })?;
             index.get(id.0.as_ref()).copied().ok_or_else(|| {
                 Error::jgf(
                     file,
-                    format!("{loc}.{key}"),
+                    format!("{}.{key}", loc()),
                     format!(
                         "expected the id of a node in graph.nodes, {:?} is none",
                         id.0
@@ -906,7 +1088,7 @@ fn validate(raw: RawDocument<'_>, file: Option<&str>) -> Result<Document> {
         if source == target {
             return Err(Error::jgf(
                 file,
-                loc,
+                loc(),
                 "expected an edge between two different nodes",
             ));
         }
@@ -917,7 +1099,14 @@ fn validate(raw: RawDocument<'_>, file: Option<&str>) -> Result<Document> {
                 subsystems.len() - 1
             }
         };
-        if !seen.insert((source, target, sub_index)) {
+        let duplicate = if &*subsystems[sub_index] == CONTAINMENT {
+            let known = containment_parent[target] == source;
+            containment_parent[target] = source;
+            known
+        } else {
+            !seen.insert((source, target, sub_index))
+        };
+        if duplicate {
             continue;
         }
         edges.push(Edge {
@@ -1077,13 +1266,14 @@ pub fn to_value(doc: &Document) -> Value {
         if !node.path.is_empty() {
             paths.insert(CONTAINMENT.into(), Value::String(node.path.clone()));
         }
-        for (k, v) in &node.other_paths {
+        let extras = node.extras.as_deref();
+        for (k, v) in extras.map_or(&[][..], |e| &e.other_paths[..]) {
             paths.insert(k.clone(), Value::String(v.clone()));
         }
         meta.insert("paths".into(), Value::Object(paths));
-        if !node.properties.is_empty() {
+        if !node.properties().is_empty() {
             let props: Map<String, Value> = node
-                .properties
+                .properties()
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
@@ -1092,15 +1282,17 @@ pub fn to_value(doc: &Document) -> Value {
         if node.status == Status::Down {
             meta.insert("status".into(), Value::from(1));
         }
-        if let Some(attrs) = &node.attributes {
-            meta.insert("attributes".into(), attrs.clone());
-        }
-        for (k, v) in &node.extra {
-            meta.insert(k.clone(), v.clone());
+        if let Some(e) = extras {
+            if let Some(attrs) = &e.attributes {
+                meta.insert("attributes".into(), attrs.clone());
+            }
+            for (k, v) in &e.extra {
+                meta.insert(k.clone(), v.clone());
+            }
         }
         let mut obj = Map::new();
         obj.insert("id".into(), Value::String(node.jgf_id.clone()));
-        if let Some(label) = &node.label {
+        if let Some(label) = extras.and_then(|e| e.label.as_ref()) {
             obj.insert("label".into(), Value::String(label.clone()));
         }
         obj.insert("metadata".into(), Value::Object(meta));
@@ -1184,7 +1376,7 @@ mod tests {
         assert_eq!(doc.nodes[2].size, 16);
         assert_eq!(doc.nodes[2].status, Status::Down);
         assert_eq!(
-            doc.nodes[1].properties.get("ssd").map(String::as_str),
+            doc.nodes[1].properties().get("ssd").map(String::as_str),
             Some("true")
         );
     }

@@ -372,7 +372,7 @@ impl ConstraintTarget for NodeView<'_> {
         self.0.rank
     }
     fn has_property(&self, key: &str) -> bool {
-        self.0.properties.contains_key(key)
+        self.0.properties().contains_key(key)
     }
 }
 

@@ -286,11 +286,11 @@ fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Optio
     let file = name.clone();
     let g = py
         .detach(move || {
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+            let bytes = std::fs::read(&path).map_err(|e| Error::Io {
                 file: file.clone(),
                 message: format!("cannot read the graph: {e}"),
             })?;
-            CoreGraph::from_jgf_str(&text, Some(&file))
+            CoreGraph::from_jgf_bytes(&bytes, Some(&file))
         })
         .map_err(|e| to_pyerr(py, e))?;
     Ok((g, Some(name)))
