@@ -13,7 +13,7 @@
 # Slurm counts them when it judges a job (`sbatch --test-only` accepts a 2-node job) but
 # prefers the real node, and `scontrol show node` lists them only while powered up. Should
 # a job be placed on one, slurmctld powers it up by starting one more slurmd on this host
-# under that node's name, and powers it down again after a minute idle, so the job still
+# under that node's name, and powers it down again after half a minute idle, so the job still
 # runs here. Starting takes a few seconds; running it again while healthy is a no-op.
 set -euo pipefail
 
@@ -54,7 +54,8 @@ live_pid() {
   local file=$1 command=$2 pid
   [ -r "$file" ] || return 1
   pid=$(tr -dc '0-9' <"$file")
-  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$command" ] || return 1
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$command" ] &&
+    running "$pid" || return 1
   echo "$pid"
 }
 
@@ -80,7 +81,7 @@ render_conf() {
   cat <<EOF
 # Written by fractale's .ci/slurm.sh; rewritten whenever it starts Slurm.
 ClusterName=fractale
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
 SlurmUser=root
@@ -117,46 +118,40 @@ TreeWidth=65533
 ResumeProgram=$BIN_DIR/power-up
 SuspendProgram=$BIN_DIR/power-down
 ResumeTimeout=60
-SuspendTimeout=30
-SuspendTime=60
+SuspendTimeout=5
+SuspendTime=30
 SuspendExcNodes=$host
-NodeName=$host $shape State=UNKNOWN Weight=1
+NodeName=$host NodeAddr=127.0.0.1 $shape State=UNKNOWN Weight=1
 NodeName=DEFAULT $shape State=CLOUD Weight=100
 EOF
   for i in $(seq 1 "$CLOUD_NODES"); do
-    echo "NodeName=future$i NodeHostname=future$i NodeAddr=$host Port=$((SLURMD_PORT + i))"
+    echo "NodeName=future$i NodeHostname=future$i NodeAddr=127.0.0.1 Port=$((SLURMD_PORT + i))"
   done
   echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
 }
 
-# The programs slurmctld runs to power cloud nodes up and down (one slurmd each).
-write_power_programs() {
-  local slurmd scontrol
-  slurmd=$(command -v slurmd)
+# The programs slurmctld runs to power cloud nodes up (power-up) and down (power-down).
+# It runs them with a minimal PATH, hence the absolute paths.
+render_power_program() {
+  local scontrol
   scontrol=$(command -v scontrol)
-  # slurmctld runs these with a minimal PATH, hence the absolute paths.
-  cat >"$BIN_DIR/power-up" <<EOF
+  case $1 in
+    power-up)
+      cat <<EOF
 #!/bin/sh
 # ResumeProgram: slurmctld passes the nodes to power up; each gets its own slurmd here.
-# slurmctld counts a node as up once its slurmd reports a boot later than the request, so
-# that slurmd runs in a time namespace whose boot clock starts now (after a pause longer
-# than the rounding of uptime). Where no time namespace can be made, the node is powered
-# down again at once, which puts its jobs back in the queue for the real node.
-# slurmd must not inherit slurmctld's descriptors: it would listen on one of them.
-export SLURM_CONF=$CONF PATH=/usr/sbin:/usr/bin:/sbin:/bin:\$PATH
+# slurmctld counts a node as up once its slurmd reports a boot later than the request:
+# -b makes slurmd report its own start as the boot. It must not inherit slurmctld's
+# descriptors, or it would listen on one of them.
+export SLURM_CONF=$CONF
 exec </dev/null >>"$LOG_DIR/power.log" 2>&1
-sleep 3
 for node in \$("$scontrol" show hostnames "\$1"); do
-  uptime=\$(cut -d. -f1 /proc/uptime)
-  if unshare --time --boottime "-\$uptime" true; then
-    unshare --time --boottime "-\$uptime" "$slurmd" -N "\$node"
-  else
-    echo "\$(date -Is) cannot power up \$node here: no time namespace"
-    "$scontrol" update nodename="\$node" state=power_down_force reason="cannot power up"
-  fi
+  "$(command -v slurmd)" -b -N "\$node"
 done
 EOF
-  cat >"$BIN_DIR/power-down" <<EOF
+      ;;
+    power-down)
+      cat <<EOF
 #!/bin/sh
 # SuspendProgram: slurmctld passes the idle nodes to power down; their slurmd stops.
 export SLURM_CONF=$CONF
@@ -166,7 +161,16 @@ for node in \$("$scontrol" show hostnames "\$1"); do
 done
 exit 0
 EOF
-  chmod 755 "$BIN_DIR/power-up" "$BIN_DIR/power-down"
+      ;;
+  esac
+}
+
+write_power_programs() {
+  local program
+  for program in power-up power-down; do
+    render_power_program "$program" >"$BIN_DIR/$program"
+    chmod 755 "$BIN_DIR/$program"
+  done
 }
 
 munge_ok() {
@@ -205,33 +209,48 @@ ensure_packages() {
     slurm-wlm munge >&2 || die "apt-get install slurm-wlm munge failed"
 }
 
-# Stops the process in FILE (running COMMAND), waiting up to 15 s before SIGKILL.
-stop_pid() {
-  local file=$1 command=$2 pid i
-  pid=$(live_pid "$file" "$command") || {
-    rm -f "$file"
-    return 0
-  }
-  kill "$pid" 2>/dev/null || true
+# True while PID runs (a zombie has finished).
+running() {
+  local state
+  state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# Pids of the COMMAND processes serving this Slurm: their command line or environment names
+# its private files. Pid files alone miss daemons whose start was interrupted.
+our_pids() {
+  local command=$1 dir pid
+  for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [ "$(cat "$dir/comm" 2>/dev/null)" = "$command" ] || continue
+    if tr '\0' '\n' 2>/dev/null <"$dir/cmdline" | grep -qF -e "$CONF" -e "$MUNGE_SOCKET" ||
+      tr '\0' '\n' 2>/dev/null <"$dir/environ" | grep -qxF "SLURM_CONF=$CONF"; then
+      running "$pid" && echo "$pid"
+    fi
+  done
+}
+
+# Stops PID, waiting up to 15 s before SIGKILL.
+stop_process() {
+  local pid=$1 command=$2 i
+  kill "$pid" 2>/dev/null || return 0
   for i in $(seq 1 30); do
-    [ -d "/proc/$pid" ] || break
+    running "$pid" || return 0
     sleep 0.5
   done
-  if [ -d "/proc/$pid" ]; then
-    say "$command (pid $pid) ignored SIGTERM; killing it"
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$file"
+  say "$command (pid $pid) ignored SIGTERM; killing it"
+  kill -9 "$pid" 2>/dev/null || true
 }
 
 stop_all() {
-  local file
+  local command pid
   # slurmctld first, so that it does not power cloud nodes up again meanwhile.
-  stop_pid "$CTLD_PID" slurmctld
-  for file in "$RUN_DIR"/slurmd-*.pid; do
-    [ -e "$file" ] && stop_pid "$file" slurmd
+  for command in slurmctld slurmd munged; do
+    for pid in $(our_pids "$command"); do
+      stop_process "$pid" "$command"
+    done
   done
-  stop_pid "$MUNGE_PID" munged
+  rm -f "$CTLD_PID" "$RUN_DIR"/slurmd-*.pid "$MUNGE_PID"
 }
 
 start_munge() {
@@ -247,7 +266,7 @@ start_munge() {
   rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
   # munged refuses to run as root; it runs as its own user, as its service unit would.
   runuser -u munge -- munged --socket="$MUNGE_SOCKET" --pid-file="$MUNGE_PID" \
-    --log-file="$MUNGE_LOG" --seed-file="$MUNGE_DIR/munged.seed" || {
+    --log-file="$MUNGE_LOG" --seed-file="$MUNGE_DIR/munged.seed" 9>&- || {
     show_logs none
     die "munged did not start"
   }
@@ -260,21 +279,50 @@ start_munge() {
   die "munged started but does not answer on $MUNGE_SOCKET"
 }
 
+# True when Slurm runs healthy with exactly the configuration this host calls for.
+up_to_date() {
+  local host=$1 shape
+  command -v slurmd >/dev/null && [ -r "$CONF" ] && healthy "$host" || return 1
+  shape=$(node_shape) || return 1
+  [ "$(render_conf "$host" "$shape")" = "$(cat "$CONF")" ] || return 1
+  local program
+  for program in power-up power-down; do
+    [ "$(render_power_program "$program")" = "$(cat "$BIN_DIR/$program" 2>/dev/null)" ] || return 1
+  done
+}
+
+# Serializes starts and stops: test sessions running side by side may all call start.
+# Daemons started under it are given "9>&-", or they would hold the lock for life.
+take_lock() {
+  install -d -m 755 "$ROOT"
+  exec 9>"$ROOT/lock"
+  flock -w 180 9 || die "another .ci/slurm.sh still holds $ROOT/lock after 180s"
+}
+
 start() {
-  local host shape i
+  local host shape i missing=""
   host=$(hostname -s)
   [ -n "$host" ] || die "hostname -s printed nothing"
-  if command -v slurmd >/dev/null && [ -r "$CONF" ] && healthy "$host"; then
-    shape=$(node_shape) || die "slurmd -C could not describe this host"
-    if [ "$(render_conf "$host" "$shape")" = "$(cat "$CONF")" ]; then
-      say "already running and healthy"
-      echo "$CONF"
-      return 0
-    fi
-    say "the configuration changed; restarting"
+  if up_to_date "$host"; then
+    say "already running and healthy"
+    echo "$CONF"
+    return 0
   fi
-  [ "$(id -u)" = 0 ] || die "starting Slurm needs root (slurmd runs jobs as their users, munged needs its key)"
+  if [ "$(id -u)" != 0 ]; then
+    for i in slurmctld slurmd munged; do
+      command -v "$i" >/dev/null || missing="$missing $i"
+    done
+    die "Slurm is not running and starting it needs root${missing:+ (also missing:$missing)}"
+  fi
+  take_lock
+  # Another start may have finished while this one waited for the lock.
+  if up_to_date "$host"; then
+    say "already running and healthy"
+    echo "$CONF"
+    return 0
+  fi
   ensure_packages
+  say "starting Slurm from $ROOT"
   stop_all
   shape=$(node_shape) || die "slurmd -C could not describe this host"
 
@@ -293,11 +341,11 @@ start() {
   rm -f "$STATE_DIR"/node_state "$STATE_DIR"/node_state.old
 
   start_munge
-  slurmctld -f "$CONF" || {
+  slurmctld -f "$CONF" 9>&- || {
     show_logs "$host"
     die "slurmctld did not start"
   }
-  slurmd -f "$CONF" -N "$host" || {
+  slurmd -f "$CONF" -N "$host" 9>&- || {
     show_logs "$host"
     die "slurmd did not start"
   }
@@ -331,6 +379,7 @@ case ${1:-start} in
   start) start ;;
   stop)
     [ "$(id -u)" = 0 ] || die "stopping Slurm needs root"
+    take_lock
     stop_all
     say "stopped"
     ;;

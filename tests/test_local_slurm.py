@@ -156,8 +156,6 @@ def test_a_job_placed_on_a_cloud_node_still_runs_on_this_host(slurm, tmp_path):
         assert result.state == "COMPLETED"
         assert result.stdout() == f"future3 on {HOST}\n"
     finally:
-        # Power it down now rather than after a minute idle, so that other tests
-        # reading the node list see only the real node again.
-        slurm.run(
-            "scontrol", "update", "nodename=future3", "state=power_down_force", check=False
-        )
+        # Power it down once idle rather than after half a minute, so that other tests
+        # reading the node list soon see only the real node again.
+        slurm.run("scontrol", "update", "nodename=future3", "state=power_down", check=False)
