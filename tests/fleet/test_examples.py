@@ -1,0 +1,51 @@
+"""The bundled example fleet and jobs do what examples/jobs/README.md says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+FLEET = EXAMPLES / "fleet"
+
+
+def fractale(*args):
+    return subprocess.run(
+        [sys.executable, "-c", "from fractale.cli import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_example_job_fits_quartz_and_tioga_but_not_dev():
+    job = EXAMPLES / "jobs" / "gromacs.yaml"
+    result = fractale("satisfy", "--json", "--config-dir", FLEET, job)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["fits"] == ["quartz", "tioga"]
+    dev = answer["clusters"][0]
+    assert dev["cluster"] == "dev" and len(dev["reasons"]) == 2
+
+
+def test_the_example_script_loads_gromacs_with_spack_on_quartz():
+    result = fractale("script", "--config-dir", FLEET, EXAMPLES / "jobs" / "gromacs.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "#SBATCH --nodes=4" in result.stdout
+    assert "spack load gromacs@2023.1/q3kcqxs" in result.stdout
+
+
+def test_the_example_batch_script_gets_a_flux_script_with_modules_on_tioga():
+    result = fractale("script", "--config-dir", FLEET, "--cluster", "tioga", "--require",
+                      "gromacs>=2023", EXAMPLES / "jobs" / "gromacs.sh")
+    assert result.returncode == 0, result.stderr
+    assert "#FLUX: --nodes=4" in result.stdout
+    assert "module load gcc/12.2.0 gromacs/2023.3" in result.stdout
+
+
+def test_reading_the_example_fleet_writes_nothing_into_it():
+    before = sorted(p.relative_to(FLEET) for p in FLEET.rglob("*"))
+    fractale("satisfy", "--config-dir", FLEET, EXAMPLES / "jobs" / "gromacs.yaml")
+    assert sorted(p.relative_to(FLEET) for p in FLEET.rglob("*")) == before
