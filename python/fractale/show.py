@@ -170,7 +170,7 @@ def to_dot(box: Box, title: str = "cluster") -> str:
         "  rankdir=TB;",
         '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];',
         '  edge [color="#6b7a90"];',
-        f"  labelloc=t; label={_quote(title)};",
+        f'  labelloc=t; fontname="Helvetica"; label={_quote(title)};',
     ]
     counter = [0]
 
@@ -225,7 +225,8 @@ def node_shapes(box: Box) -> list[dict[str, Any]]:
             add(current, 1)
             one = Box(current.kind, 1, current.size, current.unit, False, current.children)
             shape: dict[str, Any] = {"count": multiplier * current.count, "shape": chain(one)}
-            shape["per_node"] = dict(sorted(totals.items()))
+            # Memory is given once, as an amount, rather than as a count of pools.
+            shape["per_node"] = {k: v for k, v in sorted(totals.items()) if k != "memory"}
             if memory:
                 unit = next(_units(current), "")
                 shape["memory"] = f"{memory} {unit}".strip()

@@ -60,7 +60,7 @@ def test_the_summary_is_compact_json_with_counts_shapes_properties_and_software(
         {
             "count": 4,
             "shape": "node → socket × 2 → core × 8, memory (16 GB)",
-            "per_node": {"core": 16, "memory": 2, "socket": 2},
+            "per_node": {"core": 16, "socket": 2},
             "memory": "32 GB",
         }
     ]

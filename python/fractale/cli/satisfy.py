@@ -30,6 +30,8 @@ def load(job, manager, requires, clusters, config_dir):
     from fractale.fleet import Fleet, Job
 
     fleet = Fleet(open_store(config_dir), clusters)
+    if job == "-":
+        return fleet, Job.from_text(sys.stdin.read(), manager, requires, source="<stdin>")
     return fleet, Job.load(job, manager, requires)
 
 
@@ -48,7 +50,8 @@ def _software_cell(check) -> str:
 @json_option
 @config_dir_option
 def satisfy(job, manager, requires, clusters, as_json, config_dir):
-    """Match JOB (a jobspec or a batch script) against every registered cluster.
+    """Match JOB (a jobspec or a batch script; - reads standard input) against every
+    registered cluster.
 
     Exit status 0 when at least one cluster can run it, 1 when none can, 2 on bad input.
     """

@@ -42,7 +42,7 @@ def show(name, output_format, output, summary, force, config_dir):
     if summary:
         if cluster is None:
             raise UserError("--summary describes a registered cluster; register the graph first")
-        data = json.dumps(drawing.summary(cluster), indent=2) + "\n"
+        data = json.dumps(drawing.summary(cluster), indent=2, ensure_ascii=False) + "\n"
         _write(data.encode(), output, force)
         return
     if output_format is None:
