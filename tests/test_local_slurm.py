@@ -159,3 +159,29 @@ def test_a_job_placed_on_a_cloud_node_still_runs_on_this_host(slurm, tmp_path):
         # Power it down once idle rather than after half a minute, so that other tests
         # reading the node list soon see only the real node again.
         slurm.run("scontrol", "update", "nodename=future3", "state=power_down", check=False)
+
+
+def test_a_job_in_a_folder_whose_name_holds_spaces_reports_its_output_file(slurm, tmp_path):
+    folder = tmp_path / "my jobs" / "run 1"
+    folder.mkdir(parents=True)
+    script = batch_script(
+        folder / "spaced.sh",
+        """
+        #SBATCH --output="out file.txt"
+        pwd
+        """,
+    )
+    result = slurm.wait(slurm.sbatch(script), timeout=120)
+    assert result.succeeded
+    assert result.stdout_path == folder / "out file.txt"
+    assert result.stdout() == f"{folder}\n"
+
+
+def test_waiting_for_a_job_that_cannot_start_gives_up_with_its_state_and_reason(slurm, tmp_path):
+    script = batch_script(tmp_path / "held.sh", "echo never\n")
+    job_id = slurm.sbatch(script, "--hold")
+    try:
+        with pytest.raises(TimeoutError, match=r"still PENDING \(reason JobHeldUser\)"):
+            slurm.wait(job_id, timeout=1)
+    finally:
+        slurm.cancel(job_id)
