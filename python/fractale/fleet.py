@@ -535,11 +535,31 @@ def containment_fits(
     This is the seam where the compiled fleet matcher plugs in: it answers the same
     question for all clusters at once.
     """
+    needed = {kind: n for kind, n in jobspec.counts().items() if kind in _WHOLE_TYPES}
     answers = []
     for cluster in clusters:
+        short = _short_of(needed, cluster.counts())
+        if short is not None:
+            answers.append((False, short))
+            continue
         result = containment_graph(cluster, per_node).satisfiable(jobspec)
         answers.append((bool(result), None if result else result.reason))
     return answers
+
+
+# Types whose vertices count one each in generated graphs, so that the totals recorded in
+# cluster.yaml bound what a request can get without loading the graph.
+_WHOLE_TYPES = ("node", "core", "gpu")
+
+
+def _short_of(needed: Mapping[str, int], recorded: Mapping[str, int]) -> str | None:
+    """Why a request cannot fit a cluster whose graph holds fewer of a type in all than the
+    request needs, or None when the totals do not rule it out."""
+    for kind, amount in needed.items():
+        held = recorded.get(kind, 0)
+        if amount > held:
+            return f"the request needs {amount} {kind} in all, the cluster has {held}"
+    return None
 
 
 def cluster_software(cluster: Cluster) -> list[Software]:

@@ -273,3 +273,12 @@ def test_a_named_cluster_that_cannot_run_the_job_is_refused_with_its_reasons(fle
 def test_a_job_file_that_does_not_exist_is_named(tmp_path):
     with pytest.raises(StoreError, match="no such job file"):
         Job.load(str(tmp_path / "absent.sh"))
+
+
+def test_a_cluster_too_small_in_all_is_answered_from_its_recorded_totals(fleet_store, monkeypatch):
+    def unused(*args):
+        raise AssertionError("the graph was loaded")
+
+    monkeypatch.setattr("fractale.fleet.containment_graph", unused)
+    answer = by_cluster(Fleet(fleet_store, ["tiny"]).satisfy(jobspec(nodes=3)))["tiny"]
+    assert answer.reason == "the request needs 3 node in all, the cluster has 1"
