@@ -123,9 +123,12 @@ def validate_graph(text: str, file: str | None = None, subsystem: str = CONTAINM
     try:
         graph = ResourceGraph.from_jgf(text)
     except JGFError as err:
-        if file and file not in str(err):
-            raise JGFError(f"{file}: {err}") from None
-        raise
+        if not file or err.file:
+            raise
+        # The core saw text; name the file it came from, keeping where and what.
+        named = JGFError(f"{file}: {err}")
+        named.file, named.location, named.expected = file, err.location, err.expected
+        raise named from None
     if subsystem == CONTAINMENT and not graph.summary().get("node"):
         where = f"{file}: " if file else ""
         raise JGFError(f"{where}a containment graph needs at least one vertex of type 'node'")
