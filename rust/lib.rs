@@ -2,6 +2,7 @@
 //! as plain Rust. Only `python` (behind the `python` feature) knows about PyO3.
 
 pub mod error;
+pub mod fleet;
 pub mod graph;
 pub mod jgf;
 pub mod jobspec;

@@ -17,6 +17,7 @@ __all__ = [
     "MatchResult",
     "Allocation",
     "Vertex",
+    "CompiledFleet",
 ]
 
 _Policy = Literal["first", "low", "high"]
@@ -138,4 +139,26 @@ class ResourceGraph:
     def vertex_count(self) -> int: ...
     @property
     def edge_count(self) -> int: ...
+    def __len__(self) -> int: ...
+
+@final
+class CompiledFleet:
+    """A cluster store's containment graphs compiled for matching across the fleet."""
+
+    @staticmethod
+    def open(
+        clusters: list[tuple[str, str | os.PathLike[str]]],
+        cache: str | os.PathLike[str] | None = None,
+    ) -> CompiledFleet:
+        """Compile ``(name, containment graph path)`` pairs, reusing ``cache`` for every
+        cluster whose graph file has not changed since it was written."""
+    def satisfiable(
+        self, jobspec: Jobspec | str | dict[str, Any], per_node: bool = False
+    ) -> list[tuple[str, bool, str | None]]:
+        """``(name, fits, reason)`` per cluster, with every resource free."""
+    @property
+    def rebuilt(self) -> int: ...
+    @property
+    def shape_count(self) -> int: ...
+    def names(self) -> list[str]: ...
     def __len__(self) -> int: ...

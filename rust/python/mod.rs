@@ -2,6 +2,7 @@
 
 mod convert;
 mod errors;
+mod fleet;
 mod graph;
 mod jobspec;
 
@@ -16,5 +17,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::MatchResult>()?;
     m.add_class::<graph::Allocation>()?;
     m.add_class::<graph::Vertex>()?;
+    m.add_class::<fleet::CompiledFleet>()?;
     Ok(())
 }

@@ -1,0 +1,685 @@
+//! A fleet of clusters compiled for matching. Each containment graph is reduced to its
+//! distinct node shapes, shared across the fleet, plus every node's name, rank and
+//! properties (what constraints test); the compiled form is cached on disk and rebuilt per
+//! cluster only when its graph file changes. Requests that start at the node level or with a
+//! top-level slot are answered from the shapes; anything else is matched on the full graph.
+//! Either way the answer is the matcher's, and clusters are answered in parallel.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::graph::{ResourceGraph, NO_PARENT};
+use crate::jgf::{self, Document, Edge, Node, Status, CONTAINMENT};
+use crate::jobspec::{Constraint, ConstraintTarget, Count, Jobspec, Request};
+use crate::matcher::{AllocState, Matcher, Outcome, Policy};
+
+/// Bumped whenever the cache's layout or meaning changes.
+const CACHE_VERSION: u32 = 1;
+
+/// Levels between a node and its resources that a batch script's per-node request passes
+/// over (the scheduler may spread a task over sockets).
+pub const BETWEEN_NODE_AND_RESOURCES: &[&str] = &[
+    "socket", "numanode", "numa", "group", "die", "l3cache", "l2cache", "l1cache", "board",
+];
+
+/// A registered cluster: its name and its containment graph file.
+#[derive(Debug, Clone)]
+pub struct ClusterSource {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    modified_ns: u128,
+    size: u64,
+}
+
+fn stamp(path: &Path) -> Result<Stamp> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let modified_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Ok(Stamp {
+        modified_ns,
+        size: meta.len(),
+    })
+}
+
+/// One node of a cluster as constraints see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NodeEntry {
+    shape: u32,
+    flat_shape: u32,
+    name: String,
+    rank: i64,
+    properties: Vec<String>,
+}
+
+impl ConstraintTarget for NodeEntry {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn rank(&self) -> i64 {
+        self.rank
+    }
+    fn has_property(&self, key: &str) -> bool {
+        self.properties.iter().any(|p| p == key)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedCluster {
+    name: String,
+    path: String,
+    stamp: Stamp,
+    /// Every vertex outside the nodes only contains nodes: answers may come from shapes.
+    decomposable: bool,
+    /// Types found above the nodes (the root, racks, ...).
+    upper_types: Vec<String>,
+    nodes: Vec<NodeEntry>,
+}
+
+/// The compiled fleet as stored: clusters and the node shapes they share.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct FleetIndex {
+    version: u32,
+    /// One-node graphs (a root holding one node), as JGF.
+    shapes: Vec<Value>,
+    clusters: Vec<CachedCluster>,
+}
+
+/// A cluster's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    pub cluster: String,
+    pub ok: bool,
+    pub reason: Option<String>,
+}
+
+/// The compiled fleet, loaded and ready to answer.
+pub struct Fleet {
+    index: FleetIndex,
+    shapes: Vec<Arc<ResourceGraph>>,
+    /// Whether the index was (partly) rebuilt on this load.
+    pub rebuilt: usize,
+}
+
+/// Builds shapes while compiling: identical node subtrees share one shape.
+#[derive(Default)]
+struct ShapeTable {
+    shapes: Vec<Value>,
+    by_key: HashMap<String, u32>,
+}
+
+impl ShapeTable {
+    fn from_index(index: &FleetIndex) -> Self {
+        let mut table = ShapeTable::default();
+        for shape in &index.shapes {
+            table.intern(shape.clone());
+        }
+        table
+    }
+
+    fn intern(&mut self, shape: Value) -> u32 {
+        let key = shape_key(&shape);
+        if let Some(&i) = self.by_key.get(&key) {
+            return i;
+        }
+        let i = self.shapes.len() as u32;
+        self.shapes.push(shape);
+        self.by_key.insert(key, i);
+        i
+    }
+}
+
+/// What makes two one-node graphs the same for matching: types, sizes and structure.
+fn shape_key(shape: &Value) -> String {
+    let nodes = shape["graph"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let edges = shape["graph"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut key = String::new();
+    for n in &nodes {
+        let m = &n["metadata"];
+        key.push_str(&format!("{}:{}:{};", m["type"], m["size"], m["unit"]));
+    }
+    key.push('|');
+    for e in &edges {
+        key.push_str(&format!("{}>{};", e["source"], e["target"]));
+    }
+    key
+}
+
+/// The one-node graph of node `v`: a root like the cluster's holding that node's subtree,
+/// with the levels in `drop` removed (their children move up to the nearest kept vertex).
+fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Value {
+    let root = g.node(g.root);
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut edges: Vec<Edge> = Vec::new();
+    let contains: Arc<str> = Arc::from("contains");
+    let containment: Arc<str> = Arc::from(CONTAINMENT);
+    let mut top = root.clone();
+    top.jgf_id = "0".into();
+    top.path = format!("/{}", root.name);
+    top.extras = None;
+    nodes.push(top);
+    // (vertex, position of its kept parent in `nodes`, that parent's path)
+    let mut stack = vec![(v, 0usize)];
+    while let Some((u, parent)) = stack.pop() {
+        let src = g.node(u);
+        let kept = u == v || !drop.contains(&&*src.kind);
+        let here = if kept {
+            let mut copy = src.clone();
+            copy.jgf_id = nodes.len().to_string();
+            copy.uniq_id = nodes.len() as i64;
+            copy.status = Status::Up;
+            copy.path = format!("{}/{}", nodes[parent].path, src.name);
+            copy.extras = None;
+            nodes.push(copy);
+            let here = nodes.len() - 1;
+            edges.push(Edge {
+                source: parent,
+                target: here,
+                subsystem: containment.clone(),
+                relation: contains.clone(),
+            });
+            here
+        } else {
+            parent
+        };
+        for &c in g.children(u).iter().rev() {
+            stack.push((c, here));
+        }
+    }
+    // The walk above pushes children in reverse so that they come out in edge order.
+    let doc = Document {
+        nodes,
+        edges,
+        keyed: false,
+        edge_style: jgf::EdgeStyle::Subsystem,
+        graph_extra: BTreeMap::new(),
+        root: 0,
+    };
+    jgf::to_value(&doc)
+}
+
+fn compile(source: &ClusterSource, stamp: Stamp, table: &mut ShapeTable) -> Result<CachedCluster> {
+    let file = source.path.display().to_string();
+    let bytes = std::fs::read(&source.path).map_err(|e| Error::Io {
+        file: file.clone(),
+        message: format!("cannot read the graph: {e}"),
+    })?;
+    let g = ResourceGraph::from_jgf_bytes(&bytes, Some(&file))?;
+    let node_type = g.types.get("node");
+    let mut nodes = Vec::new();
+    let mut decomposable = node_type.is_some();
+    let mut upper: Vec<String> = Vec::new();
+    // Walk the tree: vertices above nodes must hold nothing but the path to nodes.
+    let mut stack = vec![g.root];
+    while let Some(u) = stack.pop() {
+        if Some(g.kind[u as usize]) == node_type {
+            let n = g.node(u);
+            let shape = table.intern(node_graph(&g, u, &[]));
+            let flat_shape = table.intern(node_graph(&g, u, BETWEEN_NODE_AND_RESOURCES));
+            nodes.push(NodeEntry {
+                shape,
+                flat_shape,
+                name: n.name.clone(),
+                rank: n.rank,
+                properties: n.properties().keys().cloned().collect(),
+            });
+            continue;
+        }
+        let kind = g.node(u).kind.to_string();
+        if !upper.contains(&kind) {
+            upper.push(kind);
+        }
+        let holds_nodes = node_type.is_some_and(|t| g.subtree_total(u, t) > 0);
+        if !holds_nodes {
+            decomposable = false;
+        }
+        stack.extend(g.children(u).iter().rev());
+    }
+    Ok(CachedCluster {
+        name: source.name.clone(),
+        path: file,
+        stamp,
+        decomposable,
+        upper_types: upper,
+        nodes,
+    })
+}
+
+impl FleetIndex {
+    fn load(path: &Path) -> Option<FleetIndex> {
+        let bytes = std::fs::read(path).ok()?;
+        let index: FleetIndex = serde_json::from_slice(&bytes).ok()?;
+        (index.version == CACHE_VERSION).then_some(index)
+    }
+
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)
+    }
+}
+
+impl Fleet {
+    /// Bring the compiled fleet at `cache` up to date with `sources` (recompiling only
+    /// clusters whose graph file changed) and load it. A cache that cannot be written is
+    /// not an error: the fleet is then compiled in memory on every call.
+    pub fn open(sources: &[ClusterSource], cache: Option<&Path>) -> Result<Fleet> {
+        let previous = cache.and_then(FleetIndex::load).unwrap_or_default();
+        let mut table = ShapeTable::from_index(&previous);
+        let old: HashMap<&str, &CachedCluster> = previous
+            .clusters
+            .iter()
+            .map(|c| (c.name.as_str(), c))
+            .collect();
+        let mut clusters = Vec::with_capacity(sources.len());
+        let mut rebuilt = 0;
+        for source in sources {
+            let now = stamp(&source.path)?;
+            let path = source.path.display().to_string();
+            match old.get(source.name.as_str()) {
+                Some(c) if c.stamp == now && c.path == path => clusters.push((*c).clone()),
+                _ => {
+                    clusters.push(compile(source, now, &mut table)?);
+                    rebuilt += 1;
+                }
+            }
+        }
+        let changed = rebuilt > 0 || clusters.len() != previous.clusters.len();
+        let index = compact(FleetIndex {
+            version: CACHE_VERSION,
+            shapes: table.shapes,
+            clusters,
+        });
+        if changed {
+            if let Some(path) = cache {
+                // Best effort: an unwritable cache only costs the next call a recompile.
+                let _ = index.save(path);
+            }
+        }
+        let shapes = index
+            .shapes
+            .iter()
+            .map(|s| ResourceGraph::from_jgf_value(s.clone(), Some("fleet cache")).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Fleet {
+            index,
+            shapes,
+            rebuilt,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.clusters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.clusters.is_empty()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.index.clusters.iter().map(|c| c.name.clone()).collect()
+    }
+
+    pub fn shape_count(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// Which clusters could run `js` with every resource free, and why not for the others.
+    /// `per_node` matches against each node with the levels between it and its resources
+    /// removed, as jobs read from batch scripts need.
+    pub fn satisfiable(&self, js: &Jobspec, per_node: bool) -> Vec<Fit> {
+        let plan = Plan::of(js);
+        // Answer each shape once, whichever clusters share it.
+        let mut shape_answers: HashMap<u32, ShapeAnswer> = HashMap::new();
+        if let Some(plan) = &plan {
+            let mut wanted: Vec<u32> = self
+                .index
+                .clusters
+                .iter()
+                .filter(|c| c.decomposable && plan.applies(c))
+                .flat_map(|c| {
+                    c.nodes
+                        .iter()
+                        .map(|n| if per_node { n.flat_shape } else { n.shape })
+                })
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let answers = parallel_map(&wanted, |&s| plan.answer(&self.shapes[s as usize]));
+            shape_answers = wanted.into_iter().zip(answers).collect();
+        }
+        parallel_map(&self.index.clusters, |c| match &plan {
+            Some(plan) if c.decomposable && plan.applies(c) => {
+                plan.combine(c, &shape_answers, per_node, js.constraints.as_ref())
+            }
+            _ => full_graph_fit(c, js, per_node),
+        })
+    }
+}
+
+/// Keep only the shapes some cluster uses, renumbered.
+fn compact(mut index: FleetIndex) -> FleetIndex {
+    let mut used = vec![false; index.shapes.len()];
+    for c in &index.clusters {
+        for n in &c.nodes {
+            used[n.shape as usize] = true;
+            used[n.flat_shape as usize] = true;
+        }
+    }
+    let mut renumber = vec![0u32; index.shapes.len()];
+    let mut kept = Vec::new();
+    for (i, shape) in std::mem::take(&mut index.shapes).into_iter().enumerate() {
+        if used[i] {
+            renumber[i] = kept.len() as u32;
+            kept.push(shape);
+        }
+    }
+    for c in &mut index.clusters {
+        for n in &mut c.nodes {
+            n.shape = renumber[n.shape as usize];
+            n.flat_shape = renumber[n.flat_shape as usize];
+        }
+    }
+    index.shapes = kept;
+    index
+}
+
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    if workers <= 1 || items.len() < 8 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn full_graph_fit(c: &CachedCluster, js: &Jobspec, per_node: bool) -> Fit {
+    let answer = (|| -> Result<(bool, Option<String>)> {
+        let bytes = std::fs::read(&c.path).map_err(|e| Error::Io {
+            file: c.path.clone(),
+            message: format!("cannot read the graph: {e}"),
+        })?;
+        let mut g = ResourceGraph::from_jgf_bytes(&bytes, Some(&c.path))?;
+        if per_node {
+            g = flatten_graph(&g)?;
+        }
+        let mut st = AllocState::new(&g);
+        let r = Matcher::new(&g).satisfiable(&mut st, js, Policy::First);
+        Ok((r.outcome == Outcome::Satisfiable, r.reason))
+    })();
+    match answer {
+        Ok((ok, reason)) => Fit {
+            cluster: c.name.clone(),
+            ok,
+            reason,
+        },
+        Err(e) => Fit {
+            cluster: c.name.clone(),
+            ok: false,
+            reason: Some(e.to_string()),
+        },
+    }
+}
+
+/// A whole graph with the levels between nodes and their resources removed.
+fn flatten_graph(g: &ResourceGraph) -> Result<ResourceGraph> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut edges: Vec<Edge> = Vec::new();
+    let contains: Arc<str> = Arc::from("contains");
+    let containment: Arc<str> = Arc::from(CONTAINMENT);
+    let mut stack = vec![(g.root, usize::MAX)];
+    while let Some((u, parent)) = stack.pop() {
+        let src = g.node(u);
+        let inside_node = {
+            let mut p = g.parent[u as usize];
+            let mut found = false;
+            while p != NO_PARENT {
+                if &*g.node(p).kind == "node" {
+                    found = true;
+                    break;
+                }
+                p = g.parent[p as usize];
+            }
+            found
+        };
+        let kept = !(inside_node && BETWEEN_NODE_AND_RESOURCES.contains(&&*src.kind));
+        let here = if kept {
+            let mut copy = src.clone();
+            copy.jgf_id = nodes.len().to_string();
+            copy.path = if parent == usize::MAX {
+                format!("/{}", src.name)
+            } else {
+                format!("{}/{}", nodes[parent].path, src.name)
+            };
+            nodes.push(copy);
+            let here = nodes.len() - 1;
+            if parent != usize::MAX {
+                edges.push(Edge {
+                    source: parent,
+                    target: here,
+                    subsystem: containment.clone(),
+                    relation: contains.clone(),
+                });
+            }
+            here
+        } else {
+            parent
+        };
+        for &c in g.children(u).iter().rev() {
+            stack.push((c, here));
+        }
+    }
+    let doc = Document {
+        nodes,
+        edges,
+        keyed: false,
+        edge_style: jgf::EdgeStyle::Subsystem,
+        graph_extra: BTreeMap::new(),
+        root: 0,
+    };
+    Ok(ResourceGraph::from_document(doc))
+}
+
+/// How a request decomposes over nodes: each node answers for itself, and the cluster
+/// adds the answers up.
+enum Plan {
+    /// `node[count] > ...`: a node qualifies when it alone satisfies `node[1] > ...`.
+    Nodes {
+        count: Count,
+        per_node: Jobspec,
+        levels: Vec<String>,
+    },
+    /// A top-level `slot[count] > ...` below the node level: nodes contribute slots.
+    Slots {
+        count: Count,
+        slot: Request,
+        template: Jobspec,
+        levels: Vec<String>,
+    },
+}
+
+/// What one shape contributes: for `Nodes` 0 or 1, for `Slots` the slots it holds.
+#[derive(Debug, Clone)]
+struct ShapeAnswer {
+    amount: u64,
+    reason: Option<String>,
+}
+
+fn types_in(reqs: &[Request], out: &mut Vec<String>) {
+    for r in reqs {
+        if !r.is_slot() {
+            out.push(r.kind.clone());
+        }
+        types_in(&r.with, out);
+    }
+}
+
+impl Plan {
+    fn of(js: &Jobspec) -> Option<Plan> {
+        let [top] = js.resources.as_slice() else {
+            return None;
+        };
+        let mut levels = Vec::new();
+        types_in(&top.with, &mut levels);
+        let mut single = js.clone();
+        single.constraints = None;
+        if top.kind == "node" {
+            let mut node = top.clone();
+            node.count = Count::fixed(1);
+            single.resources = vec![node];
+            return Some(Plan::Nodes {
+                count: top.count,
+                per_node: single,
+                levels,
+            });
+        }
+        if top.is_slot() && !levels.iter().any(|l| l == "node") {
+            return Some(Plan::Slots {
+                count: top.count,
+                slot: top.clone(),
+                template: single,
+                levels,
+            });
+        }
+        None
+    }
+
+    /// The plan answers from shapes only when no requested type sits above the nodes.
+    fn applies(&self, c: &CachedCluster) -> bool {
+        let levels = match self {
+            Plan::Nodes { levels, .. } | Plan::Slots { levels, .. } => levels,
+        };
+        !levels.iter().any(|l| c.upper_types.contains(l))
+    }
+
+    fn answer(&self, shape: &ResourceGraph) -> ShapeAnswer {
+        let satisfiable = |js: &Jobspec| {
+            let mut st = AllocState::new(shape);
+            Matcher::new(shape).satisfiable(&mut st, js, Policy::First)
+        };
+        match self {
+            Plan::Nodes { per_node, .. } => {
+                let r = satisfiable(per_node);
+                ShapeAnswer {
+                    amount: u64::from(r.outcome == Outcome::Satisfiable),
+                    reason: r.reason,
+                }
+            }
+            Plan::Slots { slot, template, .. } => {
+                let with_slots = |k: u64| {
+                    let mut js = template.clone();
+                    let mut s = slot.clone();
+                    s.count = Count::fixed(k);
+                    js.resources = vec![s];
+                    satisfiable(&js)
+                };
+                // The most slots one node holds: binary search on satisfiability.
+                let first = with_slots(1);
+                if first.outcome != Outcome::Satisfiable {
+                    return ShapeAnswer {
+                        amount: 0,
+                        reason: first.reason,
+                    };
+                }
+                let (mut lo, mut hi) = (1u64, shape.len() as u64);
+                while lo < hi {
+                    let mid = (lo + hi).div_ceil(2);
+                    if with_slots(mid).outcome == Outcome::Satisfiable {
+                        lo = mid;
+                    } else {
+                        hi = mid - 1;
+                    }
+                }
+                ShapeAnswer {
+                    amount: lo,
+                    reason: None,
+                }
+            }
+        }
+    }
+
+    fn combine(
+        &self,
+        c: &CachedCluster,
+        answers: &HashMap<u32, ShapeAnswer>,
+        per_node: bool,
+        constraint: Option<&Constraint>,
+    ) -> Fit {
+        let mut total = 0u64;
+        let mut first_reason = None;
+        let mut excluded = 0usize;
+        for n in &c.nodes {
+            if constraint.is_some_and(|k| !k.matches(n)) {
+                excluded += 1;
+                continue;
+            }
+            let a = &answers[&(if per_node { n.flat_shape } else { n.shape })];
+            total += a.amount;
+            if a.amount == 0 && first_reason.is_none() {
+                first_reason = a.reason.clone();
+            }
+        }
+        let (count, what) = match self {
+            Plan::Nodes { count, .. } => (count, "node"),
+            Plan::Slots { count, .. } => (count, "slot"),
+        };
+        if count.take(total) > 0 {
+            return Fit {
+                cluster: c.name.clone(),
+                ok: true,
+                reason: None,
+            };
+        }
+        let mut reason = format!(
+            "needs {} {what}{} that fit, {total} do",
+            count.min,
+            if count.min == 1 { "" } else { "s" }
+        );
+        if excluded > 0 {
+            reason.push_str(&format!(
+                " ({excluded} of {} nodes fail the constraints)",
+                c.nodes.len()
+            ));
+        }
+        if let Some(why) = first_reason.filter(|_| total == 0) {
+            reason.push_str(&format!(": {why}"));
+        }
+        Fit {
+            cluster: c.name.clone(),
+            ok: false,
+            reason: Some(reason),
+        }
+    }
+}

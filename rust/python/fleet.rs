@@ -1,0 +1,83 @@
+//! `fractale.CompiledFleet`: the fleet index of a cluster store, answered in Rust.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+
+use super::errors::to_pyerr;
+use super::jobspec::Jobspec;
+use crate::fleet::{ClusterSource, Fleet};
+
+#[pyclass(name = "CompiledFleet", module = "fractale", frozen)]
+pub struct CompiledFleet {
+    fleet: Fleet,
+}
+
+#[pymethods]
+impl CompiledFleet {
+    /// Compile (or refresh from `cache`) the fleet of `clusters`, given as
+    /// `(name, containment graph path)` pairs. Only clusters whose graph file changed since
+    /// the cache was written are compiled again.
+    #[staticmethod]
+    #[pyo3(signature = (clusters, cache = None))]
+    fn open(
+        py: Python<'_>,
+        clusters: Vec<(String, PathBuf)>,
+        cache: Option<PathBuf>,
+    ) -> PyResult<CompiledFleet> {
+        let sources: Vec<ClusterSource> = clusters
+            .into_iter()
+            .map(|(name, path)| ClusterSource { name, path })
+            .collect();
+        let fleet = py
+            .detach(|| Fleet::open(&sources, cache.as_deref()))
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(CompiledFleet { fleet })
+    }
+
+    /// For every cluster, in the order given: `(name, fits, reason)` for the request with
+    /// every resource free. `per_node` matches each node with the levels between it and
+    /// its resources removed, as jobs read from batch scripts need.
+    #[pyo3(signature = (jobspec, per_node = false))]
+    fn satisfiable(
+        &self,
+        py: Python<'_>,
+        jobspec: &Bound<'_, PyAny>,
+        per_node: bool,
+    ) -> PyResult<Vec<(String, bool, Option<String>)>> {
+        let js = Jobspec::coerce(jobspec)?;
+        let fits = py.detach(|| self.fleet.satisfiable(&js, per_node));
+        Ok(fits
+            .into_iter()
+            .map(|f| (f.cluster, f.ok, f.reason))
+            .collect())
+    }
+
+    /// How many clusters were compiled again when this fleet was opened.
+    #[getter]
+    fn rebuilt(&self) -> usize {
+        self.fleet.rebuilt
+    }
+
+    /// Distinct node shapes across the fleet.
+    #[getter]
+    fn shape_count(&self) -> usize {
+        self.fleet.shape_count()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.fleet.names()
+    }
+
+    fn __len__(&self) -> usize {
+        self.fleet.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "CompiledFleet({} clusters, {} node shapes)",
+            self.fleet.len(),
+            self.fleet.shape_count()
+        )
+    }
+}

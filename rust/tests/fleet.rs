@@ -1,0 +1,116 @@
+//! The compiled fleet answers exactly as the matcher does on each full graph: checked on
+//! every graph and jobspec of the Fluxion conformance material, and on the cache's upkeep.
+
+use std::path::{Path, PathBuf};
+
+use fractale::fleet::{ClusterSource, Fleet};
+use fractale::graph::ResourceGraph;
+use fractale::jobspec::Jobspec;
+use fractale::matcher::{AllocState, Matcher, Outcome, Policy};
+use serde_json::Value;
+
+fn material() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/fluxion");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+fn jobspec(dir: &Path, rel: &str) -> Option<Jobspec> {
+    let text = std::fs::read_to_string(dir.join(rel)).ok()?;
+    let value = serde_yaml::from_str::<Value>(&text).ok()?;
+    Jobspec::from_value_with(value, None, false).ok()
+}
+
+#[test]
+fn fleet_answers_match_the_matcher_on_every_conformance_case() {
+    let Some(dir) = material() else { return };
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir.join("cases"))
+        .expect("cases")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    cases.sort();
+    let (mut compared, mut differ) = (0, Vec::new());
+    for case_path in &cases {
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(case_path).expect("case"))
+            .expect("case json");
+        let graph_path = dir.join(case["graph"].as_str().expect("graph"));
+        let sources = vec![ClusterSource {
+            name: "g".into(),
+            path: graph_path.clone(),
+        }];
+        let fleet = Fleet::open(&sources, None).expect("fleet");
+        let g = ResourceGraph::from_jgf_str(
+            &std::fs::read_to_string(&graph_path).expect("graph"),
+            None,
+        )
+        .expect("graph");
+        let mut seen = Vec::new();
+        for step in case["steps"].as_array().expect("steps") {
+            let Some(rel) = step["jobspec"].as_str() else {
+                continue;
+            };
+            if seen.contains(&rel) {
+                continue;
+            }
+            seen.push(rel);
+            let Some(js) = jobspec(&dir, rel) else {
+                continue;
+            };
+            let mut st = AllocState::new(&g);
+            let direct = Matcher::new(&g)
+                .satisfiable(&mut st, &js, Policy::First)
+                .outcome
+                == Outcome::Satisfiable;
+            let fit = &fleet.satisfiable(&js, false)[0];
+            compared += 1;
+            if fit.ok != direct {
+                differ.push(format!(
+                    "{rel} on {}: fleet {} matcher {}",
+                    graph_path.display(),
+                    fit.ok,
+                    direct
+                ));
+            }
+        }
+    }
+    println!(
+        "fleet vs matcher: {compared} answers compared, {} differ",
+        differ.len()
+    );
+    assert!(compared > 300, "too few comparisons: {compared}");
+    assert!(differ.is_empty(), "{:?}", &differ[..differ.len().min(10)]);
+}
+
+#[test]
+fn the_cache_is_reused_until_a_graph_changes() {
+    let Some(dir) = material() else { return };
+    let tmp = std::env::temp_dir().join(format!("fractale-fleet-test-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let graph = tmp.join("tiny.json");
+    std::fs::copy(dir.join("graphs/tiny.json"), &graph).expect("copy");
+    let cache = tmp.join("fleet.json");
+    let sources = vec![ClusterSource {
+        name: "tiny".into(),
+        path: graph.clone(),
+    }];
+    assert_eq!(
+        Fleet::open(&sources, Some(&cache)).expect("first").rebuilt,
+        1
+    );
+    assert_eq!(
+        Fleet::open(&sources, Some(&cache)).expect("second").rebuilt,
+        0
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let text = std::fs::read_to_string(&graph).expect("read");
+    std::fs::write(&graph, format!("{text}\n")).expect("touch");
+    assert_eq!(
+        Fleet::open(&sources, Some(&cache)).expect("third").rebuilt,
+        1
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
