@@ -12,6 +12,7 @@ faster fleet matcher replaces.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -525,25 +526,36 @@ def containment_graph(cluster: Cluster, per_node: bool = False):
     return ResourceGraph.from_jgf(per_node_view(cluster.document(CONTAINMENT)))
 
 
+# The compiled fleet beside the clusters of a store, rebuilt per cluster when a graph changes.
+FLEET_CACHE = ".fleet-cache.json"
+
+
 def containment_fits(
     clusters: Sequence[Cluster], jobspec: Any, per_node: bool = False
 ) -> list[tuple[bool, str | None]]:
     """For each cluster, whether ``jobspec`` is satisfiable on its containment graph with
     every resource free, and the core's reason when it is not. With ``per_node`` (jobs read
-    from batch scripts) it is matched against ``per_node_view`` of each graph.
+    from batch scripts) each node is matched with the levels between it and its resources
+    removed (see ``per_node_view``).
 
-    This is the seam where the compiled fleet matcher plugs in: it answers the same
-    question for all clusters at once.
+    The core answers all clusters at once, in parallel, from a compiled cache kept in the
+    store (``.fleet-cache.json``), recompiling only clusters whose graph file changed. A
+    cluster whose recorded totals are already short is answered from them.
     """
+    from fractale._core import CompiledFleet
+
+    if not clusters:
+        return []
+    root = clusters[0].path.parent
+    cache = root / FLEET_CACHE if os.access(root, os.W_OK) else None
+    pairs = [(cluster.name, str(cluster.graph_path(CONTAINMENT))) for cluster in clusters]
+    fleet = CompiledFleet.open(pairs, str(cache) if cache else None)
+    fits = fleet.satisfiable(jobspec, per_node)
     needed = {kind: n for kind, n in jobspec.counts().items() if kind in _WHOLE_TYPES}
     answers = []
-    for cluster in clusters:
+    for cluster, (_, ok, reason) in zip(clusters, fits):
         short = _short_of(needed, cluster.counts())
-        if short is not None:
-            answers.append((False, short))
-            continue
-        result = containment_graph(cluster, per_node).satisfiable(jobspec)
-        answers.append((bool(result), None if result else result.reason))
+        answers.append((False, short) if short is not None else (ok, reason))
     return answers
 
 
