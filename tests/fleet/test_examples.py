@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-FLEET = EXAMPLES / "fleet"
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    """A copy of the example fleet, so that caches fractale keeps stay out of the checkout."""
+    copy = tmp_path / "fleet"
+    shutil.copytree(EXAMPLES / "fleet", copy, ignore=shutil.ignore_patterns(".*"))
+    return copy
 
 
 def fractale(*args):
@@ -20,9 +30,9 @@ def fractale(*args):
     )
 
 
-def test_the_example_job_fits_quartz_and_tioga_but_not_dev():
+def test_the_example_job_fits_quartz_and_tioga_but_not_dev(fleet):
     job = EXAMPLES / "jobs" / "gromacs.yaml"
-    result = fractale("satisfy", "--json", "--config-dir", FLEET, job)
+    result = fractale("satisfy", "--json", "--config-dir", fleet, job)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["fits"] == ["quartz", "tioga"]
@@ -30,22 +40,29 @@ def test_the_example_job_fits_quartz_and_tioga_but_not_dev():
     assert dev["cluster"] == "dev" and len(dev["reasons"]) == 2
 
 
-def test_the_example_script_loads_gromacs_with_spack_on_quartz():
-    result = fractale("script", "--config-dir", FLEET, EXAMPLES / "jobs" / "gromacs.yaml")
+def test_the_example_script_loads_gromacs_with_spack_on_quartz(fleet):
+    result = fractale("script", "--config-dir", fleet, EXAMPLES / "jobs" / "gromacs.yaml")
     assert result.returncode == 0, result.stderr
     assert "#SBATCH --nodes=4" in result.stdout
     assert "spack load gromacs@2023.1/q3kcqxs" in result.stdout
 
 
-def test_the_example_batch_script_gets_a_flux_script_with_modules_on_tioga():
-    result = fractale("script", "--config-dir", FLEET, "--cluster", "tioga", "--require",
+def test_the_example_batch_script_gets_a_flux_script_with_modules_on_tioga(fleet):
+    result = fractale("script", "--config-dir", fleet, "--cluster", "tioga", "--require",
                       "gromacs>=2023", EXAMPLES / "jobs" / "gromacs.sh")
     assert result.returncode == 0, result.stderr
     assert "#FLUX: --nodes=4" in result.stdout
     assert "module load gcc/12.2.0 gromacs/2023.3" in result.stdout
 
 
-def test_reading_the_example_fleet_writes_nothing_into_it():
-    before = sorted(p.relative_to(FLEET) for p in FLEET.rglob("*"))
-    fractale("satisfy", "--config-dir", FLEET, EXAMPLES / "jobs" / "gromacs.yaml")
-    assert sorted(p.relative_to(FLEET) for p in FLEET.rglob("*")) == before
+def test_matching_leaves_the_example_clusters_as_they_were(fleet):
+    def contents():
+        return {
+            p.relative_to(fleet): p.read_bytes()
+            for p in fleet.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        }
+
+    before = contents()
+    fractale("satisfy", "--config-dir", fleet, EXAMPLES / "jobs" / "gromacs.yaml")
+    assert contents() == before
