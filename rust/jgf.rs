@@ -971,6 +971,64 @@ impl FastHasher {
     }
 }
 
+/// Resolves edge endpoints to node positions. Most graph files number their nodes with
+/// small decimal ids, which a plain array resolves without hashing a string per endpoint.
+enum NodeIndex<'n> {
+    Dense(Vec<u32>),
+    Hashed(HashMap<&'n str, usize, FastHash>),
+}
+
+fn decimal_id(id: &str) -> Option<usize> {
+    let canonical = !id.is_empty()
+        && id.len() <= 9
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && (id == "0" || !id.starts_with('0'));
+    if canonical {
+        id.parse().ok()
+    } else {
+        None
+    }
+}
+
+impl<'n> NodeIndex<'n> {
+    /// The index, or the position of the first node whose id repeats an earlier one.
+    fn build(nodes: &'n [Node]) -> std::result::Result<Self, usize> {
+        let limit = nodes.len().saturating_mul(4).max(16);
+        let dense: Option<Vec<usize>> = nodes
+            .iter()
+            .map(|n| decimal_id(&n.jgf_id).filter(|&k| k < limit))
+            .collect();
+        if let Some(ids) = dense {
+            let mut table = vec![u32::MAX; ids.iter().copied().max().map_or(0, |m| m + 1)];
+            for (i, &k) in ids.iter().enumerate() {
+                if table[k] != u32::MAX {
+                    return Err(i);
+                }
+                table[k] = i as u32;
+            }
+            return Ok(NodeIndex::Dense(table));
+        }
+        let mut index: HashMap<&str, usize, FastHash> =
+            HashMap::with_capacity_and_hasher(nodes.len(), FastHash);
+        for (i, node) in nodes.iter().enumerate() {
+            if index.insert(node.jgf_id.as_str(), i).is_some() {
+                return Err(i);
+            }
+        }
+        Ok(NodeIndex::Hashed(index))
+    }
+
+    fn get(&self, id: &str) -> Option<usize> {
+        match self {
+            NodeIndex::Dense(table) => decimal_id(id)
+                .and_then(|k| table.get(k))
+                .filter(|&&i| i != u32::MAX)
+                .map(|&i| i as usize),
+            NodeIndex::Hashed(index) => index.get(id).copied(),
+        }
+    }
+}
+
 /// Shares one allocation among the many vertices or edges that repeat a string.
 #[derive(Default)]
 struct Interner {
@@ -1024,22 +1082,19 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
     let keyed = built.keyed;
     let nodes = built.nodes;
 
-    let mut index: HashMap<&str, usize, FastHash> =
-        HashMap::with_capacity_and_hasher(nodes.len(), FastHash);
-    for (i, node) in nodes.iter().enumerate() {
-        if index.insert(node.jgf_id.as_str(), i).is_some() {
-            let loc = if keyed {
-                format!("graph.nodes[{:?}]", node.jgf_id)
-            } else {
-                format!("graph.nodes[{i}]")
-            };
-            return Err(Error::jgf(
-                file,
-                format!("{loc}.id"),
-                format!("expected a unique node id, {:?} appears twice", node.jgf_id),
-            ));
-        }
-    }
+    let index = NodeIndex::build(&nodes).map_err(|i| {
+        let node = &nodes[i];
+        let loc = if keyed {
+            format!("graph.nodes[{:?}]", node.jgf_id)
+        } else {
+            format!("graph.nodes[{i}]")
+        };
+        Error::jgf(
+            file,
+            format!("{loc}.id"),
+            format!("expected a unique node id, {:?} appears twice", node.jgf_id),
+        )
+    })?;
 
     let mut edges = Vec::with_capacity(raw_edges.len());
     let mut subsystems: Vec<Arc<str>> = Vec::new();
@@ -1053,7 +1108,7 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
             let id = id.ok_or_else(|| {
                 Error::jgf(file, format!("{}.{key}", loc()), "expected a node id")
             })?;
-            index.get(id.0.as_ref()).copied().ok_or_else(|| {
+            index.get(id.0.as_ref()).ok_or_else(|| {
                 Error::jgf(
                     file,
                     format!("{}.{key}", loc()),
