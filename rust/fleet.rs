@@ -123,44 +123,51 @@ struct ShapeTable {
 }
 
 impl ShapeTable {
-    fn from_index(index: &FleetIndex) -> Self {
+    fn from_index(index: &FleetIndex) -> Result<Self> {
         let mut table = ShapeTable::default();
         for shape in &index.shapes {
-            table.intern(shape.clone());
+            let g = ResourceGraph::from_jgf_value(shape.clone(), Some("fleet cache"))?;
+            let node = g.children(g.root).first().copied().unwrap_or(g.root);
+            let key = subtree_key(&g, node, &[]);
+            table.by_key.insert(key, table.shapes.len() as u32);
+            table.shapes.push(shape.clone());
         }
-        table
+        Ok(table)
     }
 
-    fn intern(&mut self, shape: Value) -> u32 {
-        let key = shape_key(&shape);
+    /// The shape of node `v` of `g` with the levels in `drop` removed, added if new.
+    fn intern(&mut self, g: &ResourceGraph, v: u32, drop: &[&str]) -> u32 {
+        let key = subtree_key(g, v, drop);
         if let Some(&i) = self.by_key.get(&key) {
             return i;
         }
         let i = self.shapes.len() as u32;
-        self.shapes.push(shape);
+        self.shapes.push(node_graph(g, v, drop));
         self.by_key.insert(key, i);
         i
     }
 }
 
-/// What makes two one-node graphs the same for matching: types, sizes and structure.
-fn shape_key(shape: &Value) -> String {
-    let nodes = shape["graph"]["nodes"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let edges = shape["graph"]["edges"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+/// What makes two nodes the same for matching: the root above them, and the types, sizes,
+/// units and structure of their subtrees (names and ids do not change what fits).
+fn subtree_key(g: &ResourceGraph, v: u32, drop: &[&str]) -> String {
+    use std::fmt::Write;
     let mut key = String::new();
-    for n in &nodes {
-        let m = &n["metadata"];
-        key.push_str(&format!("{}:{}:{};", m["type"], m["size"], m["unit"]));
-    }
-    key.push('|');
-    for e in &edges {
-        key.push_str(&format!("{}>{};", e["source"], e["target"]));
+    let _ = write!(key, "{}|", g.node(g.root).kind);
+    let mut position = 0usize;
+    let mut stack = vec![(v, usize::MAX)];
+    while let Some((u, parent)) = stack.pop() {
+        let n = g.node(u);
+        let here = if u == v || !drop.contains(&&*n.kind) {
+            let _ = write!(key, "{}:{}:{}:{};", n.kind, n.size, n.unit, parent);
+            position += 1;
+            position - 1
+        } else {
+            parent
+        };
+        for &c in g.children(u).iter().rev() {
+            stack.push((c, here));
+        }
     }
     key
 }
@@ -234,8 +241,8 @@ fn compile(source: &ClusterSource, stamp: Stamp, table: &mut ShapeTable) -> Resu
     while let Some(u) = stack.pop() {
         if Some(g.kind[u as usize]) == node_type {
             let n = g.node(u);
-            let shape = table.intern(node_graph(&g, u, &[]));
-            let flat_shape = table.intern(node_graph(&g, u, BETWEEN_NODE_AND_RESOURCES));
+            let shape = table.intern(&g, u, &[]);
+            let flat_shape = table.intern(&g, u, BETWEEN_NODE_AND_RESOURCES);
             nodes.push(NodeEntry {
                 shape,
                 flat_shape,
@@ -286,7 +293,7 @@ impl Fleet {
     /// not an error: the fleet is then compiled in memory on every call.
     pub fn open(sources: &[ClusterSource], cache: Option<&Path>) -> Result<Fleet> {
         let previous = cache.and_then(FleetIndex::load).unwrap_or_default();
-        let mut table = ShapeTable::from_index(&previous);
+        let mut table = ShapeTable::from_index(&previous)?;
         let old: HashMap<&str, &CachedCluster> = previous
             .clusters
             .iter()
