@@ -172,40 +172,43 @@ fn subtree_key(g: &ResourceGraph, v: u32, drop: &[&str]) -> String {
     key
 }
 
-/// The one-node graph of node `v`: a root like the cluster's holding that node's subtree,
-/// with the levels in `drop` removed (their children move up to the nearest kept vertex).
-fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Value {
-    let root = g.node(g.root);
+/// A copy of the tree below `start` with the vertices `dropped` says to leave out (their
+/// children move up to the nearest kept vertex), under a copy of the root when `under_root`.
+fn copy_tree(
+    g: &ResourceGraph,
+    start: u32,
+    under_root: bool,
+    dropped: impl Fn(u32) -> bool,
+) -> Document {
     let mut nodes: Vec<Node> = Vec::new();
     let mut edges: Vec<Edge> = Vec::new();
     let contains: Arc<str> = Arc::from("contains");
     let containment: Arc<str> = Arc::from(CONTAINMENT);
-    let mut top = root.clone();
-    top.jgf_id = "0".into();
-    top.path = format!("/{}", root.name);
-    top.extras = None;
-    nodes.push(top);
-    // (vertex, position of its kept parent in `nodes`, that parent's path)
-    let mut stack = vec![(v, 0usize)];
-    while let Some((u, parent)) = stack.pop() {
-        let src = g.node(u);
-        let kept = u == v || !drop.contains(&&*src.kind);
-        let here = if kept {
-            let mut copy = src.clone();
-            copy.jgf_id = nodes.len().to_string();
-            copy.uniq_id = nodes.len() as i64;
-            copy.status = Status::Up;
-            copy.path = format!("{}/{}", nodes[parent].path, src.name);
-            copy.extras = None;
-            nodes.push(copy);
-            let here = nodes.len() - 1;
+    let mut keep = |src: &Node, parent: Option<usize>, nodes: &mut Vec<Node>| -> usize {
+        let mut copy = src.clone();
+        copy.jgf_id = nodes.len().to_string();
+        copy.path = match parent {
+            Some(p) => format!("{}/{}", nodes[p].path, src.name),
+            None => format!("/{}", src.name),
+        };
+        nodes.push(copy);
+        let here = nodes.len() - 1;
+        if let Some(p) = parent {
             edges.push(Edge {
-                source: parent,
+                source: p,
                 target: here,
                 subsystem: containment.clone(),
                 relation: contains.clone(),
             });
-            here
+        }
+        here
+    };
+    let top = under_root.then(|| keep(g.node(g.root), None, &mut nodes));
+    // Children are pushed in reverse so that they come out in edge order.
+    let mut stack = vec![(start, top)];
+    while let Some((u, parent)) = stack.pop() {
+        let here = if u == start || !dropped(u) {
+            Some(keep(g.node(u), parent, &mut nodes))
         } else {
             parent
         };
@@ -213,15 +216,26 @@ fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Value {
             stack.push((c, here));
         }
     }
-    // The walk above pushes children in reverse so that they come out in edge order.
-    let doc = Document {
+    Document {
         nodes,
         edges,
         keyed: false,
         edge_style: jgf::EdgeStyle::Subsystem,
         graph_extra: BTreeMap::new(),
         root: 0,
-    };
+    }
+}
+
+/// The one-node graph of node `v`: a root like the cluster's holding that node's subtree,
+/// with the levels in `drop` removed. Ids, status and extras are made plain so that the
+/// shape says only what matching depends on.
+fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Value {
+    let mut doc = copy_tree(g, v, true, |u| drop.contains(&&*g.node(u).kind));
+    for (i, n) in doc.nodes.iter_mut().enumerate() {
+        n.uniq_id = i as i64;
+        n.status = Status::Up;
+        n.extras = None;
+    }
     jgf::to_value(&doc)
 }
 
@@ -462,60 +476,19 @@ fn full_graph_fit(c: &CachedCluster, js: &Jobspec, per_node: bool) -> Fit {
 
 /// A whole graph with the levels between nodes and their resources removed.
 fn flatten_graph(g: &ResourceGraph) -> Result<ResourceGraph> {
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut edges: Vec<Edge> = Vec::new();
-    let contains: Arc<str> = Arc::from("contains");
-    let containment: Arc<str> = Arc::from(CONTAINMENT);
-    let mut stack = vec![(g.root, usize::MAX)];
-    while let Some((u, parent)) = stack.pop() {
-        let src = g.node(u);
-        let inside_node = {
-            let mut p = g.parent[u as usize];
-            let mut found = false;
-            while p != NO_PARENT {
-                if &*g.node(p).kind == "node" {
-                    found = true;
-                    break;
-                }
-                p = g.parent[p as usize];
+    let inside_node = |u: u32| {
+        let mut p = g.parent[u as usize];
+        while p != NO_PARENT {
+            if &*g.node(p).kind == "node" {
+                return true;
             }
-            found
-        };
-        let kept = !(inside_node && BETWEEN_NODE_AND_RESOURCES.contains(&&*src.kind));
-        let here = if kept {
-            let mut copy = src.clone();
-            copy.jgf_id = nodes.len().to_string();
-            copy.path = if parent == usize::MAX {
-                format!("/{}", src.name)
-            } else {
-                format!("{}/{}", nodes[parent].path, src.name)
-            };
-            nodes.push(copy);
-            let here = nodes.len() - 1;
-            if parent != usize::MAX {
-                edges.push(Edge {
-                    source: parent,
-                    target: here,
-                    subsystem: containment.clone(),
-                    relation: contains.clone(),
-                });
-            }
-            here
-        } else {
-            parent
-        };
-        for &c in g.children(u).iter().rev() {
-            stack.push((c, here));
+            p = g.parent[p as usize];
         }
-    }
-    let doc = Document {
-        nodes,
-        edges,
-        keyed: false,
-        edge_style: jgf::EdgeStyle::Subsystem,
-        graph_extra: BTreeMap::new(),
-        root: 0,
+        false
     };
+    let doc = copy_tree(g, g.root, false, |u| {
+        inside_node(u) && BETWEEN_NODE_AND_RESOURCES.contains(&&*g.node(u).kind)
+    });
     Ok(ResourceGraph::from_document(doc))
 }
 
