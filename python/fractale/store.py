@@ -43,6 +43,8 @@ SCHEDULERS = ("slurm", "flux", "pbs", "lsf", "oar", "cobalt", "moab", "kubernete
 # Types whose totals `cluster list` and the summary report.
 COUNTED_TYPES = ("node", "core", "gpu", "memory")
 
+# libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _LOCK_TIMEOUT = 60.0
 
@@ -143,6 +145,7 @@ class Cluster:
     path: Path
     config: dict[str, Any]
     _documents: dict[str, Any] = field(default_factory=dict, repr=False)
+    _counts: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def scheduler(self) -> str:
@@ -164,7 +167,12 @@ class Cluster:
 
     def subsystems(self) -> list[str]:
         """The subsystems with a graph in the cluster's folder, containment first."""
-        names = sorted(p.stem for p in self.path.glob("*.json") if not p.name.startswith("."))
+        with os.scandir(self.path) as entries:
+            names = sorted(
+                entry.name[:-5]
+                for entry in entries
+                if entry.name.endswith(".json") and not entry.name.startswith(".")
+            )
         return sorted(names, key=lambda name: name != CONTAINMENT)
 
     def graph_path(self, subsystem: str = CONTAINMENT) -> Path:
@@ -194,13 +202,19 @@ class Cluster:
 
         A graph edited by hand after it was stored is counted again by the core.
         """
-        recorded = self.config.get("resources")
-        graph = self.path / f"{CONTAINMENT}.json"
-        config = self.path / CONFIG_FILE
-        fresh = graph.is_file() and graph.stat().st_mtime_ns <= config.stat().st_mtime_ns
-        if isinstance(recorded, dict) and fresh:
-            return {str(k): int(v) for k, v in recorded.items()}
-        return dict(self.resource_graph().summary())
+        if self._counts is None:
+            recorded = self.config.get("resources")
+            try:
+                graph = os.stat(self.path / f"{CONTAINMENT}.json").st_mtime_ns
+                fresh = graph <= os.stat(self.path / CONFIG_FILE).st_mtime_ns
+            except FileNotFoundError:
+                fresh = False
+            if isinstance(recorded, dict) and fresh:
+                counts = {str(k): int(v) for k, v in recorded.items()}
+            else:
+                counts = dict(self.resource_graph().summary())
+            self._counts = counts
+        return dict(self._counts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,7 +267,7 @@ class Store:
             known = ", ".join(self.names()) or "none"
             raise StoreError(f"no cluster named {name!r} in {self.root} (known: {known})")
         try:
-            config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            config = yaml.load(config_path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         except yaml.YAMLError as err:
             raise StoreError(f"{config_path} is not valid YAML: {err}") from None
         if not isinstance(config, dict):
