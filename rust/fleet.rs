@@ -19,7 +19,7 @@ use crate::jobspec::{Constraint, ConstraintTarget, Count, Jobspec, Request};
 use crate::matcher::{AllocState, Matcher, Outcome, Policy};
 
 /// Bumped whenever the cache's layout or meaning changes.
-const CACHE_VERSION: u32 = 1;
+const CACHE_VERSION: u32 = 2;
 
 /// Levels between a node and its resources that a batch script's per-node request passes
 /// over (the scheduler may spread a task over sockets).
@@ -87,6 +87,8 @@ struct CachedCluster {
     decomposable: bool,
     /// Types found above the nodes (the root, racks, ...).
     upper_types: Vec<String>,
+    /// Size totals per type over the whole graph.
+    totals: BTreeMap<String, u64>,
     nodes: Vec<NodeEntry>,
 }
 
@@ -282,6 +284,7 @@ fn compile(source: &ClusterSource, stamp: Stamp, table: &mut ShapeTable) -> Resu
         stamp,
         decomposable,
         upper_types: upper,
+        totals: g.totals(),
         nodes,
     })
 }
@@ -390,13 +393,32 @@ impl Fleet {
             let answers = parallel_map(&wanted, |&s| plan.answer(&self.shapes[s as usize]));
             shape_answers = wanted.into_iter().zip(answers).collect();
         }
-        parallel_map(&self.index.clusters, |c| match &plan {
-            Some(plan) if c.decomposable && plan.applies(c) => {
-                plan.combine(c, &shape_answers, per_node, js.constraints.as_ref())
+        let needed = js.counts();
+        parallel_map(&self.index.clusters, |c| {
+            if let Some(reason) = short_in_all(c, &needed) {
+                return Fit {
+                    cluster: c.name.clone(),
+                    ok: false,
+                    reason: Some(reason),
+                };
             }
-            _ => full_graph_fit(c, js, per_node),
+            match &plan {
+                Some(plan) if c.decomposable && plan.applies(c) => {
+                    plan.combine(c, &shape_answers, per_node, js.constraints.as_ref())
+                }
+                _ => full_graph_fit(c, js, per_node),
+            }
         })
     }
+}
+
+/// Why a cluster can never hold the request, when its totals alone say so.
+fn short_in_all(c: &CachedCluster, needed: &BTreeMap<String, u64>) -> Option<String> {
+    needed.iter().find_map(|(kind, &need)| {
+        let have = c.totals.get(kind).copied().unwrap_or(0);
+        (have < need)
+            .then(|| format!("the request needs {need} {kind} in all, the cluster has {have}"))
+    })
 }
 
 /// Keep only the shapes some cluster uses, renumbered.

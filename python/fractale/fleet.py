@@ -531,7 +531,7 @@ FLEET_CACHE = ".fleet-cache.json"
 
 
 def containment_fits(
-    clusters: Sequence[Cluster], jobspec: Any, per_node: bool = False
+    clusters: Sequence[Cluster], jobspec: Any, per_node: bool = False, compiled: Any = None
 ) -> list[tuple[bool, str | None]]:
     """For each cluster, whether ``jobspec`` is satisfiable on its containment graph with
     every resource free, and the core's reason when it is not. With ``per_node`` (jobs read
@@ -539,39 +539,23 @@ def containment_fits(
     removed (see ``per_node_view``).
 
     The core answers all clusters at once, in parallel, from a compiled cache kept in the
-    store (``.fleet-cache.json``), recompiling only clusters whose graph file changed. A
-    cluster whose recorded totals are already short is answered from them.
+    store (``.fleet-cache.json``), recompiling only clusters whose graph file changed; a
+    ``compiled`` fleet already opened on these clusters is used as it is.
     """
-    from fractale._core import CompiledFleet
-
     if not clusters:
         return []
+    fleet = compiled if compiled is not None else compile_fleet(clusters)
+    return [(ok, reason) for _, ok, reason in fleet.satisfiable(jobspec, per_node)]
+
+
+def compile_fleet(clusters: Sequence[Cluster]):
+    """The clusters' containment graphs compiled by the core, through the store's cache."""
+    from fractale._core import CompiledFleet
+
     root = clusters[0].path.parent
     cache = root / FLEET_CACHE if os.access(root, os.W_OK) else None
-    pairs = [(cluster.name, str(cluster.graph_path(CONTAINMENT))) for cluster in clusters]
-    fleet = CompiledFleet.open(pairs, str(cache) if cache else None)
-    fits = fleet.satisfiable(jobspec, per_node)
-    needed = {kind: n for kind, n in jobspec.counts().items() if kind in _WHOLE_TYPES}
-    answers = []
-    for cluster, (_, ok, reason) in zip(clusters, fits):
-        short = _short_of(needed, cluster.counts())
-        answers.append((False, short) if short is not None else (ok, reason))
-    return answers
-
-
-# Types whose vertices count one each in generated graphs, so that the totals recorded in
-# cluster.yaml bound what a request can get without loading the graph.
-_WHOLE_TYPES = ("node", "core", "gpu")
-
-
-def _short_of(needed: Mapping[str, int], recorded: Mapping[str, int]) -> str | None:
-    """Why a request cannot fit a cluster whose graph holds fewer of a type in all than the
-    request needs, or None when the totals do not rule it out."""
-    for kind, amount in needed.items():
-        held = recorded.get(kind, 0)
-        if amount > held:
-            return f"the request needs {amount} {kind} in all, the cluster has {held}"
-    return None
+    pairs = [(cluster.name, str(cluster.path / f"{CONTAINMENT}.json")) for cluster in clusters]
+    return CompiledFleet.open(pairs, str(cache) if cache else None)
 
 
 def cluster_software(cluster: Cluster) -> list[Software]:
@@ -591,6 +575,8 @@ class Fleet:
         names = list(clusters) or self.store.names()
         self.clusters = [self.store.get(name) for name in names]
         self._software: dict[str, list[Software]] = {}
+        # The compiled containment of these clusters, opened on first use and kept.
+        self._compiled = None
 
     def __repr__(self) -> str:
         return f"Fleet({self.store!r}, {len(self.clusters)} clusters)"
@@ -608,7 +594,9 @@ class Fleet:
         job = self._job(job)
         if not self.clusters:
             raise StoreError(f"no clusters are registered in {self.store.root}")
-        fits = containment_fits(self.clusters, job.jobspec, job.per_node)
+        if self._compiled is None:
+            self._compiled = compile_fleet(self.clusters)
+        fits = containment_fits(self.clusters, job.jobspec, job.per_node, self._compiled)
         answers = []
         for cluster, (fit, reason) in zip(self.clusters, fits):
             installed = self.software(cluster) if job.requires else []
