@@ -10,6 +10,7 @@ per type, node shapes, properties, software) small enough to put in an LLM promp
 
 from __future__ import annotations
 
+import gc
 import shutil
 import subprocess
 from collections import Counter, defaultdict
@@ -58,29 +59,45 @@ class Box:
         return out
 
 
+def _edge_kept(metadata: dict[str, Any], subsystem: str) -> bool:
+    """Whether an edge is a parent-to-child edge of ``subsystem`` (older files name the
+    subsystem as ``name: {containment: contains}`` and add reverse ``in`` edges)."""
+    edge_subsystem = metadata.get("subsystem")
+    named = metadata.get("name")
+    if edge_subsystem is None and isinstance(named, dict):
+        edge_subsystem = next(iter(named), None)
+    relation = metadata.get("relation") or (named or {}).get(edge_subsystem or "", "")
+    return (edge_subsystem or CONTAINMENT) == subsystem and relation != "in"
+
+
 def _tree(document: dict[str, Any], subsystem: str = CONTAINMENT):
-    """Vertex metadata by id, children by id and the root id of a subsystem tree."""
+    """Vertex metadata by position, children by position and the root's position."""
     graph = document.get("graph") or {}
     nodes = graph.get("nodes") or []
     if isinstance(nodes, dict):
         nodes = [dict(node, id=key) for key, node in nodes.items()]
-    metadata = {str(node["id"]): node.get("metadata") or {} for node in nodes}
-    children: dict[str, list[str]] = defaultdict(list)
-    has_parent = set()
+    metadata = [node.get("metadata") or {} for node in nodes]
+    index = {str(node["id"]): position for position, node in enumerate(nodes)}
+    children: list[list[int]] = [[] for _ in nodes]
+    has_parent = bytearray(len(nodes))
+    # Edge metadata is usually one shared shape: judge each distinct one once.
+    verdicts: dict[int, bool] = {}
     for edge in graph.get("edges") or []:
         meta = edge.get("metadata") or {}
-        edge_subsystem = meta.get("subsystem")
-        if edge_subsystem is None and isinstance(meta.get("name"), dict):
-            edge_subsystem = next(iter(meta["name"]), None)
-        relation = meta.get("relation") or (meta.get("name") or {}).get(edge_subsystem or "", "")
-        if (edge_subsystem or CONTAINMENT) != subsystem or relation == "in":
+        kept = verdicts.get(id(meta))
+        if kept is None:
+            kept = verdicts[id(meta)] = _edge_kept(meta, subsystem)
+        if not kept:
             continue
-        source, target = str(edge["source"]), str(edge["target"])
-        if target in has_parent:
+        try:
+            source, target = index[str(edge["source"])], index[str(edge["target"])]
+        except KeyError as missing:
+            raise ShowError(f"an edge names vertex {missing} that the graph lacks") from None
+        if has_parent[target]:
             continue
+        has_parent[target] = 1
         children[source].append(target)
-        has_parent.add(target)
-    roots = [key for key in metadata if key not in has_parent]
+    roots = [position for position in range(len(nodes)) if not has_parent[position]]
     if len(roots) != 1:
         raise ShowError(f"the {subsystem} graph has {len(roots)} roots; expected a tree")
     return metadata, children, roots[0]
@@ -88,31 +105,45 @@ def _tree(document: dict[str, Any], subsystem: str = CONTAINMENT):
 
 def fold(document: dict[str, Any], subsystem: str = CONTAINMENT) -> Box:
     """The containment tree with identical sibling subtrees folded into counted boxes."""
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small tuples that never form cycles
+    try:
+        return _fold(document, subsystem)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _fold(document: dict[str, Any], subsystem: str) -> Box:
     metadata, children, root = _tree(document, subsystem)
-    # Post-order over an explicit stack: trees can be far deeper than Python's recursion.
+    # Breadth-first order, then children before parents: no recursion however deep.
+    order = [root]
+    for vertex in order:
+        order.extend(children[vertex])
     shape_ids: dict[tuple, int] = {}
-    shape_of: dict[str, int] = {}
+    shape_of = [0] * len(metadata)
     shapes: list[tuple] = []
-    stack = [(root, False)]
-    while stack:
-        vertex, expanded = stack.pop()
-        if not expanded:
-            stack.append((vertex, True))
-            stack.extend((child, False) for child in children.get(vertex, ()))
-            continue
+    for vertex in reversed(order):
         meta = metadata[vertex]
-        counted = Counter(shape_of[child] for child in children.get(vertex, ()))
+        below = children[vertex]
+        if not below:
+            counted: tuple = ()
+        elif len(below) == 1:
+            counted = ((shape_of[below[0]], 1),)
+        else:
+            counted = tuple(sorted(Counter(shape_of[child] for child in below).items()))
         shape = (
             str(meta.get("type", "")),
             int(meta.get("size", 1) or 1),
             str(meta.get("unit", "") or ""),
             bool(meta.get("status", 0)),
-            tuple(sorted(counted.items())),
+            counted,
         )
-        if shape not in shape_ids:
-            shape_ids[shape] = len(shapes)
+        known = shape_ids.get(shape)
+        if known is None:
+            known = shape_ids[shape] = len(shapes)
             shapes.append(shape)
-        shape_of[vertex] = shape_ids[shape]
+        shape_of[vertex] = known
 
     def build(shape_id: int, count: int) -> Box:
         kind, size, unit, down, counted = shapes[shape_id]

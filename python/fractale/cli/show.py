@@ -25,12 +25,13 @@ def show(name, output_format, output, summary, force, config_dir):
     """Draw CLUSTER (a registered cluster, or a JGF file) with identical subtrees folded
     into one box with a count: node × 128 → socket × 2 → core × 32, gpu × 4."""
     from fractale import show as drawing
+    from fractale.store import read_json
 
     store = open_store(config_dir)
     path = Path(name)
     if name not in store and path.suffix == ".json" and path.is_file():
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = read_json(path)
         except ValueError as err:
             raise UserError(f"{path} is not JSON: {err}") from None
         cluster = None
