@@ -150,6 +150,28 @@ def fmt(seconds: float) -> str:
     return f"{seconds:8.2f} s "
 
 
+def measure_core(graph, js, policy: str, repeat: int) -> tuple[float, float]:
+    """Median satisfiable and allocate-then-release times of the core."""
+
+    def allocate_release():
+        result = graph.allocate(js, policy)
+        if result.allocation is not None:
+            graph.release(result.allocation)
+
+    return timed(lambda: graph.satisfiable(js, policy), repeat), timed(allocate_release, repeat)
+
+
+def measure_python(baseline: PythonGraph, document: dict, repeat: int) -> tuple[float, float]:
+    """The same two measurements on the pure-Python matcher."""
+
+    def allocate_release():
+        jobid = baseline.allocate(document)
+        if jobid is not None:
+            baseline.release(jobid)
+
+    return timed(lambda: baseline.satisfiable(document), repeat), timed(allocate_release, repeat)
+
+
 def bench_size(nodes: int, folder: Path, policy: str, baseline_limit: int) -> None:
     path = folder / f"synthetic-{nodes}.json"
     if not path.exists():
@@ -177,7 +199,10 @@ def bench_size(nodes: int, folder: Path, policy: str, baseline_limit: int) -> No
         py_per_vertex = (rss_bytes() - before) / vertices
 
     print(f"\n== {nodes} nodes: {vertices:,} vertices, {megabytes:.1f} MB of JGF, policy {policy}")
-    line = f"  load        fractale {fmt(load)} ({megabytes / load:7.1f} MB/s), {per_vertex:6.0f} B/vertex resident"
+    line = (
+        f"  load        fractale {fmt(load)} ({megabytes / load:7.1f} MB/s),"
+        f" {per_vertex:6.0f} B/vertex resident"
+    )
     if run_baseline:
         line += f" | python {fmt(py_load)}, {py_per_vertex:6.0f} B/vertex | x{py_load / load:6.1f}"
     print(line)
@@ -185,35 +210,20 @@ def bench_size(nodes: int, folder: Path, policy: str, baseline_limit: int) -> No
     for label, document in requests(nodes).items():
         js = fractale.Jobspec.from_dict(document)
         repeat = 5 if nodes >= 10000 else 20
-
-        def satisfiable():
-            graph.satisfiable(js, policy)
-
-        def allocate_release():
-            result = graph.allocate(js, policy)
-            if result.allocation is not None:
-                graph.release(result.allocation)
-
         status = graph.allocate(js, policy)
         if status.allocation is not None:
             graph.release(status.allocation)
-        sat = timed(satisfiable, repeat)
-        alloc = timed(allocate_release, repeat)
-        row = f"  {label:34s} [{status.status:13s}] satisfiable {fmt(sat)}  allocate+release {fmt(alloc)}"
+        sat, alloc = measure_core(graph, js, policy, repeat)
+        row = (
+            f"  {label:34s} [{status.status:13s}] "
+            f"satisfiable {fmt(sat)}  allocate+release {fmt(alloc)}"
+        )
         if run_baseline:
-            py_repeat = max(1, repeat // 5)
-
-            def py_satisfiable():
-                baseline.satisfiable(document)
-
-            def py_allocate_release():
-                jobid = baseline.allocate(document)
-                if jobid is not None:
-                    baseline.release(jobid)
-
-            py_sat = timed(py_satisfiable, py_repeat)
-            py_alloc = timed(py_allocate_release, py_repeat)
-            row += f" | python {fmt(py_sat)} / {fmt(py_alloc)} | x{py_sat / sat:8.1f} / x{py_alloc / alloc:8.1f}"
+            py_sat, py_alloc = measure_python(baseline, document, max(1, repeat // 5))
+            row += (
+                f" | python {fmt(py_sat)} / {fmt(py_alloc)}"
+                f" | x{py_sat / sat:8.1f} / x{py_alloc / alloc:8.1f}"
+            )
         print(row)
     del graph
     if run_baseline:
@@ -232,9 +242,8 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(args.cache)
     folder.mkdir(parents=True, exist_ok=True)
-    print(
-        f"fractale {fractale.__version__}, Python {sys.version.split()[0]}; ratios are python / fractale"
-    )
+    version = sys.version.split()[0]
+    print(f"fractale {fractale.__version__}, Python {version}; ratios are python / fractale")
     for size in (int(s) for s in args.sizes.split(",")):
         bench_size(size, folder, args.policy, args.baseline_up_to)
 

@@ -3,10 +3,9 @@
 import subprocess
 import sys
 
+import fractale
 import pytest
 from click.testing import CliRunner
-
-import fractale
 from fractale.cli import COMMANDS, cli
 
 
