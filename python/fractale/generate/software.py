@@ -3,10 +3,10 @@
 A software graph is stored as its own subsystem (``spack.json``, ``modules.json``) but is,
 like every graph the core loads, a tree of ``contains`` edges: a root of type ``software``
 and one vertex per installed package (type ``package``, from spack) or modulefile (type
-``module``). A vertex's ``basename`` is the
-software's name; its ``properties`` hold ``version`` and, where known, ``compiler``,
-``target``, ``hash`` and ``prefix``, and always ``load``: the shell line that puts it in a
-job's environment (``spack load gromacs@2023.1/abcdefg``, ``module load gromacs/2023.1``).
+``module``). A vertex's ``basename`` is the software's name; its ``properties`` hold
+``version``, ``compiler`` and ``target`` where known, and always ``load``: the shell line
+that puts it in a job's environment (``spack load gromacs@2023.1/abcdefg``,
+``module load gromacs/2023.1``).
 """
 
 from __future__ import annotations
