@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -67,3 +68,18 @@ def test_documents_that_are_not_node_lists_are_refused():
         kubernetes_graph('{"kind": "PodList"}')
     with pytest.raises(KubernetesError, match="lists no nodes"):
         kubernetes_graph('{"kind": "List", "items": []}')
+
+
+def test_gpus_of_every_device_plugin_are_counted_with_their_vendor():
+    node = {
+        "kind": "Node",
+        "metadata": {"name": "n1"},
+        "status": {"capacity": {"cpu": "8", "amd.com/gpu": "2", "gpu.intel.com/i915": "1"}},
+    }
+    document = kubernetes_graph(json.dumps(node))
+    vendors = sorted(
+        v["metadata"]["properties"]["vendor"]
+        for v in document["graph"]["nodes"]
+        if v["metadata"]["type"] == "gpu"
+    )
+    assert vendors == ["amd", "amd", "intel"]

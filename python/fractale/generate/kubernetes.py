@@ -36,11 +36,18 @@ def quantity(text: Any) -> float:
     return float(match.group(1)) * _FACTORS[match.group(2)]
 
 
+_GPU_VENDORS = {"nvidia.com": "nvidia", "amd.com": "amd", "gpu.intel.com": "intel"}
+
+
 def _gpus(capacity: dict[str, Any]) -> list[tuple[str, int]]:
+    """(vendor, count) of each device plugin's GPUs: ``nvidia.com/gpu``, ``amd.com/gpu``,
+    ``gpu.intel.com/i915`` and the like."""
     found = []
     for key, value in sorted(capacity.items()):
-        if key in ("nvidia.com/gpu", "amd.com/gpu") or key.startswith("gpu.intel.com/"):
-            found.append((key.split("/")[0].split(".")[0], int(quantity(value))))
+        domain, _, resource = key.partition("/")
+        vendor = _GPU_VENDORS.get(domain)
+        if vendor and (resource == "gpu" or domain == "gpu.intel.com"):
+            found.append((vendor, int(quantity(value))))
     return found
 
 
