@@ -48,6 +48,8 @@ COUNTED_TYPES = ("node", "core", "gpu", "memory")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _LOCK_TIMEOUT = 60.0
+# Folders writers make beside the clusters while they hold the lock.
+_SCRATCH_PREFIXES = (".add-", ".remove-", ".replace-")
 
 
 def default_root() -> Path:
@@ -313,9 +315,17 @@ class Store:
                         ) from None
                     time.sleep(0.05)
             try:
+                self._sweep()
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _sweep(self) -> None:
+        """Delete what a writer killed mid-way left behind: staging and set-aside folders
+        are only ever made under the lock, so while we hold it none of them is in use."""
+        for entry in self.root.iterdir():
+            if entry.is_dir() and entry.name.startswith(_SCRATCH_PREFIXES):
+                shutil.rmtree(entry, ignore_errors=True)
 
     def add(
         self,

@@ -215,3 +215,14 @@ def test_concurrent_registrations_of_one_name_leave_one_whole_cluster(store, gra
         0
     ] == json.loads(graphs["cpu" if nodes == 4 else "gpu"].read_text())["graph"]["nodes"][0]
     assert leftovers(store) == []
+
+
+def test_what_a_killed_writer_left_behind_is_swept_by_the_next_one(store, graphs):
+    store.add("cpu", "slurm", graphs["cpu"])
+    half = store.root / ".add-gpu-x1y2z3"
+    half.mkdir()
+    (half / "containment.json").write_text("{")
+    assert store.names() == ["cpu"]
+    store.add("gpu", "flux", graphs["gpu"])
+    assert leftovers(store) == []
+    assert store.names() == ["cpu", "gpu"]
