@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -226,3 +228,21 @@ def test_what_a_killed_writer_left_behind_is_swept_by_the_next_one(store, graphs
     store.add("gpu", "flux", graphs["gpu"])
     assert leftovers(store) == []
     assert store.names() == ["cpu", "gpu"]
+
+
+def test_a_writer_killed_mid_registration_leaves_the_cluster_whole_or_absent(store, tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(synthetic_graph(1500)))
+    code = (
+        "import sys; from fractale.store import Store; "
+        "Store(sys.argv[1]).add('big', 'slurm', sys.argv[2])"
+    )
+    for delay in (0.2, 0.6, 1.2):
+        writer = subprocess.Popen([sys.executable, "-c", code, str(store.root), str(big)])
+        time.sleep(delay)
+        writer.kill()
+        writer.wait()
+        if "big" in store:
+            assert store.get("big").resource_graph().summary()["node"] == 1500
+            store.remove("big")
+        assert store.names() == []
