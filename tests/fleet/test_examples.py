@@ -66,3 +66,14 @@ def test_matching_leaves_the_example_clusters_as_they_were(fleet):
     before = contents()
     fractale("satisfy", "--config-dir", fleet, EXAMPLES / "jobs" / "gromacs.yaml")
     assert contents() == before
+
+
+def test_the_readme_command_writes_a_slurm_script_for_the_cheapest_cluster(fleet):
+    result = fractale("script", "--config-dir", fleet, EXAMPLES / "jobs" / "gromacs.sh",
+                      "--require", "gromacs>=2023", "--policy", "cost")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "#SBATCH --nodes=4" in lines
+    assert lines.index("spack load gromacs@2023.1/q3kcqxs") < lines.index(
+        "srun gmx_mpi mdrun -s topol.tpr -ntomp $SLURM_CPUS_PER_TASK"
+    )
