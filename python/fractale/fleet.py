@@ -664,20 +664,53 @@ class Fleet:
         return Script(answer.cluster, answer.scheduler, text, loads)
 
 
+def fixed_node_count(resources: Sequence[Mapping[str, Any]]) -> int | None:
+    """How many nodes a request takes when its node counts (and every count above them) are
+    plain numbers; None when a range or a request without nodes leaves it to the match."""
+
+    def walk(level: Sequence[Mapping[str, Any]]) -> int | None:
+        total = 0
+        for vertex in level:
+            count = vertex.get("count", 1)
+            if vertex.get("type") == "node":
+                if not isinstance(count, int):
+                    return None
+                total += count
+                continue
+            below = walk(vertex.get("with") or [])
+            if below is None:
+                return None
+            if below:
+                if not isinstance(count, int):
+                    return None
+                total += count * below
+        return total
+
+    nodes = walk(resources)
+    return nodes or None
+
+
 def _score(cluster: Cluster, job: Job, policy: str) -> dict[str, Any]:
+    hours = (job.duration or 3600.0) / 3600.0
+    if policy == "cost":
+        if cluster.cost is None:
+            return {"key": (1, 0.0), "value": {"hours": hours, "price": None}}
+        # A fixed number of nodes is what any match takes: no need to load the graph.
+        nodes = fixed_node_count(job.jobspec.to_dict().get("resources") or [])
+        if nodes is not None:
+            price = cluster.cost * nodes * hours
+            return {"key": (0, price), "value": {"nodes": nodes, "hours": hours, "price": price}}
     graph = containment_graph(cluster, job.per_node)
     result = graph.allocate(job.jobspec, "first")
     if not result:
-        # Satisfiable on an idle cluster, as every registered graph is; kept for safety.
-        return {"key": (float("inf"),), "value": None}
+        # Satisfiable on an idle cluster, yet no allocation: every node it needs is down.
+        return {"key": (2, float("inf")), "value": {"reason": result.reason}}
     if policy == "best-fit":
         free = graph.free()
         idle = {kind: int(free.get(kind, 0)) for kind in CAPACITY_TYPES}
-        return {"key": tuple(idle[kind] for kind in CAPACITY_TYPES), "value": {"idle": idle}}
+        key = (0, *(idle[kind] for kind in CAPACITY_TYPES))
+        return {"key": key, "value": {"idle": idle}}
     nodes = max(1, len(result.allocation.nodes()))
-    hours = (job.duration or 3600.0) / 3600.0
-    if cluster.cost is None:
-        return {"key": (1, 0.0), "value": {"nodes": nodes, "hours": hours, "price": None}}
     price = cluster.cost * nodes * hours
     return {"key": (0, price), "value": {"nodes": nodes, "hours": hours, "price": price}}
 

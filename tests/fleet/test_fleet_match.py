@@ -14,6 +14,7 @@ from fractale.fleet import (
     Requirement,
     VersionSpec,
     check_requirement,
+    fixed_node_count,
     per_node_view,
     requirements_of,
     version_key,
@@ -279,3 +280,21 @@ def test_a_cluster_too_small_in_all_is_told_the_total_it_lacks(fleet_store):
     answer = by_cluster(Fleet(fleet_store, ["tiny"]).satisfy(jobspec(nodes=3)))["tiny"]
     assert not answer.fits
     assert "3 node" in answer.reason and "1" in answer.reason
+
+
+def test_a_fixed_node_count_is_read_from_the_request_and_ranges_leave_it_to_the_match():
+    core = {"type": "core", "count": 1}
+    slot = {"type": "slot", "count": 2, "label": "t", "with": [core]}
+    assert fixed_node_count([{"type": "node", "count": 4, "with": [slot]}]) == 4
+    nested = {"type": "slot", "count": 3, "label": "t", "with": [{"type": "node", "count": 2}]}
+    assert fixed_node_count([nested]) == 6
+    ranged = {"type": "node", "count": {"min": 1, "max": 4, "operator": "+", "operand": 1}}
+    assert fixed_node_count([ranged]) is None
+    assert fixed_node_count([slot]) is None
+
+
+def test_cost_of_a_request_without_nodes_counts_the_nodes_its_match_takes(fleet_store):
+    request = yaml.safe_load(jobspec(sockets=1, cores=1))
+    request["resources"] = request["resources"][0]["with"]  # socket > slot > core
+    chosen = Fleet(fleet_store).select(yaml.safe_dump(request), "cost")
+    assert chosen.scores[chosen.cluster]["nodes"] == 1
