@@ -41,8 +41,6 @@ CONTAINMENT = "containment"
 LOCK_FILE = ".lock"
 # Schedulers a cluster may name: every workload manager fractale writes scripts for.
 SCHEDULERS = ("slurm", "flux", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
-# Types whose totals `cluster list` and the summary report.
-COUNTED_TYPES = ("node", "core", "gpu", "memory")
 
 # libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -74,6 +72,15 @@ def dump_json(document: Any) -> str:
 
 
 def _umask() -> int:
+    """The process umask, read without setting it where Linux tells it (setting it, even
+    for an instant, would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
