@@ -157,8 +157,20 @@ def test_a_job_placed_on_a_cloud_node_still_runs_on_this_host(slurm, tmp_path):
         assert result.stdout() == f"future3 on {HOST}\n"
     finally:
         # Power it down once idle rather than after half a minute, so that other tests
-        # reading the node list soon see only the real node again.
+        # reading the node list soon see only the real node again, and wait until it is
+        # down: while it powers down, Slurm counts it out of multi-node requests.
         slurm.run("scontrol", "update", "nodename=future3", "state=power_down", check=False)
+        wait_until_powered_down(slurm, "future3")
+
+
+def wait_until_powered_down(slurm, node: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = slurm.run("sinfo", "-h", "-a", "-N", "-n", node, "-o", "%T", check=False)
+        if state.stdout.strip().endswith("~"):
+            return
+        time.sleep(1)
+    pytest.fail(f"{node} did not power down within {timeout:.0f} s")
 
 
 def test_a_job_in_a_folder_whose_name_holds_spaces_reports_its_output_file(slurm, tmp_path):
