@@ -187,6 +187,18 @@ class LocalSlurm:
     def cancel(self, job_id: str) -> None:
         self.run("scancel", job_id)
 
+    def settle(self, timeout: float = 120.0) -> None:
+        """Wait until no node is powering up or down. A cloud node a job powered up goes
+        down half a minute after it idles, and while it does, Slurm counts it out of
+        multi-node requests, ``--test-only`` ones included."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = self.run("sinfo", "-h", "-a", "-N", "-o", "%T", check=False).stdout.split()
+            if not any(s.endswith(("%", "#")) or "POWER" in s.upper() for s in states):
+                return
+            time.sleep(1)
+        raise TimeoutError(f"Slurm nodes still changing power state after {timeout:.0f} s")
+
     def nodes(self) -> str:
         """`scontrol show node --oneliner`: one line per node that is not powered down."""
         return self.run("scontrol", "show", "node", "--oneliner").stdout

@@ -19,6 +19,7 @@ NODES, CPUS, MEMORY_MIB = 4, 2, 1024
 @pytest.fixture(scope="module")
 def held_job(slurm):
     """A real pending job for corpus dependencies to point at."""
+    slurm.settle()
     done = slurm.run("sbatch", "--parsable", "--hold", "--job-name=fractale-held",
                      "--output=/dev/null", "--wrap", "true")
     job_id = done.stdout.strip().split(";")[0]
