@@ -8,6 +8,7 @@ field that could not be carried over. ``read``/``write`` are the same with losse
 from __future__ import annotations
 
 from fractale.errors import TranslateError
+from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
 from fractale.transform.registry import MANAGER_NAMES, all_managers, get
 from fractale.transform.report import Loss, Translation
@@ -85,7 +86,7 @@ def transform(text: str, to: str, source: str | None = None, *,
 
 def _script_lines(text: str, script: str) -> list[int | None]:
     """For each line of the script body, its line number in the source text (or None)."""
-    source = text.splitlines()
+    source = split_lines(text)
     out: list[int | None] = []
     cursor = 0
     for line in script.split("\n"):

@@ -164,6 +164,9 @@ class GpuCount(Codec):
 
     def write(self, spec, ctx):
         count = getattr(spec, self.fields[0])
+        if (self.typed and self.fields[0] == "gpus_per_task" and spec.gpu_type is not None
+                and spec.gpus_per_node is None and spec.gpus_per_task is None):
+            ctx.lose("gpu_type", "a GPU type is written with a GPU count only")
         if count is None:
             return []
         if spec.gpu_type and self.typed and self.owns_type(spec):

@@ -308,7 +308,7 @@ class DirectiveManager(Manager):
     # ---- detection
 
     def claims(self, text: str) -> bool:
-        return any(self.prefix_pattern.match(line.lstrip()) for line in text.splitlines())
+        return any(self.prefix_pattern.match(line.lstrip()) for line in split_lines(text))
 
     # ---- paths
 
@@ -347,7 +347,7 @@ class DirectiveManager(Manager):
 
     def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
         ctx = Context(self, file=file)
-        lines = text.splitlines()
+        lines = split_lines(text)
         values: dict[str, Any] = {}
         start = 0
         if lines and lines[0].startswith("#!"):
@@ -473,9 +473,15 @@ def merge(values: dict[str, Any], updates: dict[str, Any]) -> None:
             values[key] = value
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as a shell sees them: split at newlines only (not at NEL or U+2028)."""
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def normalize_script(script: str) -> str:
     """Leading blank lines and trailing whitespace dropped; one final newline when not empty."""
-    lines = script.splitlines()
+    lines = split_lines(script)
     while lines and not lines[0].strip():
         lines.pop(0)
     text = "\n".join(lines).rstrip()

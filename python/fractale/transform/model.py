@@ -66,6 +66,16 @@ class JobSpec:
     script: str = ""
     dialect: str | None = None
 
+    def __post_init__(self) -> None:
+        # Dependencies all hold at once and mail events are a set: keep one order of each so
+        # that equal jobs compare equal whatever order their script listed them in.
+        kinds: dict[str, list[str]] = {}
+        for dependency in self.dependencies:
+            kinds.setdefault(dependency.partition(":")[0], []).append(dependency)
+        self.dependencies = [d for group in kinds.values() for d in group]
+        self.mail_events = [e for e in MAIL_EVENTS if e in self.mail_events] + [
+            e for e in self.mail_events if e not in MAIL_EVENTS]
+
     def to_dict(self, *, include_defaults: bool = False) -> dict[str, Any]:
         """The spec as plain data; fields left at their defaults are omitted unless asked."""
         out: dict[str, Any] = {}

@@ -17,6 +17,9 @@ def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     # A literal block cannot hold trailing spaces, tabs or carriage returns faithfully.
     block = "\n" in value and not any(c in value for c in "\r\t") and all(
         line == line.rstrip() for line in value.split("\n"))
+    if "\x85" in value:
+        # A reader folds a raw NEL into a space; only a double-quoted escape keeps it.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if block else None)
 
 

@@ -21,6 +21,7 @@ from fractale.transform.directives import (
     Quantity,
     Text,
     normalize_script,
+    split_lines,
 )
 from fractale.transform.model import PROPERTY_NAME
 from fractale.transform.registry import register
@@ -174,7 +175,7 @@ class Flux(DirectiveManager):
 
     def command(self, text: str) -> tuple[str, str] | None:
         """(subcommand, the rest) of a lone ``flux submit ...`` command, if that is the text."""
-        lines = [line for line in text.splitlines()
+        lines = [line for line in split_lines(text)
                  if line.strip() and not line.lstrip().startswith("#")]
         joined = " ".join(line.rstrip("\\").strip() for line in lines)
         match = _COMMAND.fullmatch(joined)
@@ -193,7 +194,7 @@ class Flux(DirectiveManager):
         split = next((i for i, w in enumerate(words) if not w.startswith("-")
                       and (i == 0 or not self._takes_value(words[i - 1]))), len(words))
         options, program = words[:split], words[split:]
-        lines = [line for line in text.splitlines() if line.startswith("#!")][:1]
+        lines = [line for line in split_lines(text) if line.startswith("#!")][:1]
         if options:
             lines.append("#FLUX: " + shlex.join(options))
         spec, losses = super().read("\n".join(lines) + "\n", file)

@@ -212,6 +212,7 @@ class Jobspec(Manager):
             else:
                 if spec.tasks < spec.nodes:
                     lose("tasks", "V1 needs at least one task per node")
+                    lose("tasks_per_node", "one task per node is written")
                     slots = 1
                 else:
                     slots = math.ceil(spec.tasks / spec.nodes)

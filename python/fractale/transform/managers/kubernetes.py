@@ -132,7 +132,9 @@ class Kubernetes(Manager):
         selector: dict[str, str] = {}
         for constraint in spec.constraints:
             key, eq, value = constraint.partition("=")
-            if eq and key and label_value(value) == value:
+            if eq and key in selector:
+                lose("constraints", f"{constraint!r}: a node selector holds one value per label")
+            elif eq and key and label_value(value) == value:
                 selector[key] = value
             else:
                 lose("constraints", f"{constraint!r} is not a key=value node label")

@@ -85,11 +85,13 @@ class Requirements(Codec):
             if spec.tasks % nodes == 0:
                 per_node = spec.tasks // nodes
                 ctx.lose("tasks_per_node", f"LSF spreads tasks {per_node} per host")
-                ctx.lose("nodes", f"implied by {per_node} tasks per host")
+                ctx.lose("nodes", "LSF counts tasks and tasks per host, not hosts")
             else:
                 ctx.lose("nodes", f"{spec.tasks} tasks do not divide over {nodes} hosts")
         if per_node is not None and nodes != 1:
             sections.append(f"span[ptile={per_node}]")
+            if nodes is not None and spec.tasks_per_node is not None:
+                ctx.lose("nodes", "LSF counts tasks and tasks per host, not hosts")
         memory = spec.memory_per_cpu
         if spec.memory_per_node is not None:
             if memory is None:
@@ -135,7 +137,6 @@ class Slots(Codec):
         if spec.tasks is not None:
             return [str(spec.tasks)]
         if spec.nodes not in (None, 1) and spec.tasks_per_node is not None:
-            ctx.lose("nodes", "written as a task count with tasks per host")
             ctx.lose("tasks", "written as nodes x tasks per host")
             return [str(spec.nodes * spec.tasks_per_node)]
         return []

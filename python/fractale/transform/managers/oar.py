@@ -103,8 +103,8 @@ class Resources(Codec):
         if spec.gpus_per_node is not None:
             levels.append(f"gpu={spec.gpus_per_node}")
             if cores is not None:
-                ctx.lose("tasks_per_node", "OAR gives GPUs with their own cores; the core "
-                                           "count is not written")
+                ctx.lose("tasks_per_node" if nodes is not None else "tasks",
+                         "OAR gives GPUs with their own cores; the core count is not written")
         elif cores is not None:
             levels.append(f"core={cores}")
         items = ["/" + "/".join(levels)] if levels else []

@@ -235,6 +235,8 @@ class Resources(Codec):
                 ppn = per_node * cpus
                 ctx.lose("cpus_per_task", f"written as ppn={ppn}, processors per node")
                 ctx.lose("tasks_per_node", f"written as ppn={ppn}, processors per node")
+            elif per_node is not None:
+                ctx.lose("cpus_per_task", "one processor per task is what ppn counts already")
             elif per_node is None:
                 ppn = cpus
                 ctx.lose("cpus_per_task", f"written as ppn={cpus}, processors per node")
