@@ -250,6 +250,10 @@ class Slurm(DirectiveManager):
     placeholders = {"id": "%j", "name": "%x", "array_id": "%A", "array_index": "%a",
                     "user": "%u", "node": "%N"}
 
+    def sanitize_name(self, value):
+        # sbatch takes any job name; only what a quoted directive cannot carry is replaced.
+        return re.sub(r'["\\\x00-\x1f\x7f]', "_", value) or "job"
+
     def finish_read(self, values, ctx):
         gpus = ctx.scratch.get("_gpus")
         if gpus is None:
