@@ -492,8 +492,23 @@ impl<'de> DeserializeSeed<'de> for NodesSeed<'_, '_> {
 #[derive(Debug, Clone, Default)]
 pub struct RawGraph<'a> {
     pub nodes: Option<BuiltNodes>,
-    pub edges: Option<Vec<RawEdge<'a>>>,
+    pub edges: Option<ReadEdges<'a>>,
     pub extra: BTreeMap<String, Value>,
+}
+
+/// `graph.edges` as read: built while parsing when the vertices came first (as every writer
+/// puts them), kept raw until the vertices are known otherwise.
+#[derive(Debug, Clone)]
+pub enum ReadEdges<'a> {
+    Raw(Vec<RawEdge<'a>>),
+    Built(BuiltEdges),
+}
+
+/// Validated edges and what reading them learned.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltEdges {
+    pub edges: Vec<Edge>,
+    pub edge_style: Option<EdgeStyle>,
 }
 
 struct GraphSeed<'b, 'f>(&'b mut Builder<'f>);
@@ -519,7 +534,18 @@ impl<'de> DeserializeSeed<'de> for GraphSeed<'_, '_> {
                     match key.0.as_ref() {
                         "nodes" => g.nodes = Some(map.next_value_seed(NodesSeed(&mut *self.0))?),
                         "edges" => {
-                            g.edges = Some(map.next_value_seed(EdgesSeed(self.0.expected_nodes))?)
+                            g.edges = Some(match &g.nodes {
+                                Some(built) => {
+                                    let seed = StreamEdgesSeed {
+                                        builder: &mut *self.0,
+                                        nodes: built,
+                                    };
+                                    ReadEdges::Built(map.next_value_seed(seed)?)
+                                }
+                                None => ReadEdges::Raw(
+                                    map.next_value_seed(EdgesSeed(self.0.expected_nodes))?,
+                                ),
+                            })
                         }
                         other => {
                             let value: Value = map.next_value()?;
@@ -558,6 +584,175 @@ impl<'de> DeserializeSeed<'de> for EdgesSeed {
             }
         }
         d.deserialize_seq(EdgesVisitor(self.0))
+    }
+}
+
+/// `graph.edges` validated one by one as they are parsed, against vertices already read.
+struct StreamEdgesSeed<'b, 'f, 'n> {
+    builder: &'b mut Builder<'f>,
+    nodes: &'n BuiltNodes,
+}
+
+impl<'de> DeserializeSeed<'de> for StreamEdgesSeed<'_, '_, '_> {
+    type Value = BuiltEdges;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<BuiltEdges, D::Error> {
+        struct StreamVisitor<'b, 'f, 'n> {
+            builder: &'b mut Builder<'f>,
+            nodes: &'n BuiltNodes,
+        }
+        impl<'de> Visitor<'de> for StreamVisitor<'_, '_, '_> {
+            type Value = BuiltEdges;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of edges")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<BuiltEdges, A::Error> {
+                let file = self.builder.file;
+                let mut edges =
+                    match EdgeBuilder::new(self.nodes, file, self.builder.expected_nodes) {
+                        Ok(e) => e,
+                        Err(err) => {
+                            self.builder.error = Some(err);
+                            return Err(de::Error::custom("invalid node ids"));
+                        }
+                    };
+                let mut i = 0;
+                while let Some(raw) = seq.next_element::<RawEdge<'de>>()? {
+                    if let Err(err) = edges.add(i, raw, &mut self.builder.strings) {
+                        self.builder.error = Some(err);
+                        return Err(de::Error::custom("invalid edge"));
+                    }
+                    i += 1;
+                }
+                Ok(edges.finish())
+            }
+        }
+        d.deserialize_seq(StreamVisitor {
+            builder: self.builder,
+            nodes: self.nodes,
+        })
+    }
+}
+
+/// Validates edges against the vertices: endpoints that exist, no self-loops, reverse and
+/// duplicate edges dropped, subsystems and relations interned.
+struct EdgeBuilder<'n> {
+    file: Option<&'n str>,
+    index: NodeIndex<'n>,
+    edges: Vec<Edge>,
+    subsystems: Vec<Arc<str>>,
+    /// Containment duplicates show as a repeated parent; other subsystems keep a set.
+    containment_parent: Vec<usize>,
+    seen: HashSet<(usize, usize, usize), FastHash>,
+    edge_style: Option<EdgeStyle>,
+}
+
+impl<'n> EdgeBuilder<'n> {
+    fn new(built: &'n BuiltNodes, file: Option<&'n str>, expected: usize) -> Result<Self> {
+        let nodes = &built.nodes;
+        let index = NodeIndex::build(nodes).map_err(|i| {
+            let node = &nodes[i];
+            let loc = if built.keyed {
+                format!("graph.nodes[{:?}]", node.jgf_id)
+            } else {
+                format!("graph.nodes[{i}]")
+            };
+            Error::jgf(
+                file,
+                format!("{loc}.id"),
+                format!("expected a unique node id, {:?} appears twice", node.jgf_id),
+            )
+        })?;
+        Ok(EdgeBuilder {
+            file,
+            index,
+            edges: Vec::with_capacity(expected),
+            subsystems: Vec::new(),
+            containment_parent: vec![usize::MAX; nodes.len()],
+            seen: HashSet::with_hasher(FastHash),
+            edge_style: None,
+        })
+    }
+
+    fn add(&mut self, i: usize, raw: RawEdge<'_>, strings: &mut Interner) -> Result<()> {
+        let file = self.file;
+        let loc = || format!("graph.edges[{i}]");
+        let index = &self.index;
+        let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
+            let id = id.ok_or_else(|| {
+                Error::jgf(file, format!("{}.{key}", loc()), "expected a node id")
+            })?;
+            index.get(id.0.as_ref()).ok_or_else(|| {
+                Error::jgf(
+                    file,
+                    format!("{}.{key}", loc()),
+                    format!(
+                        "expected the id of a node in graph.nodes, {:?} is none",
+                        id.0
+                    ),
+                )
+            })
+        };
+        let source = endpoint(raw.source, "source")?;
+        let target = endpoint(raw.target, "target")?;
+        let meta = raw.metadata.unwrap_or_default();
+        let relation_given = raw.relation.map(|r| r.0);
+        let (subsystem, relation): (Cow<str>, Cow<str>) = match (meta.subsystem, meta.name) {
+            (Some(sub), _) => {
+                self.edge_style.get_or_insert(EdgeStyle::Subsystem);
+                (sub.0, relation_given.unwrap_or(Cow::Borrowed("contains")))
+            }
+            (None, Some((sub, rel))) => {
+                self.edge_style.get_or_insert(EdgeStyle::Named);
+                (sub.0, relation_given.unwrap_or(rel.0))
+            }
+            (None, None) => (
+                Cow::Borrowed(CONTAINMENT),
+                relation_given.unwrap_or(Cow::Borrowed("contains")),
+            ),
+        };
+        if is_reverse_relation(&relation) {
+            return Ok(());
+        }
+        if source == target {
+            return Err(Error::jgf(
+                file,
+                loc(),
+                "expected an edge between two different nodes",
+            ));
+        }
+        let sub_index = match self.subsystems.iter().position(|s| **s == *subsystem) {
+            Some(k) => k,
+            None => {
+                self.subsystems.push(strings.get(&subsystem));
+                self.subsystems.len() - 1
+            }
+        };
+        let duplicate = if &*self.subsystems[sub_index] == CONTAINMENT {
+            let known = self.containment_parent[target] == source;
+            self.containment_parent[target] = source;
+            known
+        } else {
+            !self.seen.insert((source, target, sub_index))
+        };
+        if !duplicate {
+            self.edges.push(Edge {
+                source,
+                target,
+                subsystem: self.subsystems[sub_index].clone(),
+                relation: strings.get(&relation),
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> BuiltEdges {
+        BuiltEdges {
+            edges: self.edges,
+            edge_style: self.edge_style,
+        }
     }
 }
 
@@ -1095,13 +1290,16 @@ impl Interner {
 
 fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Document> {
     let Builder {
-        file, mut strings, ..
+        file,
+        mut strings,
+        expected_nodes,
+        ..
     } = builder;
     let graph = graph.ok_or_else(|| Error::jgf(file, "graph", "expected a \"graph\" object"))?;
     let built = graph
         .nodes
         .ok_or_else(|| Error::jgf(file, "graph.nodes", "expected a list of nodes"))?;
-    let raw_edges = graph.edges.ok_or_else(|| {
+    let read_edges = graph.edges.ok_or_else(|| {
         Error::jgf(
             file,
             "graph.edges",
@@ -1115,100 +1313,18 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
             "expected at least one node",
         ));
     }
+    let BuiltEdges { edges, edge_style } = match read_edges {
+        ReadEdges::Built(b) => b,
+        ReadEdges::Raw(raw) => {
+            let mut builder = EdgeBuilder::new(&built, file, expected_nodes)?;
+            for (i, edge) in raw.into_iter().enumerate() {
+                builder.add(i, edge, &mut strings)?;
+            }
+            builder.finish()
+        }
+    };
     let keyed = built.keyed;
     let nodes = built.nodes;
-
-    let index = NodeIndex::build(&nodes).map_err(|i| {
-        let node = &nodes[i];
-        let loc = if keyed {
-            format!("graph.nodes[{:?}]", node.jgf_id)
-        } else {
-            format!("graph.nodes[{i}]")
-        };
-        Error::jgf(
-            file,
-            format!("{loc}.id"),
-            format!("expected a unique node id, {:?} appears twice", node.jgf_id),
-        )
-    })?;
-
-    let mut edges = Vec::with_capacity(raw_edges.len());
-    let mut subsystems: Vec<Arc<str>> = Vec::new();
-    // Containment duplicates show as a repeated parent; other subsystems keep a set.
-    let mut containment_parent: Vec<usize> = vec![usize::MAX; nodes.len()];
-    let mut seen: HashSet<(usize, usize, usize), FastHash> = HashSet::with_hasher(FastHash);
-    let mut edge_style = None;
-    for (i, raw) in raw_edges.into_iter().enumerate() {
-        let loc = || format!("graph.edges[{i}]");
-        let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
-            let id = id.ok_or_else(|| {
-                Error::jgf(file, format!("{}.{key}", loc()), "expected a node id")
-            })?;
-            index.get(id.0.as_ref()).ok_or_else(|| {
-                Error::jgf(
-                    file,
-                    format!("{}.{key}", loc()),
-                    format!(
-                        "expected the id of a node in graph.nodes, {:?} is none",
-                        id.0
-                    ),
-                )
-            })
-        };
-        let source = endpoint(raw.source, "source")?;
-        let target = endpoint(raw.target, "target")?;
-        let meta = raw.metadata.unwrap_or_default();
-        let relation_given = raw.relation.map(|r| r.0);
-        let (subsystem, relation): (Cow<str>, Cow<str>) = match (meta.subsystem, meta.name) {
-            (Some(sub), _) => {
-                edge_style.get_or_insert(EdgeStyle::Subsystem);
-                (sub.0, relation_given.unwrap_or(Cow::Borrowed("contains")))
-            }
-            (None, Some((sub, rel))) => {
-                edge_style.get_or_insert(EdgeStyle::Named);
-                (sub.0, relation_given.unwrap_or(rel.0))
-            }
-            (None, None) => (
-                Cow::Borrowed(CONTAINMENT),
-                relation_given.unwrap_or(Cow::Borrowed("contains")),
-            ),
-        };
-        if is_reverse_relation(&relation) {
-            continue;
-        }
-        if source == target {
-            return Err(Error::jgf(
-                file,
-                loc(),
-                "expected an edge between two different nodes",
-            ));
-        }
-        let sub_index = match subsystems.iter().position(|s| **s == *subsystem) {
-            Some(k) => k,
-            None => {
-                subsystems.push(strings.get(&subsystem));
-                subsystems.len() - 1
-            }
-        };
-        let duplicate = if &*subsystems[sub_index] == CONTAINMENT {
-            let known = containment_parent[target] == source;
-            containment_parent[target] = source;
-            known
-        } else {
-            !seen.insert((source, target, sub_index))
-        };
-        if duplicate {
-            continue;
-        }
-        edges.push(Edge {
-            source,
-            target,
-            subsystem: subsystems[sub_index].clone(),
-            relation: strings.get(&relation),
-        });
-    }
-    drop(index);
-
     let root = containment_root(&nodes, &edges, file)?;
     let mut doc = Document {
         nodes,
@@ -1547,6 +1663,22 @@ mod tests {
         let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}, {"id": "1", "metadata": {"type": "b"}}, {"id": "2", "metadata": {"type": "c"}}],
            "edges": [{"source": "0", "target": "1"}, {"source": "1", "target": "2"}, {"source": "2", "target": "1"}]}}"#;
         assert!(parse(text, None).is_err());
+    }
+
+    #[test]
+    fn edges_before_nodes_are_read_alike() {
+        let text = r#"{"graph": {"edges": [{"source": "0", "target": "1"}],
+            "nodes": [{"id": "0", "metadata": {"type": "cluster"}}, {"id": "1", "metadata": {"type": "node"}}]}}"#;
+        let doc = parse(text, None).unwrap();
+        assert_eq!(doc.edges.len(), 1);
+        assert_eq!(doc.root, 0);
+        let bad = r#"{"graph": {"edges": [{"source": "0", "target": "5"}], "nodes": [{"id": "0", "metadata": {"type": "a"}}]}}"#;
+        let err = parse(bad, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("graph.edges[0].target: expected the id of a node"),
+            "{err}"
+        );
     }
 
     #[test]
