@@ -381,6 +381,8 @@ class DirectiveManager(Manager):
         return spec, ctx.losses
 
     def tokenize(self, options: str, ctx: Context) -> list[str]:
+        if not any(c in options for c in "\"'\\#"):
+            return options.split()
         try:
             lexer = shlex.shlex(options, posix=True, punctuation_chars=False)
             lexer.whitespace_split = True

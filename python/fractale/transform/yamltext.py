@@ -8,8 +8,12 @@ from typing import Any
 
 import yaml
 
+# libyaml's C parser and emitter when PyYAML was built with them, else the Python ones.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-class _Dumper(yaml.SafeDumper):
+
+class _Dumper(_SafeDumper):
     """Safe YAML with multi-line strings as literal blocks."""
 
 
@@ -24,6 +28,14 @@ def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _string)
+
+
+def load(text: str) -> Any:
+    return yaml.load(text, Loader=_SafeLoader)
+
+
+def load_all(text: str) -> list[Any]:
+    return list(yaml.load_all(text, Loader=_SafeLoader))
 
 
 def dump(document: Any) -> str:

@@ -432,6 +432,6 @@ def _load(text: str) -> Any:
     try:
         if stripped.startswith("{"):
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yamltext.load(text)
     except (ValueError, yaml.YAMLError):
         return None

@@ -42,7 +42,7 @@ _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 def dns1123_label(value: str) -> str:
     """A name Kubernetes accepts: lowercase letters, digits and '-', at most 63 long."""
     name = re.sub(r"[^a-z0-9-]+", "-", value.lower())
-    name = re.sub(r"-{2,}", "-", name).strip("-")[:63].strip("-")
+    name = name.strip("-")[:63].strip("-")
     return name or "job"
 
 
@@ -325,6 +325,6 @@ def _documents(text: str) -> list[Any]:
     if not stripped or stripped.startswith("#!"):
         return []
     try:
-        return list(yaml.safe_load_all(text))
+        return yamltext.load_all(text)
     except yaml.YAMLError:
         return []

@@ -252,7 +252,7 @@ class Slurm(DirectiveManager):
 
     def sanitize_name(self, value):
         # sbatch takes any job name; only what a quoted directive cannot carry is replaced.
-        return re.sub(r'["\\\x00-\x1f\x7f]', "_", value) or "job"
+        return re.sub(r'["\\\x00-\x1f\x7f]', "_", value).strip() or "job"
 
     def finish_read(self, values, ctx):
         gpus = ctx.scratch.get("_gpus")
