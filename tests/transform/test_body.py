@@ -13,15 +13,21 @@ def launch(line, target):
 @pytest.mark.parametrize(("target", "expected"), [
     ("slurm", "srun -N 2 -n 8 -c 4 ./app --in x"),
     ("flux", "flux run -N 2 -n 8 -c 4 ./app --in x"),
-    ("pbs", "mpiexec -n 8 --depth=4 ./app --in x"),
-    ("lsf", "jsrun -n 8 -a 1 -c 4 ./app --in x"),
-    ("cobalt", "aprun -n 8 -d 4 ./app --in x"),
-    ("moab", "mpirun -np 8 ./app --in x"),
-    ("oar", "mpirun -machinefile $OAR_NODE_FILE -np 8 ./app --in x"),
+    ("pbs", "mpiexec -n 8 --ppn=4 --depth=4 ./app --in x"),
+    ("lsf", "jsrun -n 8 -a 1 -c 4 -r 4 ./app --in x"),
+    ("cobalt", "aprun -n 8 -N 4 -d 4 ./app --in x"),
+    ("moab", "mpirun -np 8 -npernode 4 ./app --in x"),
+    ("oar", "mpirun -machinefile $OAR_NODE_FILE -np 8 -npernode 4 ./app --in x"),
 ])
 def test_srun_is_written_with_each_managers_launcher(target, expected):
     line, _ = launch("srun -N 2 -n 8 -c 4 ./app --in x", target)
     assert line == expected
+
+
+def test_a_node_count_that_does_not_divide_the_tasks_is_reported():
+    line, losses = launch("srun -N 3 -n 8 ./app", "pbs")
+    assert line == "mpiexec -n 8 ./app"
+    assert [loss.reason for loss in losses] == ["pbs's launcher cannot set nodes"]
 
 
 def test_launchers_drop_the_layout_they_cannot_set_and_say_so():

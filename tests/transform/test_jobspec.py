@@ -130,3 +130,16 @@ def test_json_jobspec_is_read_too():
 
     doc = rendered(nodes=1, tasks_per_node=1, walltime=60)
     assert fractale.parse(json.dumps(doc)).walltime == 60
+
+
+@pytest.mark.parametrize(("fields", "counts"), [
+    ({"nodes": 4, "tasks_per_node": 2, "cpus_per_task": 8}, {"node": 4, "core": 64}),
+    ({"tasks": 10, "cpus_per_task": 2, "gpus_per_task": 1}, {"core": 20, "gpu": 10}),
+    ({"nodes": 2, "tasks_per_node": 4, "gpus_per_node": 4}, {"node": 2, "core": 8, "gpu": 8}),
+])
+def test_fractales_jobspec_parser_counts_what_was_asked(fields, counts):
+    jobspec = fractale.Jobspec.from_str(fractale.render(JobSpec(walltime=60, **fields),
+                                                        "jobspec"))
+    assert jobspec.version == 1
+    assert jobspec.duration == 60
+    assert {k: v for k, v in jobspec.counts().items() if k in counts} == counts

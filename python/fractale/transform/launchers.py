@@ -164,17 +164,18 @@ def _aprun(layout: Layout) -> str:
                      *_opt("-d", layout.cpus_per_task)])
 
 
-# target manager -> (writer, layout fields its launcher cannot carry)
+# target manager -> (writer, layout fields its launcher cannot carry). Launchers without a
+# node count get the tasks per node instead where the tasks divide over the nodes.
 WRITERS: dict[str, tuple[Callable[[Layout], str], tuple[str, ...]]] = {
     "slurm": (_srun, ()),
     "flux": (_flux, ()),
     "jobspec": (_flux, ()),
-    "pbs": (_mpiexec, ("gpus_per_task",)),
-    "lsf": (_jsrun, ()),
-    "oar": (_mpirun("$OAR_NODE_FILE"), ("cpus_per_task", "gpus_per_task")),
-    "cobalt": (_aprun, ("gpus_per_task",)),
-    "moab": (_mpirun(None), ("cpus_per_task", "gpus_per_task")),
-    "kubernetes": (_mpirun(None), ("cpus_per_task", "gpus_per_task")),
+    "pbs": (_mpiexec, ("nodes", "gpus_per_task")),
+    "lsf": (_jsrun, ("nodes",)),
+    "oar": (_mpirun("$OAR_NODE_FILE"), ("nodes", "cpus_per_task", "gpus_per_task")),
+    "cobalt": (_aprun, ("nodes", "gpus_per_task")),
+    "moab": (_mpirun(None), ("nodes", "cpus_per_task", "gpus_per_task")),
+    "kubernetes": (_mpirun(None), ("nodes", "cpus_per_task", "gpus_per_task")),
 }
 
 _WORD = re.compile(r"\s*(\S+)")
@@ -230,6 +231,8 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
     _settle_sets(layout)
     rest = line[offset:]
     writer, unsupported = WRITERS[target]
+    if "nodes" in unsupported:
+        _nodes_as_tasks_per_node(layout)
     for name in unsupported:
         if getattr(layout, name) is not None:
             losses.append(Loss(f"{target}'s launcher cannot set {name.replace('_', ' ')}",
@@ -243,6 +246,17 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
     for name in unsupported:
         setattr(layout, name, None)
     return f"{indent}{writer(layout)}{rest}"
+
+
+def _nodes_as_tasks_per_node(layout: Layout) -> None:
+    """``-N 2 -n 8`` says the same as ``-n 8`` with 4 per node, which every launcher takes."""
+    nodes, tasks = layout.nodes, layout.tasks
+    if isinstance(nodes, int) and isinstance(tasks, int) and layout.tasks_per_node is None:
+        if tasks % nodes == 0:
+            layout.tasks_per_node = tasks // nodes
+            layout.nodes = None
+    elif nodes == 1 and layout.tasks_per_node is None:
+        layout.nodes = None
 
 
 def _set(layout: Layout, name: str, value: int | str) -> None:

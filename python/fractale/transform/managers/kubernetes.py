@@ -123,7 +123,8 @@ class Kubernetes(Manager):
         if spec.cpus_per_task is not None:
             limits["cpu"] = str(spec.cpus_per_task)
         if spec.memory_per_node is not None:
-            limits["memory"] = f"{spec.memory_per_node}Mi"
+            mib = spec.memory_per_node
+            limits["memory"] = f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
         if spec.gpus_per_node is not None:
             limits[GPU_RESOURCE] = str(spec.gpus_per_node)
         if limits:
