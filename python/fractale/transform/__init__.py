@@ -49,7 +49,10 @@ def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
     manager's table did not already report is reported too, so nothing is lost silently.
     """
     target = get(manager)
-    text, losses = target.write(spec)
+    text, written = target.write(spec)
+    # The same field can be named by two rows (e.g. a layout folded into another); once is
+    # enough for the user.
+    losses = list(dict.fromkeys(written))
     reported = {loss.field for loss in losses}
     back, _ = target.read(text)
     for name in field_names():

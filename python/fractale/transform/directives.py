@@ -16,7 +16,7 @@ from typing import Any, Callable, ClassVar
 
 from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
-from fractale.transform.model import JobSpec, default_of, field_names, is_default
+from fractale.transform.model import JobSpec, field_names, is_default
 from fractale.transform.registry import Manager
 from fractale.transform.report import Loss
 
@@ -496,7 +496,3 @@ def report_unwritten(spec: JobSpec, written: frozenset[str], ctx: Context) -> No
             continue
         if not is_default(name, getattr(spec, name)):
             ctx.lose(name, f"{ctx.manager.name} has no way to express {name}")
-
-
-def scratch_default(values: dict[str, Any], name: str) -> Any:
-    return values.get(name, default_of(name))

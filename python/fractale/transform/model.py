@@ -98,9 +98,6 @@ class JobSpec:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
-    def copy(self) -> JobSpec:
-        return JobSpec.from_dict(self.to_dict(include_defaults=True))
-
 
 _DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING
                       else f.default) for f in dataclasses.fields(JobSpec)}
@@ -112,10 +109,6 @@ PROPERTY_NAME = re.compile(r"\^?[^\s^&'\"`|()]+")
 
 def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(JobSpec))
-
-
-def default_of(name: str) -> Any:
-    return _copy(_DEFAULTS[name])
 
 
 def is_default(name: str, value: Any) -> bool:

@@ -7,7 +7,7 @@ with ``@register`` when their module is imported.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from fractale.errors import TranslateError
 from fractale.transform.model import JobSpec
@@ -59,7 +59,4 @@ def get(name: str) -> Manager:
 def all_managers() -> list[Manager]:
     from fractale.transform import managers  # noqa: F401
 
-    return [_REGISTRY[name] for name in MANAGER_NAMES if name in _REGISTRY]
-
-
-Detector = Callable[[str], bool]
+    return [_REGISTRY[name] for name in MANAGER_NAMES]

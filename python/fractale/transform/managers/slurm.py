@@ -234,7 +234,6 @@ OPTIONS = (
     Option(("--exclude", "-x"), Items("exclude", ",", split=units.split_hostlist)),
     Option(("--licenses", "-L"), Licenses()),
     Option(("--container-image",), PyxisImage()),
-    Option(("--mail",), Ignored("unknown mail option")),
     Option(("--parsable",), Ignored("only changes what sbatch prints", takes_value=False)),
     Option(("--hint",), Ignored("Slurm task-binding hint, not in fractale's job model")),
     Option(("--distribution", "-m"), Ignored("task distribution is not in fractale's job model")),
