@@ -118,3 +118,9 @@ def test_unknown_target_is_a_usage_error(script):
     proc = run("--to", "sge", str(script))
     assert proc.returncode == 2
     assert "Invalid value for '--to'" in proc.stderr
+
+
+def test_a_directory_is_refused_with_a_message(tmp_path):
+    proc = run("--to", "flux", str(tmp_path))
+    assert proc.returncode == 2
+    assert "is a directory" in proc.stderr

@@ -25,11 +25,11 @@ EXIT_LOSSY = 3
               help="Manager to write the job for.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the translation here instead of standard output.")
-@click.option("--force", is_flag=True, help="Overwrite OUT when it exists.")
+@click.option("--force", is_flag=True, help="Overwrite the -o file when it exists.")
 @click.option("--strict", is_flag=True,
               help=f"Exit {EXIT_LOSSY} when any directive or field could not be translated.")
 @click.option("--report", type=click.Choice(["json"]),
-              help="Also print a machine-readable report of what was lost (on stderr).")
+              help="Report what was lost as JSON on standard error, in place of text lines.")
 def transform(file: str, source: str | None, target: str, out: Path | None, force: bool,
               strict: bool, report: str | None) -> None:
     """Translate the batch script or job in FILE (or - for standard input) to --to.
@@ -66,6 +66,8 @@ def _read(file: str) -> tuple[str, str]:
         name = "<stdin>"
     else:
         path = Path(file)
+        if path.is_dir():
+            raise UserError(f"cannot read {file}: it is a directory")
         if not path.is_file():
             raise UserError(f"cannot read {file}: no such file")
         try:
