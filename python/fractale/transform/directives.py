@@ -190,19 +190,27 @@ class Quantity(Codec):
 
     def read(self, value, ctx):
         try:
-            return {self.fields[0]: self.reader(value)}
+            quantity = self.reader(value)
         except ValueError as err:
             raise ctx.fail(f"{ctx.directive}: {err}", self.expected) from None
+        if quantity == 0 and self.fields[0] == "walltime":
+            # A zero time limit asks for no limit at all.
+            return {}
+        return {self.fields[0]: quantity}
 
     def write(self, spec, ctx):
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
-        written = self.writer(value)
+        try:
+            written = self.writer(value)
+            exact = written is not None and self.reader(written) == value
+        except ValueError:
+            written = None
         if written is None:
             ctx.lose(self.fields[0], f"{ctx.manager.name} cannot express {value!r}")
             return []
-        if self.reader(written) != value:
+        if not exact:
             ctx.lose(self.fields[0], f"{value!r} written as {written!r}, the closest "
                                      f"{ctx.manager.name} can express")
         return [written]
@@ -375,6 +383,7 @@ class DirectiveManager(Manager):
         ctx.directive = None
         ctx.scratch = {key: values.pop(key) for key in list(values) if key.startswith("_")}
         self.finish_read(values, ctx)
+        check_counts(values, ctx)
         values["script"] = normalize_script("\n".join(body))
         values["dialect"] = self.name
         spec = JobSpec(**values)
@@ -462,6 +471,21 @@ class DirectiveManager(Manager):
             lines.append(self.directive(name, value))
         except UnsafeValue as err:
             ctx.lose(fields[0] if fields else None, f"not written: {err}")
+
+
+COUNTS = ("nodes", "tasks", "tasks_per_node", "cpus_per_task")
+GPU_COUNTS = ("gpus_per_node", "gpus_per_task")
+
+
+def check_counts(values: dict[str, Any], ctx: Context) -> None:
+    """Node, task and CPU counts are at least one; a GPU count of zero asks for none."""
+    for name in COUNTS:
+        if values.get(name) is not None and values[name] < 1:
+            raise ctx.fail(f"{name.replace('_', ' ')} must be at least 1, not {values[name]}",
+                           "a count of at least 1")
+    for name in GPU_COUNTS:
+        if values.get(name) == 0:
+            del values[name]
 
 
 def merge(values: dict[str, Any], updates: dict[str, Any]) -> None:

@@ -107,6 +107,31 @@ _DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasse
 PROPERTY_NAME = re.compile(r"\^?[^\s^&'\"`|()]+")
 
 
+_SCALARS = {"str": str, "int": int, "bool": bool}
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    kind = kind.strip()
+    if kind.endswith("| None"):
+        return value is None or _type_ok(value, kind[: -len("| None")])
+    if kind.startswith("list["):
+        return isinstance(value, list) and all(_type_ok(v, kind[5:-1]) for v in value)
+    if kind.startswith("dict["):
+        key, _, item = kind[5:-1].partition(",")
+        return isinstance(value, dict) and all(
+            _type_ok(k, key) and _type_ok(v, item) for k, v in value.items())
+    expected = _SCALARS[kind]
+    # bool is an int to Python, never to a job.
+    return isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
+
+
+def type_problems(values: dict[str, Any]) -> list[str]:
+    """Fields of ``values`` whose type does not match the model (e.g. a list for a name)."""
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(JobSpec)}
+    return [f"{name} should be {kinds[name]}, not {type(value).__name__}"
+            for name, value in values.items() if not _type_ok(value, kinds[name])]
+
+
 def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(JobSpec))
 

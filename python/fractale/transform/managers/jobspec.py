@@ -20,7 +20,13 @@ from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
-from fractale.transform.model import PROPERTY_NAME, JobSpec, field_names, is_default
+from fractale.transform.model import (
+    PROPERTY_NAME,
+    JobSpec,
+    field_names,
+    is_default,
+    type_problems,
+)
 from fractale.transform.registry import Manager, register
 from fractale.transform.report import Loss
 
@@ -76,7 +82,7 @@ def v1_problems(doc: Any) -> list[str]:
         if not isinstance(slot.get("label"), str):
             problems.append("the slot needs a string label")
         inner = slot.get("with")
-        types = [v.get("type") for v in inner if isinstance(v, dict)] if isinstance(
+        types = [str(v.get("type")) for v in inner if isinstance(v, dict)] if isinstance(
             inner, list) else []
         if sorted(types) not in (["core"], ["core", "gpu"]):
             problems.append("a slot must contain a core, optionally with a gpu, and nothing else")
@@ -319,6 +325,13 @@ class Jobspec(Manager):
             raise TranslateError(f"{file or '<input>'}: not a valid version 1 jobspec: "
                                  + "; ".join(problems), file=file,
                                  expected="a jobspec following RFC 25")
+        try:
+            return self._read_valid(doc)
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
+            raise TranslateError(f"{file or '<input>'}: malformed jobspec attribute: {err}",
+                                 file=file, expected="attributes as RFC 14 defines them") from None
+
+    def _read_valid(self, doc: dict[str, Any]) -> tuple[JobSpec, list[Loss]]:
         losses: list[Loss] = []
         values: dict[str, Any] = {}
         top = doc["resources"][0]
@@ -366,6 +379,9 @@ class Jobspec(Manager):
             values["script"] = normalize_script(" ".join(["flux run", *layout,
                                                           shlex.join(words)]))
         values["dialect"] = self.name
+        problems = type_problems(values)
+        if problems:
+            raise ValueError("; ".join(problems))
         return JobSpec(**values), losses
 
     def _read_system(self, key: str, value: Any, values: dict[str, Any],
