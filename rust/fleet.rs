@@ -19,7 +19,7 @@ use crate::jobspec::{Constraint, ConstraintTarget, Count, Jobspec, Request};
 use crate::matcher::{AllocState, Matcher, Outcome, Policy};
 
 /// Bumped whenever the cache's layout or meaning changes.
-const CACHE_VERSION: u32 = 2;
+const CACHE_VERSION: u32 = 3;
 
 /// Levels between a node and its resources that a batch script's per-node request passes
 /// over (the scheduler may spread a task over sockets).
@@ -64,6 +64,8 @@ struct NodeEntry {
     name: String,
     rank: i64,
     properties: Vec<String>,
+    /// The node and everything below it are up: its shape stands for it when allocating.
+    up: bool,
 }
 
 impl ConstraintTarget for NodeEntry {
@@ -106,6 +108,16 @@ pub struct FleetIndex {
 pub struct Fit {
     pub cluster: String,
     pub ok: bool,
+    pub reason: Option<String>,
+}
+
+/// What allocating a request on an idle cluster would hold, per type, or why it cannot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Taken {
+    pub cluster: String,
+    pub held: Option<BTreeMap<String, u64>>,
+    /// How many `node` vertices the allocation touches, shared or not.
+    pub nodes: u64,
     pub reason: Option<String>,
 }
 
@@ -259,12 +271,19 @@ fn compile(source: &ClusterSource, stamp: Stamp, table: &mut ShapeTable) -> Resu
             let n = g.node(u);
             let shape = table.intern(&g, u, &[]);
             let flat_shape = table.intern(&g, u, BETWEEN_NODE_AND_RESOURCES);
+            let mut below = vec![u];
+            let mut up = true;
+            while let Some(w) = below.pop() {
+                up &= g.is_up(w);
+                below.extend_from_slice(g.children(w));
+            }
             nodes.push(NodeEntry {
                 shape,
                 flat_shape,
                 name: n.name.clone(),
                 rank: n.rank,
                 properties: n.properties().keys().cloned().collect(),
+                up,
             });
             continue;
         }
@@ -369,6 +388,62 @@ impl Fleet {
         self.shapes.len()
     }
 
+    /// Size totals per type of each cluster's containment graph.
+    pub fn totals(&self) -> Vec<(String, BTreeMap<String, u64>)> {
+        self.index
+            .clusters
+            .iter()
+            .map(|c| (c.name.clone(), c.totals.clone()))
+            .collect()
+    }
+
+    /// What allocating `js` (policy `first`) on each idle cluster would hold per type: the
+    /// sum of one node's share when the request is `node[n] > ...` and the nodes it would
+    /// take are alike and up, the full graph's allocation otherwise.
+    pub fn taken(&self, js: &Jobspec, per_node: bool) -> Vec<Taken> {
+        let plan = Plan::of(js);
+        let mut shape_held: HashMap<u32, Option<BTreeMap<String, u64>>> = HashMap::new();
+        if let Some(Plan::Nodes {
+            per_node: single, ..
+        }) = &plan
+        {
+            let mut wanted: Vec<u32> = self
+                .index
+                .clusters
+                .iter()
+                .filter(|c| c.decomposable && plan.as_ref().is_some_and(|p| p.applies(c)))
+                .flat_map(|c| {
+                    c.nodes
+                        .iter()
+                        .map(|n| if per_node { n.flat_shape } else { n.shape })
+                })
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let held = parallel_map(&wanted, |&s| {
+                let g = &self.shapes[s as usize];
+                let mut st = AllocState::new(g);
+                Matcher::new(g)
+                    .allocate(&mut st, single, Policy::First)
+                    .allocation
+                    .map(|a| held_amounts(g, &a.taken))
+            });
+            shape_held = wanted.into_iter().zip(held).collect();
+        }
+        parallel_map(&self.index.clusters, |c| {
+            if let Some(Plan::Nodes { count, .. }) = &plan {
+                if c.decomposable && plan.as_ref().is_some_and(|p| p.applies(c)) {
+                    if let Some(t) =
+                        taken_from_shapes(c, *count, &shape_held, per_node, js.constraints.as_ref())
+                    {
+                        return t;
+                    }
+                }
+            }
+            full_graph_taken(c, js, per_node)
+        })
+    }
+
     /// Which clusters could run `js` with every resource free, and why not for the others.
     /// `per_node` matches against each node with the levels between it and its resources
     /// removed, as jobs read from batch scripts need.
@@ -421,6 +496,47 @@ fn short_in_all(c: &CachedCluster, needed: &BTreeMap<String, u64>) -> Option<Str
     })
 }
 
+/// A `node[n]` request's holdings summed over the nodes it would take, when every node that
+/// qualifies is up and holds the same amounts (which nodes are taken then does not matter).
+fn taken_from_shapes(
+    c: &CachedCluster,
+    count: Count,
+    shape_held: &HashMap<u32, Option<BTreeMap<String, u64>>>,
+    per_node: bool,
+    constraint: Option<&Constraint>,
+) -> Option<Taken> {
+    let mut share: Option<&BTreeMap<String, u64>> = None;
+    let mut qualifying = 0u64;
+    for n in &c.nodes {
+        if constraint.is_some_and(|k| !k.matches(n)) {
+            continue;
+        }
+        let Some(held) = shape_held
+            .get(&(if per_node { n.flat_shape } else { n.shape }))?
+            .as_ref()
+        else {
+            continue;
+        };
+        if !n.up || share.is_some_and(|s| s != held) {
+            return None;
+        }
+        share = Some(held);
+        qualifying += 1;
+    }
+    let k = count.take(qualifying);
+    let share = share.filter(|_| k > 0)?;
+    let held = share
+        .iter()
+        .map(|(kind, amount)| (kind.clone(), amount * k))
+        .collect();
+    Some(Taken {
+        cluster: c.name.clone(),
+        held: Some(held),
+        nodes: k,
+        reason: None,
+    })
+}
+
 /// Keep only the shapes some cluster uses, renumbered.
 fn compact(mut index: FleetIndex) -> FleetIndex {
     let mut used = vec![false; index.shapes.len()];
@@ -468,16 +584,64 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
     })
 }
 
+/// A cluster's full graph (flattened for per-node matching), read from its file.
+fn full_graph(c: &CachedCluster, per_node: bool) -> Result<ResourceGraph> {
+    let bytes = std::fs::read(&c.path).map_err(|e| Error::Io {
+        file: c.path.clone(),
+        message: format!("cannot read the graph: {e}"),
+    })?;
+    let g = ResourceGraph::from_jgf_bytes(&bytes, Some(&c.path))?;
+    if per_node {
+        flatten_graph(&g)
+    } else {
+        Ok(g)
+    }
+}
+
+/// Amounts per type the exclusive vertices of an allocation hold.
+fn held_amounts(g: &ResourceGraph, taken: &[crate::matcher::Taken]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for t in taken.iter().filter(|t| t.exclusive) {
+        *out.entry(g.node(t.vertex).kind.to_string()).or_default() += t.size;
+    }
+    out
+}
+
+fn full_graph_taken(c: &CachedCluster, js: &Jobspec, per_node: bool) -> Taken {
+    let answer = full_graph(c, per_node).map(|g| {
+        let mut st = AllocState::new(&g);
+        let r = Matcher::new(&g).allocate(&mut st, js, Policy::First);
+        match r.allocation {
+            Some(a) => {
+                let nodes = a
+                    .taken
+                    .iter()
+                    .filter(|t| &*g.node(t.vertex).kind == "node")
+                    .count();
+                (Some(held_amounts(&g, &a.taken)), nodes as u64, None)
+            }
+            None => (None, 0, r.reason),
+        }
+    });
+    match answer {
+        Ok((held, nodes, reason)) => Taken {
+            cluster: c.name.clone(),
+            held,
+            nodes,
+            reason,
+        },
+        Err(e) => Taken {
+            cluster: c.name.clone(),
+            held: None,
+            nodes: 0,
+            reason: Some(e.to_string()),
+        },
+    }
+}
+
 fn full_graph_fit(c: &CachedCluster, js: &Jobspec, per_node: bool) -> Fit {
     let answer = (|| -> Result<(bool, Option<String>)> {
-        let bytes = std::fs::read(&c.path).map_err(|e| Error::Io {
-            file: c.path.clone(),
-            message: format!("cannot read the graph: {e}"),
-        })?;
-        let mut g = ResourceGraph::from_jgf_bytes(&bytes, Some(&c.path))?;
-        if per_node {
-            g = flatten_graph(&g)?;
-        }
+        let g = full_graph(c, per_node)?;
         let mut st = AllocState::new(&g);
         let r = Matcher::new(&g).satisfiable(&mut st, js, Policy::First);
         Ok((r.outcome == Outcome::Satisfiable, r.reason))

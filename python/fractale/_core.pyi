@@ -156,6 +156,13 @@ class CompiledFleet:
         self, jobspec: Jobspec | str | dict[str, Any], per_node: bool = False
     ) -> list[tuple[str, bool, str | None]]:
         """``(name, fits, reason)`` per cluster, with every resource free."""
+    def taken(
+        self, jobspec: Jobspec | str | dict[str, Any], per_node: bool = False
+    ) -> list[tuple[str, dict[str, int] | None, int, str | None]]:
+        """``(name, held, nodes, reason)``: what allocating on each idle cluster would hold
+        per type, and how many nodes it would touch."""
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Size totals per type of every cluster's containment graph."""
     @property
     def rebuilt(self) -> int: ...
     @property

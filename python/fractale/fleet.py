@@ -631,9 +631,23 @@ class Fleet:
             chosen = random.Random(seed).choice(fitting)
             return Selection(chosen, policy, {"seed": seed})
         by_name = {cluster.name: cluster for cluster in self.clusters}
+        if self._compiled is None:
+            self._compiled = compile_fleet(self.clusters)
+        needs_allocation = policy == "best-fit" or (
+            fixed_node_count(job.jobspec.to_dict().get("resources") or []) is None
+        )
+        # What the job would hold on each idle cluster, from the core, when the policy asks.
+        taken = (
+            {name: (held, nodes, reason) for name, held, nodes, reason in
+             self._compiled.taken(job.jobspec, job.per_node)}
+            if needs_allocation
+            else {}
+        )
+        totals = self._compiled.totals() if policy == "best-fit" else {}
         scored = []
         for answer in fitting:
-            score = _score(by_name[answer.cluster], job, policy)
+            name = answer.cluster
+            score = _score(by_name[name], job, policy, taken.get(name), totals.get(name, {}))
             scored.append((score["key"], answer.cluster, answer, score))
         scored.sort(key=lambda entry: (entry[0], entry[1]))
         scores = {name: score["value"] for _, name, _, score in scored}
@@ -690,27 +704,33 @@ def fixed_node_count(resources: Sequence[Mapping[str, Any]]) -> int | None:
     return nodes or None
 
 
-def _score(cluster: Cluster, job: Job, policy: str) -> dict[str, Any]:
+def _score(
+    cluster: Cluster,
+    job: Job,
+    policy: str,
+    taken: tuple[dict[str, int] | None, int, str | None] | None,
+    totals: Mapping[str, int],
+) -> dict[str, Any]:
+    """The sort key of a fitting cluster under ``policy``, from what the core says the job
+    would hold on it (``taken``: amounts per type, nodes touched, reason when none)."""
     hours = (job.duration or 3600.0) / 3600.0
     if policy == "cost":
         if cluster.cost is None:
             return {"key": (1, 0.0), "value": {"hours": hours, "price": None}}
-        # A fixed number of nodes is what any match takes: no need to load the graph.
+        # A fixed number of nodes is what any match takes: no need to allocate.
         nodes = fixed_node_count(job.jobspec.to_dict().get("resources") or [])
         if nodes is not None:
             price = cluster.cost * nodes * hours
             return {"key": (0, price), "value": {"nodes": nodes, "hours": hours, "price": price}}
-    graph = containment_graph(cluster, job.per_node)
-    result = graph.allocate(job.jobspec, "first")
-    if not result:
+    held, nodes, reason = taken if taken is not None else (None, 0, "not allocated")
+    if held is None:
         # Satisfiable on an idle cluster, yet no allocation: every node it needs is down.
-        return {"key": (2, float("inf")), "value": {"reason": result.reason}}
+        return {"key": (2, float("inf")), "value": {"reason": reason}}
     if policy == "best-fit":
-        free = graph.free()
-        idle = {kind: int(free.get(kind, 0)) for kind in CAPACITY_TYPES}
+        idle = {kind: int(totals.get(kind, 0)) - int(held.get(kind, 0)) for kind in CAPACITY_TYPES}
         key = (0, *(idle[kind] for kind in CAPACITY_TYPES))
         return {"key": key, "value": {"idle": idle}}
-    nodes = max(1, len(result.allocation.nodes()))
+    nodes = max(1, nodes)
     price = cluster.cost * nodes * hours
     return {"key": (0, price), "value": {"nodes": nodes, "hours": hours, "price": price}}
 

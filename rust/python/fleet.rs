@@ -1,5 +1,6 @@
 //! `fractale.CompiledFleet`: the fleet index of a cluster store, answered in Rust.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
@@ -51,6 +52,30 @@ impl CompiledFleet {
             .into_iter()
             .map(|f| (f.cluster, f.ok, f.reason))
             .collect())
+    }
+
+    /// For every cluster: `(name, held, nodes, reason)`, where `held` is what allocating the
+    /// request (policy first) on the idle cluster would hold per type and `nodes` how many
+    /// nodes it would touch, or None with the reason it cannot be allocated.
+    #[pyo3(signature = (jobspec, per_node = false))]
+    #[allow(clippy::type_complexity)]
+    fn taken(
+        &self,
+        py: Python<'_>,
+        jobspec: &Bound<'_, PyAny>,
+        per_node: bool,
+    ) -> PyResult<Vec<(String, Option<BTreeMap<String, u64>>, u64, Option<String>)>> {
+        let js = Jobspec::coerce(jobspec)?;
+        let taken = py.detach(|| self.fleet.taken(&js, per_node));
+        Ok(taken
+            .into_iter()
+            .map(|t| (t.cluster, t.held, t.nodes, t.reason))
+            .collect())
+    }
+
+    /// Size totals per type of every cluster's containment graph, by cluster name.
+    fn totals(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.fleet.totals().into_iter().collect()
     }
 
     /// How many clusters were compiled again when this fleet was opened.
