@@ -524,7 +524,15 @@ fn taken_from_shapes(
         qualifying += 1;
     }
     let k = count.take(qualifying);
-    let share = share.filter(|_| k > 0)?;
+    let Some(share) = share.filter(|_| k > 0) else {
+        let reason = format!("needs {} nodes that fit, {qualifying} do", count.min);
+        return Some(Taken {
+            cluster: c.name.clone(),
+            held: None,
+            nodes: 0,
+            reason: Some(reason),
+        });
+    };
     let held = share
         .iter()
         .map(|(kind, amount)| (kind.clone(), amount * k))
