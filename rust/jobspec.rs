@@ -30,10 +30,6 @@ impl Count {
         }
     }
 
-    pub fn is_fixed(&self) -> bool {
-        self.min == self.max
-    }
-
     /// The most that can be taken when `available` are there, or 0 when `min` cannot be met.
     pub fn take(&self, available: u64) -> u64 {
         if self.min > self.max || self.min > available {

@@ -132,10 +132,6 @@ impl AllocState {
         }
     }
 
-    pub fn allocation(&self, jobid: u64) -> Option<&Allocation> {
-        self.allocations.get(&jobid)
-    }
-
     pub fn jobids(&self) -> Vec<u64> {
         self.allocations.keys().copied().collect()
     }
