@@ -16,7 +16,7 @@ from typing import Any, Callable, ClassVar
 
 from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
-from fractale.transform.model import JobSpec, field_names, is_default
+from fractale.transform.model import JobSpec, field_names, is_default, value_problems
 from fractale.transform.registry import Manager
 from fractale.transform.report import Loss
 
@@ -473,19 +473,11 @@ class DirectiveManager(Manager):
             ctx.lose(fields[0] if fields else None, f"not written: {err}")
 
 
-COUNTS = ("nodes", "tasks", "tasks_per_node", "cpus_per_task")
-GPU_COUNTS = ("gpus_per_node", "gpus_per_task")
-
-
 def check_counts(values: dict[str, Any], ctx: Context) -> None:
-    """Node, task and CPU counts are at least one; a GPU count of zero asks for none."""
-    for name in COUNTS:
-        if values.get(name) is not None and values[name] < 1:
-            raise ctx.fail(f"{name.replace('_', ' ')} must be at least 1, not {values[name]}",
-                           "a count of at least 1")
-    for name in GPU_COUNTS:
-        if values.get(name) == 0:
-            del values[name]
+    """Counts and durations of at least one, sizes not negative."""
+    problems = value_problems(values)
+    if problems:
+        raise ctx.fail("; ".join(problems), "counts of at least 1")
 
 
 def merge(values: dict[str, Any], updates: dict[str, Any]) -> None:

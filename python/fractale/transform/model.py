@@ -132,6 +132,25 @@ def type_problems(values: dict[str, Any]) -> list[str]:
             for name, value in values.items() if not _type_ok(value, kinds[name])]
 
 
+_AT_LEAST_ONE = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "walltime")
+_NOT_NEGATIVE = ("memory_per_node", "memory_per_cpu")
+
+
+def value_problems(values: dict[str, Any]) -> list[str]:
+    """Counts and durations below one, or negative sizes; GPU counts of zero are dropped
+    from ``values`` (they ask for no GPUs)."""
+    for name in ("gpus_per_node", "gpus_per_task"):
+        if values.get(name) == 0:
+            del values[name]
+    problems = [f"{name.replace('_', ' ')} must be at least 1, not {values[name]}"
+                for name in _AT_LEAST_ONE
+                if isinstance(values.get(name), int) and values[name] < 1]
+    problems += [f"{name.replace('_', ' ')} cannot be negative"
+                 for name in _NOT_NEGATIVE + ("gpus_per_node", "gpus_per_task")
+                 if isinstance(values.get(name), int) and values[name] < 0]
+    return problems
+
+
 def field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(JobSpec))
 

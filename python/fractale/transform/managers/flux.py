@@ -175,6 +175,9 @@ class Flux(DirectiveManager):
 
     def command(self, text: str) -> tuple[str, str] | None:
         """(subcommand, the rest) of a lone ``flux submit ...`` command, if that is the text."""
+        # A command line is typed or pasted: it never starts with "#!", a batch script does.
+        if text.startswith("#!"):
+            return None
         lines = [line for line in split_lines(text)
                  if line.strip() and not line.lstrip().startswith("#")]
         joined = " ".join(line.rstrip("\\").strip() for line in lines)

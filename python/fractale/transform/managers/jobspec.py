@@ -26,6 +26,7 @@ from fractale.transform.model import (
     field_names,
     is_default,
     type_problems,
+    value_problems,
 )
 from fractale.transform.registry import Manager, register
 from fractale.transform.report import Loss
@@ -379,7 +380,7 @@ class Jobspec(Manager):
             values["script"] = normalize_script(" ".join(["flux run", *layout,
                                                           shlex.join(words)]))
         values["dialect"] = self.name
-        problems = type_problems(values)
+        problems = type_problems(values) or value_problems(values)
         if problems:
             raise ValueError("; ".join(problems))
         return JobSpec(**values), losses

@@ -18,7 +18,13 @@ from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
-from fractale.transform.model import JobSpec, field_names, is_default, type_problems
+from fractale.transform.model import (
+    JobSpec,
+    field_names,
+    is_default,
+    type_problems,
+    value_problems,
+)
 from fractale.transform.registry import Manager, register
 from fractale.transform.report import Loss
 
@@ -200,7 +206,7 @@ class Kubernetes(Manager):
             raise TranslateError(f"{file or '<input>'}: malformed Job manifest: {err}",
                                  file=file, expected="a batch/v1 Job") from None
         values["dialect"] = self.name
-        problems = type_problems(values)
+        problems = type_problems(values) or value_problems(values)
         if problems:
             raise TranslateError(f"{file or '<input>'}: malformed Job manifest: "
                                  + "; ".join(problems), file=file, expected="a batch/v1 Job")
