@@ -54,7 +54,12 @@ def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
     # enough for the user.
     losses = list(dict.fromkeys(written))
     reported = {loss.field for loss in losses}
-    back, _ = target.read(text)
+    try:
+        back, _ = target.read(text)
+    except TranslateError as err:
+        losses.append(Loss(f"{target.name} cannot read the written job back: {err}",
+                           stage="render"))
+        return text, losses
     for name in field_names():
         if name in ("script", "dialect") or name in reported:
             continue

@@ -245,9 +245,11 @@ class Kubernetes(Manager):
                 lose(f"spec.{key}")
         if job.get("completionMode") == "Indexed" and job.get("completions"):
             count = int(job["completions"])
-            parallel = job.get("parallelism")
-            values["array"] = f"0-{count - 1}" + (
-                f"%{parallel}" if parallel and int(parallel) < count else "")
+            if count < 1:
+                raise ValueError(f"completions must be at least 1, not {count}")
+            parallel = int(job.get("parallelism") or count)
+            values["array"] = units.read_array(
+                f"0-{count - 1}" + (f"%{parallel}" if parallel < count else ""))
         pod = (job.get("template") or {}).get("spec") or {}
         containers = pod.get("containers") or []
         if not containers:

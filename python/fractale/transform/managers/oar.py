@@ -132,6 +132,8 @@ class Anterior(Codec):
     fields = ("dependencies",)
 
     def read(self, value, ctx):
+        if not value.strip():
+            raise ctx.fail("-a needs the id of the job to wait for", "-a JOBID")
         return {"dependencies": [f"afterany:{value.strip()}"]}
 
     def write(self, spec, ctx):

@@ -242,10 +242,11 @@ class Resources(Codec):
                 ctx.lose("cpus_per_task", f"written as ppn={cpus}, processors per node")
                 ctx.lose("tasks_per_node", f"written as ppn={cpus}, processors per node")
         node = None
-        if spec.nodelist and nodes is None:
+        if spec.nodelist and nodes is None and not any(h.isdigit() for h in spec.nodelist):
             node = "+".join(spec.nodelist)
         elif spec.nodelist:
-            ctx.lose("nodelist", "Torque names hosts instead of a node count")
+            ctx.lose("nodelist", "Torque names hosts instead of a node count, and a host "
+                                 "name of digits only reads as a count")
         if node is None and (nodes is not None or ppn is not None or spec.gpus_per_node
                              or spec.constraints):
             node = str(nodes or 1)
