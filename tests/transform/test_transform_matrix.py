@@ -5,11 +5,11 @@ import fractale
 import kubernetes_validate
 import pytest
 import yaml
-from corpus import MANAGERS, ident, scripts
 from fractale.transform import read, transform
 from fractale.transform.managers.jobspec import v1_problems
 from fractale.transform.model import field_names
 from fractale.transform.registry import get
+from transform_corpus import MANAGERS, ident, scripts
 
 BODY = ("script", "dialect")
 PAIRS = [(path, target) for path in scripts() for target in MANAGERS]

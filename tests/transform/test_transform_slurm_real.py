@@ -8,8 +8,8 @@ dropped and counts are capped. Every option kind fractale writes still reaches s
 from __future__ import annotations
 
 import pytest
-from corpus import ident, scripts
 from fractale.transform import JobSpec, read, transform, write
+from transform_corpus import ident, scripts
 
 pytestmark = pytest.mark.slurm
 

@@ -2,8 +2,8 @@
 directives it is expected to, and is recognised as its manager's without --from."""
 
 import pytest
-from corpus import MANAGERS, expected, ident, scripts
 from fractale.transform import JobSpec, detect, read
+from transform_corpus import MANAGERS, expected, ident, scripts
 
 ALL = scripts()
 

@@ -5,12 +5,12 @@ import copy
 
 import pytest
 import yaml
-from corpus import scripts
 from fractale.errors import TranslateError
 from fractale.transform import read, write
 from fractale.transform.registry import MANAGER_NAMES, get
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from transform_corpus import scripts
 
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
