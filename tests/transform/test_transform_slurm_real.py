@@ -40,7 +40,9 @@ def cpus(slurm):
 def fit(spec: JobSpec, held: str, cpus_per_node: int) -> JobSpec:
     """The same job, asking only for what the test cluster has."""
     nodes = min(spec.nodes, 2) if spec.nodes else spec.nodes
-    per_node = min(spec.tasks_per_node, cpus_per_node) if spec.tasks_per_node else spec.tasks_per_node
+    per_node = spec.tasks_per_node
+    if per_node:
+        per_node = min(per_node, cpus_per_node)
     cpus = spec.cpus_per_task
     if cpus:
         cpus = max(1, min(cpus, cpus_per_node // (per_node or 1)))
