@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
@@ -78,18 +79,19 @@ class Context:
                               expected=expected)
 
 
-class Codec:
+class Codec(ABC):
     """Moves one option's value between directive text and model fields."""
 
     fields: tuple[str, ...] = ()
     takes_value = True
 
+    @abstractmethod
     def read(self, value: str | None, ctx: Context) -> dict[str, Any]:
-        raise NotImplementedError
+        """The model fields an option's value sets."""
 
+    @abstractmethod
     def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
         """One entry per directive to write; ``None`` writes the bare flag."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ with ``@register`` when their module is imported.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TypeVar
 
 from fractale.errors import TranslateError
@@ -16,22 +17,24 @@ from fractale.transform.report import Loss
 MANAGER_NAMES = ("flux", "jobspec", "slurm", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
 
 
-class Manager:
+class Manager(ABC):
     """One workload manager's reader and writer."""
 
     name: str = ""
     # How a user would name the file format in a message, e.g. "#SBATCH batch script".
     description: str = ""
 
+    @abstractmethod
     def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
-        raise NotImplementedError
+        """The job ``text`` describes, and what of it could not be read."""
 
+    @abstractmethod
     def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
-        raise NotImplementedError
+        """``spec`` in this manager's syntax, and what of it could not be written."""
 
+    @abstractmethod
     def claims(self, text: str) -> bool:
         """Whether ``text`` is written for this manager (used to detect the source)."""
-        raise NotImplementedError
 
 
 _REGISTRY: dict[str, Manager] = {}
