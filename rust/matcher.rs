@@ -356,6 +356,8 @@ struct Walk<'a> {
     root_needs: u64,
     root_exclusive: bool,
     shortfall: Option<(String, u64, u64)>,
+    /// Children re-weighed by this allocation under a parent whose order is cached.
+    reordered: Vec<(u32, u32)>,
 }
 
 struct NodeView<'a>(&'a crate::jgf::Node);
@@ -898,6 +900,7 @@ impl<'a> Walk<'a> {
             shadow,
             &mut taken,
         );
+        self.mend_orders();
         let allocation = Allocation { jobid, taken };
         self.st.allocations.insert(jobid, allocation.clone());
         allocation
@@ -973,21 +976,40 @@ impl<'a> Walk<'a> {
         if free == 0 && !holds_any {
             return;
         }
-        let key = |st: &AllocState, v: u32| {
-            std::cmp::Reverse((st.weight[v as usize], self.g.doc.nodes[v as usize].uniq_id))
-        };
         let parent = self.g.parent[c as usize];
-        let mut order = self.st.order.remove(&parent);
-        if let Some(order) = order.as_mut() {
-            if let Some(at) = order.iter().position(|&x| x == c) {
-                order.remove(at);
-            }
+        if self.st.order.contains_key(&parent) {
+            self.reordered.push((parent, c));
         }
         self.st.weight[c as usize] = free;
-        if let Some(mut order) = order {
-            let new_key = key(self.st, c);
-            let at = order.partition_point(|&x| key(self.st, x) < new_key);
-            order.insert(at, c);
+    }
+
+    /// Mend the cached child orders the allocation's re-weighing changed: child by child when
+    /// few moved, by sorting again when many did (a wide request re-weighs thousands).
+    fn mend_orders(&mut self) {
+        let mut changes = std::mem::take(&mut self.reordered);
+        changes.sort_by_key(|&(parent, _)| parent);
+        let g = self.g;
+        let key =
+            |weight: u64, v: u32| std::cmp::Reverse((weight, g.doc.nodes[v as usize].uniq_id));
+        for group in changes.chunk_by(|a, b| a.0 == b.0) {
+            let parent = group[0].0;
+            let Some(mut order) = self.st.order.remove(&parent) else {
+                continue;
+            };
+            let weight = &self.st.weight;
+            if group.len() * 64 < order.len() {
+                // The others keep their weights, so the rest stays sorted once these are out.
+                let mut moved: Vec<u32> = group.iter().map(|&(_, c)| c).collect();
+                moved.sort_unstable();
+                order.retain(|x| moved.binary_search(x).is_err());
+                for &(_, c) in group {
+                    let new_key = key(weight[c as usize], c);
+                    let at = order.partition_point(|&x| key(weight[x as usize], x) < new_key);
+                    order.insert(at, c);
+                }
+            } else {
+                order.sort_by_key(|&x| key(weight[x as usize], x));
+            }
             self.st.order.insert(parent, order);
         }
     }
@@ -1099,6 +1121,7 @@ impl<'a> Matcher<'a> {
             root_needs: 1,
             root_exclusive: false,
             shortfall: None,
+            reordered: Vec::new(),
         }
     }
 
