@@ -200,7 +200,7 @@ fn copy_tree(
     let containment: Arc<str> = Arc::from(CONTAINMENT);
     let mut keep = |src: &Node, parent: Option<usize>, nodes: &mut Vec<Node>| -> usize {
         let mut copy = src.clone();
-        copy.jgf_id = nodes.len().to_string();
+        copy.jgf_id = String::new();
         copy.path = match parent {
             Some(p) => format!("{}/{}", nodes[p].path, src.name),
             None => format!("/{}", src.name),

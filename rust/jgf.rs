@@ -327,7 +327,9 @@ impl<'f> Builder<'f> {
             (true, Some(id)) => format!("graph.nodes[{:?}]", id.0),
             _ => format!("graph.nodes[{i}]"),
         };
+        // Most files number their vertices by position; those ids are not stored.
         let jgf_id = match &id_given {
+            Some(id) if decimal_id(&id.0) == Some(i) => String::new(),
             Some(id) => id.0.clone().into_owned(),
             None => {
                 return Err(Error::jgf(
@@ -363,12 +365,20 @@ impl<'f> Builder<'f> {
             Some(b) => self.strings.get(&b.0),
             None => kind.clone(),
         };
-        let id = meta
-            .id
-            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
-        let uniq_id = meta
-            .uniq_id
-            .unwrap_or_else(|| jgf_id.parse::<i64>().unwrap_or(i as i64));
+        let id = meta.id.unwrap_or_else(|| {
+            if jgf_id.is_empty() {
+                i as i64
+            } else {
+                jgf_id.parse::<i64>().unwrap_or(i as i64)
+            }
+        });
+        let uniq_id = meta.uniq_id.unwrap_or_else(|| {
+            if jgf_id.is_empty() {
+                i as i64
+            } else {
+                jgf_id.parse::<i64>().unwrap_or(i as i64)
+            }
+        });
         let name = match meta.name {
             Some(n) => n.0.into_owned(),
             None => format!("{basename}{id}"),
@@ -654,15 +664,16 @@ impl<'n> EdgeBuilder<'n> {
         let nodes = &built.nodes;
         let index = NodeIndex::build(nodes).map_err(|i| {
             let node = &nodes[i];
+            let id = node.jgf_id_at(i);
             let loc = if built.keyed {
-                format!("graph.nodes[{:?}]", node.jgf_id)
+                format!("graph.nodes[{id:?}]")
             } else {
                 format!("graph.nodes[{i}]")
             };
             Error::jgf(
                 file,
                 format!("{loc}.id"),
-                format!("expected a unique node id, {:?} appears twice", node.jgf_id),
+                format!("expected a unique node id, {id:?} appears twice"),
             )
         })?;
         Ok(EdgeBuilder {
@@ -792,6 +803,7 @@ impl<'de> DeserializeSeed<'de> for DocumentSeed<'_, '_> {
 /// One validated vertex with Fluxion's defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The JGF id, empty when it is the vertex's position written in decimal.
     pub jgf_id: String,
     pub kind: Arc<str>,
     pub basename: Arc<str>,
@@ -824,6 +836,15 @@ pub struct NodeExtras {
 static NO_PROPERTIES: BTreeMap<String, String> = BTreeMap::new();
 
 impl Node {
+    /// The JGF id of the vertex at `position`.
+    pub fn jgf_id_at(&self, position: usize) -> Cow<'_, str> {
+        if self.jgf_id.is_empty() {
+            Cow::Owned(position.to_string())
+        } else {
+            Cow::Borrowed(&self.jgf_id)
+        }
+    }
+
     pub fn properties(&self) -> &BTreeMap<String, String> {
         self.extras
             .as_ref()
@@ -1206,7 +1227,7 @@ impl FastHasher {
 /// small decimal ids, which a plain array resolves without hashing a string per endpoint.
 enum NodeIndex<'n> {
     Dense(Vec<u32>),
-    Hashed(HashMap<&'n str, usize, FastHash>),
+    Hashed(HashMap<Cow<'n, str>, usize, FastHash>),
 }
 
 fn decimal_id(id: &str) -> Option<usize> {
@@ -1227,7 +1248,14 @@ impl<'n> NodeIndex<'n> {
         let limit = nodes.len().saturating_mul(4).max(16);
         let dense: Option<Vec<usize>> = nodes
             .iter()
-            .map(|n| decimal_id(&n.jgf_id).filter(|&k| k < limit))
+            .enumerate()
+            .map(|(i, n)| {
+                if n.jgf_id.is_empty() {
+                    Some(i)
+                } else {
+                    decimal_id(&n.jgf_id).filter(|&k| k < limit)
+                }
+            })
             .collect();
         if let Some(ids) = dense {
             let mut table = vec![u32::MAX; ids.iter().copied().max().map_or(0, |m| m + 1)];
@@ -1239,10 +1267,10 @@ impl<'n> NodeIndex<'n> {
             }
             return Ok(NodeIndex::Dense(table));
         }
-        let mut index: HashMap<&str, usize, FastHash> =
+        let mut index: HashMap<Cow<'n, str>, usize, FastHash> =
             HashMap::with_capacity_and_hasher(nodes.len(), FastHash);
         for (i, node) in nodes.iter().enumerate() {
-            if index.insert(node.jgf_id.as_str(), i).is_some() {
+            if index.insert(node.jgf_id_at(i), i).is_some() {
                 return Err(i);
             }
         }
@@ -1458,7 +1486,7 @@ fn fill_missing_paths(doc: &mut Document) {
 
 /// Serialize nodes and edges back to a JGF document in the form they were read.
 pub fn to_value(doc: &Document) -> Value {
-    let node_value = |node: &Node| -> Value {
+    let node_value = |position: usize, node: &Node| -> Value {
         let mut meta = Map::new();
         meta.insert("type".into(), Value::String(node.kind.to_string()));
         meta.insert("basename".into(), Value::String(node.basename.to_string()));
@@ -1498,7 +1526,10 @@ pub fn to_value(doc: &Document) -> Value {
             }
         }
         let mut obj = Map::new();
-        obj.insert("id".into(), Value::String(node.jgf_id.clone()));
+        obj.insert(
+            "id".into(),
+            Value::String(node.jgf_id_at(position).into_owned()),
+        );
         if let Some(label) = extras.and_then(|e| e.label.as_ref()) {
             obj.insert("label".into(), Value::String(label.clone()));
         }
@@ -1509,11 +1540,18 @@ pub fn to_value(doc: &Document) -> Value {
         Value::Object(
             doc.nodes
                 .iter()
-                .map(|n| (n.jgf_id.clone(), node_value(n)))
+                .enumerate()
+                .map(|(i, n)| (n.jgf_id_at(i).into_owned(), node_value(i, n)))
                 .collect(),
         )
     } else {
-        Value::Array(doc.nodes.iter().map(node_value).collect())
+        Value::Array(
+            doc.nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| node_value(i, n))
+                .collect(),
+        )
     };
     let edges: Vec<Value> = doc
         .edges
@@ -1522,11 +1560,11 @@ pub fn to_value(doc: &Document) -> Value {
             let mut obj = Map::new();
             obj.insert(
                 "source".into(),
-                Value::String(doc.nodes[e.source].jgf_id.clone()),
+                Value::String(doc.nodes[e.source].jgf_id_at(e.source).into_owned()),
             );
             obj.insert(
                 "target".into(),
-                Value::String(doc.nodes[e.target].jgf_id.clone()),
+                Value::String(doc.nodes[e.target].jgf_id_at(e.target).into_owned()),
             );
             let mut meta = Map::new();
             match doc.edge_style {
