@@ -388,6 +388,24 @@ impl Fleet {
         self.shapes.len()
     }
 
+    /// The distinct shapes of the nodes of every cluster `plan` can answer from shapes.
+    fn shapes_for(&self, plan: Option<&Plan>, per_node: bool) -> Vec<u32> {
+        let mut wanted: Vec<u32> = self
+            .index
+            .clusters
+            .iter()
+            .filter(|c| c.decomposable && plan.is_some_and(|p| p.applies(c)))
+            .flat_map(|c| {
+                c.nodes
+                    .iter()
+                    .map(|n| if per_node { n.flat_shape } else { n.shape })
+            })
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+    }
+
     /// Size totals per type of each cluster's containment graph.
     pub fn totals(&self) -> Vec<(String, BTreeMap<String, u64>)> {
         self.index
@@ -407,19 +425,7 @@ impl Fleet {
             per_node: single, ..
         }) = &plan
         {
-            let mut wanted: Vec<u32> = self
-                .index
-                .clusters
-                .iter()
-                .filter(|c| c.decomposable && plan.as_ref().is_some_and(|p| p.applies(c)))
-                .flat_map(|c| {
-                    c.nodes
-                        .iter()
-                        .map(|n| if per_node { n.flat_shape } else { n.shape })
-                })
-                .collect();
-            wanted.sort_unstable();
-            wanted.dedup();
+            let wanted = self.shapes_for(plan.as_ref(), per_node);
             let held = parallel_map(&wanted, |&s| {
                 let g = &self.shapes[s as usize];
                 let mut st = AllocState::new(g);
@@ -452,19 +458,7 @@ impl Fleet {
         // Answer each shape once, whichever clusters share it.
         let mut shape_answers: HashMap<u32, ShapeAnswer> = HashMap::new();
         if let Some(plan) = &plan {
-            let mut wanted: Vec<u32> = self
-                .index
-                .clusters
-                .iter()
-                .filter(|c| c.decomposable && plan.applies(c))
-                .flat_map(|c| {
-                    c.nodes
-                        .iter()
-                        .map(|n| if per_node { n.flat_shape } else { n.shape })
-                })
-                .collect();
-            wanted.sort_unstable();
-            wanted.dedup();
+            let wanted = self.shapes_for(Some(plan), per_node);
             let answers = parallel_map(&wanted, |&s| plan.answer(&self.shapes[s as usize]));
             shape_answers = wanted.into_iter().zip(answers).collect();
         }
