@@ -944,15 +944,21 @@ fn locate_error(bytes: &[u8], file: Option<&str>, typed_err: &serde_json::Error)
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, for messages; `object` names a JSON object the way the
+/// reader's documents call it ("an object" in JGF, "a mapping" in YAML jobspecs).
+pub(crate) fn describe_value(v: &Value, object: &'static str) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+        Value::Object(_) => object,
     }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    describe_value(v, "an object")
 }
 
 fn expect_kind(v: &Value, ok: bool, loc: &str, what: &str, file: Option<&str>) -> Option<Error> {

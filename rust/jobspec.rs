@@ -308,14 +308,7 @@ struct Checker<'a> {
 }
 
 fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
+    crate::jgf::describe_value(v, "a mapping")
 }
 
 impl<'a> Checker<'a> {
