@@ -342,6 +342,63 @@ impl<'a> Matcher<'a> {
         self.not_now(st, js, &reqs, policy, reason)
     }
 
+    /// Record a job its scheduler already placed: on each node of `claims`, `Some(n)` of its
+    /// cores (the first free over `window`, in containment order) or `None` for the whole node,
+    /// held over `window`. `Err` when a node cannot give that over the window.
+    pub fn hold(
+        &self,
+        st: &mut AllocState,
+        claims: &[(u32, Option<u64>)],
+        window: Window,
+        policy: Policy,
+    ) -> Result<Allocation> {
+        let g = self.graph;
+        if window.start < 0 || window.end <= window.start || window.end > HORIZON {
+            return Err(Error::matching(format!(
+                "a job is held over [{}, {}) seconds: it must start at 0 or later and end after \
+                 it starts, within the planning horizon ({HORIZON} s)",
+                window.start, window.end
+            )));
+        }
+        let core = g.types.get("core");
+        let mut chosen = Vec::new();
+        for &(node, cores) in claims {
+            let name = &g.node(node).name;
+            match cores {
+                None => {
+                    if st.plan.listed_during(node, window) {
+                        return Err(Error::matching(format!(
+                            "node {name} is not free over [{}, {}) for a job that holds it whole",
+                            window.start, window.end
+                        )));
+                    }
+                    chosen.extend(subtree(g, node));
+                }
+                Some(n) => {
+                    let free: Vec<u32> = subtree(g, node)
+                        .filter(|&v| Some(g.kind[v as usize]) == core)
+                        .filter(|&v| !st.plan.listed_during(v, window))
+                        .take(n as usize)
+                        .collect();
+                    if (free.len() as u64) < n {
+                        return Err(Error::matching(format!(
+                            "node {name} has {} cores free over [{}, {}), the job holds {n}",
+                            free.len(),
+                            window.start,
+                            window.end
+                        )));
+                    }
+                    chosen.extend(free);
+                }
+            }
+        }
+        let jobid = st.next_jobid;
+        st.next_jobid += 1;
+        let mut walk = Walk::for_claim(g, st, policy, window);
+        walk.claim(&chosen);
+        Ok(walk.update(jobid))
+    }
+
     /// Give back what job `jobid` holds, or cancel its reservation: its span is free at once.
     pub fn release(&self, st: &mut AllocState, jobid: u64) -> Result<()> {
         let allocation = st.allocations.remove(&jobid).ok_or_else(|| {
@@ -353,6 +410,16 @@ impl<'a> Matcher<'a> {
         st.plan.cancel(jobid, &listed, allocation.end);
         Ok(())
     }
+}
+
+/// `v` and every vertex below it, in containment order.
+fn subtree(g: &ResourceGraph, v: u32) -> impl Iterator<Item = u32> + '_ {
+    let mut stack = vec![v];
+    std::iter::from_fn(move || {
+        let u = stack.pop()?;
+        stack.extend(g.children(u).iter().rev());
+        Some(u)
+    })
 }
 
 /// What one walk at one window gave.
@@ -604,5 +671,147 @@ mod tests {
         let g = cluster(1, 1);
         let mut st = AllocState::new(&g);
         assert!(Matcher::new(&g).release(&mut st, 42).is_err());
+    }
+
+    fn timed(nodes: u64, cores: u64, duration: Option<u64>) -> Jobspec {
+        let mut doc = json!({"version": 9999, "resources": [{"type": "node", "count": nodes, "with": [
+                {"type": "slot", "label": "task", "count": 1, "with": [
+                    {"type": "socket", "count": 1, "with": [{"type": "core", "count": cores}]}]}]}],
+            "tasks": [{"command": ["app"], "slot": "task", "count": {"per_slot": 1}}]});
+        if let Some(d) = duration {
+            doc["attributes"] = json!({"system": {"duration": d}});
+        }
+        Jobspec::from_value(doc, None).unwrap()
+    }
+
+    #[test]
+    fn reserve_starts_when_the_job_holding_the_vertices_ends() {
+        let g = cluster(1, 2);
+        let mut st = AllocState::new(&g);
+        let m = Matcher::new(&g);
+        let whole = timed(1, 2, Some(600));
+        assert_eq!(m.reserve(&mut st, &whole, Policy::Low).at(), Some(0));
+        assert_eq!(
+            m.reserve(&mut st, &whole, Policy::Low).at(),
+            Some(0),
+            "second socket"
+        );
+        let third = m.reserve(&mut st, &whole, Policy::Low);
+        assert_eq!(third.outcome, Outcome::Reserved);
+        assert_eq!(third.at(), Some(600));
+        assert_eq!(third.allocation.unwrap().end, 1200);
+    }
+
+    #[test]
+    fn a_short_job_backfills_before_a_reservation_and_allocate_respects_it() {
+        let g = cluster(1, 2);
+        let mut st = AllocState::new(&g);
+        let m = Matcher::new(&g);
+        let long = timed(1, 2, Some(3600));
+        m.reserve(&mut st, &long, Policy::Low);
+        m.reserve(&mut st, &long, Policy::Low);
+        // Both sockets are busy until 3600; a reservation takes socket 0 over [3600, 7200).
+        let later = m.reserve(&mut st, &long, Policy::Low);
+        assert_eq!(later.at(), Some(3600));
+        m.release(&mut st, 1).unwrap();
+        // Socket 0 is free over [0, 3600): a job of 600 s fits before the reservation...
+        let short = m.allocate(&mut st, &timed(1, 2, Some(600)), Policy::Low);
+        assert_eq!(short.outcome, Outcome::Allocated);
+        // ...but one of 7200 s would overlap it, and socket 1 is busy: not now.
+        let too_long = m.allocate(&mut st, &timed(1, 2, Some(7200)), Policy::Low);
+        assert_eq!(too_long.outcome, Outcome::Busy);
+    }
+
+    #[test]
+    fn cancelling_a_reservation_frees_its_span_at_once() {
+        let g = cluster(1, 1);
+        let mut st = AllocState::new(&g);
+        let m = Matcher::new(&g);
+        let js = timed(1, 1, Some(600));
+        for _ in 0..2 {
+            m.reserve(&mut st, &js, Policy::Low);
+        }
+        let first_later = m.reserve(&mut st, &js, Policy::Low);
+        assert_eq!(first_later.at(), Some(600));
+        assert_eq!(m.reserve(&mut st, &js, Policy::Low).at(), Some(600));
+        assert_eq!(m.reserve(&mut st, &js, Policy::Low).at(), Some(1200));
+        m.release(&mut st, first_later.allocation.unwrap().jobid)
+            .unwrap();
+        assert_eq!(m.reserve(&mut st, &js, Policy::Low).at(), Some(600));
+    }
+
+    #[test]
+    fn a_job_without_a_duration_holds_to_the_horizon_and_is_never_reserved() {
+        let g = cluster(1, 2);
+        let mut st = AllocState::new(&g);
+        let m = Matcher::new(&g);
+        let (finite, forever) = (timed(1, 2, Some(600)), timed(1, 2, None));
+        m.reserve(&mut st, &finite, Policy::Low);
+        m.reserve(&mut st, &finite, Policy::Low);
+        let waits = m.reserve(&mut st, &forever, Policy::Low);
+        assert_eq!(waits.outcome, Outcome::Busy, "it can only start now");
+        m.release(&mut st, 1).unwrap();
+        let held = m.reserve(&mut st, &forever, Policy::Low);
+        assert_eq!(
+            held.allocation.as_ref().map(|a| (a.at, a.end)),
+            Some((0, HORIZON))
+        );
+        // Socket 1 frees at 600; socket 0 is held for good.
+        let r = m.satisfiable(&mut st, &timed(1, 2, Some(60)), Policy::Low);
+        assert_eq!(r.outcome, Outcome::Satisfiable);
+        assert_eq!(
+            m.reserve(&mut st, &forever, Policy::Low).outcome,
+            Outcome::Busy
+        );
+        m.release(&mut st, 2).unwrap();
+        m.reserve(&mut st, &forever, Policy::Low);
+        let r = m.satisfiable(&mut st, &timed(1, 2, Some(60)), Policy::Low);
+        assert_eq!(
+            r.outcome,
+            Outcome::Unsatisfiable,
+            "both sockets are held for good"
+        );
+    }
+
+    #[test]
+    fn a_job_placed_by_its_scheduler_holds_the_cores_named() {
+        let g = cluster(2, 2);
+        let mut st = AllocState::new(&g);
+        let m = Matcher::new(&g);
+        let node0 = (0..g.len() as u32)
+            .find(|&v| g.node(v).name == "node0")
+            .unwrap();
+        let held = m
+            .hold(
+                &mut st,
+                &[(node0, Some(3))],
+                Window::new(0, 900),
+                Policy::First,
+            )
+            .unwrap();
+        let cores = held.taken.iter().filter(|t| t.exclusive).count();
+        assert_eq!(cores, 3);
+        // One core of node0 is left: a job wanting a whole socket there waits for the hold.
+        let both = timed(2, 2, Some(60));
+        assert_eq!(m.reserve(&mut st, &both, Policy::Low).at(), Some(900));
+        let err = m
+            .hold(
+                &mut st,
+                &[(node0, Some(2))],
+                Window::new(0, 60),
+                Policy::First,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("node0 has 1 cores free"), "{err}");
+    }
+
+    #[test]
+    fn a_duration_past_the_horizon_is_unsatisfiable_with_a_reason() {
+        let g = cluster(1, 1);
+        let mut st = AllocState::new(&g);
+        let js = timed(1, 1, Some(HORIZON as u64 + 1));
+        let r = Matcher::new(&g).reserve(&mut st, &js, Policy::Low);
+        assert_eq!(r.outcome, Outcome::Unsatisfiable);
+        assert!(r.reason.unwrap().contains("planning horizon"));
     }
 }

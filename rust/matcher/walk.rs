@@ -98,6 +98,52 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// A walk that records vertices chosen elsewhere (a job its scheduler already placed)
+    /// instead of searching for them: see `claim`.
+    pub(super) fn for_claim(
+        g: &'a ResourceGraph,
+        st: &'a mut AllocState,
+        policy: Policy,
+        window: Window,
+    ) -> Walk<'a> {
+        Walk {
+            g,
+            st,
+            policy,
+            satisfiability: false,
+            window,
+            constraint: None,
+            exclusive_types: vec![false; g.types.len()],
+            node_type: g.types.get("node"),
+            core_type: g.types.get("core"),
+            multilevel: 0,
+            node_factor: 0,
+            root_needs: 1,
+            root_exclusive: false,
+            shortfall: None,
+            reordered: Vec::new(),
+        }
+    }
+
+    /// Mark `vertices` taken exclusively (each whole) and their ancestors shared, ready for
+    /// `update`, as `select` marks what it chose.
+    pub(super) fn claim(&mut self, vertices: &[u32]) {
+        self.st.seq += 1;
+        for &v in vertices {
+            let size = self.g.doc.nodes[v as usize].size;
+            self.mark(v, size, true);
+            let mut parent = self.g.parent[v as usize];
+            while parent != NO_PARENT && self.g.parent[parent as usize] != NO_PARENT {
+                if self.st.mark_seq[parent as usize] == self.st.seq {
+                    break;
+                }
+                let size = self.g.doc.nodes[parent as usize].size;
+                self.mark(parent, size, false);
+                parent = self.g.parent[parent as usize];
+            }
+        }
+    }
+
     /// `fallback`, with the level that fell short when the walk noted one.
     pub(super) fn shortfall_reason(&self, fallback: &str) -> String {
         match &self.shortfall {
