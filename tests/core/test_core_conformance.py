@@ -66,9 +66,8 @@ def test_every_fluxion_reservation_case_passes_through_the_python_api(fluxion_re
     cases = _cases(fluxion_reserve)
     failures = {path.name: why for path in cases if (why := _run(fluxion_reserve, path))}
     with capsys.disabled():
-        print(
-            f"\nfluxion-reserve conformance: {len(cases) - len(failures)} of {len(cases)} cases pass"
-        )
+        passed = len(cases) - len(failures)
+        print(f"\nfluxion-reserve conformance: {passed} of {len(cases)} cases pass")
     assert cases, "the reservation conformance folder holds no cases"
     assert not failures, failures
 
