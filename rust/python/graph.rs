@@ -2,7 +2,7 @@
 //! immutable; allocations live beside it behind a lock, and long work runs without the GIL.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -201,6 +201,8 @@ pub struct ResourceGraph {
     pub graph: Arc<CoreGraph>,
     state: Mutex<AllocState>,
     name: Option<String>,
+    /// `node` vertices by name, built the first time a job is held by node names.
+    nodes_by_name: OnceLock<BTreeMap<String, u32>>,
 }
 
 impl ResourceGraph {
@@ -210,6 +212,7 @@ impl ResourceGraph {
             graph: Arc::new(graph),
             state,
             name,
+            nodes_by_name: OnceLock::new(),
         }
     }
 
@@ -399,14 +402,16 @@ impl ResourceGraph {
     ) -> PyResult<Py<Allocation>> {
         let policy = Policy::parse(policy).map_err(|e| to_pyerr(py, e))?;
         let g = &self.graph;
-        let node_type = g.types.get("node");
-        let by_name: BTreeMap<&str, u32> = (0..g.len() as u32)
-            .filter(|&v| Some(g.kind[v as usize]) == node_type)
-            .map(|v| (g.node(v).name.as_str(), v))
-            .collect();
+        let by_name = self.nodes_by_name.get_or_init(|| {
+            let node_type = g.types.get("node");
+            (0..g.len() as u32)
+                .filter(|&v| Some(g.kind[v as usize]) == node_type)
+                .map(|v| (g.node(v).name.clone(), v))
+                .collect()
+        });
         let mut claims = Vec::with_capacity(nodes.len());
         for (name, cores) in &nodes {
-            let v = by_name.get(name.as_str()).ok_or_else(|| {
+            let v = by_name.get(name).ok_or_else(|| {
                 to_pyerr(
                     py,
                     Error::matching(format!("the graph has no node named {name:?}")),
