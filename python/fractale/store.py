@@ -39,8 +39,6 @@ GraphSource = Union[str, os.PathLike, Mapping[str, Any]]
 CONFIG_FILE = "cluster.yaml"
 CONTAINMENT = "containment"
 LOCK_FILE = ".lock"
-# Schedulers a cluster may name: every workload manager fractale writes scripts for.
-SCHEDULERS = ("slurm", "flux", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
 
 # libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -466,10 +464,13 @@ class Store:
 
 
 def check_scheduler(scheduler: str) -> str:
+    """``scheduler`` as a cluster names it: a workload manager clusters run."""
+    from fractale.transform.registry import scheduler_names
+
     key = str(scheduler).strip().lower()
-    if key not in SCHEDULERS:
+    if key not in scheduler_names():
         raise StoreError(
-            f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}"
+            f"unknown scheduler {scheduler!r}; expected one of {', '.join(scheduler_names())}"
         )
     return key
 

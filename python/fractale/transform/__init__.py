@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractale.errors import TranslateError
 from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
-from fractale.transform.registry import MANAGER_NAMES, all_managers, get
+from fractale.transform.registry import all_managers, get, names
 from fractale.transform.report import Loss, Translation
 
 
@@ -22,10 +22,13 @@ def detect(text: str) -> str:
     if len(claims) == 1:
         return claims[0]
     if not claims:
+        prefixes = [prefix for manager in all_managers()
+                    if (prefix := getattr(manager, "prefix", None))]
+        formats = [manager.description for manager in all_managers()
+                   if not hasattr(manager, "prefix")]
         raise TranslateError(
             "cannot tell which workload manager the input is written for: it has no "
-            "#SBATCH, #FLUX:, #PBS, #BSUB, #OAR, #COBALT or #MSUB directive and is not a "
-            "Flux jobspec or a Kubernetes Job",
+            f"{', '.join(prefixes)} directive and is not a {' or a '.join(formats)}",
             expected="a batch script with directives, or --from MANAGER",
         )
     raise TranslateError(
@@ -122,7 +125,7 @@ def _in_source(loss: Loss, lines: list[int | None]) -> Loss:
 
 
 __all__ = [
-    "MANAGER_NAMES",
+    "names",
     "JobSpec",
     "Loss",
     "Translation",
