@@ -403,7 +403,7 @@ impl<'a> Matcher<'a> {
     pub fn release(&self, st: &mut AllocState, jobid: u64) -> Result<()> {
         let allocation = st.allocations.remove(&jobid).ok_or_else(|| {
             Error::matching(format!(
-                "no allocation or reservation with job id {jobid} is held on this graph"
+                "no allocation with job id {jobid} is held on this graph (now or reserved)"
             ))
         })?;
         let listed: Vec<u32> = allocation.taken.iter().map(|t| t.vertex).collect();

@@ -87,7 +87,7 @@ def test_unsatisfiable_names_the_level_that_fell_short(tiny):
 
 
 def test_releasing_an_unknown_job_is_a_match_error(tiny):
-    with pytest.raises(fractale.MatchError, match="no allocation or reservation with job id 99"):
+    with pytest.raises(fractale.MatchError, match="no allocation with job id 99"):
         tiny.release(99)
 
 
