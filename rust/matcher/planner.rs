@@ -51,15 +51,16 @@ impl Window {
 /// How long a job with this `attributes.system.duration` holds its resources: the duration
 /// rounded up to whole seconds, or the whole horizon when it is 0 or absent.
 pub fn job_length(duration: Option<f64>) -> Result<Time> {
-    match duration {
-        None => Ok(HORIZON),
-        Some(d) if d == 0.0 => Ok(HORIZON),
-        Some(d) if d.is_finite() && d > 0.0 && d.ceil() <= HORIZON as f64 => Ok(d.ceil() as Time),
-        Some(d) => Err(Error::matching(format!(
-            "attributes.system.duration {d} is not a number of seconds between 0 and the \
-             planning horizon ({HORIZON} s)"
-        ))),
+    let Some(d) = duration.filter(|&d| d != 0.0) else {
+        return Ok(HORIZON);
+    };
+    if d.is_finite() && d > 0.0 && d.ceil() <= HORIZON as f64 {
+        return Ok(d.ceil() as Time);
     }
+    Err(Error::matching(format!(
+        "attributes.system.duration {d} is not a number of seconds between 0 and the \
+         planning horizon ({HORIZON} s)"
+    )))
 }
 
 /// One job's claim on one vertex: listed over `[start, end)`, holding `amount` of it
