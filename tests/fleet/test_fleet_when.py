@@ -202,3 +202,10 @@ def test_slurm_jobs_are_read_with_their_nodes_cores_and_times():
     assert jobs["5"].end - jobs["5"].start == 120
     assert (jobs["6"].state, jobs["6"].nodes) == ("pending", {"n1": None})
     assert jobs["7"].nodes == {} and jobs["7"].start is None
+
+
+def test_reading_the_jobs_of_a_scheduler_without_a_reader_says_to_use_a_file(store):
+    store.add("fluxy", "flux", synthetic_graph(1, sockets=1, cores=2, gpus=0, memory=1))
+    result = fractale_cli("cluster", "state", "fluxy", "--config-dir", store.root)
+    assert result.returncode == 2
+    assert "not supported yet" in result.stderr and "--file" in result.stderr
