@@ -27,10 +27,9 @@ BROKEN_JOB = JOB.replace("restartPolicy: Never", "restartPolicy: Never\n      re
 
 
 @pytest.fixture(autouse=True)
-def no_kube_cluster(tmp_path, monkeypatch):
-    config = tmp_path / "kubeconfig"
-    config.write_text("")
-    monkeypatch.setenv("KUBECONFIG", str(config))
+def cluster(kube_cluster):
+    """A Kubernetes cluster (a stand-in kubectl) on which every Job completes."""
+    return kube_cluster()
 
 
 def plan(tmp_path, text):

@@ -316,25 +316,28 @@ def test_batch_with_an_unknown_cluster_exits_2(replay):
     assert "no cluster named 'nowhere'" in result.output
 
 
-def test_container_example_rehearses_offline_without_builder_or_cluster(tmp_path, monkeypatch):
+def test_container_example_rehearses_offline_as_a_dry_run_and_fails_without_a_builder(
+    tmp_path, monkeypatch
+):
     examples = Path(__file__).resolve().parents[2] / "examples" / "plans"
     empty = tmp_path / "no-tools"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    result = invoke(
-        "run",
-        str(examples / "container-to-kubernetes.yaml"),
-        "--replay",
-        str(examples / "container-to-kubernetes.replay.yaml"),
-        "--json",
-    )
+    plan = str(examples / "container-to-kubernetes.yaml")
+    answers = str(examples / "container-to-kubernetes.replay.yaml")
+    result = invoke("run", plan, "--replay", answers, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     image, job = json.loads(result.stdout)["steps"]
+    assert (image["status"], job["status"]) == ("dry-run", "dry-run")
     assert image["outputs"]["built"] is False
-    assert "the build was not run" in image["message"]
     assert job["outputs"]["applied"] is False
-    assert "not applied" in job["message"]
+    # Not a dry run: an image that was not built is a failure, and the plan stops there.
+    result = invoke("run", plan, "--replay", answers, "--json")
+    assert result.exit_code == 1, result.output
+    (image,) = json.loads(result.stdout)["steps"]
+    assert image["status"] == "failed"
+    assert "did not build it: no working docker or podman" in image["message"]
 
 
 def test_cached_patterns_serve_the_next_runs_output(replay, fenced, log_file, tmp_path):

@@ -200,7 +200,9 @@ class StepAgent(Agent):
             )
             started = time.monotonic()
             try:
-                artifact, origin = self._next_artifact(ctx, record, failed, feedback, cache_key, note)
+                artifact, origin = self._next_artifact(
+                    ctx, record, failed, feedback, cache_key, note
+                )
             except MalformedAnswer as err:
                 # An unusable answer costs this attempt; the next one is told why.
                 note = str(err)

@@ -8,8 +8,8 @@ before and why it failed, so that it does not propose a fix that has already fai
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from fractale.agents.llm import LLM, Request
 from fractale.agents.record import Attempt, tail
