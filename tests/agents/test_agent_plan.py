@@ -109,7 +109,7 @@ steps:
             "steps:\n  - name: a\n    agent: build\n    inputs: {app: x}\n"
             "    on_failure: ignore\n",
             5,
-            "on_failure is stop, retry or a mapping",
+            "on_failure is stop, retry, ask or a mapping",
         ),
         (
             "steps:\n  - name: a\n    agent: build\n    inputs: {app: x}\n"

@@ -31,7 +31,8 @@ from fractale.agents.studies.parameters import (
     render,
     unknown_placeholders,
 )
-from fractale.agents.studies.study import Finding, StudyAgent, number, text_table, whole_number
+from fractale.agents.studies.study import Finding, StudyAgent, number, whole_number
+from fractale.agents.tables import text_table
 from fractale.errors import AgentError, MalformedAnswer
 
 GOALS = ("maximize", "minimize")

@@ -26,7 +26,8 @@ from fractale.agents.conditions import Condition
 from fractale.agents.studies.measure import Bench, Measurement, metric_of
 from fractale.agents.studies.parameters import render, unknown_placeholders
 from fractale.agents.studies.plot import Series, scaling_svg
-from fractale.agents.studies.study import Finding, StudyAgent, number, text_table
+from fractale.agents.studies.study import Finding, StudyAgent, number
+from fractale.agents.tables import text_table
 from fractale.errors import AgentError
 
 MODES = ("strong", "weak")

@@ -1,4 +1,4 @@
-"""What every study shares: its record, its files, and the text table it prints.
+"""What every study shares: its record, its files and its checks of plan values.
 
 A study is one plan step. Its record holds no attempts of its own (the runs it made are
 steps with their own records, named STEP-LABEL-run and STEP-LABEL-METRIC); its outputs
@@ -25,24 +25,6 @@ class Finding:
     status: str
     message: str
     outputs: dict[str, Any] = field(default_factory=dict)
-
-
-def text_table(headers: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell, numbers right-aligned."""
-    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-
-    def numeric(cell: str) -> bool:
-        return cell.replace(".", "", 1).replace("-", "", 1).replace("x", "", 1).isdigit()
-
-    lines = []
-    for row in [headers, *rows]:
-        cells = [
-            str(cell).rjust(width) if numeric(str(cell)) else str(cell).ljust(width)
-            for cell, width in zip(row, widths)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def number(value: Any, name: str, *, positive: bool = False) -> float:
