@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -124,6 +125,8 @@ def _report(
         click.echo(f"{record.step} ({record.agent}): {record.status}, {done}{where}")
         if record.message:
             click.echo(f"  {record.message}")
+        if isinstance(runs, list) and record.outputs.get("table"):
+            click.echo(textwrap.indent(record.outputs["table"], "    "))
     spent = f"${totals.cost_usd:.4f}"
     if totals.unpriced_calls:
         spent += f" (+{totals.unpriced_calls} unpriced call(s))"
@@ -191,7 +194,8 @@ def _single(agent_name: str, inputs: dict[str, Any], options: Any, as_json: bool
     ctx = open_context(options, agent_name, _echo)
     record = step.run(ctx, agent_name)
     if not as_json and record.outputs.get("table"):
-        click.echo(record.outputs["table"])
+        if not isinstance(record.outputs.get("rounds", record.outputs.get("rows")), list):
+            click.echo(record.outputs["table"])
         for key in ("json_path", "table_path", "plot_path", "manifest_path"):
             if record.outputs.get(key):
                 click.echo(f"{key.replace('_path', '')}: {record.outputs[key]}")

@@ -325,7 +325,7 @@ class OptimizeAgent(StudyAgent):
 
     def table(self, rounds: list[Measurement], best: int | None) -> str:
         unit = f" ({self.bench.unit})" if self.bench.unit else ""
-        headers = ["round", *self.space, "status", f"{self.fom}{unit}", ""]
+        headers = ["round", *self.space, "status", f"{self.fom}{unit}", "note"]
         rows = []
         for index, measured in enumerate(rounds):
             note = "best" if index == best else (measured.message or "")[:60]

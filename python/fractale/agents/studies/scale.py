@@ -206,7 +206,7 @@ class ScaleAgent(StudyAgent):
             "ideal",
             "speedup",
             "efficiency",
-            "",
+            "note",
         ]
         body = []
         for row in rows:
