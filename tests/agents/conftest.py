@@ -129,3 +129,22 @@ def kube_cluster(tmp_path, monkeypatch):
         return calls
 
     return make
+
+
+@pytest.fixture
+def slurm_env(slurm, monkeypatch):
+    """The environment a user of this Slurm has: SLURM_CONF pointing at its configuration."""
+    monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
+    return slurm
+
+
+def fractale(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The fractale command line, run as a user would, in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-c", "from fractale.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=900,
+        check=False,
+    )

@@ -97,8 +97,15 @@ def _echo(message: str) -> None:
 
 
 def _report(
-    records: list[Any], totals: Any, status: str, message: str | None, as_json: bool
+    records: list[Any],
+    totals: Any,
+    status: str,
+    message: str | None,
+    as_json: bool,
+    *,
+    tables: bool = True,
 ) -> None:
+    """Each step's outcome (with a study's table when ``tables``), then the run's usage."""
     if as_json:
         click.echo(
             json.dumps(
@@ -125,7 +132,7 @@ def _report(
         click.echo(f"{record.step} ({record.agent}): {record.status}, {done}{where}")
         if record.message:
             click.echo(f"  {record.message}")
-        if isinstance(runs, list) and record.outputs.get("table"):
+        if tables and isinstance(runs, list) and record.outputs.get("table"):
             click.echo(textwrap.indent(record.outputs["table"], "    "))
     spent = f"${totals.cost_usd:.4f}"
     if totals.unpriced_calls:
@@ -194,12 +201,13 @@ def _single(agent_name: str, inputs: dict[str, Any], options: Any, as_json: bool
     ctx = open_context(options, agent_name, _echo)
     record = step.run(ctx, agent_name)
     if not as_json and record.outputs.get("table"):
-        if not isinstance(record.outputs.get("rounds", record.outputs.get("rows")), list):
-            click.echo(record.outputs["table"])
+        click.echo(record.outputs["table"])
         for key in ("json_path", "table_path", "plot_path", "manifest_path"):
             if record.outputs.get(key):
                 click.echo(f"{key.replace('_path', '')}: {record.outputs[key]}")
-    _report([record], ctx.llm.ledger.totals, record.status, record.message, as_json)
+    _report(
+        [record], ctx.llm.ledger.totals, record.status, record.message, as_json, tables=False
+    )
     if not record.succeeded:
         raise SystemExit(EXIT_FAILED)
     return record
