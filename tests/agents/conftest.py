@@ -88,6 +88,11 @@ elif args[0] == "delete":
     pass
 elif args[0] == "apply":
     print("applied")
+elif args[:2] == ["get", "crd/miniclusters.flux-framework.org"]:
+    if not {crd!r}:
+        print("Error from server (NotFound): not found", file=sys.stderr)
+        sys.exit(1)
+    print("customresourcedefinition.apiextensions.k8s.io/miniclusters.flux-framework.org")
 elif args[0] == "logs":
     print({logs!r})
 elif args[:2] == ["get", "pods"]:
@@ -113,6 +118,7 @@ def kube_cluster(tmp_path, monkeypatch):
         logs: str = "hello",
         message: str = "",
         events: list | None = None,
+        crd: bool = True,
     ) -> Path:
         fake_tool(
             tmp_path / "kube-bin",
@@ -123,6 +129,7 @@ def kube_cluster(tmp_path, monkeypatch):
                 events=json.dumps(events or []),
                 condition=condition,
                 message=message,
+                crd=crd,
             ),
         )
         monkeypatch.setenv("PATH", f"{tmp_path / 'kube-bin'}{os.pathsep}{os.environ['PATH']}")

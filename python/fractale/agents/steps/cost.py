@@ -5,7 +5,8 @@ The model reads the application and the user's price table and proposes configur
 output. fractale checks each against the table (the instance exists, enough of it can be
 had, the CPUs, memory and GPUs the application needs fit) and sends a proposal that does
 not fit back through the helper; then it prices every option itself (count × price per
-hour × hours), saying where the model's arithmetic differs. Where clusters are registered
+hour × hours), saying where the model's arithmetic differs; that runs nothing, so a dry
+run prices too. Where clusters are registered
 it cross-checks the fleet's own ``cost`` figures: a table entry naming a cluster against
 that cluster's cost per node-hour, and, given the job, the price ``fractale select
 --policy cost`` puts on each cluster that can run it.
@@ -179,33 +180,34 @@ class CostAgent(StepAgent):
     def check_command(self) -> str:
         return "fractale: check the options against the price table and the application's needs"
 
-    def execute(self, ctx: Context, artifact: str, path: Path) -> Outcome:
+    def estimate(self, artifact: str, path: Path) -> dict[str, Any]:
+        """The options priced and cross-checked; nothing runs, so a dry run does this too."""
         proposed, assumptions = self.options(artifact)
         priced, checks = [], []
         for option in proposed:
             instance = self.table.instances[option["instance"]]
             cost = option["count"] * instance.price_per_hour * float(option["hours"])
             model = float(option["estimate_usd"])
-            entry = {
-                "instance": instance.name,
-                "count": option["count"],
-                "hours": float(option["hours"]),
-                "price_per_hour": instance.price_per_hour,
-                "cost": round(cost, 4),
-                "model_estimate": model,
-                "reason": option.get("reason", ""),
-            }
+            priced.append(
+                {
+                    "instance": instance.name,
+                    "count": option["count"],
+                    "hours": float(option["hours"]),
+                    "price_per_hour": instance.price_per_hour,
+                    "cost": round(cost, 4),
+                    "model_estimate": model,
+                    "reason": option.get("reason", ""),
+                }
+            )
             if abs(model - cost) > max(TOLERANCE * cost, 0.005):
                 checks.append(
                     f"{option['count']} x {instance.name} for {option['hours']:g} h: the model "
                     f"estimated {model:.2f}, fractale computes {cost:.2f} {self.table.currency}"
                 )
-            priced.append(entry)
         priced.sort(key=lambda entry: (entry["cost"], entry["instance"]))
         checks += self.cluster_checks()
         fleet, fleet_checks = self.fleet_prices(priced[0])
         checks += fleet_checks
-        table = self.text(priced, fleet, checks)
         json_path = path.with_name("estimate.json")
         write_json(
             json_path,
@@ -217,22 +219,28 @@ class CostAgent(StepAgent):
                 "fleet": fleet,
             },
         )
-        outputs = {
+        return {
             "artifact": artifact,
             "path": str(path),
             "options": priced,
             "cheapest": priced[0],
             "checks": checks,
             "fleet": fleet,
-            "table": table,
+            "table": self.text(priced, fleet, checks),
             "json_path": str(json_path),
         }
-        cheapest = priced[0]
+
+    def dry_outputs(self, artifact: str, path: Path) -> dict[str, Any]:
+        return self.estimate(artifact, path)
+
+    def execute(self, ctx: Context, artifact: str, path: Path) -> Outcome:
+        outputs = self.estimate(artifact, path)
+        cheapest = outputs["cheapest"]
         return Outcome(
             True,
             f"cheapest: {cheapest['count']} x {cheapest['instance']} for {cheapest['hours']:g} h, "
             f"{cheapest['cost']:.2f} {self.table.currency}",
-            output=table,
+            output=outputs["table"],
             returncode=0,
             command=self.check_command(),
             executed=True,
