@@ -267,3 +267,65 @@ def test_a_job_killed_by_a_signal_reports_128_plus_the_signal(slurm_env, replay,
     (attempt,) = json.loads((tmp_path / "results" / "batch.json").read_text())["attempts"]
     assert attempt["returncode"] == 128 + 9
     assert attempt["state"] == "FAILED"
+
+
+def test_cost_prices_the_job_on_the_registered_real_slurm_and_the_plan_runs_it_there(
+    slurm_env, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("FRACTALE_HOME", str(tmp_path / "store"))
+    graph = fractale("generate", "slurm", "-o", "local.json", cwd=tmp_path)
+    assert graph.returncode == 0, graph.stderr
+    added = fractale(
+        "cluster", "add", "local", "--scheduler", "slurm", "--containment", "local.json",
+        "--cost", "0.5", cwd=tmp_path,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    (tmp_path / "prices.yaml").write_text(
+        "instances:\n"
+        "  - {name: local-node, cluster: local, price_per_hour: 0.5, cpus: 2, memory_gb: 16,"
+        " max_count: 1}\n"
+        "  - {name: c7i.large, price_per_hour: 0.089, cpus: 2, memory_gb: 4}\n"
+    )
+    job = "#!/bin/bash\n#SBATCH --nodes=1\n#SBATCH --ntasks=2\n#SBATCH --time=1:00:00\n"
+    job += f"python3 {KERNEL} --intervals 500000\n"
+    (tmp_path / "job.sh").write_text(job)
+    plan = {
+        "steps": [
+            {"name": "price", "agent": "cost",
+             "inputs": {"app": "the pi kernel", "prices": "prices.yaml", "cpus": 2,
+                        "job": "job.sh"}},
+            {"name": "run", "agent": "batch",
+             "inputs": {"app": "the pi kernel, on ${steps.price.cheapest}", "cluster": "local",
+                        "script": job}},
+        ]
+    }
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+    replay = answers(
+        tmp_path / "replay.yaml",
+        [
+            {"agent": "cost", "text": json.dumps({"options": [
+                {"instance": "local-node", "count": 1, "hours": 1, "estimate_usd": 0.5,
+                 "reason": "the lab's own node"},
+                {"instance": "c7i.large", "count": 1, "hours": 1, "estimate_usd": 0.089,
+                 "reason": "two vCPUs on demand"}], "assumptions": "an hour at most"})},
+        ],
+    )
+    proc = fractale(
+        "agent", "run", "plan.yaml", "--replay", str(replay), "--results", "results",
+        "--workdir", "work", "--timeout", "600", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    price = json.loads((tmp_path / "results" / "price.json").read_text())["outputs"]
+    assert price["cheapest"]["instance"] == "c7i.large"
+    (local,) = price["fleet"]
+    assert (local["cluster"], local["nodes"], local["hours"], local["price"]) == (
+        "local", 1, 1.0, 0.5
+    )
+    # The table agrees with the registered cost, so the only check is the fleet comparison.
+    assert price["checks"] == [
+        "the fleet's cheapest cluster for the job, local at 0.50, is no cheaper than the "
+        "cheapest option (0.09)"
+    ]
+    run = json.loads((tmp_path / "results" / "run.json").read_text())
+    assert run["outputs"]["state"] == "COMPLETED"
+    assert "intervals=500000 tasks=2" in run["outputs"]["output"]
