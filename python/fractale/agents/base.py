@@ -21,7 +21,7 @@ from fractale.agents.conditions import Condition, Outcome
 from fractale.agents.execute import Executor
 from fractale.agents.helper import Helper
 from fractale.agents.llm import LLM, Request
-from fractale.agents.record import Attempt, Records, StepRecord, tail
+from fractale.agents.record import Attempt, Records, StepRecord, redact, tail
 from fractale.agents.replies import artifact_from, whole
 from fractale.errors import AgentError, FractaleError, MalformedAnswer
 
@@ -222,6 +222,8 @@ class StepAgent(Agent):
             note = None
             path = ctx.workdir / step / f"attempt-{number}" / self.filename
             path.parent.mkdir(parents=True, exist_ok=True)
+            # The file is what runs and what stays on disk: never with the API key in it.
+            artifact = redact(artifact)
             path.write_text(artifact, encoding="utf-8")
             ctx.echo(f"[{step}] attempt {number} ({origin.split(':')[0]}): {path}")
             outcome = self._judge(ctx, artifact, path)
