@@ -72,6 +72,15 @@ class Agent(ABC):
         self.inputs = dict(inputs)
         self.success = success
 
+    @classmethod
+    def input_problem(cls, inputs: dict[str, Any]) -> str | None:
+        """What is wrong with a plan step's inputs, found before anything runs (or None).
+
+        Agents whose inputs have rules of their own (bounds, sizes) check them here when no
+        input waits on an earlier step's output.
+        """
+        return None
+
     @abstractmethod
     def run(
         self,

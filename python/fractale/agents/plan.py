@@ -288,6 +288,10 @@ def _step(
     for key, value in inputs.items():
         for ref in references(value):
             _check_reference(ref, _line(inputs, key), name, seen, plan, problems)
+    if len(problems.found) == before:
+        problem = spec.input_problem(plain(inputs))
+        if problem is not None:
+            problems.add(_line(raw, "inputs"), f"step {name!r}: {problem}")
     success = None
     if raw.get("success") is not None:
         if not isinstance(raw["success"], dict):

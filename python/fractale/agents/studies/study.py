@@ -7,6 +7,7 @@ hold the table, and the paths of the JSON and text files written into the step's
 
 from __future__ import annotations
 
+import json
 import time
 from abc import abstractmethod
 from dataclasses import dataclass, field
@@ -50,6 +51,18 @@ def whole_number(value: Any, name: str, *, least: int = 1) -> int:
 
 class StudyAgent(Agent):
     """A step that runs the application many times; subclasses say what to run and learn."""
+
+    @classmethod
+    def input_problem(cls, inputs: dict[str, Any]) -> str | None:
+        # A study's rules (bounds, sizes, templates) are checked by building it, unless an
+        # input is still a reference that only running the plan resolves.
+        if "${" in json.dumps(inputs, default=str):
+            return None
+        try:
+            cls(inputs)
+        except AgentError as err:
+            return str(err)
+        return None
 
     @abstractmethod
     def study(self, ctx: Context, step: str, folder: Path, feedback: str | None) -> Finding:
