@@ -67,7 +67,7 @@ class PriceTable:
 
 
 def _number(entry: dict[str, Any], key: str, where: str, *, whole: bool, required: bool) -> Any:
-    value = entry.get(key)
+    value: Any = entry.get(key)
     if value is None and not required:
         return None
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0

@@ -94,7 +94,8 @@ def parameter(name: str, spec: Any) -> Parameter:
         if not isinstance(choices, list) or not choices or "min" in spec or "max" in spec:
             raise AgentError(f"{where}: choices is a non-empty list, given without min and max")
         return Parameter(str(name), kind, choices=tuple(choices), flag=flag)
-    low, high = spec.get("min"), spec.get("max")
+    low: Any = spec.get("min")
+    high: Any = spec.get("max")
     if not _number(low) or not _number(high) or low > high:
         raise AgentError(f"{where} needs numbers min <= max (or a list of choices)")
     kind_of_value = spec.get(
