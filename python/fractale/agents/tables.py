@@ -8,7 +8,7 @@ def text_table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
 
     def numeric(cell: str) -> bool:
-        return cell.replace(".", "", 1).replace("-", "", 1).replace("x", "", 1).isdigit()
+        return cell.replace(".", "", 1).replace("-", "", 1).isdigit()
 
     lines = []
     for row in [headers, *rows]:

@@ -245,13 +245,13 @@ class OptimizeAgent(StudyAgent):
         if rounds:
             unit = f" {self.bench.unit}" if self.bench.unit else ""
             lines.append("Rounds so far, oldest first:")
-            for number_, measured in enumerate(rounds, start=1):
+            for index, measured in enumerate(rounds, start=1):
                 what = (
                     f"{self.fom} = {measured.value:g}{unit}"
                     if measured.value is not None
                     else f"failed: {measured.message}"
                 )
-                lines.append(f"- round {number_}: {label(measured.config)} -> {what}")
+                lines.append(f"- round {index}: {label(measured.config)} -> {what}")
             best = self.best(rounds)
             if best is not None:
                 lines.append(f"Best so far: round {best + 1} ({rounds[best].value:g}{unit}).")
@@ -307,10 +307,10 @@ class OptimizeAgent(StudyAgent):
             raise MalformedAnswer("the proposal breaks the bounds: " + "; ".join(problems))
         assert isinstance(config, dict)
         config = {name: self.space[name].value(config[name]) for name in self.space}
-        for number_, measured in enumerate(rounds, start=1):
+        for index, measured in enumerate(rounds, start=1):
             if measured.config == config:
                 raise MalformedAnswer(
-                    f"{label(config)} was already measured in round {number_}; propose a "
+                    f"{label(config)} was already measured in round {index}; propose a "
                     "configuration not tried yet, or stop"
                 )
         return Proposal(config, False, reason or "no reason given")
