@@ -211,9 +211,8 @@ class ScaleAgent(StudyAgent):
         body = []
         for row in rows:
             if row.status != "measured":
-                body.append(
-                    [str(row.size), "-", "-", "-", "-", f"{row.status}: {row.message or ''}"[:70]]
-                )
+                note = f"{row.status}: {row.message}" if row.message else row.status
+                body.append([str(row.size), "-", "-", "-", "-", note[:70]])
                 continue
             assert row.value is not None and row.speedup is not None and row.efficiency is not None
             body.append(
