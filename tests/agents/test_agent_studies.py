@@ -284,3 +284,25 @@ def test_a_dry_run_study_writes_the_first_script_and_runs_nothing(
 def test_bad_sizes_are_refused(sizes, message):
     with pytest.raises(AgentError, match=message):
         sizes_of(sizes)
+
+
+def test_environment_and_choice_parameters_reach_the_run_and_the_schema(landscape, replay, context):
+    runs = landscape(lambda c: c["threads"])
+    agent = optimizer(
+        parameters={
+            "threads": {"kind": "env", "choices": [1, 2, 4]},
+            "mode": {"choices": ["fast", "safe"], "flag": "--mode"},
+        },
+        start={"threads": 4, "mode": "fast"},
+        rounds=1,
+    )
+    assert agent.schema()["properties"]["parameters"]["properties"]["threads"] == {
+        "enum": [1, 2, 4]
+    }
+    agent.run(context(replay([])), "tune")
+    assert runs[0]["batch"]["app"].endswith(
+        "Run exactly this configuration: environment variable threads=4; "
+        "application flag --mode fast."
+    )
+    with pytest.raises(AgentError, match="threads=3 is not one of"):
+        optimizer(parameters={"threads": {"kind": "env", "choices": [1, 2]}}, start={"threads": 3})
