@@ -92,14 +92,14 @@ def test_the_readme_source_lines_print_a_script_registering_fractale(shell, regi
 
 def test_bash_completes_through_the_sourced_script():
     """A real bash sources what README.md tells users to eval and completes two command lines."""
-    script = f"""
-        eval "$({COMPLETE_VAR}=bash_source '{FRACTALE}')"
+    script = """
+        eval "$(_FRACTALE_COMPLETE=bash_source fractale)"
         complete -p fractale >/dev/null || exit 9
-        complete_line() {{
+        complete_line() {  # as bash calls a completion function: command, word, previous word
             COMP_WORDS=($1); COMP_CWORD=$2; COMPREPLY=()
-            _fractale_completion
-            echo "${{COMPREPLY[*]}}"
-        }}
+            _fractale_completion fractale "${COMP_WORDS[$2]}" "${COMP_WORDS[$2 - 1]}"
+            echo "${COMPREPLY[*]}"
+        }
         complete_line 'fractale tr' 1
         complete_line 'fractale transform --to s' 3
     """
