@@ -2,7 +2,8 @@
 # Installs what scripts/build-wheels.sh built the way a user would, and runs it outside the
 # source tree:
 #   - the manylinux2014 wheel, into a fresh venv with no Rust on PATH;
-#   - with --sdist, the sdist, built from scratch by pip into another fresh venv.
+#   - with --sdist, the sdist, built by pip into another fresh venv: from scratch unless
+#     CARGO_TARGET_DIR names a target directory whose release build cargo may reuse.
 # In each, from a directory outside the repository: README.md's main command against the
 # bundled example fleet (absolute paths), then scripts/smoke-installed.py.
 # Usage: scripts/check-wheel.sh DIST_DIR [--sdist]
@@ -70,6 +71,7 @@ if $with_sdist; then
   start=$SECONDS
   (cd "$work" && "$work/sdist-venv/bin/python" -m pip install -q --disable-pip-version-check \
     --no-cache-dir --no-binary fractale "$sdist")
-  echo "check-wheel: the sdist built and installed from scratch in $((SECONDS - start)) s"
+  echo "check-wheel: the sdist built and installed in $((SECONDS - start)) s" \
+    "(cargo target: ${CARGO_TARGET_DIR:-a fresh one})"
   exercise "$work/sdist-venv"
 fi
