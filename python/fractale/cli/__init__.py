@@ -57,6 +57,7 @@ def versions() -> str:
 
 
 def print_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """The eager ``--version`` option: answer before any subcommand is looked up."""
     if value and not ctx.resilient_parsing:
         click.echo(versions())
         ctx.exit()
