@@ -194,6 +194,10 @@ class ResultsAgent(StepAgent):
                 problems.append(f"{name}: pattern {entry['pattern']!r} matches nothing")
                 continue
             raw = found[0]
+            if raw is None:
+                problems.append(f"{name}: the capture group of {entry['pattern']!r} took no "
+                                "part in its last match")
+                continue
             try:
                 values[name] = convert(raw, entry.get("type", "str"))
             except (TypeError, ValueError):
