@@ -178,4 +178,5 @@ class Cobalt(DirectiveManager):
     placeholders = {"id": "$jobid"}
     variables = {"job_id": "COBALT_JOBID", "node_count": "COBALT_PARTSIZE",
                  "node_file": "COBALT_NODEFILE"}
-    launch = launchers.LaunchWriter(launchers.write_aprun, ("nodes", "gpus_per_task"))
+    launch = launchers.LaunchWriter(launchers.write_aprun, ("nodes", "gpus_per_task"),
+                                    mpmd=True)

@@ -85,7 +85,7 @@ class Kubernetes(Manager):
     description = "Kubernetes batch/v1 Job manifest"
     variables = {"array_index": "JOB_COMPLETION_INDEX"}
     launch = launchers.LaunchWriter(launchers.write_mpirun(None),
-                                    ("nodes", "cpus_per_task", "gpus_per_task"))
+                                    ("nodes", "cpus_per_task", "gpus_per_task"), mpmd=True)
 
 
     def claims(self, text: str) -> bool:

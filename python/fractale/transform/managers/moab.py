@@ -98,7 +98,7 @@ class Moab(DirectiveManager):
     variable_aliases = {"PBS_JOBID": "job_id", "PBS_O_WORKDIR": "submit_dir",
                         "PBS_NODEFILE": "node_file"}
     launch = launchers.LaunchWriter(launchers.write_mpirun(None),
-                                    ("nodes", "cpus_per_task", "gpus_per_task"))
+                                    ("nodes", "cpus_per_task", "gpus_per_task"), mpmd=True)
 
 
     def finish_read(self, values, ctx):

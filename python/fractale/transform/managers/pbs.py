@@ -419,7 +419,8 @@ class Pbs(DirectiveManager):
         "cpus_per_task": "NCPUS",
     }
     variable_aliases = {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count"}
-    launch = launchers.LaunchWriter(launchers.write_mpiexec, ("nodes", "gpus_per_task"))
+    launch = launchers.LaunchWriter(launchers.write_mpiexec, ("nodes", "gpus_per_task"),
+                                    mpmd=True)
 
 
     def finish_read(self, values, ctx):

@@ -257,7 +257,7 @@ class Slurm(DirectiveManager):
     }
     variable_aliases = {"SLURM_JOBID": "job_id", "SLURM_NNODES": "node_count",
                         "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list"}
-    launch = launchers.LaunchWriter(launchers.write_srun)
+    launch = launchers.LaunchWriter(launchers.write_srun, mpmd=True)
 
 
     def sanitize_name(self, value):
