@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractale.errors import TranslateError
 from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
-from fractale.transform.registry import all_managers, get, names
+from fractale.transform.registry import Manager, all_managers, get, names
 from fractale.transform.report import Loss, Translation
 
 
@@ -52,10 +52,11 @@ def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
     manager's table did not already report is reported too, so nothing is lost silently.
     """
     target = get(manager)
-    text, written = target.write(spec)
+    shaped, chosen = _one_queue(spec, target)
+    text, written = target.write(shaped)
     # The same field can be named by two rows (e.g. a layout folded into another); once is
     # enough for the user.
-    losses = list(dict.fromkeys(written))
+    losses = chosen + list(dict.fromkeys(written))
     reported = {loss.field for loss in losses}
     try:
         back, _ = target.read(text)
@@ -67,10 +68,35 @@ def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
         if name in ("script", "dialect") or name in reported:
             continue
         before, after = getattr(spec, name), getattr(back, name)
+        if same_meaning(target, spec, name, before, after):
+            continue
         if before != after:
             losses.append(Loss(f"{target.name} reads this back as {after!r}, not {before!r}",
                                field=name, stage="render"))
     return text, losses
+
+
+def _one_queue(spec: JobSpec, target: Manager) -> tuple[JobSpec, list[Loss]]:
+    """A list of queues (``a,b,c``) in the target's spelling, or its first queue when the
+    target takes one (reported)."""
+    queues = [q for q in (spec.queue or "").split(",") if q]
+    if len(queues) < 2:
+        return spec, []
+    if target.queue_separator is not None:
+        return spec.replace(queue=target.queue_separator.join(queues)), []
+    return spec.replace(queue=queues[0]), [Loss(
+        f"{target.name} takes one queue: {queues[0]} is written, not {', '.join(queues[1:])}",
+        field="queue", stage="render")]
+
+
+def same_meaning(target: Manager, spec: JobSpec, name: str, before: object,
+                  after: object) -> bool:
+    """Whether a field read back differently still means what was asked: joined output
+    where the target joins whenever no error file is named, or an explicit export of the
+    environment the target exports anyway."""
+    if name == "join_output" and before and spec.error is None and target.joins_output:
+        return True
+    return name == "export_env" and before is None and after == target.default_export
 
 
 def parse(text: str, manager: str | None = None, *, file: str | None = None) -> JobSpec:

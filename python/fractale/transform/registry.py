@@ -39,6 +39,14 @@ class Manager(ABC):
     launch: ClassVar[LaunchWriter | None] = None
     # Whether a cluster can run this manager as its scheduler (a jobspec is only a format).
     is_scheduler: ClassVar[bool] = True
+    # Whether standard error goes to the output file when no error file is named, so that
+    # joined output needs no directive.
+    joins_output: ClassVar[bool] = False
+    # The environment a job gets when no export policy is written ("all": the submitting
+    # shell's, which Slurm and PBS -V give).
+    default_export: ClassVar[str | None] = None
+    # How a list of queues (the first preferred) is written; None when one queue is taken.
+    queue_separator: ClassVar[str | None] = None
 
     @abstractmethod
     def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
