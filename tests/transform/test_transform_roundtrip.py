@@ -333,7 +333,8 @@ def test_fields_a_manager_cannot_express_are_named_by_its_renderer(manager):
         named = {loss.field for loss in losses}
         changed = {name for name in field_names()
                    if name not in ("script", "dialect") and getattr(back, name) != getattr(
-                       spec, name)}
+                       spec, name) and not same_meaning(get(manager), spec, name, getattr(
+                           spec, name), getattr(back, name))}
         assert changed <= named, f"lost silently: {sorted(changed - named)}"
         assert back.script == spec.script
 
