@@ -14,7 +14,6 @@ are read component by component and written where the target's launcher takes th
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -74,8 +73,8 @@ SRUN_VALUED = frozenset({
     "--epilog", "--task-prolog", "--task-epilog", "--signal", "-L", "--licenses",
     "--mail-type", "--mail-user", "-M", "--clusters", "--profile", "--acctg-freq", "--tmp",
     "--mincpus", "-S", "--core-spec", "--thread-spec", "--uid", "--gid", "-W", "--wait",
-    "--jobid", "--slurmd-debug", "--accel-bind", "--tres-per-task", "--cpus-per-gpu",
-    "--network", "--bb", "--bbf", "--wckey", "--priority", "--power", "--delay-boot",
+    "--jobid", "--slurmd-debug", "--accel-bind", "--tres-per-task",
+    "--bb", "--bbf", "--wckey", "--priority", "--power", "--delay-boot",
     "--dist", "-F", "--nodefile", "--tres-bind", "--segment", "--resv-ports",
     "--kill-on-bad-exit", "--immediate",
 })
@@ -100,8 +99,9 @@ OPENMPI = Launcher(
     frozenset({"--bind-to", "-bind-to", "--map-by", "-map-by", "--rank-by", "-rank-by", "-x",
                "--wdir", "-wdir", "--prefix", "-prefix", "--output-filename",
                "-output-filename", "--tune", "-tune", "--am", "-am", "--npersocket",
-               "-npersocket", "--ppr", "-ppr", "--display", "--rankfile", "-rf", "--runtime-options",
-               "--path", "-path", "--stdin", "-stdin", "--timeout", "-timeout", "--personality",
+               "-npersocket", "--ppr", "-ppr", "--display", "--rankfile", "-rf",
+               "--runtime-options", "--path", "-path", "--stdin", "-stdin", "--timeout",
+               "-timeout", "--personality",
                "--app", "-app", "--preload-files", "-s", "--preload-binary", "--launch-agent",
                "--set-cwd-to-session-dir", "--pmixmca", "--prtemca"}),
     frozenset({"-machinefile", "--machinefile", "-hostfile", "--hostfile", "--default-hostfile",
@@ -116,7 +116,7 @@ OPENMPI = Launcher(
                      "--bycore", "--bysocket", "--nolocal", "-nolocal", "--output-proctable",
                      "--xml", "--enable-recovery", "--disable-recovery", "--continuous",
                      "--do-not-launch", "--report-pid", "--report-uri", "--show-progress",
-                     "--wait-for-server", "--mca-params", "--noprefix", "--abort-on-error"}),
+                     "--wait-for-server", "--mca-params", "--abort-on-error"}),
     pairs=frozenset({"--mca", "-mca", "--gmca", "-gmca"}),
     mpmd=True,
 )
@@ -136,8 +136,7 @@ HYDRA = Launcher(
     flags=frozenset({"-genvall", "-genvnone", "-envall", "-envnone", "-l", "-prepend-rank",
                      "-print-rank-map", "-print-all-exitcodes", "-ordered-output", "-rr",
                      "-verbose", "-v", "-info", "-gdb", "-nolocal", "-silent-abort",
-                     "-disable-x", "-enable-x", "-usize", "-cleanup", "-noconf", "-prepend-rank",
-                     "-localhost"}),
+                     "-disable-x", "-enable-x", "-usize", "-cleanup", "-noconf", "-localhost"}),
     pairs=frozenset({"-genv", "-env"}),
     mpmd=True,
 )

@@ -15,19 +15,21 @@ from fractale.transform.directives import (
     Int,
     Name,
     Option,
-    Path,
     Text,
 )
 from fractale.transform.managers.pbs import (
     MAIL,
     AdditionalAttributes,
+    Destination,
     Export,
     Join,
     Rerunnable,
     Resources,
+    StreamPath,
     begin_codec,
     pbs_array,
     settle_job_memory,
+    settle_join,
 )
 from fractale.transform.registry import register
 
@@ -61,10 +63,10 @@ def _array_to_moab(array, ctx):
 OPTIONS = (
     Option(("-N",), Name("name")),
     Option(("-A",), Text("account")),
-    Option(("-q",), Text("queue")),
+    Option(("-q",), Destination()),
     Option(("-l",), Resources("torque")),
-    Option(("-o",), Path("output")),
-    Option(("-e",), Path("error")),
+    Option(("-o",), StreamPath("output")),
+    Option(("-e",), StreamPath("error")),
     Option(("-j",), Join()),
     Option(("-d",), Text("workdir")),
     Option(("-V",), Flag("export_env", "all")),
@@ -103,7 +105,5 @@ class Moab(DirectiveManager):
 
     def finish_read(self, values, ctx):
         settle_job_memory(values, ctx)
-        if ctx.scratch.get("_join") in ("oe", "eo") and values.get("error") is not None:
-            ctx.lose("error", "-j joins the streams, so the -e path is not used")
-            values.pop("error")
+        settle_join(values, ctx)
 

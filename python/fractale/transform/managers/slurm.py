@@ -17,8 +17,6 @@ from fractale.transform.codecs import (
 from fractale.transform.directives import (
     Codec,
     DirectiveManager,
-    check_counts,
-    merge,
     Flag,
     Ignored,
     Int,
@@ -28,6 +26,8 @@ from fractale.transform.directives import (
     Path,
     Quantity,
     Text,
+    check_counts,
+    merge,
 )
 from fractale.transform.model import COMPONENT_FIELDS, JobSpec
 from fractale.transform.registry import register
