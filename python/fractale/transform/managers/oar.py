@@ -67,10 +67,7 @@ class Resources(Codec):
         for item in rest:
             key, _, setting = item.partition("=")
             if key.strip() == "walltime":
-                try:
-                    out["walltime"] = units.read_clock(setting)
-                except ValueError as err:
-                    raise ctx.fail(str(err), "walltime=HH:MM:SS") from None
+                out["walltime"] = read_walltime(setting, ctx)
             elif item.strip():
                 ctx.lose(None, f"-l item {item} is not in fractale's job model")
         return out
@@ -113,17 +110,70 @@ class Resources(Codec):
         return [",".join(items)] if items else []
 
 
-class Properties(Codec):
-    """``-p "SQL"``: each constraint is a property expression, joined with AND."""
+def read_walltime(setting: str, ctx) -> int:
+    """oarsub's ``walltime=hour[:mn[:sec]]``: a lone number counts hours."""
+    parts = setting.strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise ctx.fail(f"walltime expects hour[:mn[:sec]], got {setting!r}",
+                       "walltime=hour[:mn[:sec]]")
+    hours, minutes, seconds = (int(p) for p in parts + ["0"] * (3 - len(parts)))
+    return hours * 3600 + minutes * 60 + seconds
 
-    fields = ("constraints",)
+
+# A property term naming hosts: host='x', network_address = "x", host IN ('a', 'b').
+_HOSTS = re.compile(r"""\(?\s*(?:host|network_address)\s*(=|IN|NOT\s+IN|!=|<>)\s*"""
+                    r"""(\(\s*['"][^'"]+['"](?:\s*,\s*['"][^'"]+['"])*\s*\)|['"][^'"]+['"])"""
+                    r"""\s*\)?""", re.IGNORECASE)
+
+
+class Properties(Codec):
+    """``-p "SQL"``: terms naming hosts (``host='x'``, ``network_address IN (...)``) are a
+    node list or an exclusion; each other term is a property expression, joined with AND."""
+
+    fields = ("constraints", "nodelist", "exclude")
 
     def read(self, value, ctx):
-        return {"constraints": [t.strip() for t in re.split(r"\s+AND\s+", value, flags=re.I)
-                                if t.strip()]}
+        out: dict[str, list[str]] = {}
+        for term in re.split(r"\s+AND\s+", value, flags=re.I):
+            term = term.strip()
+            if not term:
+                continue
+            match = _HOSTS.fullmatch(term)
+            if match is None:
+                out.setdefault("constraints", []).append(term)
+                continue
+            hosts = re.findall(r"""['"]([^'"]+)['"]""", match.group(2))
+            negated = match.group(1).upper() not in ("=", "IN")
+            out.setdefault("exclude" if negated else "nodelist", []).extend(hosts)
+        return out
 
     def write(self, spec, ctx):
-        return [" AND ".join(spec.constraints)] if spec.constraints else []
+        terms = list(spec.constraints)
+        for key, hosts, operator in (("nodelist", spec.nodelist, "IN"),
+                                     ("exclude", spec.exclude, "NOT IN")):
+            if any("'" in h or "[" in h for h in hosts):
+                ctx.lose(key, "a host name holding a quote or a range is not written")
+            elif len(hosts) == 1 and operator == "IN":
+                terms.append(f"network_address='{hosts[0]}'")
+            elif hosts:
+                terms.append(f"network_address {operator} ("
+                             + ", ".join(f"'{h}'" for h in hosts) + ")")
+        return [" AND ".join(terms)] if terms else []
+
+
+class Queue(Codec):
+    """``-q queue``; ``default`` is OAR's default queue, so the target's default is kept."""
+
+    fields = ("queue",)
+
+    def read(self, value, ctx):
+        if value.strip() == "default":
+            ctx.lose(None, "OAR's default queue: the target manager's default queue is used")
+            return {}
+        return {"queue": value.strip()}
+
+    def write(self, spec, ctx):
+        return [] if spec.queue is None else [spec.queue]
 
 
 class Anterior(Codec):
@@ -231,7 +281,7 @@ def _write_reservation(value: str) -> str | None:
 OPTIONS = (
     Option(("--name", "-n"), Name("name")),
     Option(("--project",), Text("account")),
-    Option(("--queue", "-q"), Text("queue")),
+    Option(("--queue", "-q"), Queue()),
     Option(("--resource", "-l"), Resources()),
     Option(("--stdout", "-O"), Path("output")),
     Option(("--stderr", "-E"), Path("error")),

@@ -150,6 +150,27 @@ class Exclusive(Codec):
         return [None] if spec.exclusive else []
 
 
+class Features(Items):
+    """``--constraint=a&b``: node features, ``|`` alternatives and ``[a*2&b]`` counts.
+    A constraint that is an expression of another manager (``mem>600000``,
+    ``gpu_model='A100'``) is no feature name: sbatch refuses it, so it is reported."""
+
+    _FEATURE = re.compile(r"[A-Za-z0-9_.\-|*\[\]]+")
+
+    def __init__(self) -> None:
+        super().__init__("constraints", "&")
+
+    def write(self, spec, ctx):
+        kept = []
+        for constraint in spec.constraints:
+            if self._FEATURE.fullmatch(constraint):
+                kept.append(constraint)
+            else:
+                ctx.lose("constraints", f"{constraint!r} is an expression, not a Slurm node "
+                                        "feature")
+        return ["&".join(kept)] if kept else []
+
+
 class Nice(Codec):
     """``--nice=N`` lowers priority by N; the model's priority is its negation."""
 
@@ -235,7 +256,7 @@ OPTIONS = (
     Option(("--chdir", "-D", "--workdir"), Text("workdir")),
     Option(("--export",), Export()),
     Option(("--exclusive",), Exclusive()),
-    Option(("--constraint", "-C"), Items("constraints", "&")),
+    Option(("--constraint", "-C"), Features()),
     Option(("--reservation",), Text("reservation")),
     Option(("--nice",), Nice()),
     Option(("--qos", "-q"), Text("qos")),
