@@ -35,6 +35,10 @@ class Manager(ABC):
     variables: ClassVar[Mapping[str, str]] = {}
     # Other spellings it also sets, read but never written: variable -> concept.
     variable_aliases: ClassVar[Mapping[str, str]] = {}
+    # The prefixes of every variable it documents (``SLURM_``), so that one fractale has no
+    # concept for is reported rather than carried silently; empty: the prefix its
+    # ``variables`` share.
+    variable_prefixes: ClassVar[tuple[str, ...]] = ()
     # How a parallel launch is written for this manager; None leaves launch lines as they are.
     launch: ClassVar[LaunchWriter | None] = None
     # Whether a cluster can run this manager as its scheduler (a jobspec is only a format).

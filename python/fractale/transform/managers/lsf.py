@@ -485,8 +485,11 @@ class Lsf(DirectiveManager):
     variables = {
         "job_id": "LSB_JOBID", "job_name": "LSB_JOBNAME", "task_count": "LSB_DJOB_NUMPROC",
         "node_list": "LSB_HOSTS", "node_file": "LSB_DJOB_HOSTFILE", "submit_dir": "LS_SUBCWD",
-        "queue": "LSB_QUEUE", "array_index": "LSB_JOBINDEX",
+        "queue": "LSB_QUEUE", "array_index": "LSB_JOBINDEX", "account": "LSB_PROJECT_NAME",
     }
+    variable_aliases = {"LSB_MAX_NUM_PROCESSORS": "task_count", "LSB_MCPU_HOSTS": "node_list",
+                        "LSB_BATCH_JID": "job_id"}
+    variable_prefixes = ("LSB_", "LS_SUBCWD", "LS_EXECCWD", "LS_JOBPID")
     launch = launchers.LaunchWriter(launchers.write_jsrun, ("nodes",))
     joins_output = True
     queue_separator = " "

@@ -95,10 +95,11 @@ class Moab(DirectiveManager):
     variables = {
         "job_id": "MOAB_JOBID", "job_name": "MOAB_JOBNAME", "node_count": "MOAB_NODECOUNT",
         "task_count": "MOAB_PROCCOUNT", "node_list": "MOAB_NODELIST", "queue": "MOAB_CLASS",
-        "array_index": "MOAB_JOBARRAYINDEX",
+        "array_index": "MOAB_JOBARRAYINDEX", "account": "MOAB_ACCOUNT",
     }
     variable_aliases = {"PBS_JOBID": "job_id", "PBS_O_WORKDIR": "submit_dir",
                         "PBS_NODEFILE": "node_file"}
+    variable_prefixes = ("MOAB_",)
     launch = launchers.LaunchWriter(launchers.write_mpirun(None),
                                     ("nodes", "cpus_per_task", "gpus_per_task"), mpmd=True)
 

@@ -310,9 +310,10 @@ class Oar(DirectiveManager):
     variables = {
         "job_id": "OAR_JOB_ID", "job_name": "OAR_JOB_NAME", "node_file": "OAR_NODE_FILE",
         "submit_dir": "OAR_WORKDIR", "queue": "OAR_JOB_QUEUE", "array_index": "OAR_ARRAY_INDEX",
-        "array_id": "OAR_ARRAY_ID",
+        "array_id": "OAR_ARRAY_ID", "account": "OAR_PROJECT_NAME",
     }
     variable_aliases = {"OAR_JOBID": "job_id", "OAR_NODEFILE": "node_file",
                         "OAR_O_WORKDIR": "submit_dir"}
+    variable_prefixes = ("OAR_",)
     launch = launchers.LaunchWriter(launchers.write_mpirun("$" + variables["node_file"]),
                                     ("nodes", "cpus_per_task", "gpus_per_task"))

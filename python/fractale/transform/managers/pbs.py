@@ -517,9 +517,11 @@ class Pbs(DirectiveManager):
         "job_id": "PBS_JOBID", "job_name": "PBS_JOBNAME", "node_count": "PBS_NUM_NODES",
         "task_count": "PBS_NP", "node_file": "PBS_NODEFILE", "submit_dir": "PBS_O_WORKDIR",
         "queue": "PBS_QUEUE", "array_index": "PBS_ARRAY_INDEX", "array_id": "PBS_ARRAY_ID",
-        "cpus_per_task": "NCPUS",
+        "cpus_per_task": "NCPUS", "account": "PBS_ACCOUNT",
     }
-    variable_aliases = {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count"}
+    variable_aliases = {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count",
+                        "PBS_NUM_PPN": "tasks_per_node", "PBS_O_QUEUE": "queue"}
+    variable_prefixes = ("PBS_",)
     launch = launchers.LaunchWriter(launchers.write_mpiexec, ("nodes", "gpus_per_task"),
                                     mpmd=True)
 

@@ -290,9 +290,12 @@ class Slurm(DirectiveManager):
         "node_list": "SLURM_JOB_NODELIST", "submit_dir": "SLURM_SUBMIT_DIR",
         "queue": "SLURM_JOB_PARTITION", "array_index": "SLURM_ARRAY_TASK_ID",
         "array_id": "SLURM_ARRAY_JOB_ID", "cpus_per_task": "SLURM_CPUS_PER_TASK",
+        "tasks_per_node": "SLURM_NTASKS_PER_NODE", "account": "SLURM_JOB_ACCOUNT",
     }
     variable_aliases = {"SLURM_JOBID": "job_id", "SLURM_NNODES": "node_count",
-                        "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list"}
+                        "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list",
+                        "SLURM_TASKS_PER_NODE": "tasks_per_node"}
+    variable_prefixes = ("SLURM_",)
     launch = launchers.LaunchWriter(launchers.write_srun, mpmd=True)
     joins_output = True
     default_export = "all"
