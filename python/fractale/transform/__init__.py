@@ -7,7 +7,10 @@ field that could not be carried over. ``read``/``write`` are the same with losse
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fractale.errors import TranslateError
+from fractale.transform import extra as passthrough
 from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
 from fractale.transform.registry import Manager, all_managers, get, names
@@ -45,13 +48,22 @@ def read(text: str, manager: str | None = None, *,
     return get(name).read(text, file)
 
 
-def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
+def write(spec: JobSpec, manager: str, *,
+          extra: Iterable[str] = ()) -> tuple[str, list[Loss]]:
     """Write a spec for a manager, with every field that manager cannot express.
 
     The text is read back to make sure of it: a field that does not survive and that the
     manager's table did not already report is reported too, so nothing is lost silently.
+    ``extra`` holds ``MANAGER:DIRECTIVE`` entries; the target's are added verbatim once
+    checked (see ``fractale.transform.extra``).
     """
     target = get(manager)
+    added = passthrough.parse(extra).get(target.name, [])
+    text, losses = _write(spec, target)
+    return passthrough.add(text, target.name, added), losses
+
+
+def _write(spec: JobSpec, target: Manager) -> tuple[str, list[Loss]]:
     shaped, chosen = _one_queue(spec, target)
     text, written = target.write(shaped)
     # The same field can be named by two rows (e.g. a layout folded into another); once is
@@ -104,18 +116,20 @@ def parse(text: str, manager: str | None = None, *, file: str | None = None) -> 
     return read(text, manager, file=file)[0]
 
 
-def render(spec: JobSpec, manager: str) -> str:
+def render(spec: JobSpec, manager: str, *, extra: Iterable[str] = ()) -> str:
     """Write ``spec`` as ``manager``'s job text (see ``write`` for what could not be said)."""
-    return write(spec, manager)[0]
+    return write(spec, manager, extra=extra)[0]
 
 
 def transform(text: str, to: str, source: str | None = None, *,
-              file: str | None = None) -> Translation:
-    """Translate job text from ``source`` (detected when None) to manager ``to``."""
+              file: str | None = None, extra: Iterable[str] = ()) -> Translation:
+    """Translate job text from ``source`` (detected when None) to manager ``to``, adding
+    the ``extra`` directives given for it (``MANAGER:DIRECTIVE`` entries)."""
     target = get(to).name
+    passthrough.parse(extra)
     origin = source or detect(text)
     spec, read_losses = read(text, origin, file=file)
-    written, write_losses = write(spec, target)
+    written, write_losses = write(spec, target, extra=extra)
     lines = _script_lines(text, spec.script)
     remapped = [_in_source(loss, lines) for loss in write_losses]
     return Translation(written, spec, get(origin).name, target, read_losses + remapped)

@@ -315,6 +315,10 @@ class DirectiveManager(Manager):
     def sanitize_name(self, value: str) -> str:
         return sanitize_name(value)
 
+    def starts_component(self, line: str) -> bool:
+        """Whether directive ``line`` starts the next component of a heterogeneous job."""
+        return False
+
     # ---- detection
 
     def claims(self, text: str) -> bool:

@@ -306,6 +306,10 @@ class Slurm(DirectiveManager):
         # sbatch takes any job name; only what a quoted directive cannot carry is replaced.
         return re.sub(r'["\\\x00-\x1f\x7f]', "_", value).strip() or "job"
 
+    def starts_component(self, line):
+        words = (self.directive_text(line) or "").split()
+        return bool(words) and words[0] in HETJOB
+
     def read_directive(self, options, values, ctx):
         words = options.split(None, 1)
         if words and words[0] in HETJOB:
