@@ -104,10 +104,11 @@ def _one_queue(spec: JobSpec, target: Manager) -> tuple[JobSpec, list[Loss]]:
 def same_meaning(target: Manager, spec: JobSpec, name: str, before: object,
                   after: object) -> bool:
     """Whether a field read back differently still means what was asked: joined output
-    where the target joins whenever no error file is named, or an explicit export of the
-    environment the target exports anyway."""
-    if name == "join_output" and before and spec.error is None and target.joins_output:
-        return True
+    where no error file is named (asked for, and the target joins anyway; or not asked, and
+    the target joins), or an explicit export of the environment the target exports anyway."""
+    if name == "join_output" and spec.error is None:
+        # No error file asked: joining is what the target may do; it must when asked.
+        return not before or target.joins_output
     return name == "export_env" and before is None and after == target.default_export
 
 

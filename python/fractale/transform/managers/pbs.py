@@ -382,7 +382,7 @@ class Join(Codec):
 
 def settle_join(values: dict[str, Any], ctx: Context) -> None:
     """``-j oe`` keeps the -o path (the -e path is unused); ``-j eo`` the -e path, which
-    the model holds as the output. Without a path, the model says the streams are joined."""
+    the model holds as the output file."""
     join = ctx.scratch.get("_join")
     if join not in ("oe", "eo"):
         return
@@ -391,9 +391,8 @@ def settle_join(values: dict[str, Any], ctx: Context) -> None:
         ctx.lose(unused, f"-j {join} joins the streams, so the -{unused[0]} path is not used")
     path = values.pop(kept, None)
     values.pop(unused, None)
-    if path is None:
-        values["join_output"] = True
-    else:
+    values["join_output"] = True
+    if path is not None:
         values["output"] = path
 
 
