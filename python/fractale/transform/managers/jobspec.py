@@ -354,6 +354,11 @@ class Jobspec(Manager):
             values["tasks"] = slot["count"]
         if "total" in count:
             values["tasks"] = count["total"]
+            nodes = top["count"] if top["type"] == "node" else 1
+            if slot["count"] != math.ceil(count["total"] / nodes):
+                losses.append(Loss(f"{slot['count']} slots for {count['total']} tasks: the "
+                                   "model holds the tasks, not spare slots",
+                                   directive="resources.slot.count"))
         for vertex in slot["with"]:
             if vertex["type"] == "core" and vertex["count"] > 1:
                 values["cpus_per_task"] = vertex["count"]

@@ -240,6 +240,9 @@ class Kubernetes(Manager):
                 values["walltime"] = int(value)
             elif key == "backoffLimit":
                 values["requeue"] = int(value) > 0
+                if int(value) not in (0, RETRIES):
+                    lose("spec.backoffLimit", f"{value} retries: the model keeps whether a "
+                                              "failed job is retried, not how often")
             elif key == "completionMode":
                 if value not in ("Indexed", "NonIndexed"):
                     lose("spec.completionMode", f"completion mode {value} is not in "
@@ -319,8 +322,13 @@ class Kubernetes(Manager):
                 lose(f"affinity.{key}")
 
     def _read_resources(self, value: Any, values: dict[str, Any], lose) -> None:
-        limits = dict((value or {}).get("requests") or {})
+        requests = (value or {}).get("requests") or {}
+        limits = dict(requests)
         limits.update((value or {}).get("limits") or {})
+        for key, setting in requests.items():
+            if str(limits[key]) != str(setting):
+                lose(f"resources.requests.{key}", f"a request of {setting} below its limit "
+                                                  f"of {limits[key]}: the limit is kept")
         for key, setting in limits.items():
             if key == "cpu":
                 values["cpus_per_task"] = _cpu_count(setting)
