@@ -127,8 +127,9 @@ _HOSTS = re.compile(r"""\(?\s*(?:host|network_address)\s*(=|IN|NOT\s+IN|!=|<>)\s
 
 
 class Properties(Codec):
-    """``-p "SQL"``: terms naming hosts (``host='x'``, ``network_address IN (...)``) are a
-    node list or an exclusion; each other term is a property expression, joined with AND."""
+    """``-p "SQL"``: terms naming hosts (``host='x'``, ``network_address IN (...)``, hosts
+    joined with OR) are a node list or an exclusion; each other term is a property
+    expression, joined with AND."""
 
     fields = ("constraints", "nodelist", "exclude")
 
@@ -138,13 +139,16 @@ class Properties(Codec):
             term = term.strip()
             if not term:
                 continue
-            match = _HOSTS.fullmatch(term)
-            if match is None:
+            matches = [_HOSTS.fullmatch(t.strip())
+                       for t in re.split(r"\s+OR\s+", term, flags=re.I)]
+            negated = [m is not None and m.group(1).upper() not in ("=", "IN")
+                       for m in matches]
+            if not all(matches) or (any(negated) and len(matches) > 1):
                 out.setdefault("constraints", []).append(term)
                 continue
-            hosts = re.findall(r"""['"]([^'"]+)['"]""", match.group(2))
-            negated = match.group(1).upper() not in ("=", "IN")
-            out.setdefault("exclude" if negated else "nodelist", []).extend(hosts)
+            for match in matches:
+                hosts = re.findall(r"""['"]([^'"]+)['"]""", match.group(2))
+                out.setdefault("exclude" if negated[0] else "nodelist", []).extend(hosts)
         return out
 
     def write(self, spec, ctx):
