@@ -351,6 +351,8 @@ class Dependency(Codec):
                 terms.append(f"ended({spec.name})")
             elif kind not in _KINDS:
                 ctx.lose("dependencies", f"LSF has no {kind} dependency")
+            elif not job.isdigit():
+                ctx.lose("dependencies", f"{job} is no LSF job id (LSF reads it as a job name)")
             else:
                 terms.append(f"{_KINDS[kind]}({job})")
         return [" && ".join(terms)] if terms else []
@@ -416,9 +418,19 @@ class MailFlag(Codec):
 
 
 class Walltime(Quantity):
+    """``-W [hours:]minutes[/host_name]``: a limit normalized to a host's CPU factor is read
+    as the limit, the normalization reported."""
+
     def __init__(self) -> None:
         super().__init__("walltime", units.read_minutes_clock, _write_minutes,
                          "[hours:]minutes")
+
+    def read(self, value, ctx):
+        limit, slash, host = value.partition("/")
+        if slash:
+            ctx.lose(None, f"the limit is normalized to host {host}'s CPU factor; it is "
+                           "read as wall-clock time")
+        return super().read(limit, ctx)
 
 
 def _write_minutes(seconds: int) -> str:

@@ -16,6 +16,7 @@ from fractale.transform.directives import (
     Name,
     Option,
     Text,
+    check_counts,
 )
 from fractale.transform.managers.pbs import (
     MAIL,
@@ -107,4 +108,8 @@ class Moab(DirectiveManager):
     def finish_read(self, values, ctx):
         settle_job_memory(values, ctx)
         settle_join(values, ctx)
+        if ctx.scratch.get("_components"):
+            values["components"] = ctx.scratch["_components"]
+            for component in values["components"]:
+                check_counts(component, ctx)
 

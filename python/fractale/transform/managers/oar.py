@@ -17,6 +17,7 @@ from fractale.transform.directives import (
     Path,
     Quantity,
     Text,
+    check_counts,
 )
 from fractale.transform.registry import register
 
@@ -35,35 +36,15 @@ class Resources(Codec):
         if "=" in hierarchy and hierarchy.split("=")[0].strip() == "walltime":
             rest.insert(0, hierarchy)
             hierarchy = ""
-        levels = {}
-        for level in hierarchy.strip("/").split("/"):
-            if not level:
-                continue
-            key, _, count = level.partition("=")
-            if not count.isdigit():
-                raise ctx.fail(f"resource level {level!r} needs a count", "/nodes=N/core=C")
-            levels[key.strip()] = int(count)
-        nodes = levels.pop("nodes", levels.pop("host", levels.pop("network_address", None)))
-        sockets = levels.pop("cpu", None)
-        cores = levels.pop("core", None)
-        gpus = levels.pop("gpu", levels.pop("gpudevice", None))
-        if cores is not None and sockets is not None:
-            cores *= sockets
-        elif sockets is not None:
-            ctx.lose(None, "a count of CPU sockets without cores is not in fractale's job model")
-        if nodes is not None:
-            out["nodes"] = nodes
-            if cores is not None:
-                out["tasks_per_node"] = cores
-            if gpus is not None:
-                out["gpus_per_node"] = gpus
-        else:
-            if cores is not None:
-                out["tasks"] = cores
-            if gpus is not None:
-                out["gpus_per_node"] = gpus
-        for key in levels:
-            ctx.lose(None, f"resource level {key} is not in fractale's job model")
+        first, *others = hierarchy.split("+")
+        _read_levels(first, out, ctx)
+        if others:
+            components = []
+            for group in others:
+                component: dict[str, Any] = {}
+                _read_levels(group, component, ctx)
+                components.append(component)
+            out["_components"] = components
         for item in rest:
             key, _, setting = item.partition("=")
             if key.strip() == "walltime":
@@ -126,6 +107,39 @@ _HOSTS = re.compile(r"""\(?\s*(?:host|network_address)\s*(=|IN|NOT\s+IN|!=|<>)\s
                     r"""\s*\)?""", re.IGNORECASE)
 
 
+def _read_levels(hierarchy: str, out: dict[str, Any], ctx) -> None:
+    """One resource group ``/nodes=N/cpu=S/core=C`` (or with ``gpu``)."""
+    levels = {}
+    for level in hierarchy.strip("/").split("/"):
+        if not level:
+            continue
+        key, _, count = level.partition("=")
+        if not count.isdigit():
+            raise ctx.fail(f"resource level {level!r} needs a count", "/nodes=N/core=C")
+        levels[key.strip()] = int(count)
+    nodes = levels.pop("nodes", levels.pop("host", levels.pop("network_address", None)))
+    sockets = levels.pop("cpu", None)
+    cores = levels.pop("core", None)
+    gpus = levels.pop("gpu", levels.pop("gpudevice", None))
+    if cores is not None and sockets is not None:
+        cores *= sockets
+    elif sockets is not None:
+        ctx.lose(None, "a count of CPU sockets without cores is not in fractale's job model")
+    if nodes is not None:
+        out["nodes"] = nodes
+        if cores is not None:
+            out["tasks_per_node"] = cores
+        if gpus is not None:
+            out["gpus_per_node"] = gpus
+    else:
+        if cores is not None:
+            out["tasks"] = cores
+        if gpus is not None:
+            out["gpus_per_node"] = gpus
+    for key in levels:
+        ctx.lose(None, f"resource level {key} is not in fractale's job model")
+
+
 class Properties(Codec):
     """``-p "SQL"``: terms naming hosts (``host='x'``, ``network_address IN (...)``, hosts
     joined with OR) are a node list or an exclusion; each other term is a property
@@ -177,6 +191,8 @@ class Queue(Codec):
         return {"queue": value.strip()}
 
     def write(self, spec, ctx):
+        if spec.queue == "default":
+            ctx.lose("queue", "a queue named default is OAR's default queue")
         return [] if spec.queue is None else [spec.queue]
 
 
@@ -321,3 +337,10 @@ class Oar(DirectiveManager):
     variable_prefixes = ("OAR_",)
     launch = launchers.LaunchWriter(launchers.write_mpirun("$" + variables["node_file"]),
                                     ("nodes", "cpus_per_task", "gpus_per_task"))
+
+    def finish_read(self, values, ctx):
+        # ``-l /nodes=2+/gpu=1``: resource groups after the first are further components.
+        if ctx.scratch.get("_components"):
+            values["components"] = ctx.scratch["_components"]
+            for component in values["components"]:
+                check_counts(component, ctx)

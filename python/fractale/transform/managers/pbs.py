@@ -116,7 +116,18 @@ def read_place(value: str, out: dict[str, Any], ctx: Context) -> None:
 
 
 def read_torque_nodes(value: str, out: dict[str, Any], ctx: Context) -> None:
-    """``nodes=2:ppn=16:gpus=2:feature`` or ``nodes=host1+host2``."""
+    """``nodes=2:ppn=16:gpus=2:feature``, ``nodes=host1+host2``, or node specs of several
+    shapes ``nodes=2:ppn=16+1:ppn=4`` (each further one a component)."""
+    specs = value.split("+")
+    if len(specs) > 1 and any(":" in spec or spec.isdigit() for spec in specs):
+        read_torque_nodes(specs[0], out, ctx)
+        components = []
+        for spec in specs[1:]:
+            component: dict[str, Any] = {}
+            read_torque_nodes(spec, component, ctx)
+            components.append(component)
+        out["_components"] = components
+        return
     first, *rest = value.split(":")
     if first.isdigit():
         out["nodes"] = int(first)

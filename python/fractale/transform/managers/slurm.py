@@ -172,11 +172,15 @@ class Features(Items):
 
 
 class Nice(Codec):
-    """``--nice=N`` lowers priority by N; the model's priority is its negation."""
+    """``--nice[=N]`` lowers priority by N (100 when not given); the model's priority is its
+    negation. Its value is optional, so sbatch takes it attached only."""
 
     fields = ("priority",)
+    takes_value = False
 
     def read(self, value, ctx):
+        if value is None:
+            return {"priority": -100}
         if not re.fullmatch(r"-?\d+", value.strip()):
             raise ctx.fail(f"--nice expects an integer, got {value!r}", "an integer")
         return {"priority": -int(value)}
@@ -210,9 +214,19 @@ def _mail_tokens() -> dict[str, tuple[str, ...]]:
 SLURM_TIME = ("[D-]HH:MM:SS or minutes", units.read_slurm_time, units.write_slurm_time)
 
 
-def _time(name: str) -> Quantity:
-    expected, reader, writer = SLURM_TIME
-    return Quantity(name, reader, writer, expected)
+class TimeLimit(Quantity):
+    """``--time``; ``UNLIMITED``/``INFINITE`` asks for no limit: the target's default
+    limit applies, which is reported."""
+
+    def __init__(self) -> None:
+        expected, reader, writer = SLURM_TIME
+        super().__init__("walltime", reader, writer, expected)
+
+    def read(self, value, ctx):
+        if value.strip().upper() in ("UNLIMITED", "INFINITE"):
+            ctx.lose("walltime", "no time limit: the target's default limit applies")
+            return {}
+        return super().read(value, ctx)
 
 
 def _memory(name: str) -> Quantity:
@@ -247,7 +261,7 @@ OPTIONS = (
     Option(("--gpus", "-G"), TotalGpus(), write=False),
     Option(("--mem",), _memory("memory_per_node")),
     Option(("--mem-per-cpu",), _memory("memory_per_cpu")),
-    Option(("--time", "-t"), _time("walltime")),
+    Option(("--time", "-t"), TimeLimit()),
     Option(("--begin", "-b"), Quantity("begin", units.read_begin, _begin,
                                        "YYYY-MM-DDTHH:MM[:SS] or now+N[units]")),
     Option(("--output", "-o"), Path("output")),
