@@ -44,6 +44,9 @@ def reasons(result) -> list[str]:
     ("ibrun -n 224 -o 0 namd3 +ppn 1 stmv.namd", "pbs", "mpiexec -n 224 namd3 +ppn 1 stmv.namd"),
     ("mpirun.lsf gmx_mpi mdrun -deffnm md", "slurm", "srun gmx_mpi mdrun -deffnm md"),
     ("srun -lu -N2 -n8 ./a", "flux", "flux run -N 2 -n 8 ./a"),
+    # assignments and time before the launcher stay before it
+    ("OMP_NUM_THREADS=$NCPUS time mpiexec -n 4 ./a", "slurm",
+     "OMP_NUM_THREADS=$NCPUS time srun -n 4 ./a"),
 ])
 def test_each_launcher_is_read_with_its_own_option_grammar(line, target, expected):
     assert launch(line, target)[0] == expected

@@ -14,6 +14,7 @@ are read component by component and written where the target's launcher takes th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -317,10 +318,17 @@ class Unreadable(ValueError):
     """A launch line whose options cannot be read with certainty."""
 
 
+# What may stand before a launcher's words on its line: indentation, variable assignments
+# for the launch (``OMP_NUM_THREADS=4 srun ...``) and ``time``, ``exec``, ``nohup``.
+_LEAD = re.compile(
+    r"""\s*(?:(?:[A-Za-z_]\w*=(?:'[^']*'|"[^"]*"|[^\s'"]*)|time|exec|nohup)\s+)*""")
+
+
 def launcher_at(line: str) -> tuple[str, str, int] | None:
-    """(indent, launcher key, offset after its words) when ``line`` starts a launch."""
-    indent = line[: len(line) - len(line.lstrip())]
-    words = line.split()
+    """(what precedes it, launcher key, offset after its words) when ``line`` launches."""
+    lead = _LEAD.match(line)
+    indent = lead.group(0) if lead else ""
+    words = line[len(indent):].split()
     for start, key in _STARTS:
         if tuple(words[: len(start)]) == start:
             offset = len(indent)
