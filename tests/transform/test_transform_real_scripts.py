@@ -106,6 +106,14 @@ def test_components_are_written_where_the_target_has_them():
     assert "component 1: queue: PBS Pro sets queue for the whole job" in str(pbs.losses)
 
 
+def test_a_canonical_jobspec_holds_one_resource_and_task_per_component():
+    text = transform(corpus("slurm/hetjob-coupled.sbatch"), to="jobspec").text
+    assert text.startswith("version: 9999\n")
+    back, _ = read(text, "jobspec")
+    assert back.components == [{"nodes": 1, "tasks_per_node": 4, "gpus_per_task": 1}]
+    assert (back.nodes, back.tasks_per_node) == (4, 32)
+
+
 def test_elsewhere_component_zero_is_written_and_the_rest_reported():
     result = transform(corpus("slurm/hetjob-coupled.sbatch"), to="lsf")
     assert "component 0 is written, the other 1 could not be" in str(result.losses)

@@ -511,6 +511,9 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
         return line
     if launch is None:
         return line
+    words = LAUNCHERS[launch.key].words
+    if tuple(writer.write(Layout()).split()[: len(words)]) == words:
+        return line  # the target's own launcher: every option of it still holds
     if len(launch.components) > 1 and not writer.mpmd:
         lose(f"{target}'s launcher runs one program per launch; this launch of "
              f"{len(launch.components)} programs is left as it is")
