@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from fractale.errors import TranslateError
 from fractale.transform import extra as passthrough
+from fractale.transform.check import check
 from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
 from fractale.transform.registry import Manager, all_managers, get, names
@@ -44,8 +45,19 @@ def detect(text: str) -> str:
 def read(text: str, manager: str | None = None, *,
          file: str | None = None) -> tuple[JobSpec, list[Loss]]:
     """Read job text into a spec, with every directive that could not be mapped."""
-    name = manager or detect(text)
-    return get(name).read(text, file)
+    if manager is None:
+        return get(detect(text)).read(text, file)
+    reader = get(manager)
+    if text.strip() and not reader.claims(text):
+        # A script with none of the named manager's directives but another's: the wrong
+        # --from, which would otherwise read as an empty job with nothing reported.
+        others = [m.name for m in all_managers() if m.name != reader.name and m.claims(text)]
+        if others:
+            raise TranslateError(
+                f"{file or 'the input'} is not a {reader.description}: it has none of its "
+                f"directives and reads as {' or '.join(others)}",
+                file=file, expected=f"a {reader.description}, or --from {others[0]}")
+    return reader.read(text, file)
 
 
 def write(spec: JobSpec, manager: str, *,
@@ -59,6 +71,7 @@ def write(spec: JobSpec, manager: str, *,
     """
     target = get(manager)
     added = passthrough.parse(extra).get(target.name, [])
+    check(spec)
     text, losses = _write(spec, target)
     return passthrough.add(text, target.name, added), losses
 
