@@ -119,7 +119,7 @@ def read_torque_nodes(value: str, out: dict[str, Any], ctx: Context) -> None:
     """``nodes=2:ppn=16:gpus=2:feature``, ``nodes=host1+host2``, or node specs of several
     shapes ``nodes=2:ppn=16+1:ppn=4`` (each further one a component)."""
     specs = value.split("+")
-    if len(specs) > 1 and any(":" in spec or spec.isdigit() for spec in specs):
+    if len(specs) > 1 and any(spec.split(":")[0].isdigit() for spec in specs):
         read_torque_nodes(specs[0], out, ctx)
         components = []
         for spec in specs[1:]:
