@@ -331,3 +331,11 @@ def test_extra_on_the_command_line(tmp_path):
     bad = fractale("transform", str(script), "--to", "slurm", "--extra", "slurm:--a --b")
     assert bad.returncode == 2 and "not one slurm option" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_another_managers_commands_in_a_script_are_reported():
+    result = transform(corpus("moab/join-eo.moab"), to="pbs")
+    assert "line 9: srun" not in str(result.losses)  # a launch: translated
+    psij = "#!/bin/bash\n#SBATCH -N 1\nscontrol show hostnames > nodes\nsrun ./a\n"
+    lost = transform(psij, to="pbs").losses
+    assert [(loss.line, loss.directive) for loss in lost] == [(3, "scontrol")]

@@ -49,6 +49,9 @@ class Manager(ABC):
     # The environment a job gets when no export policy is written ("all": the submitting
     # shell's, which Slurm and PBS -V give).
     default_export: ClassVar[str | None] = None
+    # The commands of its own a job script may run (``scontrol``, ``qstat``); one of another
+    # manager's found in a script is reported, since the target does not have it.
+    commands: ClassVar[tuple[str, ...]] = ()
     # How a list of queues (the first preferred) is written; None when one queue is taken.
     queue_separator: ClassVar[str | None] = None
 

@@ -180,5 +180,6 @@ class Cobalt(DirectiveManager):
                  "node_file": "COBALT_NODEFILE"}
     variable_aliases = {"COBALT_JOBSIZE": "node_count"}
     variable_prefixes = ("COBALT_",)
+    commands = ("cqsub", "cqstat", "cqdel", "qsub", "qstat", "qdel")
     launch = launchers.LaunchWriter(launchers.write_aprun, ("nodes", "gpus_per_task"),
                                     mpmd=True)

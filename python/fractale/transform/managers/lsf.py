@@ -502,6 +502,8 @@ class Lsf(DirectiveManager):
     variable_aliases = {"LSB_MAX_NUM_PROCESSORS": "task_count", "LSB_MCPU_HOSTS": "node_list",
                         "LSB_BATCH_JID": "job_id"}
     variable_prefixes = ("LSB_", "LS_SUBCWD", "LS_EXECCWD", "LS_JOBPID")
+    commands = ("bsub", "bjobs", "bkill", "bhosts", "bqueues", "blaunch", "bpeek", "bmod",
+                "bstop", "bresume", "lsrun")
     launch = launchers.LaunchWriter(launchers.write_jsrun, ("nodes",))
     joins_output = True
     queue_separator = " "

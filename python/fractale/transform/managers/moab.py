@@ -101,6 +101,8 @@ class Moab(DirectiveManager):
     variable_aliases = {"PBS_JOBID": "job_id", "PBS_O_WORKDIR": "submit_dir",
                         "PBS_NODEFILE": "node_file"}
     variable_prefixes = ("MOAB_",)
+    commands = ("msub", "showq", "checkjob", "mjobctl", "canceljob", "showstart", "qsub",
+                "qstat", "qdel", "pbsdsh")
     launch = launchers.LaunchWriter(launchers.write_mpirun(None),
                                     ("nodes", "cpus_per_task", "gpus_per_task"), mpmd=True)
 

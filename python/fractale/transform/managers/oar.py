@@ -335,6 +335,8 @@ class Oar(DirectiveManager):
     variable_aliases = {"OAR_JOBID": "job_id", "OAR_NODEFILE": "node_file",
                         "OAR_O_WORKDIR": "submit_dir"}
     variable_prefixes = ("OAR_",)
+    commands = ("oarsub", "oarstat", "oardel", "oarsh", "oarcp", "oarnodes", "oarhold",
+                "oarresume")
     launch = launchers.LaunchWriter(launchers.write_mpirun("$" + variables["node_file"]),
                                     ("nodes", "cpus_per_task", "gpus_per_task"))
 

@@ -532,6 +532,8 @@ class Pbs(DirectiveManager):
     variable_aliases = {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count",
                         "PBS_NUM_PPN": "tasks_per_node", "PBS_O_QUEUE": "queue"}
     variable_prefixes = ("PBS_",)
+    commands = ("qsub", "qstat", "qdel", "qalter", "qhold", "qrls", "pbsnodes", "pbsdsh",
+                "tracejob")
     launch = launchers.LaunchWriter(launchers.write_mpiexec, ("nodes", "gpus_per_task"),
                                     mpmd=True)
 

@@ -310,6 +310,8 @@ class Slurm(DirectiveManager):
                         "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list",
                         "SLURM_TASKS_PER_NODE": "tasks_per_node"}
     variable_prefixes = ("SLURM_",)
+    commands = ("scontrol", "squeue", "sbatch", "scancel", "sacct", "sinfo", "salloc",
+                "sattach", "sbcast", "sstat", "sprio", "sshare")
     launch = launchers.LaunchWriter(launchers.write_srun, mpmd=True)
     joins_output = True
     default_export = "all"
