@@ -347,8 +347,11 @@ class Dependency(Codec):
         terms = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
-            if kind == "singleton" and spec.name and re.fullmatch(r"[\w.-]+", spec.name):
-                terms.append(f"ended({spec.name})")
+            name = spec.name or ""
+            if (kind == "singleton" and not job and re.fullmatch(r"[\w.-]+", name)
+                    and not name.isdigit()):
+                # ended(own name); a name of digits would read as a job id.
+                terms.append(f"ended({name})")
             elif kind not in _KINDS:
                 ctx.lose("dependencies", f"LSF has no {kind} dependency")
             elif not job.isdigit():
