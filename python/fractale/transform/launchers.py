@@ -76,8 +76,7 @@ SRUN_VALUED = frozenset({
     "--mincpus", "-S", "--core-spec", "--thread-spec", "--uid", "--gid", "-W", "--wait",
     "--jobid", "--slurmd-debug", "--accel-bind", "--tres-per-task",
     "--bb", "--bbf", "--wckey", "--priority", "--power", "--delay-boot",
-    "--dist", "-F", "--nodefile", "--tres-bind", "--segment", "--resv-ports",
-    "--kill-on-bad-exit", "--immediate",
+    "-F", "--nodefile", "--tres-bind", "--segment",
 })
 SRUN_FLAGS = frozenset({
     "-u", "--unbuffered", "-l", "--label", "-K", "--kill-on-bad-exit", "--exclusive",
@@ -87,7 +86,7 @@ SRUN_FLAGS = frozenset({
     "-H", "--hold", "-I", "--immediate", "--spread-job", "--use-min-nodes", "--test-only",
     "--quit-on-interrupt", "--exact", "--whole", "--propagate", "--send-libs", "--nice",
     "--x11", "--bcast", "--compress", "--resv-ports", "--requeue", "--no-requeue",
-    "--external-launcher", "--cpu-bind=verbose",
+    "--external-launcher",
 })
 
 # Open MPI mpirun/mpiexec (orterun and prterun), as its man page lists them.
@@ -170,7 +169,7 @@ LAUNCHERS: dict[str, Launcher] = {
          "--ntasks-per-node": "tasks_per_node", "--tasks-per-node": "tasks_per_node",
          "-c": "cpus_per_task", "--cpus-per-task": "cpus_per_task",
          "--gpus-per-task": "gpus_per_task"},
-        SRUN_VALUED - SRUN_FLAGS,
+        SRUN_VALUED,
         frozenset({"-w", "--nodelist", "-x", "--exclude"}),
         flags=SRUN_FLAGS,
         getopt=True,
