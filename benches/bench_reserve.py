@@ -9,15 +9,27 @@ planned job that overlaps the probe's window on an idle copy of the graph, shift
 window starts now, tries ``allocate``, and gives the holds back. Both use the same core; the
 baseline has no planner to ask. It prints the start each found, which must agree.
 
+With ``--fluxion PATH`` (Fluxion's ``resource-query``, built from flux-sched) the same graph
+(written as JGF), history and probes also go to resource-query through its command line
+(``-f jgf -P first``, default prune filter ``ALL:core``): each job is one
+``match allocate_orelse_reserve``, timed both by resource-query's own ``ELAPSE`` and by wall
+clock round trip; it prints both beside fractale's, the ratio, and whether status, start and
+nodes agree.
+
     python benches/bench_reserve.py [--nodes 4096] [--jobs 1000] [--repeat 5] [--seed 7]
+                                    [--fluxion PATH/TO/resource-query]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,6 +82,91 @@ def replay(graph, planned: list[tuple[int, int, dict]], request: dict, length: i
     return None
 
 
+def hostnames(nodelist: list[str]) -> set[str]:
+    """The names in Flux hostlists such as ``node[0-3,7]``."""
+    names = set()
+    for entry in nodelist:
+        for prefix, ranges, plain in re.findall(r"([^\[,]+)\[([^\]]*)\]|([^\[,]+)", entry):
+            if plain:
+                names.add(plain)
+                continue
+            for part in ranges.split(","):
+                low, _, high = part.partition("-")
+                names.update(f"{prefix}{n}" for n in range(int(low), int(high or low) + 1))
+    return names
+
+
+class Fluxion:
+    """resource-query on a JGF file, driven one command at a time through its stdin."""
+
+    def __init__(self, program: str, graph_file: str, workdir: str) -> None:
+        self.workdir = workdir
+        self.files: dict[str, str] = {}
+        began = time.perf_counter()
+        self.process = subprocess.Popen(
+            [program, "-L", graph_file, "-f", "jgf", "-P", "first", "-F", "rv1_nosched",
+             "-e", "-d"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.send("stat")  # its reply comes once the graph is loaded
+        self.load_reported = 0.0
+        for line in self._until("INFO: Avg. Match Time"):
+            if line.startswith("INFO: Graph Load Time:"):
+                self.load_reported = float(line.split(":")[-1])
+        self.load_wall = time.perf_counter() - began
+        self.jobs = 0
+
+    def _lines(self):
+        assert self.process.stdout is not None
+        while line := self.process.stdout.readline():
+            yield line.rstrip("\n")
+        raise RuntimeError(f"resource-query ended: exit {self.process.wait()}")
+
+    def _until(self, prefix: str) -> list[str]:
+        seen = []
+        for line in self._lines():
+            seen.append(line)
+            if line.startswith(prefix):
+                return seen
+        return seen
+
+    def send(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def match(self, request: dict) -> tuple[str, int | None, set[str], float, float]:
+        """status, start, node names, resource-query's own seconds, wall seconds."""
+        text = json.dumps(request, sort_keys=True)
+        path = self.files.get(text)
+        if path is None:
+            path = self.files[text] = f"{self.workdir}/job{len(self.files)}.json"
+            Path(path).write_text(text)
+        began = time.perf_counter()
+        self.jobs += 1
+        self.send(f"match allocate_orelse_reserve {path}")
+        lines = self._until("INFO: POSTORDER VISIT COUNT")
+        wall = time.perf_counter() - began
+        self._until("INFO: ======")
+        fields = dict(line[6:].split("=", 1) for line in lines
+                      if line.startswith("INFO: ") and "=" in line and "====" not in line)
+        nodes: set[str] = set()
+        for line in lines:
+            if line.startswith("{"):
+                nodes = hostnames(json.loads(line)["execution"]["nodelist"])
+        status = {"ALLOCATED": "allocated", "RESERVED": "reserved"}.get(
+            fields.get("RESOURCES", ""), "unsatisfiable")
+        at = fields.get("SCHEDULED AT")
+        start = None if at is None else 0 if at == "Now" else int(at)
+        return status, start, nodes, float(fields["ELAPSE"]), wall
+
+    def cancel_last(self) -> None:
+        self.send(f"cancel {self.jobs}")
+
+    def close(self) -> None:
+        self.send("quit")
+        self.process.communicate(timeout=60)
+
+
 def timed(function, repeat: int) -> tuple[float, object]:
     times, value = [], None
     for _ in range(repeat):
@@ -85,7 +182,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fluxion", metavar="PATH", help="Fluxion's resource-query to compare")
     args = parser.parse_args()
+    if args.fluxion and not Path(args.fluxion).is_file():
+        parser.error(f"--fluxion: no such program: {args.fluxion}")
 
     began = time.perf_counter()
     document = synthetic_graph(args.nodes, sockets=2, cores=CORES, gpus=0, memory=2)
@@ -94,19 +194,49 @@ def main() -> None:
     print(f"graph: {args.nodes} nodes, {graph.vertex_count:,} vertices, "
           f"loaded in {time.perf_counter() - began:.2f} s")
 
+    workdir = tempfile.TemporaryDirectory(prefix="bench-reserve-")
+    fluxion = None
+    if args.fluxion:
+        graph_file = f"{workdir.name}/graph.json"
+        Path(graph_file).write_text(json.dumps(document))
+        began = time.perf_counter()
+        fractale.ResourceGraph.from_jgf(json.loads(Path(graph_file).read_text()))
+        ours = time.perf_counter() - began
+        fluxion = Fluxion(args.fluxion, graph_file, workdir.name)
+        print(f"load from JGF file: fractale {ours:.2f} s, "
+              f"resource-query {fluxion.load_wall:.2f} s wall "
+              f"({fluxion.load_reported:.2f} s by its own count), "
+              f"ratio {fluxion.load_wall / ours:.1f}x")
+
     planned: list[tuple[int, int, dict]] = []
-    began = time.perf_counter()
+    spent = 0.0
     statuses: dict[str, int] = {}
+    theirs = {"own": 0.0, "wall": 0.0}
+    disagree = {"status/start": 0, "nodes": 0}
     for request in history(args.jobs, args.seed):
+        began = time.perf_counter()
         result = graph.reserve(request, "first")
+        spent += time.perf_counter() - began
         statuses[result.status] = statuses.get(result.status, 0) + 1
         if result.allocation is not None:
             length = request["attributes"]["system"]["duration"]
             planned.append((result.at, result.at + length, held_per_node(result.allocation)))
-    spent = time.perf_counter() - began
+        if fluxion is not None:
+            status, at, nodes, own, wall = fluxion.match(request)
+            theirs["own"] += own
+            theirs["wall"] += wall
+            if (status, at) != (result.status, result.at):
+                disagree["status/start"] += 1
+            elif result.allocation is not None and nodes != set(held_per_node(result.allocation)):
+                disagree["nodes"] += 1
     horizon = max(end for _, end, _ in planned)
     print(f"history: {args.jobs} jobs planned in {spent:.2f} s "
           f"({spent / args.jobs * 1e3:.2f} ms each; {statuses}); last ends at {horizon} s")
+    if fluxion is not None:
+        print(f"history in resource-query: {theirs['own']:.2f} s by its own count "
+              f"({theirs['own'] / args.jobs * 1e3:.2f} ms each, {theirs['own'] / spent:.1f}x "
+              f"fractale), {theirs['wall']:.2f} s wall ({theirs['wall'] / spent:.1f}x); "
+              f"jobs whose answers differ: {disagree}")
 
     probes = {
         "1 node x 16 cores, 1 h": jobspec(1, CORES, 3600, False),
@@ -114,13 +244,19 @@ def main() -> None:
         "1,024 whole nodes, 1 h": jobspec(1024, CORES, 3600, True),
         "4,096 whole nodes, 10 min": jobspec(args.nodes, CORES, 600, True),
     }
-    print(f"\n{'reservation':28} {'planner':>12} {'replay':>12} {'speed-up':>9}  start (s)")
+    if fluxion is None:
+        print(f"\n{'reservation':28} {'planner':>12} {'replay':>12} {'speed-up':>9}  start (s)")
+    else:
+        print(f"\n{'reservation':28} {'planner':>12} {'replay':>12} {'speed-up':>9} "
+              f"{'r-q own':>12} {'r-q wall':>12} {'r-q/fractale':>12}  start (s)")
     for label, request in probes.items():
         length = request["attributes"]["system"]["duration"]
+        chosen: list[set[str]] = []
 
-        def planner(request=request):
+        def planner(request=request, chosen=chosen):
             result = graph.reserve(request, "first")
             if result.allocation is not None:
+                chosen.append(set(held_per_node(result.allocation)))
                 graph.release(result.allocation)
             return result.at
 
@@ -129,8 +265,26 @@ def main() -> None:
             lambda request=request, length=length: replay(idle, planned, request, length), 1
         )
         agree = "" if at == replayed else f"  (replay found {replayed})"
-        print(f"{label:28} {planner_s * 1e3:9.2f} ms {replay_s * 1e3:9.1f} ms "
-              f"{replay_s / planner_s:8.0f}x  {at}{agree}")
+        line = (f"{label:28} {planner_s * 1e3:9.2f} ms {replay_s * 1e3:9.1f} ms "
+                f"{replay_s / planner_s:8.0f}x")
+        if fluxion is not None:
+            answers = []
+            for _ in range(args.repeat):
+                answers.append(fluxion.match(request))
+                if answers[-1][0] != "unsatisfiable":
+                    fluxion.cancel_last()
+            own = statistics.median(answer[3] for answer in answers)
+            wall = statistics.median(answer[4] for answer in answers)
+            status, their_at, nodes = answers[-1][:3]
+            if their_at != at:
+                agree += f"  (resource-query found {status} at {their_at})"
+            elif chosen and nodes != chosen[-1]:
+                agree += "  (resource-query chose other nodes)"
+            line += f" {own * 1e3:9.2f} ms {wall * 1e3:9.2f} ms {own / planner_s:11.1f}x"
+        print(f"{line}  {at}{agree}")
+    if fluxion is not None:
+        fluxion.close()
+    workdir.cleanup()
 
 
 if __name__ == "__main__":
