@@ -168,6 +168,8 @@ pub struct RawMetadata<'de> {
     pub unit: Option<Text<'de>>,
     pub size: Option<i64>,
     pub paths: Option<RawPaths<'de>>,
+    /// compspec's `containment: {paths: "/spack0/package0"}`.
+    pub containment: Option<Value>,
     pub properties: Option<Value>,
     pub status: Option<Status>,
     pub attributes: Option<Value>,
@@ -199,6 +201,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawMetadata<'a> {
                         "unit" => m.unit = map.next_value()?,
                         "size" => m.size = map.next_value()?,
                         "paths" => m.paths = map.next_value()?,
+                        "containment" => m.containment = map.next_value()?,
                         "properties" => m.properties = map.next_value()?,
                         "status" => m.status = map.next_value()?,
                         "attributes" => m.attributes = map.next_value()?,
@@ -301,6 +304,7 @@ pub struct RawEdge<'a> {
 /// validation error met while vertices were being built as they streamed past.
 pub struct Builder<'f> {
     file: Option<&'f str>,
+    layout: Layout,
     strings: Interner,
     error: Option<Error>,
     /// A guess at the number of vertices, from the size of the text, so that the vertex
@@ -309,9 +313,10 @@ pub struct Builder<'f> {
 }
 
 impl<'f> Builder<'f> {
-    fn new(file: Option<&'f str>) -> Self {
+    fn new(file: Option<&'f str>, layout: Layout) -> Self {
         Builder {
             file,
+            layout,
             expected_nodes: 0,
             strings: Interner::default(),
             error: None,
@@ -398,19 +403,33 @@ impl<'f> Builder<'f> {
             None => BTreeMap::new(),
             given => properties_of(given, &format!("{}.metadata.properties", loc()), file)?,
         };
-        let (path, other_paths) = match meta.paths {
+        let (mut path, other_paths) = match meta.paths {
             Some(p) => (
                 p.containment.map(|c| c.0.into_owned()).unwrap_or_default(),
                 p.other,
             ),
             None => (String::new(), Vec::new()),
         };
+        let mut extra = meta.extra;
+        // compspec writes the containment path as `containment.paths`; `paths.containment`
+        // wins when a vertex has both. Any other use of the key is kept as it was.
+        match meta.containment {
+            Some(Value::Object(c)) if c.get("paths").is_some_and(Value::is_string) => {
+                if path.is_empty() {
+                    path = c["paths"].as_str().unwrap_or_default().to_owned();
+                }
+            }
+            Some(other) => {
+                extra.insert("containment".to_owned(), other);
+            }
+            None => {}
+        }
         let extras = NodeExtras {
             label: raw.label,
             other_paths,
             properties,
             attributes: meta.attributes,
-            extra: meta.extra,
+            extra,
         };
         Ok(Node {
             jgf_id,
@@ -891,6 +910,19 @@ fn is_reverse_relation(relation: &str) -> bool {
     matches!(relation, "in" | "contained-by" | "containedBy" | "ins")
 }
 
+/// What shape the containment edges of a graph must take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// One tree (Fluxion's rule, and every containment graph's).
+    #[default]
+    Tree,
+    /// A forest, as compspec writes software graphs: packages (with their binaries and
+    /// libraries below them) hanging off no root. Each stray root is hung under the vertex
+    /// its containment path names as its parent (`/spack0/package0` under `/spack0`), and
+    /// trees still apart are gathered under one `software` root made for them.
+    Forest,
+}
+
 /// Parse and validate JGF text. `file` names the source in errors.
 pub fn parse(text: &str, file: Option<&str>) -> Result<Document> {
     parse_bytes(text.as_bytes(), file)
@@ -898,7 +930,12 @@ pub fn parse(text: &str, file: Option<&str>) -> Result<Document> {
 
 /// Parse and validate JGF from bytes (a file read or mapped whole); strings are checked as UTF-8.
 pub fn parse_bytes(bytes: &[u8], file: Option<&str>) -> Result<Document> {
-    let mut builder = Builder::new(file);
+    parse_bytes_as(bytes, file, Layout::Tree)
+}
+
+/// `parse_bytes` for a graph of the given layout.
+pub fn parse_bytes_as(bytes: &[u8], file: Option<&str>, layout: Layout) -> Result<Document> {
+    let mut builder = Builder::new(file, layout);
     // A vertex and its edge take some 340 bytes of JGF as Fluxion and fractale write them.
     builder.expected_nodes = bytes.len() / 340;
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -916,7 +953,12 @@ pub fn parse_bytes(bytes: &[u8], file: Option<&str>) -> Result<Document> {
 
 /// Parse and validate an already decoded JSON document.
 pub fn from_value(value: Value, file: Option<&str>) -> Result<Document> {
-    let mut builder = Builder::new(file);
+    from_value_as(value, file, Layout::Tree)
+}
+
+/// `from_value` for a graph of the given layout.
+pub fn from_value_as(value: Value, file: Option<&str>, layout: Layout) -> Result<Document> {
+    let mut builder = Builder::new(file, layout);
     match DocumentSeed(&mut builder).deserialize(&value) {
         Ok(graph) => validate(graph, builder),
         Err(typed_err) => Err(builder.error.take().unwrap_or_else(|| {
@@ -1325,6 +1367,7 @@ impl Interner {
 fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Document> {
     let Builder {
         file,
+        layout,
         mut strings,
         expected_nodes,
         ..
@@ -1358,7 +1401,11 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
         }
     };
     let keyed = built.keyed;
-    let nodes = built.nodes;
+    let mut nodes = built.nodes;
+    let mut edges = edges;
+    if layout == Layout::Forest {
+        root_forest(&mut nodes, &mut edges, &mut strings);
+    }
     let root = containment_root(&nodes, &edges, file)?;
     let mut doc = Document {
         nodes,
@@ -1370,6 +1417,105 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
     };
     fill_missing_paths(&mut doc);
     Ok(doc)
+}
+
+/// Join a forest of containment trees into one tree (see `Layout::Forest`). A vertex with
+/// two parents or a cycle is left for `containment_root` to report.
+fn root_forest(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>, strings: &mut Interner) {
+    let n = nodes.len();
+    let mut parent: Vec<Option<usize>> = vec![None; n];
+    for e in edges.iter().filter(|e| &*e.subsystem == CONTAINMENT) {
+        parent[e.target].get_or_insert(e.source);
+    }
+    let roots: Vec<usize> = (0..n).filter(|&v| parent[v].is_none()).collect();
+    if roots.len() < 2 {
+        return;
+    }
+    let (containment, contains) = (strings.get(CONTAINMENT), strings.get("contains"));
+    let mut by_path: HashMap<&str, usize> = HashMap::new();
+    for (v, node) in nodes.iter().enumerate() {
+        if !node.path.is_empty() {
+            by_path.entry(node.path.as_str()).or_insert(v);
+        }
+    }
+    let mut hung = Vec::new();
+    for &r in &roots {
+        let above = match nodes[r].path.rsplit_once('/') {
+            Some((above, _)) if !above.is_empty() => above,
+            _ => continue,
+        };
+        let Some(&p) = by_path.get(above) else {
+            continue;
+        };
+        // Hanging r under a vertex of its own subtree would make a cycle.
+        let mut at = Some(p);
+        while let Some(v) = at {
+            if v == r {
+                break;
+            }
+            at = parent[v];
+        }
+        if at.is_none() {
+            parent[r] = Some(p);
+            hung.push((p, r));
+        }
+    }
+    for (source, target) in hung {
+        edges.push(Edge {
+            source,
+            target,
+            subsystem: containment.clone(),
+            relation: contains.clone(),
+        });
+    }
+    let apart: Vec<usize> = roots.into_iter().filter(|&v| parent[v].is_none()).collect();
+    if apart.len() < 2 {
+        return;
+    }
+    // One root over the trees still apart, named after the first part of their paths when
+    // they share it (`spack0`), else `software0`.
+    let first = |v: usize| nodes[v].path.split('/').nth(1).unwrap_or("").to_owned();
+    let shared = first(apart[0]);
+    let name = if !shared.is_empty() && apart.iter().all(|&v| first(v) == shared) {
+        shared
+    } else {
+        "software0".to_owned()
+    };
+    let taken: HashSet<String> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| node.jgf_id_at(i).into_owned())
+        .collect();
+    let mut jgf_id = format!("{name}-root");
+    while taken.contains(&jgf_id) {
+        jgf_id.push('_');
+    }
+    let id = nodes.iter().map(|node| node.id).max().unwrap_or(0) + 1;
+    let software = strings.get("software");
+    let root = nodes.len();
+    nodes.push(Node {
+        jgf_id,
+        kind: software.clone(),
+        basename: software,
+        name: name.clone(),
+        id,
+        uniq_id: id,
+        rank: -1,
+        exclusive: false,
+        unit: strings.get(""),
+        size: 1,
+        path: format!("/{name}"),
+        status: Status::Up,
+        extras: None,
+    });
+    for target in apart {
+        edges.push(Edge {
+            source: root,
+            target,
+            subsystem: containment.clone(),
+            relation: contains.clone(),
+        });
+    }
 }
 
 /// Check that containment edges form one tree and return its root.

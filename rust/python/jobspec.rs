@@ -1,5 +1,6 @@
 //! `fractale.Jobspec`: a validated canonical jobspec, read from a path, text or a dict.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -9,7 +10,7 @@ use serde_json::Value;
 use super::convert::{to_py, to_value};
 use super::errors::to_pyerr;
 use crate::error::Error;
-use crate::jobspec::Jobspec as CoreJobspec;
+use crate::jobspec::{self, Jobspec as CoreJobspec, Rules};
 
 #[pyclass(name = "Jobspec", module = "fractale", frozen)]
 pub struct Jobspec {
@@ -23,6 +24,12 @@ fn parse_text(
     source: Option<&str>,
     strict: bool,
 ) -> PyResult<CoreJobspec> {
+    let value = decode_text(py, text, source)?;
+    CoreJobspec::from_value_with(value, source, strict).map_err(|e| to_pyerr(py, e))
+}
+
+/// Jobspec text decoded into a JSON value, errors located by line and column.
+fn decode_text(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Value> {
     let trimmed = text.trim_start();
     let value: Value = if trimmed.starts_with('{') {
         match serde_json::from_str(text) {
@@ -72,7 +79,24 @@ fn parse_text(
             }
         }
     };
-    CoreJobspec::from_value_with(value, source, strict).map_err(|e| to_pyerr(py, e))
+    Ok(value)
+}
+
+/// Validate jobspec text (YAML or JSON) by RFC 14/25, or with `lenient` by what flux-core's
+/// `validate_jobspec` accepts; return its version and, per resource type (slots included),
+/// the least and the most it asks for (`None`: no upper bound). Raises `JobspecError`.
+#[pyfunction]
+#[pyo3(signature = (text, source = None, *, lenient = false))]
+pub fn check_jobspec(
+    py: Python<'_>,
+    text: &str,
+    source: Option<&str>,
+    lenient: bool,
+) -> PyResult<(u64, BTreeMap<String, (u64, Option<u64>)>)> {
+    let value = decode_text(py, text, source)?;
+    let rules = if lenient { Rules::Flux } else { Rules::Rfc };
+    let checked = jobspec::check(value, source, rules).map_err(|e| to_pyerr(py, e))?;
+    Ok((checked.version, jobspec::tally(&checked.resources)))
 }
 
 impl Jobspec {
