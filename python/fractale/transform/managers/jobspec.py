@@ -39,7 +39,7 @@ CARRIED = frozenset({
     "gpus_per_task", "gpus_per_node", "export_env", "walltime", "begin", "output", "error",
     "input", "workdir", "environment",
     "exclusive", "constraints", "nodelist", "exclude", "dependencies", "shell", "script",
-    "dialect",
+    "dialect", "container_image",
 })
 
 _V1_RESOURCE_KEYS = {"type", "count", "unit", "with", "label", "exclusive"}
@@ -259,6 +259,8 @@ class Jobspec(Manager):
             system["bank"] = spec.account
         if spec.queue is not None:
             system["queue"] = spec.queue
+        if spec.container_image is not None:
+            system["container_image"] = spec.container_image
         if spec.workdir is not None:
             system["cwd"] = spec.workdir
         if spec.environment:
@@ -397,6 +399,8 @@ class Jobspec(Manager):
             values["account"] = str(value)
         elif key == "queue":
             values["queue"] = str(value)
+        elif key == "container_image" and isinstance(value, str) and value.strip():
+            values["container_image"] = value.strip()
         elif key == "cwd":
             values["workdir"] = str(value)
         elif key == "environment" and isinstance(value, dict):
