@@ -415,8 +415,8 @@ impl<'f> Builder<'f> {
         // wins when a vertex has both. Any other use of the key is kept as it was.
         match meta.containment {
             Some(Value::Object(c)) if c.get("paths").is_some_and(Value::is_string) => {
-                if path.is_empty() {
-                    path = c["paths"].as_str().unwrap_or_default().to_owned();
+                if let (true, Some(given)) = (path.is_empty(), c["paths"].as_str()) {
+                    path = given.to_owned();
                 }
             }
             Some(other) => {
@@ -1891,6 +1891,81 @@ mod tests {
             err.to_string().starts_with("bad.json: line 2 column"),
             "{err}"
         );
+    }
+
+    /// A software graph as compspec-spack writes it: vertices keyed by label, paths under
+    /// `containment.paths`, `contains`/`in` pairs, and packages linked to no root.
+    const COMPSPEC_SPACK: &str = r#"{"graph": {"nodes": {
+        "software0": {"label": "software0", "metadata": {"type": "software", "basename": "software", "name": "software0", "id": 0, "containment": {"paths": "/spack0"}}},
+        "package1": {"label": "package1", "metadata": {"type": "package", "basename": "package", "name": "package0", "id": 1, "containment": {"paths": "/spack0/package0"}, "attributes": {"name": "curl", "version": "8.4.0"}}},
+        "binary2": {"label": "binary2", "metadata": {"type": "binary", "basename": "binary", "name": "binary0", "id": 2, "containment": {"paths": "/spack0/package1/binary0"}, "attributes": {"name": "curl"}}},
+        "package3": {"label": "package3", "metadata": {"type": "package", "basename": "package", "name": "package1", "id": 3, "containment": {"paths": "/spack0/package1"}, "attributes": {"name": "zlib", "version": "1.3"}}},
+        "library4": {"label": "library4", "metadata": {"type": "library", "basename": "library", "name": "library0", "id": 4, "containment": {"paths": "/spack0/package3/library0"}, "attributes": {"name": "libz.so.1"}}}},
+        "edges": [
+        {"source": "package1", "target": "binary2", "metadata": {"name": {"containment": "contains"}}},
+        {"source": "binary2", "target": "package1", "metadata": {"name": {"containment": "in"}}},
+        {"source": "package3", "target": "library4", "metadata": {"name": {"containment": "contains"}}},
+        {"source": "library4", "target": "package3", "metadata": {"name": {"containment": "in"}}}]}}"#;
+
+    #[test]
+    fn compspec_containment_paths_are_read() {
+        let text = r#"{"graph": {"nodes": {
+            "cluster0": {"metadata": {"type": "cluster", "containment": {"paths": "/cluster0"}}},
+            "node1": {"metadata": {"type": "node", "containment": {"paths": "/cluster0/node0"}}}},
+            "edges": [{"source": "cluster0", "target": "node1", "metadata": {"name": {"containment": "contains"}}},
+                      {"source": "node1", "target": "cluster0", "metadata": {"name": {"containment": "in"}}}]}}"#;
+        let doc = parse(text, None).unwrap();
+        assert_eq!(doc.nodes[1].path, "/cluster0/node0");
+        assert_eq!(doc.edges.len(), 1);
+        assert!(
+            doc.nodes[1].extras.is_none(),
+            "containment.paths is not kept as extra"
+        );
+    }
+
+    #[test]
+    fn a_compspec_software_forest_is_a_tree_under_its_subsystem_root() {
+        let err = parse(COMPSPEC_SPACK, None).unwrap_err();
+        assert!(err.to_string().contains("found 2 roots"), "{err}");
+        let doc = parse_bytes_as(COMPSPEC_SPACK.as_bytes(), None, Layout::Forest).unwrap();
+        assert_eq!(
+            doc.nodes.len(),
+            5,
+            "no vertex is made when the paths name the root"
+        );
+        assert_eq!(doc.nodes[doc.root].name, "software0");
+        let parent_of = |name: &str| {
+            let v = doc.nodes.iter().position(|n| n.name == name).unwrap();
+            let e = doc.edges.iter().find(|e| e.target == v).unwrap();
+            doc.nodes[e.source].name.clone()
+        };
+        assert_eq!(parent_of("package0"), "software0");
+        assert_eq!(parent_of("package1"), "software0");
+        assert_eq!(parent_of("binary0"), "package0");
+    }
+
+    #[test]
+    fn a_forest_without_a_root_vertex_gets_one() {
+        let text = COMPSPEC_SPACK.replace(
+            r#""software0": {"label": "software0", "metadata": {"type": "software", "basename": "software", "name": "software0", "id": 0, "containment": {"paths": "/spack0"}}},"#,
+            "",
+        );
+        let doc = parse_bytes_as(text.as_bytes(), None, Layout::Forest).unwrap();
+        assert_eq!(doc.nodes.len(), 5);
+        let root = &doc.nodes[doc.root];
+        assert_eq!(
+            (&*root.kind, root.name.as_str(), root.path.as_str()),
+            ("software", "spack0", "/spack0")
+        );
+        assert_eq!(doc.edges.iter().filter(|e| e.source == doc.root).count(), 2);
+    }
+
+    #[test]
+    fn a_forest_still_refuses_two_parents() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}, {"id": "1", "metadata": {"type": "b"}}, {"id": "2", "metadata": {"type": "c"}}],
+           "edges": [{"source": "0", "target": "2"}, {"source": "1", "target": "2"}]}}"#;
+        let err = parse_bytes_as(text.as_bytes(), None, Layout::Forest).unwrap_err();
+        assert!(err.to_string().contains("one containment parent"), "{err}");
     }
 
     #[test]

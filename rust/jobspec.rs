@@ -812,10 +812,7 @@ impl Checker<'_> {
         match value {
             Value::Object(map) => {
                 self.requirement_kinds(map, loc)?;
-                Ok(map
-                    .iter()
-                    .map(|(k, v)| serde_json::json!({k: v}))
-                    .collect())
+                Ok(map.iter().map(|(k, v)| serde_json::json!({k: v})).collect())
             }
             Value::Array(list) => {
                 for (i, entry) in list.iter().enumerate() {
@@ -899,7 +896,10 @@ impl Checker<'_> {
             if key == "type" && !SOFTWARE_TYPES.contains(&text.as_str()) {
                 return Err(self.err(
                     at,
-                    format!("must be one of {}, found {text:?}", SOFTWARE_TYPES.join(", ")),
+                    format!(
+                        "must be one of {}, found {text:?}",
+                        SOFTWARE_TYPES.join(", ")
+                    ),
                 ));
             }
             if key == "kind" && !matches!(text.as_str(), "spack" | "package" | "module") {
@@ -1243,7 +1243,10 @@ impl FluxRules<'_> {
             _ => {
                 return Err(self.err(
                     "version",
-                    format!("must be an integer of 1 or more, found {}", render(&top["version"])),
+                    format!(
+                        "must be an integer of 1 or more, found {}",
+                        render(&top["version"])
+                    ),
                 ))
             }
         };
@@ -1258,7 +1261,10 @@ impl FluxRules<'_> {
             self.task(task, &format!("tasks[{i}]"), v1)?;
         }
         let attributes = self.mapping(&top["attributes"], "attributes")?;
-        if let Some(key) = attributes.keys().find(|k| !matches!(k.as_str(), "system" | "user")) {
+        if let Some(key) = attributes
+            .keys()
+            .find(|k| !matches!(k.as_str(), "system" | "user"))
+        {
             return Err(self.err(
                 format!("attributes.{key}"),
                 "is not an attribute section (system, user)",
@@ -1308,7 +1314,10 @@ impl FluxRules<'_> {
             Some(other) if v1 => {
                 return Err(self.err(
                     at,
-                    format!("must be an integer in a version 1 jobspec, found {}", render(other)),
+                    format!(
+                        "must be an integer in a version 1 jobspec, found {}",
+                        render(other)
+                    ),
                 ))
             }
             Some(other) => {
@@ -1391,7 +1400,10 @@ impl FluxRules<'_> {
             Some(other) => {
                 return Err(self.err(
                     format!("{loc}.operator"),
-                    format!("must be one of \"+\", \"*\", \"^\", found {}", render(other)),
+                    format!(
+                        "must be one of \"+\", \"*\", \"^\", found {}",
+                        render(other)
+                    ),
                 ))
             }
         };
@@ -1410,7 +1422,10 @@ impl FluxRules<'_> {
             return Err(self.err(loc, "max must be greater than or equal to min"));
         }
         if operator.is_some() != operand.is_some() {
-            return Err(self.err(loc, "operator and operand go together: give both or neither"));
+            return Err(self.err(
+                loc,
+                "operator and operand go together: give both or neither",
+            ));
         }
         let (operator, operand) = (operator.unwrap_or('+'), operand.unwrap_or(1));
         if operator != '+' && operand < 2 {
@@ -1466,7 +1481,10 @@ impl FluxRules<'_> {
             Some(_) => return Err(bad()),
         };
         if min < 1 || max == Some(0) || operand == Some(0) {
-            return Err(self.err(loc, format!("{text:?}: every number of a count is 1 or more")));
+            return Err(self.err(
+                loc,
+                format!("{text:?}: every number of a count is 1 or more"),
+            ));
         }
         self.count_from(min, max, operator, operand, loc)
     }
@@ -1530,7 +1548,10 @@ impl FluxRules<'_> {
             Some(d) if v1 && !d.is_number() => {
                 return Err(self.err(
                     format!("{loc}.duration"),
-                    format!("must be a number in a version 1 jobspec, found {}", render(d)),
+                    format!(
+                        "must be a number in a version 1 jobspec, found {}",
+                        render(d)
+                    ),
                 ))
             }
             _ => {}
@@ -1656,6 +1677,173 @@ mod tests {
         doc["version"] = json!(1);
         assert!(Jobspec::from_value(doc.clone(), None).is_err());
         assert!(Jobspec::from_value_with(doc, None, false).is_ok());
+    }
+
+    /// The canonical jobspec flux-core's own tests call valid: socket levels, a count of
+    /// memory, and a duration written as a string.
+    fn flux_canonical() -> Value {
+        json!({"version": 9999, "attributes": {"system": {"duration": "3600"}},
+               "resources": [{"type": "node", "count": 1, "with": [
+                   {"type": "memory", "count": 256},
+                   {"type": "socket", "count": 2, "with": [
+                       {"type": "gpu", "count": 4},
+                       {"type": "slot", "count": 2, "label": "default", "with": [
+                           {"type": "L3cache", "count": 1, "with": [
+                               {"type": "core", "count": 4, "with": [{"type": "pu", "count": 1}]}]}]}]}]}],
+               "tasks": [{"command": ["app"], "slot": "default", "count": {"per_slot": 1}}]})
+    }
+
+    fn rule_of(result: Result<Checked>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn flux_rules_accept_what_validate_jobspec_accepts() {
+        let err = rule_of(check(flux_canonical(), None, Rules::Rfc));
+        assert!(err.contains("attributes.system.duration"), "{err}");
+        let checked = check(flux_canonical(), None, Rules::Flux).unwrap();
+        let counts = tally(&checked.resources);
+        assert_eq!(counts["core"], (16, Some(16)));
+        assert_eq!(counts["slot"], (4, Some(4)));
+        assert_eq!(counts["memory"], (256, Some(256)));
+        // A version 1 jobspec with nested slots and an ssd, as flux submit writes them.
+        let v1 = json!({"version": 1, "attributes": {"system": {"duration": 0}},
+            "resources": [{"type": "slot", "count": 1, "label": "default", "with": [
+                {"type": "node", "count": 1, "exclusive": true, "with": [
+                    {"type": "slot", "count": 1, "label": "task", "with": [{"type": "core", "count": 1}]}]},
+                {"type": "ssd", "count": 20480, "exclusive": true}]}],
+            "tasks": [{"command": ["hostname"], "slot": "task", "count": {"per_slot": 1}}]});
+        assert!(check(v1.clone(), None, Rules::Rfc).is_err());
+        assert_eq!(
+            tally(&check(v1, None, Rules::Flux).unwrap().resources)["slot"],
+            (2, Some(2))
+        );
+    }
+
+    #[test]
+    fn flux_rules_read_count_strings_and_ranges() {
+        let mut doc = flux_canonical();
+        doc["resources"][0]["count"] = json!("2-4");
+        doc["resources"][0]["with"][0]["count"] = json!({"min": 8});
+        doc["resources"][0]["with"][1]["count"] = json!("2+");
+        let counts = tally(&check(doc.clone(), None, Rules::Flux).unwrap().resources);
+        assert_eq!(counts["node"], (2, Some(4)));
+        assert_eq!(counts["memory"], (16, None));
+        assert_eq!(counts["socket"], (4, None));
+        doc["resources"][0]["count"] = json!("2-16:2:*");
+        assert!(check(doc.clone(), None, Rules::Flux).is_ok());
+        for (bad, place) in [
+            (json!("many"), "resources[0].count"),
+            (json!("2-16:1:*"), "resources[0].count"),
+            (json!({"min": 4, "max": 2}), "resources[0].count"),
+            (json!(0), "resources[0].count"),
+            (json!(1.5), "resources[0].count"),
+        ] {
+            doc["resources"][0]["count"] = bad;
+            let err = rule_of(check(doc.clone(), None, Rules::Flux));
+            assert!(err.starts_with(place), "{err}");
+        }
+    }
+
+    #[test]
+    fn flux_rules_refuse_what_flux_refuses() {
+        let cases = [
+            ("/attributes", Value::Null, "attributes: is required"),
+            (
+                "/tasks/0/command",
+                json!("app"),
+                "tasks[0].command: must be a list",
+            ),
+            (
+                "/tasks/0/count",
+                json!({"per_slot": 1, "total": 2}),
+                "tasks[0].count: must hold exactly one",
+            ),
+            (
+                "/resources/0/with/1/with/1/label",
+                Value::Null,
+                "every slot needs a \"label\"",
+            ),
+            (
+                "/resources/0/exclusive",
+                json!("yes"),
+                "resources[0].exclusive: must be true or false",
+            ),
+            (
+                "/attributes/other",
+                json!({}),
+                "attributes.other: is not an attribute section",
+            ),
+        ];
+        for (pointer, value, expected) in cases {
+            let mut doc = flux_canonical();
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            let target = doc
+                .pointer_mut(if parent.is_empty() { "" } else { parent })
+                .unwrap();
+            let map = target.as_object_mut().unwrap();
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                map.insert(key.to_owned(), value);
+            }
+            let err = rule_of(check(doc, None, Rules::Flux));
+            assert!(err.contains(expected), "{pointer}: {err}");
+        }
+        let mut v1 = flux_canonical();
+        v1["version"] = json!(1);
+        let err = rule_of(check(v1.clone(), None, Rules::Flux));
+        assert!(
+            err.contains("attributes.system.duration: must be a number in a version 1"),
+            "{err}"
+        );
+        v1["attributes"]["system"]["duration"] = json!(60);
+        v1["resources"][0]["count"] = json!("2");
+        let err = rule_of(check(v1, None, Rules::Flux));
+        assert!(
+            err.contains("must be an integer in a version 1 jobspec"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn software_requirements_are_checked_where_they_are_written() {
+        let mut doc = spec(
+            json!([{"type": "slot", "label": "task", "count": 1, "with": [{"type": "core", "count": 1}]}]),
+        );
+        doc["attributes"]["system"]["requires"] = json!({"software": [{"name": "curl", "type": "binary", "os": "ubuntu22.04"}, "gromacs>=2023"]});
+        let js = Jobspec::from_value(doc.clone(), None).unwrap();
+        assert_eq!(js.requires.len(), 1);
+        for (requires, place) in [
+            (
+                json!({"software": [{"name": "curl", "colour": "red"}]}),
+                "attributes.system.requires.software[0].colour",
+            ),
+            (
+                json!({"software": [{"name": "curl", "type": "script"}]}),
+                "attributes.system.requires.software[0].type",
+            ),
+            (
+                json!({"licenses": ["matlab"]}),
+                "attributes.system.requires.licenses",
+            ),
+            (
+                json!([{"software": [{"version": "1"}]}]),
+                "attributes.system.requires[0].software[0]",
+            ),
+            (
+                json!([{"name": "x", "version": [1]}]),
+                "attributes.system.requires[0].version",
+            ),
+        ] {
+            doc["attributes"]["system"]["requires"] = requires;
+            let err = Jobspec::from_value(doc.clone(), None).unwrap_err();
+            assert_eq!(
+                err.place().map(|p| p.location.as_str()),
+                Some(place),
+                "{err}"
+            );
+        }
     }
 
     #[test]

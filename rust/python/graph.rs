@@ -316,11 +316,7 @@ impl ResourceGraph {
         name: Option<String>,
         forest: bool,
     ) -> PyResult<ResourceGraph> {
-        let layout = if forest {
-            Layout::Forest
-        } else {
-            Layout::Tree
-        };
+        let layout = if forest { Layout::Forest } else { Layout::Tree };
         let (graph, file) = load(py, source, layout)?;
         Ok(ResourceGraph::new(graph, name.or(file)))
     }

@@ -82,6 +82,9 @@ fn decode_text(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Val
     Ok(value)
 }
 
+/// Per resource type, the least and the most a jobspec asks for.
+type Tally = BTreeMap<String, (u64, Option<u64>)>;
+
 /// Validate jobspec text (YAML or JSON) by RFC 14/25, or with `lenient` by what flux-core's
 /// `validate_jobspec` accepts; return its version and, per resource type (slots included),
 /// the least and the most it asks for (`None`: no upper bound). Raises `JobspecError`.
@@ -92,7 +95,7 @@ pub fn check_jobspec(
     text: &str,
     source: Option<&str>,
     lenient: bool,
-) -> PyResult<(u64, BTreeMap<String, (u64, Option<u64>)>)> {
+) -> PyResult<(u64, Tally)> {
     let value = decode_text(py, text, source)?;
     let rules = if lenient { Rules::Flux } else { Rules::Rfc };
     let checked = jobspec::check(value, source, rules).map_err(|e| to_pyerr(py, e))?;
