@@ -163,6 +163,8 @@ def _step(
     _put(step, "name", step_name, agent_line)
     _put(step, "agent", rule.agent, agent_line)
     inputs = _inputs(context, rule, name in UPSTREAM_AGENTS, where, problems)
+    if inputs is None:
+        return None
     _put(step, "inputs", inputs, _line(entry, "context") or line)
     if "max_attempts" in context:
         _put(step, "attempts", context["max_attempts"], _line(context, "max_attempts"))
@@ -171,7 +173,8 @@ def _step(
 
 def _inputs(
     context: dict[str, Any], rule: Mapping, translate: bool, where: str, problems: _Problems
-) -> _Mapping:
+) -> _Mapping | None:
+    """The step's inputs, or None (reported) when the context says nothing to run."""
     inputs = _mapping(getattr(context, "line", None))
     for key, value in rule.inputs.items():
         _put(inputs, key, value, None)
@@ -187,8 +190,8 @@ def _inputs(
             f"{where}: the context needs {', '.join(_APP_KEYS[:-1])} or {_APP_KEYS[-1]}: "
             "what to run",
         )
-    else:
-        _put(inputs, "app", str(context[app_key]).strip(), _line(context, app_key))
+        return None
+    _put(inputs, "app", str(context[app_key]).strip(), _line(context, app_key))
     notes = []
     notes_line = None
     for key, value in context.items():
