@@ -112,6 +112,7 @@ def test_count_of_an_invalid_or_missing_file_exits_two(files, tmp_path):
     assert ran.returncode == 2
     assert ran.stderr.startswith(f"Error: {files['canonical.yaml']}: attributes.system.duration")
     missing = fractale("jobspec", "count", tmp_path / "nope.yaml")
-    assert (missing.returncode, missing.stderr) == (2, f"Error: no such jobspec: {tmp_path}/nope.yaml\n")
+    expected = f"Error: no such jobspec: {tmp_path / 'nope.yaml'}\n"
+    assert (missing.returncode, missing.stderr) == (2, expected)
     directory = fractale("jobspec", "validate", tmp_path)
     assert directory.returncode == 2 and "is a directory" in directory.stderr
