@@ -323,6 +323,9 @@ class Job:
     text: str
     source: str | None = None
     manager: str | None = None  # the workload manager the text was written for
+    # A version 1 jobspec naming levels RFC 25 lacks (sockets, say), as upstream fractale's
+    # examples do: read and matched as Fluxion reads it, level by level.
+    beyond_rfc25: bool = False
 
     @property
     def per_node(self) -> bool:
@@ -330,7 +333,8 @@ class Job:
         level by level: true of batch scripts and of version 1 jobspecs, whose rules
         (RFC 25) allow no level between a node and its cores; false of other canonical
         jobspecs, matched with Fluxion's rules as written."""
-        return self.manager not in (None, "jobspec") or self.jobspec.version == 1
+        return self.manager not in (None, "jobspec") or (
+            self.jobspec.version == 1 and not self.beyond_rfc25)
 
     @classmethod
     def load(
@@ -366,8 +370,20 @@ class Job:
     ) -> Job:
         from fractale._core import Jobspec
 
+        beyond_rfc25 = False
         if manager in (None, "jobspec") and _looks_like_jobspec(text):
-            jobspec = Jobspec.from_str(text, source)
+            try:
+                jobspec = Jobspec.from_str(text, source)
+            except JobspecError:
+                # What Fluxion's matcher reads, or the RFC 25 error when it reads nothing.
+                try:
+                    jobspec = Jobspec.from_str(text, source, strict=False)
+                except JobspecError:
+                    pass
+                else:
+                    beyond_rfc25 = True
+                if not beyond_rfc25:
+                    raise
             kind = "jobspec"
         else:
             from fractale.transform import detect, parse, render
@@ -377,7 +393,7 @@ class Job:
             jobspec = Jobspec.from_str(render(spec, "jobspec"), source)
         wanted = requirements_of(jobspec.requires)
         wanted += [Requirement.parse(entry) for entry in requires]
-        return cls(jobspec, wanted, text, source, kind)
+        return cls(jobspec, wanted, text, source, kind, beyond_rfc25)
 
     def counts(self) -> dict[str, int]:
         return dict(self.jobspec.counts())

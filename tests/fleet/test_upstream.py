@@ -149,3 +149,15 @@ def test_register_satisfy_select_script_and_check_the_plan(tmp_path):
     assert ran.returncode == 0, ran.stderr
     written = (tmp_path / "run" / "flux-batch" / "attempt-1" / "job.sh").read_text()
     assert "flux run -n 8 gmx mdrun -s topol.tpr" in written
+
+
+def test_a_version_1_jobspec_naming_sockets_is_matched_as_fluxion_reads_it(fleet):
+    text = (UPSTREAM / "jobspec.yaml").read_text().replace(
+        "  - type: core\n    count: 4\n",
+        "  - type: socket\n    count: 1\n    with:\n    - type: core\n      count: 4\n")
+    job = Job.from_text(text, source="sockets.yaml")
+    assert job.beyond_rfc25 and not job.per_node
+    answers = {answer.cluster: answer for answer in fleet.satisfy(job)}
+    assert answers["compspec-a"].ok, answers["compspec-a"].reasons()
+    too_many = Job.from_text(text.replace("count: 4\n", "count: 5\n"), source="sockets.yaml")
+    assert not any(answer.fits for answer in fleet.satisfy(too_many))
