@@ -411,12 +411,21 @@ impl<'f> Builder<'f> {
             None => (String::new(), Vec::new()),
         };
         let mut extra = meta.extra;
-        // compspec writes the containment path as `containment.paths`; `paths.containment`
-        // wins when a vertex has both. Any other use of the key is kept as it was.
+        // compspec writes the containment path as `containment.paths` (a string, or Fluxion's
+        // `{containment: path}` in compspec-containment); `paths.containment` wins when a
+        // vertex has both. Any other use of the key is kept as it was.
+        let compspec_path = |c: &Map<String, Value>| match c.get("paths") {
+            Some(Value::String(p)) => Some(p.clone()),
+            Some(Value::Object(p)) => p
+                .get(CONTAINMENT)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        };
         match meta.containment {
-            Some(Value::Object(c)) if c.get("paths").is_some_and(Value::is_string) => {
-                if let (true, Some(given)) = (path.is_empty(), c["paths"].as_str()) {
-                    path = given.to_owned();
+            Some(Value::Object(c)) if compspec_path(&c).is_some() => {
+                if let (true, Some(given)) = (path.is_empty(), compspec_path(&c)) {
+                    path = given;
                 }
             }
             Some(other) => {
@@ -665,6 +674,20 @@ impl<'de> DeserializeSeed<'de> for StreamEdgesSeed<'_, '_, '_> {
     }
 }
 
+/// `metadata.id` of each vertex, in decimal, where no other vertex shares it.
+fn metadata_ids(nodes: &[Node]) -> HashMap<String, usize> {
+    let mut out: HashMap<String, usize> = HashMap::new();
+    let mut shared = HashSet::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let key = node.id.to_string();
+        if out.insert(key.clone(), i).is_some() {
+            shared.insert(key);
+        }
+    }
+    out.retain(|key, _| !shared.contains(key));
+    out
+}
+
 /// Validates edges against the vertices: endpoints that exist, no self-loops, reverse and
 /// duplicate edges dropped, subsystems and relations interned.
 struct EdgeBuilder<'n> {
@@ -676,6 +699,10 @@ struct EdgeBuilder<'n> {
     containment_parent: Vec<usize>,
     seen: HashSet<(usize, usize, usize), FastHash>,
     edge_style: Option<EdgeStyle>,
+    /// For vertices keyed by label, each `metadata.id` that one vertex alone has:
+    /// compspec-containment's edges name vertices by it. Made on the first unknown id.
+    keyed_nodes: Option<&'n [Node]>,
+    by_metadata_id: std::cell::OnceCell<HashMap<String, usize>>,
 }
 
 impl<'n> EdgeBuilder<'n> {
@@ -703,6 +730,8 @@ impl<'n> EdgeBuilder<'n> {
             containment_parent: vec![usize::MAX; nodes.len()],
             seen: HashSet::with_hasher(FastHash),
             edge_style: None,
+            keyed_nodes: built.keyed.then_some(&nodes[..]),
+            by_metadata_id: std::cell::OnceCell::new(),
         })
     }
 
@@ -710,11 +739,18 @@ impl<'n> EdgeBuilder<'n> {
         let file = self.file;
         let loc = || format!("graph.edges[{i}]");
         let index = &self.index;
+        let (keyed_nodes, by_metadata_id) = (self.keyed_nodes, &self.by_metadata_id);
         let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
             let id = id.ok_or_else(|| {
                 Error::jgf(file, format!("{}.{key}", loc()), "expected a node id")
             })?;
-            index.get(id.0.as_ref()).ok_or_else(|| {
+            let found = index.get(id.0.as_ref());
+            let by_metadata = || {
+                let nodes = keyed_nodes?;
+                let ids = by_metadata_id.get_or_init(|| metadata_ids(nodes));
+                ids.get(id.0.as_ref()).copied()
+            };
+            found.or_else(by_metadata).ok_or_else(|| {
                 Error::jgf(
                     file,
                     format!("{}.{key}", loc()),
@@ -1921,6 +1957,18 @@ mod tests {
             doc.nodes[1].extras.is_none(),
             "containment.paths is not kept as extra"
         );
+    }
+
+    #[test]
+    fn compspec_containment_edges_may_name_vertices_by_metadata_id() {
+        // compspec-containment keys vertices by label and names them by id in its edges.
+        let text = r#"{"graph": {"nodes": {
+            "cluster0": {"metadata": {"type": "cluster", "id": 0, "containment": {"paths": {"containment": "/cluster0"}}}},
+            "node1": {"metadata": {"type": "node", "id": 1, "containment": {"paths": {"containment": "/cluster0/node0"}}}}},
+            "edges": [{"source": "0", "target": "1"}]}}"#;
+        let doc = parse(text, None).unwrap();
+        assert_eq!((doc.edges[0].source, doc.edges[0].target), (0, 1));
+        assert_eq!(doc.nodes[1].path, "/cluster0/node0");
     }
 
     #[test]

@@ -786,7 +786,7 @@ impl<'a> Checker<'a> {
 
 /// The keys a software requirement may have: fractale's (`name`, `version`, `kind`,
 /// `compiler`, `target`), upstream fractale's `type` (binary, library, package, module) and
-/// every attribute compspec writes on a package.
+/// every attribute compspec writes on a package or module.
 pub const REQUIREMENT_KEYS: &[&str] = &[
     "name",
     "version",
@@ -798,6 +798,7 @@ pub const REQUIREMENT_KEYS: &[&str] = &[
     "os",
     "platform",
     "vendor",
+    "software",
 ];
 
 /// What a requirement's `type` may name: the software vertex types of a graph.

@@ -176,13 +176,18 @@ def _software(metadata: dict[str, Any], subsystem: str) -> Software | None:
         return None
     name = str(name)
     version = properties.get("version") or attributes.get("version") or None
-    if kind == "module" and not version and "/" in name:
-        name, _, version = name.rpartition("/")
+    load = properties.get("load")
+    if kind == "module" and "/" in name:
+        # compspec-modules: `name` is the module as loaded (gromacs/2023.1), `software`
+        # the software it holds.
+        load = load or f"module load {name}"
+        name, _, suffix = name.rpartition("/")
+        name = attributes.get("software") or name
+        version = version or suffix
     compiler = properties.get("compiler") or attributes.get("compiler") or None
     if compiler and "@" not in compiler and attributes.get("compiler_version"):
         compiler = f"{compiler}@{attributes['compiler_version']}"
-    fields = {"version": version}
-    load = properties.get("load") or _default_load(kind, name, fields)
+    load = load or _default_load(kind, name, {"version": version})
     return Software(
         name=name,
         version=str(version) if version else None,
