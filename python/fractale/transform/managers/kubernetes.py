@@ -22,7 +22,7 @@ import yaml
 
 from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
-from fractale.transform import units, yamltext
+from fractale.transform import launchers, units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
 from fractale.transform.model import (
     JobSpec,
@@ -233,6 +233,10 @@ def _image_from_body(
 class Kubernetes(Manager):
     name = "kubernetes"
     description = "Kubernetes batch/v1 Job manifest"
+    variables = {"array_index": "JOB_COMPLETION_INDEX"}
+    launch = launchers.LaunchWriter(launchers.write_mpirun(None),
+                                    ("nodes", "cpus_per_task", "gpus_per_task"))
+
 
     def claims(self, text: str) -> bool:
         return any(isinstance(doc, dict) and doc.get("kind") == "Job" and
@@ -482,5 +486,6 @@ def _documents(text: str) -> list[Any]:
         return []
     try:
         return yamltext.load_all(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
+        # RecursionError: a document nested deeper than the readers follow is no manifest.
         return []
