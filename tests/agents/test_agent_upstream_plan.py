@@ -70,21 +70,39 @@ def test_flux_batch_is_the_batch_step_on_flux(tmp_path):
 
 
 def test_an_upstream_agent_fractale_lacks_is_named_with_its_line(tmp_path):
-    text = BUILD_AND_RUN.replace("- agent: kubernetes-job", "- agent: minicluster")
+    text = BUILD_AND_RUN.replace("- agent: kubernetes-job", "- agent: manager")
     with pytest.raises(AgentError) as caught:
         load_plan(plan_file(tmp_path, text))
-    assert str(caught.value) == (
-        "the plan is invalid:\n"
-        f"{tmp_path / 'plan.yaml'}:12: plan item 2: upstream agent 'minicluster' has no "
-        "fractale step yet (upstream it deploys a Flux Operator MiniCluster); fractale runs "
-        "upstream's build, kubernetes-job, flux-batch and its own transform, batch, results")
+    problem = str(caught.value).splitlines()[1]
+    assert problem.startswith(
+        f"{tmp_path / 'plan.yaml'}:12: plan item 2: upstream agent 'manager' has no fractale "
+        "step yet (upstream it orchestrates other agents as a step of a plan); fractale runs "
+        "upstream's build, kubernetes-job, flux-batch, minicluster, cost and its own transform")
 
 
 def test_a_plan_of_only_unknown_agents_reports_them_alone(tmp_path):
     with pytest.raises(AgentError) as caught:
-        load_plan(plan_file(tmp_path, "name: c\nplan:\n- agent: cost\n  context: {}\n"))
+        load_plan(plan_file(tmp_path, "name: c\nplan:\n- agent: autopilot\n  context: {}\n"))
     problems = str(caught.value).splitlines()[1:]
-    assert len(problems) == 1 and "upstream agent 'cost'" in problems[0]
+    assert len(problems) == 1 and "upstream agent 'autopilot'" in problems[0]
+
+
+def test_a_minicluster_runs_the_image_the_build_made(tmp_path):
+    text = BUILD_AND_RUN.replace("- agent: kubernetes-job", "- agent: minicluster")
+    build, minicluster = load_plan(plan_file(tmp_path, text)).steps
+    assert minicluster.agent == "minicluster"
+    assert minicluster.inputs["image"] == "${steps.build.image}"
+
+
+def test_what_an_upstream_context_lacks_for_a_fractale_agent_is_reported(tmp_path):
+    with pytest.raises(AgentError, match="the cost agent needs input 'prices'"):
+        load_plan(plan_file(tmp_path, """\
+            name: cost
+            plan:
+            - agent: cost
+              context:
+                instruction: Find the cheapest instance type for LAMMPS.
+            """))
 
 
 def test_a_context_without_anything_to_run_and_unknown_keys_are_reported(tmp_path):

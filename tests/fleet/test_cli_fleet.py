@@ -119,12 +119,12 @@ def test_satisfy_json_lists_every_cluster_and_those_that_fit(fleet_store, job):
 
 
 def test_select_prints_the_chosen_cluster(fleet_store, job):
-    assert run("select", job, "--policy", "cost", "--config-dir", fleet_store.root).output.split(
+    assert run("select", job, "--by", "cost", "--config-dir", fleet_store.root).output.split(
         "\n"
     )[0] == "cpu"
-    first = run("select", job, "--policy", "random", "--seed", "3", "--config-dir",
+    first = run("select", job, "--by", "random", "--seed", "3", "--config-dir",
                 fleet_store.root).output
-    again = run("select", job, "--policy", "random", "--seed", "3", "--config-dir",
+    again = run("select", job, "--by", "random", "--seed", "3", "--config-dir",
                 fleet_store.root).output
     assert first == again
 

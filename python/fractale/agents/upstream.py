@@ -14,7 +14,7 @@ Upstream writes a plan as a list of agents, each with a free-form context::
         context:
           details: Run in.reaxff.hns with lmp ...
 
-Each upstream agent maps to one of fractale's step agents (``UPSTREAM_AGENTS``); its context
+Each upstream agent maps to one of fractale's agents (``UPSTREAM_AGENTS``); its context
 becomes the step's inputs: what to run from ``instruction``, ``application`` or ``details``,
 the image from ``container``, the attempt limit from ``max_attempts``, and every other key
 (``environment``, ``details``, ``testing``, ...) handed to the model as notes, as upstream's
@@ -51,14 +51,12 @@ UPSTREAM_AGENTS: dict[str, Mapping] = {
     "build": Mapping("build", renames={"container": "tag"}),
     "kubernetes-job": Mapping("kubernetes-job", renames={"container": "image"}),
     "flux-batch": Mapping("batch", inputs={"scheduler": "flux"}),
+    "minicluster": Mapping("minicluster", renames={"container": "image"}),
+    "cost": Mapping("cost"),
 }
 # Upstream agents with no fractale step yet, and what they do upstream.
 MISSING = {
-    "minicluster": "deploys a Flux Operator MiniCluster",
-    "cost": "estimates cloud costs",
-    "optimize": "tunes an application's parameters",
-    "scaling": "runs a scaling study",
-    "manager": "orchestrates other agents",
+    "manager": "orchestrates other agents as a step of a plan",
 }
 
 
@@ -109,7 +107,8 @@ def upstream_plan(document: dict[str, Any], problems: _Problems) -> _Mapping:
         if step is None:
             continue
         # Upstream hands the built container on through the shared context.
-        if step["agent"] == "kubernetes-job" and built and "image" not in step["inputs"]:
+        runs_image = step["agent"] in ("kubernetes-job", "minicluster")
+        if runs_image and built and "image" not in step["inputs"]:
             step["inputs"]["image"] = f"${{steps.{built}.image}}"
         if step["agent"] == "build":
             built = step["name"]
