@@ -138,3 +138,17 @@ def test_fractales_own_steps_take_their_context_as_inputs(tmp_path):
             metrics: [wall_time]
         """))
     assert plan.steps[0].inputs == {"output_file": "log.lammps", "metrics": ["wall_time"]}
+
+
+def test_an_upstream_cost_step_given_prices_is_fractales_cost_agent(tmp_path):
+    plan = load_plan(plan_file(tmp_path, """\
+        name: cost
+        plan:
+        - agent: cost
+          context:
+            instruction: Find the cheapest instance type for LAMMPS.
+            prices: "c7a.12xlarge: {cpus: 48, memory_gb: 96, price: 2.46}"
+        """))
+    assert plan.steps[0].inputs == {
+        "app": "Find the cheapest instance type for LAMMPS.",
+        "prices": "c7a.12xlarge: {cpus: 48, memory_gb: 96, price: 2.46}"}

@@ -52,7 +52,8 @@ UPSTREAM_AGENTS: dict[str, Mapping] = {
     "kubernetes-job": Mapping("kubernetes-job", renames={"container": "image"}),
     "flux-batch": Mapping("batch", inputs={"scheduler": "flux"}),
     "minicluster": Mapping("minicluster", renames={"container": "image"}),
-    "cost": Mapping("cost"),
+    # fractale prices from a table given in the context (upstream looks prices up itself)
+    "cost": Mapping("cost", renames={"prices": "prices", "job": "job"}),
 }
 # Upstream agents with no fractale step yet, and what they do upstream.
 MISSING = {
