@@ -165,3 +165,24 @@ def test_a_version_1_jobspec_naming_sockets_is_matched_as_fluxion_reads_it(fleet
     assert answers["compspec-a"].ok, answers["compspec-a"].reasons()
     too_many = Job.from_text(text.replace("count: 4\n", "count: 5\n"), source="sockets.yaml")
     assert not any(answer.fits for answer in fleet.satisfy(too_many))
+
+
+def test_compspec_containment_edges_by_metadata_id_register_and_match(tmp_path):
+    # compspec-containment: Fluxion's {containment: path} under containment.paths, and
+    # edges naming vertices by metadata.id while the vertices are keyed by label.
+    document = json.loads((UPSTREAM / "containment.json").read_text())
+    ids = {key: str(node["metadata"]["id"]) for key, node in document["graph"]["nodes"].items()}
+    for node in document["graph"]["nodes"].values():
+        node["metadata"]["containment"] = {
+            "paths": {"containment": node["metadata"]["containment"]["paths"]}}
+    document["graph"]["edges"] = [
+        {"source": ids[edge["source"]], "target": ids[edge["target"]]}
+        for edge in document["graph"]["edges"]
+        if edge["metadata"]["name"]["containment"] == "contains"]
+    store = Store(tmp_path / "store")
+    store.add("flux-made", "flux", document)
+    fleet = Fleet(store)
+    script = "#!/bin/bash\n#SBATCH -N 2\n#SBATCH --ntasks-per-node={}\nsrun hostname\n"
+    assert fleet.satisfy(Job.from_text(script.format(8)))[0].ok
+    (answer,) = fleet.satisfy(Job.from_text(script.format(9)))
+    assert answer.reason == "the request needs 18 core in all, the cluster has 16"
