@@ -768,9 +768,11 @@ class Fleet:
         cluster: str | None = None,
         policy: str = "first",
         seed: int | None = None,
+        extra: Sequence[str] = (),
     ) -> Script:
         """The job as a batch script for ``cluster`` (or the one ``policy`` selects), in
-        that cluster's scheduler's syntax, loading the software that met its requirements."""
+        that cluster's scheduler's syntax, loading the software that met its requirements.
+        ``extra``: ``MANAGER:DIRECTIVE`` entries, the scheduler's added verbatim."""
         job = self._job(job)
         if cluster is None:
             answer = self.select(job, policy, seed).answer
@@ -783,7 +785,7 @@ class Fleet:
             if not answer.ok:
                 raise MatchError(no_fit_message([answer]))
         loads = list(dict.fromkeys(c.software.load for c in answer.software if c.software))
-        text = render_script(job, answer.scheduler, loads, answer.cluster)
+        text = render_script(job, answer.scheduler, loads, answer.cluster, extra)
         return Script(answer.cluster, answer.scheduler, text, loads)
 
 
@@ -851,8 +853,10 @@ def no_fit_message(answers: Sequence[ClusterAnswer]) -> str:
     return "\n".join(lines)
 
 
-def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str) -> str:
-    """The job in ``scheduler``'s syntax with ``loads`` run before its body."""
+def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str,
+                  extra: Sequence[str] = ()) -> str:
+    """The job in ``scheduler``'s syntax with ``loads`` run before its body and the
+    ``extra`` directives given for ``scheduler``."""
     from fractale.transform import parse, render
 
     try:
@@ -863,7 +867,7 @@ def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str) 
         header = f"# Software on {cluster}, found by fractale\n" + "\n".join(loads) + "\n"
         body = spec.script
         spec = spec.replace(script=header + ("\n" + body if body.strip() else ""))
-    return render(spec, scheduler)
+    return render(spec, scheduler, extra=extra)
 
 
 __all__ = [

@@ -141,6 +141,18 @@ def test_script_writes_the_file_and_never_overwrites_without_force(fleet_store, 
     assert target.read_text() == "mine\n"
 
 
+def test_script_adds_the_extra_directives_given_for_the_clusters_scheduler(fleet_store, job):
+    written = fractale("script", job, "--cluster", "gpu", "--extra", "flux:--setattr=foo=bar",
+                       "--extra", "slurm:--constraint=haswell", "--config-dir",
+                       fleet_store.root)
+    assert written.returncode == 0
+    assert "#FLUX: --setattr=foo=bar\n" in written.stdout
+    assert "haswell" not in written.stdout
+    bad = fractale("script", job, "--cluster", "gpu", "--extra", "flux:--a=1\n#FLUX: -N 9",
+                   "--config-dir", fleet_store.root)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
 def test_script_exits_1_when_the_named_cluster_cannot_run_the_job(fleet_store, job):
     result = fractale("script", job, "--cluster", "tiny", "--config-dir", fleet_store.root)
     assert result.returncode == 1 and "tiny:" in result.stderr
