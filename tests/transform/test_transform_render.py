@@ -29,7 +29,8 @@ LOST = {
     "cobalt": {"tasks_per_node", "cpus_per_task", "gpus_per_node", "memory_per_node",
                "mail_events"},
     "moab": {"tasks_per_node", "cpus_per_task", "output"},
-    "kubernetes": {"nodes", "tasks_per_node", "output", "account", "mail_user", "mail_events"},
+    "kubernetes": {"nodes", "tasks_per_node", "cpus_per_task", "output", "account", "mail_user",
+                   "mail_events"},
 }
 
 

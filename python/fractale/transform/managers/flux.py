@@ -47,6 +47,26 @@ def write_begin(value: str) -> str:
     return f"+{units.write_fsd(seconds)}" if seconds is not None else value
 
 
+class SetAttr(Codec):
+    """``--setattr=KEY=VALUE``: ``container_image`` (``system.`` may prefix it) is the
+    image the job runs in; any other attribute is reported."""
+
+    fields = ("container_image",)
+
+    def read(self, value, ctx):
+        key, sep, rest = value.partition("=")
+        key = key.strip().removeprefix("attributes.").removeprefix("system.")
+        if key == "container_image" and sep and rest.strip():
+            return {"container_image": rest.strip()}
+        ctx.lose(None, "job attribute not in fractale's job model")
+        return {}
+
+    def write(self, spec, ctx):
+        if spec.container_image is None:
+            return []
+        return [f"container_image={spec.container_image}"]
+
+
 class Dependency(Codec):
     """``--dependency=afterok:ID``, one per option."""
 
@@ -151,7 +171,7 @@ OPTIONS = (
     Option(("--requires",), Requires()),
     Option(("--urgency",), Int("urgency", 0)),
     Option(("--dependency",), Dependency()),
-    Option(("--setattr", "-S"), Ignored("job attribute not in fractale's job model")),
+    Option(("--setattr", "-S"), SetAttr()),
     Option(("--setopt", "-o"), Ignored("job shell option not in fractale's job model")),
     Option(("--conf",), Ignored("Flux instance configuration is not in fractale's job model")),
     Option(("--broker-opts",), Ignored("Flux broker options are not in fractale's job model")),

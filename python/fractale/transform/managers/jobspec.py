@@ -44,7 +44,7 @@ CARRIED = frozenset({
     "gpus_per_task", "gpus_per_node", "export_env", "walltime", "begin", "output", "error",
     "input", "workdir", "environment",
     "exclusive", "constraints", "nodelist", "exclude", "dependencies", "shell", "script",
-    "dialect", "components",
+    "dialect", "components", "container_image",
 })
 
 _V1_RESOURCE_KEYS = {"type", "count", "unit", "with", "label", "exclusive"}
@@ -269,6 +269,8 @@ class Jobspec(Manager):
             system["bank"] = spec.account
         if spec.queue is not None:
             system["queue"] = spec.queue
+        if spec.container_image is not None:
+            system["container_image"] = spec.container_image
         if spec.workdir is not None:
             system["cwd"] = spec.workdir
         if spec.environment:
@@ -444,6 +446,8 @@ class Jobspec(Manager):
             values["account"] = str(value)
         elif key == "queue":
             values["queue"] = str(value)
+        elif key == "container_image" and isinstance(value, str) and value.strip():
+            values["container_image"] = value.strip()
         elif key == "cwd":
             values["workdir"] = str(value)
         elif key == "environment" and isinstance(value, dict):
