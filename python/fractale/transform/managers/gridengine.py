@@ -646,7 +646,8 @@ MAIL = {"b": ("begin",), "e": ("end",), "a": ("fail",)}
 
 
 class Mail(MailEvents):
-    """``-m bea`` or ``-m b,e,a``; ``s`` (suspension) mails nothing in practice."""
+    """``-m bea`` (qsub refuses ``b,e,a`` in a script, though its manual shows commas);
+    ``s`` (suspension) mails nothing in practice."""
 
     def split(self, value):
         return [token for token in value.replace(",", "") if token != "s"]
@@ -675,7 +676,7 @@ OPTIONS = (
     Option(("-V",), Flag("export_env", "all")),
     Option(("-v",), Export()),
     Option(("-M",), Text("mail_user")),
-    Option(("-m",), Mail(MAIL, ",", none="n")),
+    Option(("-m",), Mail(MAIL, "", none="n")),
     Option(("-r",), YesNo("requeue")),
     Option(("-p",), Priority("priority", -1023)),
     Option(("-ar",), AdvanceReservation()),
