@@ -8,6 +8,7 @@ field that could not be carried over. ``read``/``write`` are the same with losse
 from __future__ import annotations
 
 from fractale.errors import TranslateError
+from fractale.transform.check import check
 from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
 from fractale.transform.registry import all_managers, get, names
@@ -41,8 +42,19 @@ def detect(text: str) -> str:
 def read(text: str, manager: str | None = None, *,
          file: str | None = None) -> tuple[JobSpec, list[Loss]]:
     """Read job text into a spec, with every directive that could not be mapped."""
-    name = manager or detect(text)
-    return get(name).read(text, file)
+    if manager is None:
+        return get(detect(text)).read(text, file)
+    reader = get(manager)
+    if text.strip() and not reader.claims(text):
+        # A script with none of the named manager's directives but another's: the wrong
+        # --from, which would otherwise read as an empty job with nothing reported.
+        others = [m.name for m in all_managers() if m.name != reader.name and m.claims(text)]
+        if others:
+            raise TranslateError(
+                f"{file or 'the input'} is not a {reader.description}: it has none of its "
+                f"directives and reads as {' or '.join(others)}",
+                file=file, expected=f"a {reader.description}, or --from {others[0]}")
+    return reader.read(text, file)
 
 
 def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
@@ -52,6 +64,7 @@ def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
     manager's table did not already report is reported too, so nothing is lost silently.
     """
     target = get(manager)
+    check(spec)
     text, written = target.write(spec)
     # The same field can be named by two rows (e.g. a layout folded into another); once is
     # enough for the user.

@@ -456,5 +456,6 @@ def _load(text: str) -> Any:
         if stripped.startswith("{"):
             return json.loads(text)
         return yamltext.load(text)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, yaml.YAMLError, RecursionError):
+        # RecursionError: a document nested deeper than the readers follow is no jobspec.
         return None

@@ -342,5 +342,6 @@ def _documents(text: str) -> list[Any]:
         return []
     try:
         return yamltext.load_all(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
+        # RecursionError: a document nested deeper than the readers follow is no manifest.
         return []
