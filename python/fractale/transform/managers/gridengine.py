@@ -470,8 +470,11 @@ class OutputPath(Codec):
         paths = value.split(",")
         if len(paths) > 1:
             ctx.lose(None, "paths for several hosts; the first is kept")
-        host, colon, path = paths[0].rpartition(":") if ":" in paths[0] else ("", "", paths[0])
-        if colon and host:
+        # Only a first colon names a host; after it the path may hold colons of its own.
+        host, colon, path = paths[0].partition(":")
+        if not colon:
+            host, path = "", host
+        elif host:
             ctx.lose(None, f"a path used only on host {host}; fractale keeps the path")
         return {self.fields[0]: ctx.manager.path_to_model(path)}
 
