@@ -16,6 +16,7 @@ from fractale._core import (
     Vertex,
     __version__,
 )
+
 # Imported here, not on first use: ``fractale.transform`` names this function, not the
 # subpackage of the same name, only when the subpackage is imported before it is bound.
 from fractale.transform import JobSpec, parse, render, transform
