@@ -641,10 +641,6 @@ class Priority(Int):
         return super().write(spec, ctx)
 
 
-def _begin(value: str) -> str | None:
-    return units.write_pbs_datetime(value)
-
-
 MAIL = {"b": ("begin",), "e": ("end",), "a": ("fail",)}
 
 
@@ -668,7 +664,7 @@ OPTIONS = (
     Option(("-t",), Tasks()),
     Option(("-tc",), Throttle()),
     Option(("-hold_jid",), Hold()),
-    Option(("-a",), Quantity("begin", units.read_pbs_datetime, _begin,
+    Option(("-a",), Quantity("begin", units.read_pbs_datetime, units.write_pbs_datetime,
                              "[[CC]YY]MMDDhhmm[.SS]")),
     Option(("-o",), OutputPath("output")),
     Option(("-e",), OutputPath("error")),
