@@ -246,8 +246,9 @@ LOSSLESS = {
             "queue": label, "cpus_per_task": count, "gpus_per_node": count,
             "gpu_type": label, "memory_per_node": memory, "walltime": seconds,
             "workdir": path(), "environment": st.dictionaries(env_name, env_value, max_size=3),
+            # A node selector holds one value per label.
             "constraints": st.lists(st.builds(lambda k, v: f"{k}={v}", label, label),
-                                    **unique),
+                                    unique_by=lambda c: c.split("=")[0], max_size=3),
             "qos": label, "requeue": st.booleans(), "nodelist": st.lists(host, **unique),
             "exclude": st.lists(host, **unique), "container_image": st.sampled_from(
                 ["python:3.12", "ghcr.io/acme/sim:1.2", "busybox"]),
