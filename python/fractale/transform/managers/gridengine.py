@@ -202,7 +202,9 @@ class Resources(Codec):
                 out["walltime"] = read_time(setting)
         elif key in MEMORY_REQUESTS:
             memory = read_memory(setting)
-            if "memory_per_cpu" in out and out["memory_per_cpu"] != memory:
+            # Grid Engine holds every memory request; the model holds one, the first.
+            first = ctx.scratch.setdefault("memory", memory)
+            if first != memory:
                 ctx.lose(None, f"{key}={setting} differs from an earlier memory request, "
                                "which is kept")
             else:
@@ -500,18 +502,22 @@ class OutputPath(Codec):
 
 
 class Join(Codec):
-    """``-j y``: standard error joins standard output (the model's unset error path)."""
+    """``-j y``: standard error in the output file (the -e path is then unused); written
+    whenever the model joins them, or names an output file only."""
 
-    fields = ()
+    fields = ("join_output",)
 
     def read(self, value, ctx):
         answer = value.strip().lower()
         if answer not in ("y", "yes", "n", "no"):
             raise ctx.fail(f"-j expects y or n, got {value!r}", "y or n")
-        return {"_join": answer.startswith("y")}
+        return {"join_output": answer.startswith("y")}
 
     def write(self, spec, ctx):
-        return ["y"] if spec.output is not None and spec.error is None else []
+        if spec.join_output and spec.error is not None:
+            ctx.lose("error", "the streams are joined, so no error file is written")
+        joined = spec.join_output or (spec.output is not None and spec.error is None)
+        return ["y"] if joined else []
 
 
 class WorkDir(Codec):
@@ -597,7 +603,12 @@ class Shell(Codec):
     fields = ("shell",)
 
     def read(self, value, ctx):
-        return {"shell": value.split(",")[0].rpartition(":")[2].strip()}
+        # [[host]:]path,... : the first path is kept.
+        path = value.split(",")[0].rpartition(":")[2].strip()
+        if not re.fullmatch(r"/[^\s\x00]*", path):
+            raise ctx.fail(f"-S expects the absolute path of a shell, got {value!r}",
+                           "-S /bin/bash")
+        return {"shell": path}
 
     def write(self, spec, ctx):
         path = spec.shell.split()[0] if spec.shell.strip() else "/bin/sh"
@@ -724,7 +735,11 @@ class GridEngine(DirectiveManager):
         "node_count": "NHOSTS", "task_count": "NSLOTS", "submit_dir": "SGE_O_WORKDIR",
         "queue": "QUEUE", "array_index": "SGE_TASK_ID",
     }
-    variable_aliases = {"REQUEST": "job_name"}
+    # Its other documented variables; the bare names (HOSTNAME, TMPDIR) are any shell's.
+    variable_prefixes = ("SGE_", "PE_HOSTFILE", "NQUEUES", "JOB_SCRIPT")
+    commands = ("qsub", "qstat", "qdel", "qalter", "qhold", "qrls", "qhost", "qconf", "qacct",
+                "qrsh", "qlogin", "qmod", "qselect")
+    queue_separator = ","
     # Open MPI and MPICH started under a tightly integrated PE find the hosts themselves.
     launch = launchers.LaunchWriter(launchers.write_mpirun(None),
                                     ("nodes", "cpus_per_task", "gpus_per_task"))
@@ -791,7 +806,7 @@ class GridEngine(DirectiveManager):
                 ctx.lose(None, f"accounting string {accounting!r} beside project "
                                f"{values['account']!r}; the project is kept")
                 ctx.line = ctx.directive = None
-        if scratch.get("_join") and values.get("error") is not None:
+        if values.get("join_output") and values.get("error") is not None:
             ctx.lose("error", "-j y joins the streams, so the -e path is not used")
             values.pop("error")
         if "array" in values:
