@@ -124,3 +124,12 @@ def test_continued_launch_lines_are_joined_and_translated():
 def test_body_in_its_own_dialect_is_untouched():
     script = "srun --weird ./a $SLURM_JOB_ID\n"
     assert translate(script, "slurm", "slurm", []) == script
+
+
+def test_a_script_variable_named_like_another_managers_bare_one_is_left_alone():
+    # Grid Engine sets QUEUE and JOB_NAME; in a Slurm script they are the script's own.
+    losses = []
+    line = variables.translate_line("echo $QUEUE $JOB_NAME $SLURM_JOB_ID", 1, "slurm", "pbs",
+                                    losses)
+    assert line == "echo $QUEUE $JOB_NAME $PBS_JOBID"
+    assert losses == []
