@@ -98,7 +98,7 @@ def test_grid_engine_holds_each_corpus_job_as_fractale_wrote_it(
             ranges, limit = units.array_parts(wrote.array)
             assert (job.tasks, job.concurrency) == (ranges[0], limit or 0)
         assert job.predecessors == ((held_job,) if wrote.dependencies else ())
-        assert job.merge_stderr == (wrote.output is not None and wrote.error is None)
+        assert job.merge_stderr == wrote.join_output
         assert job.restart == {None: 0, True: 1, False: 2}[wrote.requeue]
     finally:
         gridengine.delete(job_id)
