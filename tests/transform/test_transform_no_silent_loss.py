@@ -16,8 +16,10 @@ from fractale.transform.registry import get
 from transform_corpus import ident, scripts
 
 # Options that state what the model assumes already: reading them changes nothing because
-# nothing differs. (Cobalt runs a batch script in script mode.)
-STATES_THE_DEFAULT = {("cobalt", "--mode script")}
+# nothing differs. (Cobalt runs a batch script in script mode; a Grid Engine job runs where
+# it was submitted with -cwd, in the shell of its #! line with -S naming the same.)
+STATES_THE_DEFAULT = {("cobalt", "--mode script"), ("gridengine", "-cwd"),
+                      ("gridengine", "-S /bin/bash")}
 
 
 def options_of(manager: DirectiveManager, text: str) -> list[list[str]]:

@@ -29,6 +29,10 @@ LOST = {
     "cobalt": {"tasks_per_node", "cpus_per_task", "gpus_per_node", "memory_per_node",
                "mail_events"},
     "moab": {"tasks_per_node", "cpus_per_task", "output"},
+    # Grid Engine counts slots (8 tasks of 8 CPUs are 64), placed by the PE; 4 GPUs on a
+    # host of 32 slots are no whole number per slot.
+    "gridengine": {"nodes", "tasks", "tasks_per_node", "cpus_per_task", "memory_per_node",
+                   "memory_per_cpu", "gpus_per_node"},
     "kubernetes": {"nodes", "tasks_per_node", "cpus_per_task", "output", "account", "mail_user",
                    "mail_events"},
 }
