@@ -247,7 +247,8 @@ def scan(lines: list[str]) -> Script:
             continue
         tag = match.group(2)
         if stopped_after is not None:
-            raise DirectiveError(f"{tag} directive after the script's commands began "
+            raise DirectiveError(f"{line.strip()!r}: a directive after the script's commands "
+                                 "began "
                                  f"(directives end at line {stopped_after}); flux batch "
                                  "refuses it", number)
         if sentinel is None:

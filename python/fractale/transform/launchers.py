@@ -241,6 +241,9 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
         else:
             dropped.append(f"{name}={value}" if value else name)
     _settle_sets(layout)
+    if key in ("flux", "flux-submit") and layout.tasks is None and layout.nodes is None:
+        # flux run starts one task unless told otherwise; other launchers start the job's.
+        layout.tasks = 1
     rest = line[offset:]
     writer, unsupported = WRITERS[target]
     if "nodes" in unsupported:

@@ -371,8 +371,9 @@ class Flux(DirectiveManager):
                        word.startswith("-")] or [str(err)]
             raise ctx.fail("; ".join(reasons), f"options of flux {command}") from None
         for option in given:
+            separator = "=" if option.typed.startswith("--") else " "
             ctx.directive = (option.typed if option.value is None
-                             else f"{option.typed}={option.value}")
+                             else f"{option.typed}{separator}{option.value}")
             row = self._lookup.get(option.name)
             if row is None:
                 ctx.lose(None, f"flux {command} option not in fractale's job model")
