@@ -638,8 +638,8 @@ def slot_shape(spec: JobSpec, ctx: Context) -> Shape:
         else:
             gpus = spec.gpus_per_node // per_node_slots
             for name in ("gpus_per_node", "gpus_per_task"):
-                ctx.lose(name, f"written as {gpus} GPUs per slot ({per_node_slots} slots per "
-                               "node)")
+                ctx.lose(name, f"written as {gpus} GPU{'s' * (gpus != 1)} per slot "
+                               f"({per_node_slots} slots per node)")
     run = launchers.Layout(nodes=nodes, tasks=run_tasks, cpus_per_task=cores,
                            gpus_per_task=gpus or None)
     return Shape(nodes, slots, cores, gpus or None, exclusive and slots is not None, run)
