@@ -297,7 +297,6 @@ class Flux(DirectiveManager):
     name = "flux"
     description = "Flux batch script (#FLUX:) or flux batch/submit/run command"
     prefix = "#FLUX:"
-    prefix_pattern = re.compile(r"[^\w]*(?:flux|FLUX):")
     options = OPTIONS
     placeholders = {"id": "{{id}}", "name": "{{name}}"}
 
