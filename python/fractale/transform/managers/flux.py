@@ -299,6 +299,9 @@ class Flux(DirectiveManager):
     prefix = "#FLUX:"
     options = OPTIONS
     placeholders = {"id": "{{id}}", "name": "{{name}}"}
+    variables = {"job_id": "FLUX_JOB_ID", "node_count": "FLUX_JOB_NNODES",
+                 "task_count": "FLUX_JOB_SIZE"}
+    launch = launchers.LaunchWriter(launchers.write_flux_run)
 
     def claims(self, text):
         return (any(fluxcli.is_sentinel(line) and line.lstrip().startswith("#")
