@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from fractale.errors import TranslateError
 from fractale.transform import JobSpec, read, transform, write
 
@@ -175,6 +176,17 @@ def test_command_lines_keep_the_task_options_on_the_launch():
 def test_command_lines_flux_refuses_are_refused(command):
     with pytest.raises(TranslateError):
         read(command, "flux")
+
+
+def test_whole_nodes_with_tasks_per_node_are_a_per_resource_jobspec():
+    text, _ = write(JobSpec(nodes=4, tasks_per_node=2, exclusive=True, script="x\n"), "jobspec")
+    doc = yaml.safe_load(text)
+    assert doc["resources"] == [{"type": "node", "count": 4, "exclusive": True, "with": [
+        {"type": "slot", "count": 1, "label": "task", "with": [{"type": "core", "count": 1}]}]}]
+    assert doc["attributes"]["system"]["shell"]["options"]["per-resource"] == {
+        "type": "node", "count": 2}
+    back, _ = read(text, "jobspec")
+    assert (back.nodes, back.tasks_per_node, back.exclusive) == (4, 2, True)
 
 
 # ---------------------------------------------------------------- flux run lines in a body

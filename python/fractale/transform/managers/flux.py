@@ -569,7 +569,8 @@ def read_tasks(options: list[fluxcli.Given], ctx: Context) -> dict[str, Any]:
             out["nodes"] = nodes
         for name, field in (("--cores-per-task", "cpus_per_task"),
                             ("--gpus-per-task", "gpus_per_task")):
-            if n[name] is not None:
+            # 0 cores per task is flux run's default of 1.
+            if n[name]:
                 out[field] = n[name]
     if exclusive:
         if not out.get("nodes"):
