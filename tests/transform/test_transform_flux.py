@@ -99,6 +99,10 @@ def test_time_limits_are_minutes_or_flux_standard_durations(value, seconds):
     assert flux(f"#FLUX: -n 1 -t {value}", "hostname").walltime == seconds
 
 
+def test_a_later_zero_time_limit_lifts_an_earlier_one():
+    assert flux("#FLUX: -n 1 --time-limit=90s", "#FLUX: -t 0s", "hostname").walltime is None
+
+
 @pytest.mark.parametrize("value", ["-5", "inf", "soon", "2w"])
 def test_time_limits_flux_refuses_are_refused(value):
     refused(f"#FLUX: -n 1 -t {value}", "hostname")
@@ -115,10 +119,17 @@ def test_nodes_alone_are_taken_whole_one_slot_each():
     (["#FLUX: -t 1h"], "must name its slots"),
     (["#FLUX: -N 4 -n 2"], "greater than the slot count"),
     (["#FLUX: -n 4 -x"], "needs a node count"),
-    (["#FLUX: -n 4 -c 0"], "integer >= 1"),
+    (["#FLUX: -n 4 -c 0"], "at least 1"),
+    (["#FLUX: -N 0 -n 4"], "at least 1"),
 ])
 def test_what_flux_batch_refuses_is_refused(lines, why):
     assert why in refused(*lines, "hostname")
+
+
+def test_counts_are_checked_once_every_directive_is_read():
+    # flux batch checks what its options end with: a later value replaces a bad one.
+    spec = flux("#FLUX: -N 0 -c 0", "#FLUX: --nodes 1 --cores-per-slot=4 -n 0", "hostname")
+    assert (spec.nodes, spec.tasks, spec.cpus_per_task, spec.exclusive) == (1, None, 4, True)
 
 
 def test_the_job_is_named_after_its_script_unless_named():

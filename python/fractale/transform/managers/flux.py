@@ -77,6 +77,17 @@ def read_time_limit(value: str) -> int:
     return math.ceil(seconds)
 
 
+class TimeLimit(Quantity):
+    """``-t``: a later ``-t 0`` (no limit) replaces an earlier limit, as in Flux."""
+
+    def __init__(self) -> None:
+        super().__init__("walltime", read_time_limit, units.write_fsd,
+                         "minutes or a duration such as 30m or 2h")
+
+    def read(self, value, ctx):
+        return super().read(value, ctx) or {"walltime": None}
+
+
 class BeginTime(Codec):
     """``--begin-time=+FSD`` or an absolute ``YYYY-MM-DD HH:MM[:SS]``; other forms flux-core
     accepts ("3pm", "tomorrow") depend on the day of submission and are reported."""
@@ -219,6 +230,8 @@ class Urgency(Codec):
         return [str(spec.urgency)]
 
 
+ANY_INT = -(2**63)
+
 # The options of flux batch fractale maps, by their full names (fluxcli has the grammar).
 # The slot geometry is read here and written by ``slot_shape``.
 GEOMETRY = ("nodes", "tasks", "cpus_per_task", "gpus_per_task", "exclusive")
@@ -226,13 +239,13 @@ OPTIONS = (
     Option(("--job-name",), Name("name")),
     Option(("--bank",), Text("account")),
     Option(("--queue",), Text("queue")),
-    Option(("--nodes",), Int("nodes", 1), write=False),
-    Option(("--nslots",), Int("tasks", 0), write=False),
-    Option(("--cores-per-slot",), Int("cpus_per_task", 1), write=False),
-    Option(("--gpus-per-slot",), Int("gpus_per_task", 0), write=False),
+    # flux batch checks the counts its options end with, once all are read.
+    Option(("--nodes",), Int("nodes", ANY_INT), write=False),
+    Option(("--nslots",), Int("tasks", ANY_INT), write=False),
+    Option(("--cores-per-slot",), Int("cpus_per_task", ANY_INT), write=False),
+    Option(("--gpus-per-slot",), Int("gpus_per_task", ANY_INT), write=False),
     Option(("--exclusive",), Flag("exclusive"), write=False),
-    Option(("--time-limit",), Quantity("walltime", read_time_limit, units.write_fsd,
-                                       "minutes or a duration such as 30m or 2h")),
+    Option(("--time-limit",), TimeLimit()),
     Option(("--begin-time",), BeginTime()),
     Option(("--output",), Path("output")),
     Option(("--error",), Path("error")),
@@ -390,8 +403,10 @@ class Flux(DirectiveManager):
     def _settle_slots(self, values: dict[str, Any], ctx: Context,
                       near_misses: list[tuple[int, str]] = ()) -> None:
         """flux batch's defaults and refusals for the slot options."""
-        if not values.get("tasks"):
-            values.pop("tasks", None)
+        if values.get("tasks") == 0:
+            # -n 0 is no slot count at all to flux batch.
+            values.pop("tasks")
+        if "tasks" not in values:
             if not values.get("nodes"):
                 hint = ""
                 if near_misses:
