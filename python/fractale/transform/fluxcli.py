@@ -82,6 +82,12 @@ def valued(command: str) -> frozenset[str]:
                      if option.arity == VALUE)
 
 
+def flags(command: str) -> frozenset[str]:
+    """The spellings of ``flux COMMAND``'s options that take no value."""
+    return frozenset(name for name, option in spellings(command).items()
+                     if option.arity != VALUE)
+
+
 def spellings(command: str) -> dict[str, CliOption]:
     """Every spelling ``flux COMMAND`` accepts -> its option."""
     return {name: option for option in COMMANDS[command] for name in option.names}
