@@ -69,7 +69,12 @@ def test_every_directive_option_is_mapped_or_reported(path, number, position):
     reported = any(loss.line == number for loss in losses)
     lines[number - 1] = (f"{manager.prefix} " + " ".join(shlex.join(g) for g in groups)
                          if groups else "#")
-    without, _ = read("\n".join(lines) + "\n", manager.name)
+    try:
+        without, _ = read("\n".join(lines) + "\n", manager.name)
+    except TranslateError:
+        # The script is refused without it (a Flux batch script's only slot count): the
+        # option is what made it a job at all.
+        return
     mapped = without.replace(script="") != spec.replace(script="")
     assert mapped or reported, f"line {number}: {' '.join(group)} changes nothing and is " \
                                "not reported"

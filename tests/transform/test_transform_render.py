@@ -19,7 +19,9 @@ HYBRID = JobSpec(
 # What each manager cannot say of that job, as its renderer reports it.
 LOST = {
     "slurm": set(),
-    "flux": {"memory_per_node", "mail_user", "mail_events"},
+    # A batch script allocates slots: 4 per node on 2 nodes, 1 GPU each.
+    "flux": {"tasks", "tasks_per_node", "gpus_per_node", "gpus_per_task", "memory_per_node",
+             "mail_user", "mail_events"},
     "jobspec": {"gpus_per_node", "gpus_per_task", "memory_per_node", "mail_user",
                 "mail_events"},
     # PBS has no job-id placeholder for output paths.

@@ -128,6 +128,19 @@ def _gridengine_slots(values, draw):
     return out
 
 
+def _flux_slots(draw):
+    """Slots alone, slots over nodes (shared or whole), or whole nodes with one slot each:
+    what a flux batch script can say."""
+    shape = draw(st.sampled_from(["slots", "over-nodes", "whole-nodes"]))
+    if shape == "slots":
+        return {"tasks": draw(count)}
+    nodes = draw(count)
+    if shape == "over-nodes":
+        return {"nodes": nodes, "tasks": nodes + draw(st.integers(0, 64)),
+                "exclusive": draw(st.booleans())}
+    return {"nodes": nodes, "exclusive": True}
+
+
 LOSSLESS = {
     "slurm": dict(
         fields={
@@ -150,17 +163,16 @@ LOSSLESS = {
     ),
     "flux": dict(
         fields={
-            "name": ident, "account": ident, "queue": ident, "nodes": count, "tasks": count,
-            "tasks_per_node": count, "cpus_per_task": count, "gpus_per_node": count,
+            "name": ident, "account": ident, "queue": ident, "cpus_per_task": count,
             "gpus_per_task": count, "walltime": seconds, "begin": moment | relative,
             "output": path(("id", "name")), "error": path(("id",)), "input": path(),
             "workdir": path(), "_env": env_and_policy([None, "none"]),
-            "exclusive": st.booleans(), "constraints": st.lists(ident, **unique),
-            "urgency": st.integers(0, 31),
+            "constraints": st.lists(ident, **unique), "urgency": st.integers(0, 31),
             "dependencies": dependencies(["after", "afterok", "afternotok", "afterany"]),
             "exclude": st.lists(host, **unique),
         },
-        extra=lambda values, draw: {"nodelist": draw(st.lists(host, **unique))},
+        extra=lambda values, draw: {"nodelist": draw(st.lists(host, **unique)),
+                                    **_flux_slots(draw)},
     ),
     "pbs": dict(
         fields={
