@@ -216,7 +216,16 @@ class Jobspec(Manager):
                                   "back as unset")
         count: dict[str, int] = {"per_slot": 1}
         slots = 1
-        if spec.nodes is not None:
+        # Whole nodes with a number of tasks on each, as flux run -N N --tasks-per-node=K
+        # asks: one slot per node, the tasks placed by the job shell's per-resource option.
+        per_resource = (spec.exclusive and spec.nodes is not None
+                        and spec.tasks_per_node is not None and spec.cpus_per_task is None
+                        and spec.gpus_per_task is None
+                        and spec.tasks in (None, spec.nodes * spec.tasks_per_node))
+        if per_resource:
+            if spec.tasks is not None:
+                lose("tasks", "implied by nodes and tasks per node")
+        elif spec.nodes is not None:
             if spec.tasks_per_node is not None:
                 slots = spec.tasks_per_node
                 if spec.tasks is not None and spec.tasks != spec.nodes * spec.tasks_per_node:
@@ -291,6 +300,8 @@ class Jobspec(Manager):
             shell_options["output"] = output
         if spec.input is not None:
             shell_options["input"] = {"stdin": {"type": "file", "path": spec.input}}
+        if per_resource:
+            shell_options["per-resource"] = {"type": "node", "count": spec.tasks_per_node}
         if shell_options:
             system["shell"] = {"options": shell_options}
         constraints = _constraints(spec, lose)
@@ -473,6 +484,11 @@ class Jobspec(Manager):
                     for stream, field in (("stdout", "output"), ("stderr", "error")):
                         if isinstance(option.get(stream), dict) and "path" in option[stream]:
                             values[field] = option[stream]["path"]
+                elif (name == "per-resource" and isinstance(option, dict)
+                      and option.get("type") == "node" and "nodes" in values
+                      and isinstance(option.get("count"), int)):
+                    values["tasks_per_node"] = option["count"]
+                    values.pop("tasks", None)
                 elif name == "input" and isinstance(option, dict):
                     stdin = option.get("stdin", {})
                     if isinstance(stdin, dict) and "path" in stdin:

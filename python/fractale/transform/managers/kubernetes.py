@@ -436,12 +436,11 @@ class Kubernetes(Manager):
             else:
                 lose(f"spec.template.spec.containers[0].{key}")
         words = list(container.get("command") or []) + list(container.get("args") or [])
-        if len(words) == 3 and words[1] == "-c" and words[0].endswith("sh"):
-            values["shell"] = words[0]
-            script = words[2]
-        elif len(words) == 4 and words[2] == "-c" and words[0].endswith("sh"):
-            values["shell"] = " ".join(words[:2])
-            script = words[3]
+        # A shell, with its options or behind env (``/usr/bin/env bash``), running "-c" script.
+        if (len(words) >= 3 and words[-2] == "-c"
+                and any(word.rsplit("/", 1)[-1].endswith("sh") for word in words[:-2])):
+            values["shell"] = " ".join(words[:-2])
+            script = words[-1]
         else:
             script = shlex.join(words) if words else ""
             if not words:
