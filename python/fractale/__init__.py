@@ -18,6 +18,7 @@ from fractale._core import (
 )
 from fractale.fleet import Fleet
 from fractale.store import Store
+from fractale.submission import Submission, submit
 from fractale.transform import JobSpec, parse, render, transform
 
 __all__ = [
@@ -37,4 +38,6 @@ __all__ = [
     "transform",
     "Fleet",
     "Store",
+    "Submission",
+    "submit",
 ]

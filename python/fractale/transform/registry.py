@@ -8,11 +8,12 @@ with ``@register`` when their module is imported.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from fractale.errors import TranslateError
 from fractale.transform.model import JobSpec
 from fractale.transform.report import Loss
+from fractale.transform.submitter import Submitter
 
 MANAGER_NAMES = ("flux", "jobspec", "slurm", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
 
@@ -23,6 +24,8 @@ class Manager(ABC):
     name: str = ""
     # How a user would name the file format in a message, e.g. "#SBATCH batch script".
     description: str = ""
+    # Its submit/status/cancel adapter, set at the end of the manager's module.
+    submitter: ClassVar[type[Submitter] | None] = None
 
     @abstractmethod
     def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:

@@ -20,6 +20,7 @@ from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
+from fractale.transform.managers.flux import FluxSubmitter
 from fractale.transform.model import (
     PROPERTY_NAME,
     JobSpec,
@@ -30,6 +31,7 @@ from fractale.transform.model import (
 )
 from fractale.transform.registry import Manager, register
 from fractale.transform.report import Loss
+from fractale.transform.submitter import Command
 
 BATCH_COMMAND = ["flux", "broker", "{{tmpdir}}/script"]
 
@@ -452,3 +454,27 @@ def _load(text: str) -> Any:
         return yamltext.load(text)
     except (ValueError, yaml.YAMLError):
         return None
+
+
+# Submitting ------------------------------------------------------------------------------
+
+
+class JobspecSubmitter(FluxSubmitter):
+    """A canonical jobspec goes to Flux as JSON through ``flux job submit``; it is followed
+    and cancelled as a Flux job, and its output, kept by Flux, is read with
+    ``flux job attach --read-only``."""
+
+    suffix = ".json"
+    default_outputs = ()
+
+    def prepare(self, text, hold):
+        return json.dumps(_load(text), indent=2) + "\n"
+
+    def submit_command(self, script, hold):
+        return Command(["flux", "job", "submit", *(["--urgency=hold"] if hold else []), script])
+
+    def logs_command(self, job_id):
+        return ["flux", "job", "attach", "--read-only", job_id]
+
+
+Jobspec.submitter = JobspecSubmitter
