@@ -36,6 +36,8 @@ StoreSource = Union[Store, str, Path, None]
 # How often ``wait`` asks the scheduler: first after this many seconds, then less often.
 POLL_FIRST = 0.25
 POLL_MAX = 5.0
+# How long ``cancel`` waits for a cancelled job to be seen to end, in seconds.
+CANCEL_SETTLE = 30.0
 
 
 def adapter_for(scheduler: str) -> Submitter:
@@ -108,61 +110,56 @@ class Submission:
         if self.record.final:
             return self.record.status
         adapter, reach = self._reach()
-        try:
-            return self._keep(adapter.status(reach, self.id, self.record.workdir))
-        finally:
-            reach.close()
+        return self._keep(adapter.status(reach, self.id, self.record.workdir))
 
     def wait(self, timeout: float | None = None) -> Status:
         """Block until the job ends, or ``timeout`` seconds pass; its last status."""
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = POLL_FIRST
         adapter, reach = self._reach()
-        try:
-            while True:
-                status = self.record.status
-                if not status.final:
-                    status = self._keep(adapter.status(reach, self.id, self.record.workdir))
-                if status.final or (deadline is not None and time.monotonic() >= deadline):
-                    return status
-                left = POLL_MAX if deadline is None else deadline - time.monotonic()
-                time.sleep(max(0.0, min(pause, left)))
-                pause = min(pause * 1.5, POLL_MAX)
-        finally:
-            reach.close()
+        while True:
+            status = self.record.status
+            if not status.final:
+                status = self._keep(adapter.status(reach, self.id, self.record.workdir))
+            if status.final or (deadline is not None and time.monotonic() >= deadline):
+                return status
+            left = POLL_MAX if deadline is None else deadline - time.monotonic()
+            time.sleep(max(0.0, min(pause, left)))
+            pause = min(pause * 1.5, POLL_MAX)
 
     def cancel(self) -> Status:
         """Cancel the job (or take a held one out of the queue); its status afterwards."""
         if self.record.final:
             raise SubmitError(f"job {self.ref} already ended ({self.record.state})")
         adapter, reach = self._reach()
-        try:
-            adapter.cancel(reach, self.id)
+        adapter.cancel(reach, self.id)
+        # A running job takes a moment to be stopped: its status is read until it ends.
+        deadline = time.monotonic() + CANCEL_SETTLE
+        pause = POLL_FIRST
+        while True:
             status = adapter.status(reach, self.id, self.record.workdir)
             if status.state == "unknown":
                 # A scheduler that forgets a job the moment it is cancelled (a deleted
                 # Kubernetes Job) no longer reports it: fractale saw it cancelled.
                 status = Status("cancelled", "cancelled by fractale", None, status.reason)
-            return self._keep(status)
-        finally:
-            reach.close()
+            if status.final or time.monotonic() >= deadline:
+                return self._keep(status)
+            time.sleep(pause)
+            pause = min(pause * 1.5, POLL_MAX)
 
     def logs(self) -> str:
         """What the job printed so far: its output files, or its scheduler's log command."""
         adapter, reach = self._reach()
-        try:
-            if not self.record.outputs:
-                argv = adapter.logs_command(self.id)
-                if argv is None:
-                    raise SubmitError(f"job {self.ref} has no output file fractale knows of")
-                result = reach.run(argv, cwd=self.record.workdir)
-                if not result.ok:
-                    raise SubmitError(f"{argv[0]} cannot show the output of job {self.ref}: "
-                                      f"{result.message}")
-                return result.stdout
-            texts = [(path, reach.read(path)) for path in self.record.outputs]
-        finally:
-            reach.close()
+        if not self.record.outputs:
+            argv = adapter.logs_command(self.id)
+            if argv is None:
+                raise SubmitError(f"job {self.ref} has no output file fractale knows of")
+            result = reach.run(argv, cwd=self.record.workdir)
+            if not result.ok:
+                raise SubmitError(f"{argv[0]} cannot show the output of job {self.ref}: "
+                                  f"{result.message}")
+            return result.stdout
+        texts = [(path, reach.read(path)) for path in self.record.outputs]
         found = [(path, text) for path, text in texts if text is not None]
         if not found:
             raise SubmitError(f"job {self.ref} has written no output yet "
@@ -202,42 +199,35 @@ def submit(
     target = entry.target()
     reach = transport(target)
     filename = _script_name(spec.name or Path(job.source or "job").stem) + adapter.suffix
-    try:
-        if dry_run:
-            workdir = _planned_workdir(target)
-        else:
-            workdir = reach.workdir(create=True)
-        script = str(PurePosixPath(workdir) / SCRIPT_FOLDER / filename)
+    workdir = _planned_workdir(target) if dry_run else reach.workdir(create=True)
+    script = str(PurePosixPath(workdir) / SCRIPT_FOLDER / filename)
+    if dry_run:
         command = adapter.submit_command(script, hold)
-        plan = Plan(written.cluster, written.scheduler, target.where(), workdir, script,
+        return Plan(written.cluster, written.scheduler, target.where(), workdir, script,
                     reach.describe(command.argv, workdir, command.stdin), text,
                     written.loads, hold)
-        if dry_run:
-            return plan
-        reach.put(text, script, executable=adapter.executable)
-        try:
-            job_id = adapter.submit(reach, script, workdir, hold)
-        except BaseException:
-            with contextlib.suppress(FractaleError, OSError):
-                reach.remove(script)
-            raise
-        record = JobRecord(
-            id=job_id, cluster=written.cluster, scheduler=written.scheduler,
-            submit=target.to_dict(), workdir=workdir, script=script, text=text,
-            submitted=now(), name=spec.name, held=hold,
-            outputs=_outputs(adapter, spec, script, workdir, job_id),
-            state="pending", native="submitted", updated=now(),
-        )
-        try:
-            JobBook(store).save(record)
-        except BaseException:
-            # A job fractale cannot record would run unseen: take it back.
-            with contextlib.suppress(FractaleError, OSError):
-                adapter.cancel(reach, job_id)
-                reach.remove(script)
-            raise
-    finally:
-        reach.close()
+    reach.put(text, script, executable=adapter.executable)
+    try:
+        job_id = adapter.submit(reach, script, workdir, hold)
+    except BaseException:
+        with contextlib.suppress(FractaleError, OSError):
+            reach.remove(script)
+        raise
+    record = JobRecord(
+        id=job_id, cluster=written.cluster, scheduler=written.scheduler,
+        submit=target.to_dict(), workdir=workdir, script=script, text=text,
+        submitted=now(), name=spec.name, held=hold,
+        outputs=_outputs(adapter, spec, script, workdir, job_id),
+        state="pending", native="submitted", updated=now(),
+    )
+    try:
+        JobBook(store).save(record)
+    except BaseException:
+        # A job fractale cannot record would run unseen: take it back.
+        with contextlib.suppress(FractaleError, OSError):
+            adapter.cancel(reach, job_id)
+            reach.remove(script)
+        raise
     return Submission(record, store)
 
 
