@@ -506,7 +506,8 @@ def _target(submit: Mapping[str, Any]) -> dict[str, Any]:
     try:
         target = Target.parse(submit.get("url"), submit.get("workdir"), submit.get("ssh_options"))
     except SubmitError as err:
-        raise StoreError(str(err)) from None
+        expected = f" (expected {err.expected})" if err.expected else ""
+        raise StoreError(f"{err}{expected}") from None
     return target.to_dict()
 
 

@@ -1,0 +1,118 @@
+"""The submit commands without a scheduler: how a cluster is reached, dry runs on the bundled
+fleet, and the answers to input that cannot be used."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import fractale as run
+from fractale.store import Store
+from fractale.transform.transport import Target, transport
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+README_JOB = [str(EXAMPLES / "jobs" / "gromacs.sh"), "--require", "gromacs>=2023",
+              "--policy", "cost"]
+
+
+@pytest.fixture
+def fleet(tmp_path) -> Path:
+    """A copy of the bundled example fleet (dev: pbs, quartz: slurm, tioga: flux)."""
+    copy = tmp_path / "fleet"
+    shutil.copytree(EXAMPLES / "fleet", copy, ignore=shutil.ignore_patterns(".*"))
+    return copy
+
+
+def test_the_readme_example_goes_one_step_further_with_a_dry_run(fleet, tmp_path):
+    dry = run("submit", "--dry-run", "--config-dir", str(fleet), *README_JOB, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0] == "Would submit to quartz (slurm) on localhost:"
+    assert lines[1].startswith(f"  write  {tmp_path}/.fractale-jobs/lysozyme-md-")
+    assert lines[2].startswith(f"  run    cd {tmp_path} && sbatch --parsable {tmp_path}/")
+    assert lines[3] == "--- script ---"
+    assert "spack load gromacs@2023.1/q3kcqxs" in lines
+    assert "#SBATCH --output=lysozyme-%j.out" in lines
+    # It changed nothing: no script written, no job recorded.
+    assert not (tmp_path / ".fractale-jobs").exists()
+    assert not (fleet / ".jobs").exists()
+
+
+def test_a_dry_run_to_a_named_cluster_in_json(fleet, tmp_path):
+    dry = run("submit", "--dry-run", "--json", "--hold", "--cluster", "tioga",
+              "--config-dir", str(fleet), *README_JOB[:3], cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    assert (plan["dry_run"], plan["cluster"], plan["scheduler"], plan["host"], plan["hold"]) == (
+        True, "tioga", "flux", "localhost", True)
+    assert plan["command"].startswith(f"cd {tmp_path} && flux batch --urgency=hold ")
+    assert "module load gcc/12.2.0 gromacs/2023.3" in plan["text"]
+
+
+def test_a_job_no_cluster_can_run_exits_1(fleet, tmp_path):
+    dry = run("submit", "--dry-run", "--cluster", "dev", "--config-dir", str(fleet),
+              *README_JOB[:3], cwd=tmp_path)
+    assert dry.returncode == 1
+    assert dry.stderr.startswith("no cluster can run this job:\n  dev: ")
+
+
+def test_a_cluster_reached_over_ssh_is_stored_and_shown(fleet, tmp_path):
+    graph = fleet / "dev" / "containment.json"
+    added = run("cluster", "add", "remote", "--scheduler", "pbs", "--containment", str(graph),
+                "--submit", "ssh://alice@login.example.org:2222", "--workdir", "/scratch/alice",
+                "--ssh-option", "ProxyJump=gateway", "--config-dir", str(fleet), cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "jobs go to alice@login.example.org:2222" in added.stdout
+    target = Store(fleet).get("remote").target()
+    assert (target.user, target.host, target.port, target.workdir, target.ssh_options) == (
+        "alice", "login.example.org", 2222, "/scratch/alice", {"ProxyJump": "gateway"})
+    shown = run("cluster", "show", "remote", "--config-dir", str(fleet), cwd=tmp_path).stdout
+    assert "submit:\n  url: ssh://alice@login.example.org:2222\n  workdir: /scratch/alice\n" in (
+        shown)
+    # A cluster that names none is reached here.
+    local = json.loads(run("cluster", "show", "quartz", "--json", "--config-dir", str(fleet),
+                           cwd=tmp_path).stdout)
+    assert local["submit"] == {"url": "local"}
+    dry = run("submit", "--dry-run", "--cluster", "remote", "--config-dir", str(fleet),
+              str(EXAMPLES / "jobs" / "gromacs.sh"), "--from", "slurm", cwd=tmp_path)
+    assert dry.returncode == 1  # dev's nodes are too small, whatever the host
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--submit", "ftp://login"],
+         "Error: cannot read the submit address 'ftp://login' "
+         "(expected local or ssh://[user@]host[:port])\n"),
+        (["--submit", "ssh://alice@login:99999"],
+         "Error: port 99999 in 'ssh://alice@login:99999' is not between 1 and 65535\n"),
+        (["--ssh-option", "IdentityFile=~/.ssh/key"],
+         "Error: ssh options need --submit ssh://user@host\n"),
+        (["--submit", "ssh://login", "--ssh-option", "Identity File=x"],
+         "Error: invalid ssh option Identity File='x' (expected an ssh_config keyword and a "
+         "value, e.g. IdentityFile=~/.ssh/id_ed25519)\n"),
+    ],
+)
+def test_a_submit_address_that_cannot_be_used_is_refused(fleet, tmp_path, options, message):
+    graph = fleet / "dev" / "containment.json"
+    refused = run("cluster", "add", "bad", "--scheduler", "pbs", "--containment", str(graph),
+                  *options, "--config-dir", str(fleet), cwd=tmp_path)
+    assert (refused.returncode, refused.stderr) == (2, message)
+    assert "bad" not in Store(fleet)
+
+
+def test_no_jobs_yet(fleet, tmp_path):
+    listed = run("jobs", "--config-dir", str(fleet), cwd=tmp_path)
+    assert (listed.returncode, listed.stdout) == (
+        0, f"No jobs submitted from {fleet}. Submit one with `fractale submit`.\n")
+    assert json.loads(run("jobs", "--json", "--config-dir", str(fleet), cwd=tmp_path).stdout) == []
+
+
+def test_a_missing_scheduler_command_is_named(tmp_path):
+    reach = transport(Target.parse("local", str(tmp_path)))
+    result = reach.run(["no-such-scheduler-command", "--version"])
+    assert (result.returncode, result.message) == (
+        127, "no-such-scheduler-command: command not found")
+    assert reach.read(str(tmp_path / "missing.out")) is None
