@@ -1,0 +1,5 @@
+#!/bin/bash
+#SBATCH --job-name=hostname
+#SBATCH --ntasks=1
+
+hostname
