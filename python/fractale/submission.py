@@ -36,6 +36,8 @@ StoreSource = Union[Store, str, Path, None]
 # How often ``wait`` asks the scheduler: first after this many seconds, then less often.
 POLL_FIRST = 0.25
 POLL_MAX = 5.0
+# How many times in a row a scheduler may not know a job before ``wait`` stops asking.
+UNKNOWN_ANSWERS = 3
 # How long ``cancel`` waits for a cancelled job to be seen to end, in seconds.
 CANCEL_SETTLE = 30.0
 
@@ -113,15 +115,19 @@ class Submission:
         return self._keep(adapter.status(reach, self.id, self.record.workdir))
 
     def wait(self, timeout: float | None = None) -> Status:
-        """Block until the job ends, or ``timeout`` seconds pass; its last status."""
+        """Block until the job ends, or ``timeout`` seconds pass, or its scheduler no longer
+        knows it (``unknown`` on ``UNKNOWN_ANSWERS`` asks in a row); its last status."""
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = POLL_FIRST
+        unknown = 0
         adapter, reach = self._reach()
         while True:
             status = self.record.status
             if not status.final:
                 status = self._keep(adapter.status(reach, self.id, self.record.workdir))
-            if status.final or (deadline is not None and time.monotonic() >= deadline):
+            unknown = unknown + 1 if status.state == "unknown" else 0
+            if status.final or unknown >= UNKNOWN_ANSWERS or (
+                    deadline is not None and time.monotonic() >= deadline):
                 return status
             left = POLL_MAX if deadline is None else deadline - time.monotonic()
             time.sleep(max(0.0, min(pause, left)))
@@ -180,9 +186,12 @@ def submit(
     store: StoreSource = None,
     hold: bool = False,
     dry_run: bool = False,
+    jobspec: bool = False,
 ) -> Submission | Plan:
     """Submit ``job`` (a path, text or ``fleet.Job``) to ``cluster``, or to the one
     ``policy`` selects; a ``Submission`` to follow it, or with ``dry_run`` the ``Plan``.
+    With ``jobspec``, a Flux cluster is given a canonical jobspec (``flux job submit``)
+    instead of a batch script (``flux batch``).
 
     ``MatchError`` when no cluster can run it; ``SubmitError`` with the scheduler's (or
     ssh's) own message when the cluster cannot be reached or refuses the job.
@@ -193,8 +202,14 @@ def submit(
         job = Job.load(job, manager, requires)
     written = fleet.script(job, cluster, policy, seed)
     entry = store.get(written.cluster)
-    adapter = adapter_for(written.scheduler)
-    spec, text = _for_adapter(written.text, written.scheduler, adapter)
+    manager = written.scheduler
+    if jobspec:
+        if manager != "flux":
+            raise SubmitError(f"only Flux takes a canonical jobspec, and {written.cluster} "
+                              f"runs {manager}")
+        manager = "jobspec"
+    adapter = adapter_for(manager)
+    spec, text = _for_adapter(written.text, written.scheduler, manager, adapter)
     text = adapter.prepare(text, hold)
     target = entry.target()
     reach = transport(target)
@@ -203,7 +218,7 @@ def submit(
     script = str(PurePosixPath(workdir) / SCRIPT_FOLDER / filename)
     if dry_run:
         command = adapter.submit_command(script, hold)
-        return Plan(written.cluster, written.scheduler, target.where(), workdir, script,
+        return Plan(written.cluster, manager, target.where(), workdir, script,
                     reach.describe(command.argv, workdir, command.stdin), text,
                     written.loads, hold)
     reach.put(text, script, executable=adapter.executable)
@@ -214,7 +229,7 @@ def submit(
             reach.remove(script)
         raise
     record = JobRecord(
-        id=job_id, cluster=written.cluster, scheduler=written.scheduler,
+        id=job_id, cluster=written.cluster, scheduler=manager,
         submit=target.to_dict(), workdir=workdir, script=script, text=text,
         submitted=now(), name=spec.name, held=hold,
         outputs=_outputs(adapter, spec, script, workdir, job_id),
@@ -231,15 +246,18 @@ def submit(
     return Submission(record, store)
 
 
-def _for_adapter(text: str, scheduler: str, adapter: Submitter):
-    """The written job's spec, and its text with the output the adapter assigns (for a
-    manager that would otherwise keep no output file) when the job names none."""
+def _for_adapter(text: str, scheduler: str, manager: str, adapter: Submitter):
+    """The written job's spec, and its text for ``manager`` (the scheduler's, or a jobspec
+    for Flux) with the output the adapter assigns (for a manager that would otherwise keep
+    no output file) when the job names none."""
     from fractale.transform import parse, render
 
     spec = parse(text, scheduler)
     if adapter.assigned_output and spec.output is None:
         spec = spec.replace(output=adapter.assigned_output)
-        text = render(spec, scheduler)
+        text = render(spec, manager)
+    elif manager != scheduler:
+        text = render(spec, manager)
     return spec, text
 
 

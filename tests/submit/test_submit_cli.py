@@ -116,3 +116,21 @@ def test_a_missing_scheduler_command_is_named(tmp_path):
     assert (result.returncode, result.message) == (
         127, "no-such-scheduler-command: command not found")
     assert reach.read(str(tmp_path / "missing.out")) is None
+
+
+def test_a_flux_cluster_can_be_given_a_canonical_jobspec(fleet, tmp_path):
+    dry = run("submit", "--dry-run", "--json", "--jobspec", "--cluster", "tioga",
+              "--config-dir", str(fleet), *README_JOB[:3], cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    assert plan["scheduler"] == "jobspec"
+    assert plan["script"].endswith(".json")
+    assert plan["command"].startswith(f"cd {tmp_path} && flux job submit {tmp_path}/")
+    jobspec = json.loads(plan["text"])
+    assert jobspec["attributes"]["system"]["duration"] == 7200
+    assert "module load gcc/12.2.0 gromacs/2023.3" in (
+        jobspec["attributes"]["system"]["files"]["script"]["data"])
+    refused = run("submit", "--dry-run", "--jobspec", "--cluster", "quartz",
+                  "--config-dir", str(fleet), *README_JOB[:3], cwd=tmp_path)
+    assert (refused.returncode, refused.stderr) == (
+        2, "Error: only Flux takes a canonical jobspec, and quartz runs slurm\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 import fractale
 import pytest
 from conftest import fractale as run
-from fractale.jobs import JobBook
+from fractale.jobs import JobBook, JobRecord, now
 from fractale.store import Store
 from fractale.submission import Plan, Submission
 
@@ -143,6 +143,22 @@ def test_unknown_clusters_and_jobs_are_one_line_errors(here, tmp_path):
         assert (missing.returncode, missing.stderr) == (
             2, "Error: fractale submitted no job '999999' (see `fractale jobs`)\n"), command
     assert records(here) == []
+
+
+def test_a_job_its_scheduler_does_not_know_is_unknown_and_wait_stops_asking(here, tmp_path):
+    book = JobBook(Store(here))
+    (tmp_path / "ghost.sh").write_text(HOSTNAME)
+    # A record of a job this Slurm never had (its id far beyond any it gave).
+    book.save(JobRecord(id="99999990", cluster="here", scheduler="slurm",
+                        submit={"url": "local"}, workdir=str(tmp_path),
+                        script=str(tmp_path / "ghost.sh"), text=HOSTNAME, submitted=now()))
+    store = ["--config-dir", str(here)]
+    status = run("status", "99999990", *store, cwd=tmp_path)
+    assert status.returncode == 1
+    assert status.stdout.startswith("here:99999990: unknown (")
+    waited = run("wait", "99999990", "--timeout", "120", *store, cwd=tmp_path)
+    assert waited.returncode == 1
+    assert waited.stdout.startswith("here:99999990: unknown (")
 
 
 def test_the_record_survives_a_killed_fractale(here, tmp_path):

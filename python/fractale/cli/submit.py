@@ -23,9 +23,13 @@ from fractale.cli.select import policy_option, seed_option
 @click.option("--dry-run", is_flag=True,
               help="Print what would run on which host, and change nothing.")
 @click.option("--hold", is_flag=True, help="Submit the job held: it waits for a release.")
+@click.option("--jobspec", is_flag=True,
+              help="On a Flux cluster, submit a canonical jobspec (flux job submit) instead "
+                   "of a batch script (flux batch).")
 @json_option
 @config_dir_option
-def submit(job, target, policy, seed, manager, requires, dry_run, hold, as_json, config_dir):
+def submit(job, target, policy, seed, manager, requires, dry_run, hold, jobspec, as_json,
+           config_dir):
     """Submit JOB to the selected (or named) cluster: write it for that cluster's scheduler
     with its software loads, copy it there (locally or over SSH), submit it with the
     scheduler's own command and print the job id. Exit 1 when no cluster can run it."""
@@ -36,7 +40,7 @@ def submit(job, target, policy, seed, manager, requires, dry_run, hold, as_json,
     fleet, parsed = load(job, manager, requires, (), config_dir)
     try:
         done = submit_job(parsed, target, policy=policy, seed=seed, store=fleet.store,
-                          hold=hold, dry_run=dry_run)
+                          hold=hold, dry_run=dry_run, jobspec=jobspec)
     except MatchError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
