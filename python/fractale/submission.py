@@ -160,7 +160,7 @@ class Submission:
             argv = adapter.logs_command(self.id)
             if argv is None:
                 raise SubmitError(f"job {self.ref} has no output file fractale knows of")
-            result = reach.run(argv, cwd=self.record.workdir)
+            result = reach.run(argv)
             if not result.ok:
                 raise SubmitError(f"{argv[0]} cannot show the output of job {self.ref}: "
                                   f"{result.message}")

@@ -316,6 +316,8 @@ JobID: 812345
 
 
 def test_cobalt_reads_qstat_l_then_the_cobaltlog():
+    assert adapter("cobalt").status_commands("812345", "/home/alice/run") == [
+        ["qstat", "-l", "812345"], ["cat", "/home/alice/run/812345.cobaltlog"]]
     assert status_from("cobalt", "812345", (QSTAT_L.format(state="user_hold"), 0, "")) == (
         Status("pending", "user_hold"))
     assert status_from("cobalt", "812345", (QSTAT_L.format(state="running"), 0, "")) == (

@@ -80,8 +80,9 @@ class Submitter(ABC):
         """The job id in the submit command's standard output; None when there is none."""
 
     @abstractmethod
-    def status_commands(self, job_id: str) -> list[list[str]]:
-        """Commands that report the job, tried in order until one knows it."""
+    def status_commands(self, job_id: str, workdir: str | None = None) -> list[list[str]]:
+        """Commands that report the job (whose working directory is ``workdir``), tried in
+        order until one knows it."""
 
     @abstractmethod
     def read_status(self, job_id: str, result: Result) -> Status | None:
@@ -134,13 +135,13 @@ class Submitter(ABC):
             raise SubmitError(f"{program} printed no job id: {result.message}")
         return job_id
 
-    def status(self, transport: Transport, job_id: str, cwd: str | None = None) -> Status:
-        """The job's status from the first command that knows it (run in ``cwd``, the job's
-        working directory); ``unknown``, with the scheduler's words, when none does."""
+    def status(self, transport: Transport, job_id: str, workdir: str | None = None) -> Status:
+        """The job's status from the first command that knows it; ``unknown``, with the
+        scheduler's words, when none does."""
         missing: list[str] = []
         last: Result | None = None
-        for argv in self.status_commands(job_id):
-            result = transport.run(argv, cwd=cwd)
+        for argv in self.status_commands(job_id, workdir):
+            result = transport.run(argv)
             if result.returncode == 127:
                 missing.append(argv[0])
                 continue

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 from fractale.transform import units
@@ -215,8 +216,9 @@ class CobaltSubmitter(Submitter):
         line = last_line(output)
         return line if line and line.isdigit() else None
 
-    def status_commands(self, job_id):
-        return [["qstat", "-l", job_id], ["cat", f"{job_id}.cobaltlog"]]
+    def status_commands(self, job_id, workdir=None):
+        log = PurePosixPath(workdir or ".") / f"{job_id}.cobaltlog"
+        return [["qstat", "-l", job_id], ["cat", str(log)]]
 
     def read_status(self, job_id, result):
         if not result.ok:

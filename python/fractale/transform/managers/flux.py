@@ -262,7 +262,7 @@ class FluxSubmitter(Submitter):
     def job_id(self, output):
         return last_line(output)
 
-    def status_commands(self, job_id):
+    def status_commands(self, job_id, workdir=None):
         return [["flux", "jobs", "--no-header", f"--format={self.FORMAT}", job_id]]
 
     def read_status(self, job_id, result):

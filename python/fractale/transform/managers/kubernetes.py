@@ -377,7 +377,7 @@ class KubernetesSubmitter(Submitter):
     def job_id(self, output):
         return first_match(r"^job(?:\.batch)?/(\S+)\s*$", output, re.MULTILINE)
 
-    def status_commands(self, job_id):
+    def status_commands(self, job_id, workdir=None):
         return [["kubectl", "get", "job", job_id, "-o", "json"]]
 
     def read_status(self, job_id, result):

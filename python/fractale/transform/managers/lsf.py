@@ -429,7 +429,7 @@ class LsfSubmitter(Submitter):
     def job_id(self, output):
         return first_match(r"Job <(\d+(?:\[\d+\])?)> is submitted", output)
 
-    def status_commands(self, job_id):
+    def status_commands(self, job_id, workdir=None):
         return [["bjobs", "-noheader", "-o", self.FORMAT, job_id]]
 
     def read_status(self, job_id, result):

@@ -136,7 +136,7 @@ class MoabSubmitter(Submitter):
         return {"id": job_id, "seq": job_id.rsplit(".", 1)[-1] if job_id.startswith("Moab.")
                 else job_id.split(".")[0]}
 
-    def status_commands(self, job_id):
+    def status_commands(self, job_id, workdir=None):
         return [["checkjob", job_id]]
 
     def read_status(self, job_id, result):

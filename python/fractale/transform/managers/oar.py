@@ -293,7 +293,7 @@ class OarSubmitter(Submitter):
         stem = f"OAR.{spec.name}.{{{{id}}}}" if spec.name else "OAR.{{id}}"
         return [f"{stem}.stdout", f"{stem}.stderr"]
 
-    def status_commands(self, job_id):
+    def status_commands(self, job_id, workdir=None):
         return [["oarstat", "-J", "-f", "-j", job_id]]
 
     def read_status(self, job_id, result):

@@ -477,7 +477,7 @@ class PbsSubmitter(Submitter):
     def placeholders(self, job_id):
         return {"id": job_id, "seq": job_id.split(".")[0]}
 
-    def status_commands(self, job_id):
+    def status_commands(self, job_id, workdir=None):
         return [["qstat", "-f", job_id], ["qstat", "-x", "-f", job_id]]
 
     def read_status(self, job_id, result):

@@ -300,7 +300,7 @@ class SlurmSubmitter(Submitter):
                 return match.group(1)
         return None
 
-    def status_commands(self, job_id):
+    def status_commands(self, job_id, workdir=None):
         return [
             ["squeue", "--noheader", "--states=all", f"--jobs={job_id}",
              "--Format=JobID:|,State:|,Reason:|,exit_code:|"],
