@@ -52,7 +52,8 @@ def adapter_for(scheduler: str) -> Submitter:
 
 @dataclass(frozen=True)
 class Plan:
-    """What ``submit`` does (or, in a dry run, would do): which host, which command."""
+    """What a dry run of ``submit`` says would happen: the cluster, the host, the script's
+    path there and text, and the command that would submit it."""
 
     cluster: str
     scheduler: str

@@ -13,7 +13,7 @@ import json
 
 import pytest
 import yaml
-from fractale.transform.registry import MANAGER_NAMES, get
+from fractale.transform.registry import all_managers, get
 from fractale.transform.submitter import STATES, Status
 from fractale.transform.transport import Result
 
@@ -40,7 +40,7 @@ def status_from(name, job_id, *outputs):
 # ---- every manager
 
 
-@pytest.mark.parametrize("name", MANAGER_NAMES)
+@pytest.mark.parametrize("name", [manager.name for manager in all_managers()])
 def test_every_manager_fractale_writes_has_an_adapter_whose_states_map_into_the_one_set(name):
     submitter = adapter(name)
     assert submitter.native_states, f"{name} maps no native state"
