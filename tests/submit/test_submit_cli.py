@@ -51,6 +51,12 @@ def test_a_dry_run_to_a_named_cluster_in_json(fleet, tmp_path):
     assert "module load gcc/12.2.0 gromacs/2023.3" in plan["text"]
 
 
+def test_a_named_cluster_and_a_policy_are_not_both_given(fleet, tmp_path):
+    both = run("submit", "--dry-run", "--cluster", "tioga", "--policy", "cost",
+               "--config-dir", str(fleet), *README_JOB[:3], cwd=tmp_path)
+    assert (both.returncode, both.stderr) == (2, "Error: give --cluster or --policy, not both\n")
+
+
 def test_a_job_no_cluster_can_run_exits_1(fleet, tmp_path):
     dry = run("submit", "--dry-run", "--cluster", "dev", "--config-dir", str(fleet),
               *README_JOB[:3], cwd=tmp_path)

@@ -8,7 +8,7 @@ import sys
 import click
 
 from fractale.cli.cluster import config_dir_option
-from fractale.cli.options import json_option
+from fractale.cli.options import UserError, json_option
 from fractale.cli.satisfy import from_option, job_argument, load, require_option
 from fractale.cli.select import policy_option, seed_option
 
@@ -37,6 +37,9 @@ def submit(job, target, policy, seed, manager, requires, dry_run, hold, jobspec,
     from fractale.submission import Plan
     from fractale.submission import submit as submit_job
 
+    given = click.get_current_context().get_parameter_source("policy")
+    if target and given is not click.core.ParameterSource.DEFAULT:
+        raise UserError("give --cluster or --policy, not both")
     fleet, parsed = load(job, manager, requires, (), config_dir)
     try:
         done = submit_job(parsed, target, policy=policy, seed=seed, store=fleet.store,
