@@ -11,15 +11,17 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{Error, Result};
 use crate::graph::{ResourceGraph, NO_PARENT};
+use crate::input::{read_bounded, MAX_GRAPH_BYTES};
 use crate::jgf::{self, Document, Edge, Node, Status, CONTAINMENT};
 use crate::jobspec::{Constraint, ConstraintTarget, Count, Jobspec, Request};
 use crate::matcher::{AllocState, Matcher, Outcome, Policy};
 
 /// Bumped whenever the cache's layout or meaning changes.
-const CACHE_VERSION: u32 = 3;
+const CACHE_VERSION: u32 = 4;
 
 /// Levels between a node and its resources that a batch script's per-node request passes
 /// over (the scheduler may spread a task over sockets).
@@ -34,26 +36,44 @@ pub struct ClusterSource {
     pub path: PathBuf,
 }
 
+/// What a compiled cluster was compiled from: its graph file's content hash, and the file's
+/// status when it was last hashed. An unchanged status (size, modification and change times,
+/// inode) means an unchanged file without reading it; a changed status means hashing the
+/// file again, and only a changed hash means compiling it again. The change time is what
+/// makes this sound: no edit can keep it, even one that restores the modification time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {
-    modified_ns: u128,
-    size: u64,
+    status: FileStatus,
+    content: u64,
 }
 
-fn stamp(path: &Path) -> Result<Stamp> {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileStatus {
+    size: u64,
+    modified_ns: i128,
+    changed_ns: i128,
+    inode: u64,
+    device: u64,
+}
+
+fn status(path: &Path) -> Result<FileStatus> {
+    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).map_err(|e| Error::Io {
         file: path.display().to_string(),
         message: e.to_string(),
     })?;
-    let modified_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    Ok(Stamp {
-        modified_ns,
+    let ns = |seconds: i64, nanos: i64| i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+    Ok(FileStatus {
         size: meta.len(),
+        modified_ns: ns(meta.mtime(), meta.mtime_nsec()),
+        changed_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        inode: meta.ino(),
+        device: meta.dev(),
     })
+}
+
+fn read_graph(path: &Path) -> Result<Vec<u8>> {
+    read_bounded(path, MAX_GRAPH_BYTES, "graph", true)
 }
 
 /// One node of a cluster as constraints see it.
@@ -253,13 +273,14 @@ fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Value {
     jgf::to_value(&doc)
 }
 
-fn compile(source: &ClusterSource, stamp: Stamp, table: &mut ShapeTable) -> Result<CachedCluster> {
+fn compile(
+    source: &ClusterSource,
+    bytes: &[u8],
+    stamp: Stamp,
+    table: &mut ShapeTable,
+) -> Result<CachedCluster> {
     let file = source.path.display().to_string();
-    let bytes = std::fs::read(&source.path).map_err(|e| Error::Io {
-        file: file.clone(),
-        message: format!("cannot read the graph: {e}"),
-    })?;
-    let g = ResourceGraph::from_jgf_bytes(&bytes, Some(&file))?;
+    let g = ResourceGraph::from_jgf_bytes(bytes, Some(&file))?;
     let node_type = g.types.get("node");
     let mut nodes = Vec::new();
     let mut decomposable = node_type.is_some();
@@ -310,12 +331,21 @@ fn compile(source: &ClusterSource, stamp: Stamp, table: &mut ShapeTable) -> Resu
 
 impl FleetIndex {
     fn load(path: &Path) -> Option<FleetIndex> {
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = read_bounded(path, MAX_GRAPH_BYTES, "fleet cache", true).ok()?;
         let index: FleetIndex = serde_json::from_slice(&bytes).ok()?;
         (index.version == CACHE_VERSION).then_some(index)
     }
 
     fn save(&self, path: &Path) -> std::io::Result<()> {
+        // Only a regular file is replaced: a cache path naming a device or a pipe (even
+        // `/dev/null`) is read from, never renamed over.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() {
+                return Err(std::io::Error::other(
+                    "the cache path is not a regular file",
+                ));
+            }
+        }
         let text = serde_json::to_vec(self).map_err(std::io::Error::other)?;
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, text)?;
@@ -337,18 +367,36 @@ impl Fleet {
             .collect();
         let mut clusters = Vec::with_capacity(sources.len());
         let mut rebuilt = 0;
+        let mut restamped = false;
         for source in sources {
-            let now = stamp(&source.path)?;
+            let now = status(&source.path)?;
             let path = source.path.display().to_string();
-            match old.get(source.name.as_str()) {
-                Some(c) if c.stamp == now && c.path == path => clusters.push((*c).clone()),
-                _ => {
-                    clusters.push(compile(source, now, &mut table)?);
+            let cached = old
+                .get(source.name.as_str())
+                .filter(|c| c.path == path)
+                .copied();
+            if let Some(c) = cached.filter(|c| c.stamp.status == now) {
+                clusters.push(c.clone());
+                continue;
+            }
+            let bytes = read_graph(&source.path)?;
+            let content = xxh3_64(&bytes);
+            let stamp = Stamp {
+                status: now,
+                content,
+            };
+            match cached.filter(|c| c.stamp.content == content) {
+                Some(c) => {
+                    clusters.push(CachedCluster { stamp, ..c.clone() });
+                    restamped = true;
+                }
+                None => {
+                    clusters.push(compile(source, &bytes, stamp, &mut table)?);
                     rebuilt += 1;
                 }
             }
         }
-        let changed = rebuilt > 0 || clusters.len() != previous.clusters.len();
+        let changed = rebuilt > 0 || restamped || clusters.len() != previous.clusters.len();
         let index = compact(FleetIndex {
             version: CACHE_VERSION,
             shapes: table.shapes,
@@ -588,10 +636,7 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
 
 /// A cluster's full graph (flattened for per-node matching), read from its file.
 fn full_graph(c: &CachedCluster, per_node: bool) -> Result<ResourceGraph> {
-    let bytes = std::fs::read(&c.path).map_err(|e| Error::Io {
-        file: c.path.clone(),
-        message: format!("cannot read the graph: {e}"),
-    })?;
+    let bytes = read_graph(Path::new(&c.path))?;
     let g = ResourceGraph::from_jgf_bytes(&bytes, Some(&c.path))?;
     if per_node {
         flatten_graph(&g)

@@ -1360,6 +1360,7 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
     let keyed = built.keyed;
     let nodes = built.nodes;
     let root = containment_root(&nodes, &edges, file)?;
+    check_size_totals(&nodes, file)?;
     let mut doc = Document {
         nodes,
         edges,
@@ -1370,6 +1371,26 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
     };
     fill_missing_paths(&mut doc);
     Ok(doc)
+}
+
+/// Every per-type total the graph keeps (a subtree's cores, the cluster's memory) must be a
+/// count a 64-bit integer holds; the whole graph's total per type bounds them all.
+fn check_size_totals(nodes: &[Node], file: Option<&str>) -> Result<()> {
+    let mut totals: HashMap<&str, u64> = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let total = totals.entry(&node.kind).or_insert(0);
+        *total = total.checked_add(node.size).ok_or_else(|| {
+            Error::jgf(
+                file,
+                format!("graph.nodes[{i}].metadata.size"),
+                format!(
+                    "expected the sizes of all {} vertices to add up to at most 2**64-1",
+                    node.kind
+                ),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Check that containment edges form one tree and return its root.

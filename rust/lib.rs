@@ -4,6 +4,7 @@
 pub mod error;
 pub mod fleet;
 pub mod graph;
+pub mod input;
 pub mod jgf;
 pub mod jobspec;
 pub mod matcher;

@@ -364,7 +364,7 @@ def _is_file(text: str) -> bool:
 def _looks_like_jobspec(text: str) -> bool:
     try:
         document = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return False
     return isinstance(document, dict) and "resources" in document and "tasks" in document
 

@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import gc
 import json
+import math
 import os
 import re
 import shutil
@@ -40,8 +41,6 @@ GraphSource = Union[str, os.PathLike, Mapping[str, Any]]
 CONFIG_FILE = "cluster.yaml"
 CONTAINMENT = "containment"
 LOCK_FILE = ".lock"
-# Schedulers a cluster may name: every workload manager fractale writes scripts for.
-SCHEDULERS = ("slurm", "flux", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
 
 # libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -183,7 +182,12 @@ class Cluster:
     def cost(self) -> float | None:
         """Price of one node for one hour, when the cluster's configuration gives it."""
         value = self.config.get("cost")
-        return None if value is None else float(value)
+        if value is None:
+            return None
+        try:
+            return check_cost(value)
+        except StoreError as err:
+            raise StoreError(f"{self.path / CONFIG_FILE}: {err}") from None
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -368,8 +372,8 @@ class Store:
         """
         check_name(name)
         scheduler = check_scheduler(scheduler)
-        if cost is not None and (not isinstance(cost, (int, float)) or cost < 0):
-            raise StoreError(f"cost must be a non-negative number per node-hour, not {cost!r}")
+        if cost is not None:
+            cost = check_cost(cost)
         graphs = {CONTAINMENT: containment}
         for subsystem, source in (subsystems or {}).items():
             check_name(subsystem, "subsystem name")
@@ -447,6 +451,8 @@ class Store:
             raise StoreError(f"cannot change {', '.join(unknown)}; only {', '.join(allowed)}")
         if "scheduler" in changes:
             changes["scheduler"] = check_scheduler(changes["scheduler"])
+        if changes.get("cost") is not None:
+            changes["cost"] = check_cost(changes["cost"])
         if changes.get("submit"):
             changes["submit"] = _target(changes["submit"])
         with self.lock():
@@ -485,11 +491,23 @@ class Store:
             shutil.rmtree(graveyard, ignore_errors=True)
 
 
+def check_cost(cost: Any) -> float:
+    """A price per node-hour: a finite number, zero or more."""
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not (
+            math.isfinite(cost) and cost >= 0):
+        raise StoreError(f"cost must be a finite, non-negative number per node-hour, "
+                         f"not {cost!r}")
+    return float(cost)
+
+
 def check_scheduler(scheduler: str) -> str:
+    """``scheduler`` as a cluster names it: a workload manager clusters run."""
+    from fractale.transform.registry import scheduler_names
+
     key = str(scheduler).strip().lower()
-    if key not in SCHEDULERS:
+    if key not in scheduler_names():
         raise StoreError(
-            f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}"
+            f"unknown scheduler {scheduler!r}; expected one of {', '.join(scheduler_names())}"
         )
     return key
 

@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 
 use super::convert::{to_py, to_value};
 use super::errors::to_pyerr;
 use super::jobspec::Jobspec;
 use crate::error::Error;
 use crate::graph::ResourceGraph as CoreGraph;
+use crate::input::{read_bounded, MAX_GRAPH_BYTES};
 use crate::matcher::{self, AllocState, Matcher, Policy};
 
 #[pyclass(name = "Vertex", module = "fractale", frozen, get_all)]
@@ -252,10 +253,14 @@ impl ResourceGraph {
     }
 }
 
+/// Linux's PATH_MAX.
+const MAX_PATH_BYTES: usize = 4096;
+
 /// Read a JGF source: a path, JSON text, or bytes of either.
 fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Option<String>)> {
     if let Ok(d) = source.cast::<PyDict>() {
-        let value = to_value(d.as_any())?;
+        let value = to_value(d.as_any())
+            .map_err(|c| to_pyerr(py, Error::jgf(None, c.location, c.problem)))?;
         let g = py
             .detach(|| CoreGraph::from_jgf_value(value, None))
             .map_err(|e| to_pyerr(py, e))?;
@@ -273,6 +278,21 @@ fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Optio
             .map_err(|e| to_pyerr(py, e))?;
         return Ok((g, None));
     }
+    // Longer than any path the kernel takes: text that is not JGF, never echoed whole.
+    if let Some(text) = text.as_ref().filter(|t| t.len() > MAX_PATH_BYTES) {
+        return Err(to_pyerr(
+            py,
+            Error::jgf(
+                None,
+                "",
+                format!(
+                    "expected JGF text (a JSON object) or the path of a JGF file, found {} \
+                     characters of other text",
+                    text.chars().count()
+                ),
+            ),
+        ));
+    }
     let path: std::path::PathBuf = match source.extract() {
         Ok(p) => p,
         Err(_) => {
@@ -286,10 +306,7 @@ fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Optio
     let file = name.clone();
     let g = py
         .detach(move || {
-            let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-                file: file.clone(),
-                message: format!("cannot read the graph: {e}"),
-            })?;
+            let bytes = read_bounded(&path, MAX_GRAPH_BYTES, "graph", true)?;
             CoreGraph::from_jgf_bytes(&bytes, Some(&file))
         })
         .map_err(|e| to_pyerr(py, e))?;
@@ -336,8 +353,21 @@ impl ResourceGraph {
     fn release(&self, py: Python<'_>, allocation: &Bound<'_, PyAny>) -> PyResult<()> {
         let jobid = if let Ok(a) = allocation.cast::<Allocation>() {
             a.get().jobid
-        } else if let Ok(id) = allocation.extract::<u64>() {
-            id
+        } else if allocation.is_instance_of::<PyInt>() && !allocation.is_instance_of::<PyBool>() {
+            // No allocation has a negative id or one past 64 bits: that is an unknown job.
+            match allocation.extract::<u64>() {
+                Ok(id) => id,
+                Err(_) => {
+                    return Err(to_pyerr(
+                        py,
+                        Error::Match {
+                            message: format!(
+                                "no allocation with job id {allocation} is held on this graph"
+                            ),
+                        },
+                    ))
+                }
+            }
         } else {
             return Err(PyTypeError::new_err("expected an Allocation or a job id"));
         };

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::convert::{to_py, to_value};
 use super::errors::to_pyerr;
 use crate::error::Error;
+use crate::input::{read_bounded, MAX_JOBSPEC_BYTES};
 use crate::jobspec::Jobspec as CoreJobspec;
 
 #[pyclass(name = "Jobspec", module = "fractale", frozen)]
@@ -42,12 +43,7 @@ fn parse_text(
         let yaml = py.import("yaml")?;
         let loader = yaml.getattr("safe_load")?;
         match loader.call1((text,)) {
-            Ok(doc) => to_value(&doc).map_err(|e| {
-                to_pyerr(
-                    py,
-                    Error::jobspec(source, "", format!("is not a jobspec document ({e})")),
-                )
-            })?,
+            Ok(doc) => document(py, &doc, source)?,
             Err(err) => {
                 let value = err.value(py);
                 let mark = value.getattr("problem_mark").ok().filter(|m| !m.is_none());
@@ -75,6 +71,12 @@ fn parse_text(
     CoreJobspec::from_value_with(value, source, strict).map_err(|e| to_pyerr(py, e))
 }
 
+/// A jobspec handed over as Python objects, as a JSON value; what cannot be one is a
+/// `JobspecError` at its place.
+fn document(py: Python<'_>, obj: &Bound<'_, PyAny>, source: Option<&str>) -> PyResult<Value> {
+    to_value(obj).map_err(|c| to_pyerr(py, Error::jobspec(source, c.location, c.problem)))
+}
+
 impl Jobspec {
     /// Accept a `Jobspec`, jobspec text or a dict wherever a jobspec is asked for.
     pub fn coerce(obj: &Bound<'_, PyAny>) -> PyResult<Arc<CoreJobspec>> {
@@ -86,7 +88,7 @@ impl Jobspec {
             return Ok(Arc::new(parse_text(py, &s.to_cow()?, None, true)?));
         }
         if let Ok(d) = obj.cast::<PyDict>() {
-            let value = to_value(d.as_any())?;
+            let value = document(py, d.as_any(), None)?;
             return CoreJobspec::from_value(value, None)
                 .map(Arc::new)
                 .map_err(|e| to_pyerr(py, e));
@@ -106,13 +108,16 @@ impl Jobspec {
     #[pyo3(signature = (path, *, strict = true))]
     fn from_path(py: Python<'_>, path: std::path::PathBuf, strict: bool) -> PyResult<Jobspec> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let bytes = read_bounded(&path, MAX_JOBSPEC_BYTES, "jobspec", false)
+            .map_err(|e| to_pyerr(py, e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
             to_pyerr(
                 py,
-                Error::Io {
-                    file: name.clone(),
-                    message: format!("cannot read the jobspec: {e}"),
-                },
+                Error::jobspec(
+                    Some(&name),
+                    format!("byte {}", e.utf8_error().valid_up_to()),
+                    "expected UTF-8 text",
+                ),
             )
         })?;
         Ok(Jobspec {
@@ -138,7 +143,7 @@ impl Jobspec {
     #[staticmethod]
     #[pyo3(signature = (document, *, strict = true))]
     fn from_dict(py: Python<'_>, document: &Bound<'_, PyDict>, strict: bool) -> PyResult<Jobspec> {
-        let value = to_value(document.as_any())?;
+        let value = self::document(py, document.as_any(), None)?;
         CoreJobspec::from_value_with(value, None, strict)
             .map(|js| Jobspec {
                 inner: Arc::new(js),

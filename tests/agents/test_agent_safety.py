@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from fractale.agents.execute import Executor
 from fractale.agents.manager import Manager
 from fractale.agents.plan import load_plan
+from fractale.agents.steps import results
 from fractale.agents.steps.batch import BatchAgent
 from fractale.agents.steps.build import BuildAgent
 from fractale.agents.steps.results import ResultsAgent
@@ -50,14 +53,39 @@ def test_the_executor_refuses_to_run_anything_in_a_dry_run():
         Executor(dry_run=True).run(["true"])
 
 
-def test_the_results_agent_applies_model_patterns_without_any_process(
-    replay, context, fenced, no_processes
+def test_the_results_agent_applies_model_patterns_in_a_worker_that_never_sees_them_as_code(
+    replay, context, fenced, monkeypatch
 ):
-    patterns = {"metrics": {"x": {"pattern": r"x=(\d+)$(touch /tmp/fractale-pwned)?"}}}
+    started: list[list[str]] = []
+    real_run = subprocess.run
+
+    def watch(argv, **kwargs):
+        started.append(argv)
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", watch)
+    hostile = r"x=(\d+)$(touch /tmp/fractale-pwned)?"
+    patterns = {"metrics": {"x": {"pattern": hostile}}}
     ctx = context(replay([{"agent": "results", "text": fenced(json.dumps(patterns))}]))
     record = ResultsAgent({"output": "x=3\n", "metrics": ["x"]}).run(ctx, "m")
     assert record.outputs["metrics"] == {"x": "3"}
-    assert no_processes == []
+    # One worker of fractale's own: this Python, isolated, with the pattern on its stdin only.
+    assert [argv[:3] for argv in started] == [[sys.executable, "-I", "-c"]]
+    assert not any(hostile in part for argv in started for part in argv)
+
+
+def test_a_pattern_that_backtracks_forever_fails_the_step_instead_of_hanging(
+    replay, context, fenced, monkeypatch
+):
+    monkeypatch.setattr(results, "PATTERN_SECONDS", 1.0)
+    patterns = {"metrics": {"x": {"pattern": r"^(a+)+$"}}}
+    ctx = context(replay([{"agent": "results", "text": fenced(json.dumps(patterns))}]),
+                  max_attempts=1)
+    started = time.monotonic()
+    record = ResultsAgent({"output": "a" * 35 + "!", "metrics": ["x"]}).run(ctx, "m")
+    assert time.monotonic() - started < 20
+    assert record.status == "failed"
+    assert "ran for over 1 s without an answer (catastrophic backtracking?)" in record.message
 
 
 def test_commands_are_argument_lists_without_a_shell_and_model_text_stays_in_files(

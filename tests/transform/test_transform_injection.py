@@ -11,7 +11,7 @@ import yaml
 from fractale.transform import JobSpec, read, write
 from fractale.transform.directives import quote
 from fractale.transform.managers.kubernetes import dns1123_label
-from fractale.transform.registry import MANAGER_NAMES
+from fractale.transform.registry import names
 
 SCRIPT_MANAGERS = ("flux", "slurm", "pbs", "lsf", "oar", "cobalt", "moab")
 PREFIX = {"flux": "#FLUX:", "slurm": "#SBATCH", "pbs": "#PBS", "lsf": "#BSUB", "oar": "#OAR",
@@ -115,7 +115,7 @@ def test_values_no_directive_can_carry_are_refused(value):
         quote(value)
 
 
-@pytest.mark.parametrize("manager", MANAGER_NAMES)
+@pytest.mark.parametrize("manager", names())
 def test_a_refused_value_is_reported_not_dropped_silently(manager):
     _, losses = write(JobSpec(workdir='/data/"quoted"\ndir', nodes=1, tasks=1,
                               script="true\n"), manager)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from fractale.transform import JobSpec, write
-from fractale.transform.registry import MANAGER_NAMES
+from fractale.transform.registry import names
 
 RENDERED = Path(__file__).parent / "rendered"
 
@@ -33,13 +33,13 @@ LOST = {
 }
 
 
-@pytest.mark.parametrize("manager", MANAGER_NAMES)
+@pytest.mark.parametrize("manager", names())
 def test_the_hybrid_job_is_written_as_pinned(manager):
     text, _ = write(HYBRID, manager)
     assert text == (RENDERED / f"hybrid.{manager}").read_text()
 
 
-@pytest.mark.parametrize("manager", MANAGER_NAMES)
+@pytest.mark.parametrize("manager", names())
 def test_what_each_manager_cannot_say_of_the_hybrid_job_is_reported(manager):
     _, losses = write(HYBRID, manager)
     assert {loss.field for loss in losses if loss.field} == LOST[manager]

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from fractale.errors import TranslateError
 from fractale.transform import read, write
-from fractale.transform.registry import MANAGER_NAMES, get
+from fractale.transform.registry import get, names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transform_corpus import scripts
@@ -37,7 +37,7 @@ def read_then_write_everywhere(text, manager):
     except TranslateError as err:
         assert str(err)
         return
-    for target in MANAGER_NAMES:
+    for target in names():
         write(spec, target)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from fractale.transform import JobSpec, units
 from fractale.transform.model import MAIL_EVENTS, field_names
-from fractale.transform.registry import MANAGER_NAMES, get
+from fractale.transform.registry import get, names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -282,7 +282,7 @@ def roundtrip(spec, manager):
     return back, losses
 
 
-@pytest.mark.parametrize("manager", MANAGER_NAMES)
+@pytest.mark.parametrize("manager", names())
 def test_every_spec_the_manager_can_express_round_trips_exactly(manager):
     recipe = LOSSLESS[manager]
 
@@ -320,7 +320,7 @@ ANY_SPEC = st.builds(
 )
 
 
-@pytest.mark.parametrize("manager", MANAGER_NAMES)
+@pytest.mark.parametrize("manager", names())
 def test_fields_a_manager_cannot_express_are_named_by_its_renderer(manager):
     @SETTINGS
     @given(ANY_SPEC)

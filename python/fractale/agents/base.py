@@ -19,7 +19,7 @@ from fractale.agents.conditions import Condition, Outcome
 from fractale.agents.execute import Executor
 from fractale.agents.helper import Helper
 from fractale.agents.llm import LLM, Request
-from fractale.agents.record import Attempt, Records, StepRecord, tail
+from fractale.agents.record import Attempt, Records, StepRecord, redact, tail
 from fractale.agents.replies import artifact_from
 from fractale.errors import AgentError, FractaleError
 
@@ -171,6 +171,8 @@ class StepAgent(ABC):
             artifact, origin = self._next_artifact(ctx, failed, feedback, cache_key)
             path = ctx.workdir / step / f"attempt-{number}" / self.filename
             path.parent.mkdir(parents=True, exist_ok=True)
+            # The file is what runs and what stays on disk: never with the API key in it.
+            artifact = redact(artifact)
             path.write_text(artifact, encoding="utf-8")
             ctx.echo(f"[{step}] attempt {number} ({origin.split(':')[0]}): {path}")
             outcome = self._judge(ctx, artifact, path)

@@ -6,9 +6,11 @@ container build tool; it is never a command line and never goes through ``sh -c`
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +34,40 @@ class Completed:
     @property
     def command(self) -> str:
         return " ".join(self.argv)
+
+
+# Reads {"pattern": ..., "text": ...} on stdin; prints null when the pattern matches nothing,
+# else [the first group of the last match] (a group that took no part is null).
+_MATCH_WORKER = (
+    "import json, re, sys\n"
+    "job = json.load(sys.stdin)\n"
+    "last = None\n"
+    "for last in re.finditer(job['pattern'], job['text'], re.MULTILINE):\n"
+    "    pass\n"
+    "json.dump(None if last is None else [last.group(1)], sys.stdout)\n"
+)
+
+
+def last_match(pattern: str, text: str, timeout: float) -> list[str | None] | None:
+    """``[first group]`` of ``pattern``'s last match in ``text``; None when it matches nothing.
+
+    A model's regular expression can backtrack for longer than the universe lasts
+    (``^(a+)+$``); it runs in a worker process that is killed after ``timeout`` seconds,
+    and that is an ``AgentError``.
+    """
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", _MATCH_WORKER],
+            input=json.dumps({"pattern": pattern, "text": text}),
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise AgentError(f"pattern {pattern!r} ran for over {timeout:g} s without an answer "
+                         "(catastrophic backtracking?)") from None
+    if done.returncode != 0:
+        last_line = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise AgentError(f"pattern {pattern!r} failed: {last_line}")
+    return json.loads(done.stdout)
 
 
 class Executor:

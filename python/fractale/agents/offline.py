@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from fractale.agents.llm import LLM, Reply, Request, resolve_model
+from fractale.agents.record import redact
 from fractale.agents.usage import Ledger, Usage
 from fractale.errors import AgentError
 
@@ -43,6 +44,8 @@ def _load(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise AgentError(f"cannot read replay file {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise AgentError(f"{path}: not a replay file: byte {err.start} is not UTF-8 text") from None
     except yaml.YAMLError as err:
         raise AgentError(f"{path} is not valid YAML: {err}") from None
     if not isinstance(document, dict) or not isinstance(document.get("responses"), list):
@@ -150,7 +153,8 @@ class Recorder(LLM):
         document = {"model": self.model, "responses": self._responses}
         # Written after every call, so a run that stops half-way is still rehearsable.
         self.path.write_text(
-            yaml.dump(document, Dumper=_LiteralDumper, sort_keys=False), encoding="utf-8"
+            yaml.dump(redact(document), Dumper=_LiteralDumper, sort_keys=False),
+            encoding="utf-8",
         )
         return reply
 

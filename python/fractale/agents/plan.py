@@ -189,6 +189,8 @@ def load_plan(path: Path, *, overrides: dict[str, Any] | None = None) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise AgentError(f"cannot read plan {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise AgentError(f"{path}: not a plan: byte {err.start} is not UTF-8 text") from None
     try:
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as err:

@@ -247,10 +247,20 @@ def batch(
         "nodes": nodes,
         "tasks": tasks,
         "time": time_limit,
-        "script": script.read_text(encoding="utf-8") if script else None,
+        "script": _text(script) if script else None,
         "notes": notes,
     }
     _single("batch", inputs, options, as_json)
+
+
+def _text(path: Path) -> str:
+    """A file the user names, as text; an unreadable or binary one is their error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: byte {err.start} is not UTF-8 text") from None
 
 
 @agent.command("kubernetes-job")

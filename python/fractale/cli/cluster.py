@@ -9,7 +9,7 @@ from typing import Any
 import click
 import yaml
 
-from fractale.cli.options import UserError, json_option
+from fractale.cli.options import Price, UserError, json_option
 
 config_dir_option = click.option(
     "--config-dir",
@@ -69,7 +69,7 @@ def cluster() -> None:
     help="Another subsystem graph, e.g. spack=spack.json (repeatable).",
 )
 @click.option("--description", help="What the cluster is, in a sentence.")
-@click.option("--cost", type=float, help="Price of one node for one hour.")
+@click.option("--cost", type=Price(), help="Price of one node for one hour.")
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="User metadata.")
 @click.option("--submit", "submit_url", default="local", show_default=True,
               metavar="local|ssh://[USER@]HOST[:PORT]",

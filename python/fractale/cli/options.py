@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 
@@ -9,6 +11,21 @@ class UserError(click.ClickException):
     """Bad input from the user: a clear message and exit status 2."""
 
     exit_code = 2
+
+
+class Price(click.ParamType):
+    """A price: a finite number, zero or more (``nan``, ``inf`` and negatives refused)."""
+
+    name = "price"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number) or number < 0:
+            self.fail(f"{value!r} is not a finite, non-negative price", param, ctx)
+        return number
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

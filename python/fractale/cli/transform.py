@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from fractale.cli.options import UserError
+from fractale.transform.registry import names
 
-MANAGERS = ("flux", "jobspec", "slurm", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
+MANAGERS = names()
 
 # Exit status when --strict and something could not be translated.
 EXIT_LOSSY = 3

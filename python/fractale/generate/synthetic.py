@@ -13,6 +13,10 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
+# Past this a graph's JGF text outgrows what the reader takes (``MAX_GRAPH_BYTES``, 4 GiB,
+# at about 300 bytes a vertex).
+MAX_VERTICES = 12_000_000
+
 EDGE_METADATA = {"subsystem": "containment", "relation": "contains"}
 
 
@@ -65,6 +69,12 @@ def _check(nodes, sockets, cores, gpus, memory, memory_size, racks, name) -> Non
         raise ValueError(f"racks must be between 1 and the number of nodes, not {racks!r}")
     if not isinstance(name, str) or not name or "/" in name or name.strip() != name:
         raise ValueError(f"a cluster name must be non-empty, without '/' or spaces: {name!r}")
+    racks_and_root = 1 + (racks or 0)
+    vertices = racks_and_root + nodes * (1 + sockets + sockets * cores + gpus + memory)
+    if vertices > MAX_VERTICES:
+        raise ValueError(
+            f"{nodes} nodes of that shape make {vertices:,} vertices; a synthetic graph holds "
+            f"at most {MAX_VERTICES:,} (about the 4 GiB of JGF fractale reads back)")
 
 
 def synthetic_graph(

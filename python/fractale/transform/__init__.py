@@ -8,9 +8,10 @@ field that could not be carried over. ``read``/``write`` are the same with losse
 from __future__ import annotations
 
 from fractale.errors import TranslateError
+from fractale.transform.check import check
 from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
-from fractale.transform.registry import MANAGER_NAMES, all_managers, get
+from fractale.transform.registry import all_managers, get, names
 from fractale.transform.report import Loss, Translation
 
 
@@ -22,10 +23,13 @@ def detect(text: str) -> str:
     if len(claims) == 1:
         return claims[0]
     if not claims:
+        prefixes = [prefix for manager in all_managers()
+                    if (prefix := getattr(manager, "prefix", None))]
+        formats = [manager.description for manager in all_managers()
+                   if not hasattr(manager, "prefix")]
         raise TranslateError(
             "cannot tell which workload manager the input is written for: it has no "
-            "#SBATCH, #FLUX:, #PBS, #BSUB, #OAR, #COBALT or #MSUB directive and is not a "
-            "Flux jobspec or a Kubernetes Job",
+            f"{', '.join(prefixes)} directive and is not a {' or a '.join(formats)}",
             expected="a batch script with directives, or --from MANAGER",
         )
     raise TranslateError(
@@ -38,8 +42,19 @@ def detect(text: str) -> str:
 def read(text: str, manager: str | None = None, *,
          file: str | None = None) -> tuple[JobSpec, list[Loss]]:
     """Read job text into a spec, with every directive that could not be mapped."""
-    name = manager or detect(text)
-    return get(name).read(text, file)
+    if manager is None:
+        return get(detect(text)).read(text, file)
+    reader = get(manager)
+    if text.strip() and not reader.claims(text):
+        # A script with none of the named manager's directives but another's: the wrong
+        # --from, which would otherwise read as an empty job with nothing reported.
+        others = [m.name for m in all_managers() if m.name != reader.name and m.claims(text)]
+        if others:
+            raise TranslateError(
+                f"{file or 'the input'} is not a {reader.description}: it has none of its "
+                f"directives and reads as {' or '.join(others)}",
+                file=file, expected=f"a {reader.description}, or --from {others[0]}")
+    return reader.read(text, file)
 
 
 def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
@@ -49,6 +64,7 @@ def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
     manager's table did not already report is reported too, so nothing is lost silently.
     """
     target = get(manager)
+    check(spec)
     text, written = target.write(spec)
     # The same field can be named by two rows (e.g. a layout folded into another); once is
     # enough for the user.
@@ -122,7 +138,7 @@ def _in_source(loss: Loss, lines: list[int | None]) -> Loss:
 
 
 __all__ = [
-    "MANAGER_NAMES",
+    "names",
     "JobSpec",
     "Loss",
     "Translation",

@@ -14,9 +14,6 @@ def translate(script: str, source: str | None, target: str, losses: list[Loss]) 
     Loss line numbers count lines of the script body; ``fractale.transform.transform`` maps
     them back to the source file.
     """
-    # A jobspec's script is a Flux batch script.
-    source = "flux" if source == "jobspec" else source
-    target = "flux" if target == "jobspec" else target
     if not script or source is None or source == target:
         return script
     out: list[str] = []

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from fractale.transform import registry
 from fractale.transform.report import Loss
 
 LAYOUT_FIELDS = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "gpus_per_task")
@@ -114,14 +115,14 @@ def _opt(name: str, value: int | str | None) -> list[str]:
                                      f"{name} {value}"]
 
 
-def _srun(layout: Layout) -> str:
+def write_srun(layout: Layout) -> str:
     return " ".join(["srun", *_opt("-N", layout.nodes), *_opt("-n", layout.tasks),
                      *_opt("--ntasks-per-node", layout.tasks_per_node),
                      *_opt("-c", layout.cpus_per_task),
                      *_opt("--gpus-per-task", layout.gpus_per_task)])
 
 
-def _flux(layout: Layout) -> str:
+def write_flux_run(layout: Layout) -> str:
     return " ".join(["flux run", *_opt("-N", layout.nodes), *_opt("-n", layout.tasks),
                      *_opt("--tasks-per-node", layout.tasks_per_node),
                      *_opt("-c", layout.cpus_per_task), *_opt("-g", layout.gpus_per_task)])
@@ -135,12 +136,12 @@ def _tasks(layout: Layout) -> int | str | None:
     return None
 
 
-def _mpiexec(layout: Layout) -> str:
+def write_mpiexec(layout: Layout) -> str:
     return " ".join(["mpiexec", *_opt("-n", _tasks(layout)), *_opt("--ppn", layout.tasks_per_node),
                      *_opt("--depth", layout.cpus_per_task)])
 
 
-def _mpirun(hostfile: str | None) -> Callable[[Layout], str]:
+def write_mpirun(hostfile: str | None) -> Callable[[Layout], str]:
     def write(layout: Layout) -> str:
         words = ["mpirun"]
         if hostfile:
@@ -151,7 +152,7 @@ def _mpirun(hostfile: str | None) -> Callable[[Layout], str]:
     return write
 
 
-def _jsrun(layout: Layout) -> str:
+def write_jsrun(layout: Layout) -> str:
     tasks = _tasks(layout)
     if tasks is None and layout.nodes is not None:
         tasks = layout.nodes
@@ -159,24 +160,20 @@ def _jsrun(layout: Layout) -> str:
                      *_opt("-g", layout.gpus_per_task), *_opt("-r", layout.tasks_per_node)])
 
 
-def _aprun(layout: Layout) -> str:
+def write_aprun(layout: Layout) -> str:
     return " ".join(["aprun", *_opt("-n", _tasks(layout)), *_opt("-N", layout.tasks_per_node),
                      *_opt("-d", layout.cpus_per_task)])
 
 
-# target manager -> (writer, layout fields its launcher cannot carry). Launchers without a
-# node count get the tasks per node instead where the tasks divide over the nodes.
-WRITERS: dict[str, tuple[Callable[[Layout], str], tuple[str, ...]]] = {
-    "slurm": (_srun, ()),
-    "flux": (_flux, ()),
-    "jobspec": (_flux, ()),
-    "pbs": (_mpiexec, ("nodes", "gpus_per_task")),
-    "lsf": (_jsrun, ("nodes",)),
-    "oar": (_mpirun("$OAR_NODE_FILE"), ("nodes", "cpus_per_task", "gpus_per_task")),
-    "cobalt": (_aprun, ("nodes", "gpus_per_task")),
-    "moab": (_mpirun(None), ("nodes", "cpus_per_task", "gpus_per_task")),
-    "kubernetes": (_mpirun(None), ("nodes", "cpus_per_task", "gpus_per_task")),
-}
+@dataclass(frozen=True)
+class LaunchWriter:
+    """How a manager's scripts launch tasks: a writer of launch lines, and the layout fields
+    its launcher cannot carry. Launchers without a node count get the tasks per node instead
+    where the tasks divide over the nodes."""
+
+    write: Callable[[Layout], str]
+    cannot: tuple[str, ...] = ()
+
 
 _WORD = re.compile(r"\s*(\S+)")
 
@@ -198,7 +195,8 @@ def launcher_at(line: str) -> tuple[str, str, int] | None:
 def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> str:
     """The launch in ``line`` written with ``target``'s launcher; other lines unchanged."""
     found = launcher_at(line)
-    if found is None or target not in WRITERS:
+    writer = registry.get(target).launch
+    if found is None or writer is None:
         return line
     indent, key, offset = found
     launcher = LAUNCHERS[key]
@@ -230,7 +228,7 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
             dropped.append(f"{name}={value}" if value else name)
     _settle_sets(layout)
     rest = line[offset:]
-    writer, unsupported = WRITERS[target]
+    unsupported = writer.cannot
     if "nodes" in unsupported:
         _nodes_as_tasks_per_node(layout)
     for name in unsupported:
@@ -245,7 +243,7 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
                            line=number, directive=line.strip(), stage="render"))
     for name in unsupported:
         setattr(layout, name, None)
-    return f"{indent}{writer(layout)}{rest}"
+    return f"{indent}{writer.write(layout)}{rest}"
 
 
 def _nodes_as_tasks_per_node(layout: Layout) -> None:

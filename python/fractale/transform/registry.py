@@ -1,29 +1,45 @@
 """The workload managers fractale knows, each registered under its name.
 
 A manager reads its own job text into a ``JobSpec`` (with the losses it met) and writes a
-``JobSpec`` back out (with the fields it could not express). Managers register themselves
-with ``@register`` when their module is imported.
+``JobSpec`` back out (with the fields it could not express). Everything fractale knows of one
+manager lives on its class, in its own module under ``fractale.transform.managers``: its
+names, its directive syntax, the job variables it sets and the launcher it writes. Managers
+register themselves with ``@register``; every module of that package is imported on first
+use, so adding a manager is adding its module (and its corpus folder), nothing else.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from abc import ABC, abstractmethod
-from typing import ClassVar, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from fractale.errors import TranslateError
 from fractale.transform.model import JobSpec
 from fractale.transform.report import Loss
 from fractale.transform.submitter import Submitter
 
-MANAGER_NAMES = ("flux", "jobspec", "slurm", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
+if TYPE_CHECKING:
+    from fractale.transform.launchers import LaunchWriter
 
 
 class Manager(ABC):
     """One workload manager's reader and writer."""
 
-    name: str = ""
+    name: ClassVar[str] = ""
     # How a user would name the file format in a message, e.g. "#SBATCH batch script".
-    description: str = ""
+    description: ClassVar[str] = ""
+    # The job environment variables a running job of this manager reads: concept -> the
+    # variable's name (the concepts are listed in ``fractale.transform.variables.CONCEPTS``).
+    variables: ClassVar[Mapping[str, str]] = {}
+    # Other spellings it also sets, read but never written: variable -> concept.
+    variable_aliases: ClassVar[Mapping[str, str]] = {}
+    # How a parallel launch is written for this manager; None leaves launch lines as they are.
+    launch: ClassVar[LaunchWriter | None] = None
+    # Whether a cluster can run this manager as its scheduler (a jobspec is only a format).
+    is_scheduler: ClassVar[bool] = True
     # Its submit/status/cancel adapter, set at the end of the manager's module.
     submitter: ClassVar[type[Submitter] | None] = None
 
@@ -41,6 +57,7 @@ class Manager(ABC):
 
 
 _REGISTRY: dict[str, Manager] = {}
+_LOADED: list[bool] = []
 
 M = TypeVar("M", bound=type)
 
@@ -50,19 +67,37 @@ def register(cls: M) -> M:
     return cls
 
 
-def get(name: str) -> Manager:
-    from fractale.transform import managers  # noqa: F401  (imports register every manager)
+def _load() -> dict[str, Manager]:
+    """The registry, with every module of ``fractale.transform.managers`` imported."""
+    if not _LOADED:
+        from fractale.transform import managers
 
+        for module in pkgutil.iter_modules(managers.__path__):
+            importlib.import_module(f"{managers.__name__}.{module.name}")
+        _LOADED.append(True)
+    return _REGISTRY
+
+
+def names() -> tuple[str, ...]:
+    """Every manager's name, in alphabetical order."""
+    return tuple(sorted(_load()))
+
+
+def scheduler_names() -> tuple[str, ...]:
+    """The managers a cluster can run as its scheduler."""
+    return tuple(name for name in names() if _REGISTRY[name].is_scheduler)
+
+
+def get(name: str) -> Manager:
+    registry = _load()
     key = name.strip().lower()
-    if key not in _REGISTRY:
+    if key not in registry:
         raise TranslateError(
             f"unknown workload manager {name!r}",
-            expected="one of " + ", ".join(MANAGER_NAMES),
+            expected="one of " + ", ".join(names()),
         )
-    return _REGISTRY[key]
+    return registry[key]
 
 
 def all_managers() -> list[Manager]:
-    from fractale.transform import managers  # noqa: F401
-
-    return [_REGISTRY[name] for name in MANAGER_NAMES]
+    return [_REGISTRY[name] for name in names()]

@@ -1,65 +1,26 @@
-"""The job environment variables a script reads, as one table of concepts by manager.
+"""The job environment variables a script reads, renamed from one manager's to another's.
 
-Each row is one thing a running job can ask about (its id, its node list, its array index);
-each column the variable a manager sets for it, or ``None`` where it sets none. Adding a
-manager or a concept is one edit to ``VARIABLES``.
+Each concept is one thing a running job can ask about (its id, its node list, its array
+index). Which variable a manager sets for a concept lives on the manager's class
+(``Manager.variables`` and ``Manager.variable_aliases``); this module only renames.
 """
 
 from __future__ import annotations
 
 import re
 
+from fractale.transform import registry
 from fractale.transform.report import Loss
 
-_MANAGERS = ("slurm", "flux", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
-
-# concept -> variable per manager, in _MANAGERS order.
-_TABLE: dict[str, tuple[str | None, ...]] = {
-    #                 slurm                  flux              pbs              lsf
-    #                 oar                    cobalt            moab             kubernetes
-    "job_id": ("SLURM_JOB_ID", "FLUX_JOB_ID", "PBS_JOBID", "LSB_JOBID",
-               "OAR_JOB_ID", "COBALT_JOBID", "MOAB_JOBID", None),
-    "job_name": ("SLURM_JOB_NAME", None, "PBS_JOBNAME", "LSB_JOBNAME",
-                 "OAR_JOB_NAME", None, "MOAB_JOBNAME", None),
-    "node_count": ("SLURM_JOB_NUM_NODES", "FLUX_JOB_NNODES", "PBS_NUM_NODES", None,
-                   None, "COBALT_PARTSIZE", "MOAB_NODECOUNT", None),
-    "task_count": ("SLURM_NTASKS", "FLUX_JOB_SIZE", "PBS_NP", "LSB_DJOB_NUMPROC",
-                   None, None, "MOAB_PROCCOUNT", None),
-    "node_list": ("SLURM_JOB_NODELIST", None, None, "LSB_HOSTS",
-                  None, None, "MOAB_NODELIST", None),
-    "node_file": (None, None, "PBS_NODEFILE", "LSB_DJOB_HOSTFILE",
-                  "OAR_NODE_FILE", "COBALT_NODEFILE", None, None),
-    "submit_dir": ("SLURM_SUBMIT_DIR", None, "PBS_O_WORKDIR", "LS_SUBCWD",
-                   "OAR_WORKDIR", None, None, None),
-    "queue": ("SLURM_JOB_PARTITION", None, "PBS_QUEUE", "LSB_QUEUE",
-              "OAR_JOB_QUEUE", None, "MOAB_CLASS", None),
-    "array_index": ("SLURM_ARRAY_TASK_ID", None, "PBS_ARRAY_INDEX", "LSB_JOBINDEX",
-                    "OAR_ARRAY_INDEX", None, "MOAB_JOBARRAYINDEX", "JOB_COMPLETION_INDEX"),
-    "array_id": ("SLURM_ARRAY_JOB_ID", None, "PBS_ARRAY_ID", None,
-                 "OAR_ARRAY_ID", None, None, None),
-    "cpus_per_task": ("SLURM_CPUS_PER_TASK", None, "NCPUS", None,
-                      None, None, None, None),
-}
-
-# Other spellings a manager also sets for a concept (read, never written).
-_ALIASES: dict[str, dict[str, str]] = {
-    "slurm": {"SLURM_JOBID": "job_id", "SLURM_NNODES": "node_count",
-              "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list"},
-    "pbs": {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count"},
-    "oar": {"OAR_JOBID": "job_id", "OAR_NODEFILE": "node_file", "OAR_O_WORKDIR": "submit_dir"},
-    "moab": {"PBS_JOBID": "job_id", "PBS_O_WORKDIR": "submit_dir", "PBS_NODEFILE": "node_file"},
-}
-
-VARIABLES: dict[str, dict[str, str | None]] = {
-    manager: {concept: row[i] for concept, row in _TABLE.items()}
-    for i, manager in enumerate(_MANAGERS)
-}
+# Every concept a manager may name in its ``variables``.
+CONCEPTS = ("job_id", "job_name", "node_count", "task_count", "node_list", "node_file",
+            "submit_dir", "queue", "array_index", "array_id", "cpus_per_task")
 
 
-def _concepts(manager: str) -> dict[str, str]:
+def _concepts(manager: registry.Manager) -> dict[str, str]:
     """This manager's variable -> concept."""
-    names = {var: concept for concept, var in VARIABLES.get(manager, {}).items() if var}
-    names.update(_ALIASES.get(manager, {}))
+    names = {var: concept for concept, var in manager.variables.items()}
+    names.update(manager.variable_aliases)
     return names
 
 
@@ -69,10 +30,10 @@ _REFERENCE = re.compile(r"\$(\{)?([A-Za-z_][A-Za-z0-9_]*)")
 def translate_line(line: str, number: int, source: str, target: str,
                    losses: list[Loss]) -> str:
     """Rename the job variables ``line`` reads from ``source``'s names to ``target``'s."""
-    concepts = _concepts(source)
+    concepts = _concepts(registry.get(source))
     if not concepts:
         return line
-    target_vars = VARIABLES.get(target, {})
+    target_vars = registry.get(target).variables
 
     def rename(match: re.Match[str]) -> str:
         name = match.group(2)

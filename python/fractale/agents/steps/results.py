@@ -14,10 +14,14 @@ from typing import Any
 
 from fractale.agents.base import Context, StepAgent
 from fractale.agents.conditions import Outcome
+from fractale.agents.execute import last_match
 from fractale.agents.record import tail, write_json
 from fractale.errors import AgentError
 
 TYPES = ("float", "int", "str", "duration")
+# How long one metric's pattern may search the output before it is taken for runaway
+# backtracking: real patterns over real outputs answer in milliseconds.
+PATTERN_SECONDS = 10.0
 
 SYSTEM = """\
 You are the results agent of fractale. From an application's output, you write one Python \
@@ -147,11 +151,15 @@ class ResultsAgent(StepAgent):
         problems: list[str] = []
         for name in self.metrics:
             entry = table[name]
-            matches = list(re.finditer(entry["pattern"], text, re.MULTILINE))
-            if not matches:
+            try:
+                found = last_match(entry["pattern"], text, PATTERN_SECONDS)
+            except AgentError as err:
+                problems.append(f"{name}: {err}")
+                continue
+            if found is None:
                 problems.append(f"{name}: pattern {entry['pattern']!r} matches nothing")
                 continue
-            raw = matches[-1].group(1)
+            raw = found[0]
             try:
                 values[name] = convert(raw, entry.get("type", "str"))
             except (TypeError, ValueError):

@@ -8,7 +8,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from fractale.transform import units
+from fractale.transform import launchers, units
 from fractale.transform.codecs import env_value_ok
 from fractale.transform.directives import (
     Codec,
@@ -187,6 +187,9 @@ class Cobalt(DirectiveManager):
     prefix = "#COBALT"
     options = OPTIONS
     placeholders = {"id": "$jobid"}
+    variables = {"job_id": "COBALT_JOBID", "node_count": "COBALT_PARTSIZE",
+                 "node_file": "COBALT_NODEFILE"}
+    launch = launchers.LaunchWriter(launchers.write_aprun, ("nodes", "gpus_per_task"))
 
 
 # Submitting ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from fractale.transform import units
+from fractale.transform import launchers, units
 from fractale.transform.codecs import GpuCount, read_dependencies
 from fractale.transform.directives import (
     Codec,
@@ -170,6 +170,10 @@ class Flux(DirectiveManager):
     prefix_pattern = re.compile(r"#\s*flux:", re.IGNORECASE)
     options = OPTIONS
     placeholders = {"id": "{{id}}", "name": "{{name}}"}
+    variables = {"job_id": "FLUX_JOB_ID", "node_count": "FLUX_JOB_NNODES",
+                 "task_count": "FLUX_JOB_SIZE"}
+    launch = launchers.LaunchWriter(launchers.write_flux_run)
+
 
     def claims(self, text):
         return super().claims(text) or self.command(text) is not None

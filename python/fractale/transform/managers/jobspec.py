@@ -20,7 +20,7 @@ from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
-from fractale.transform.managers.flux import FluxSubmitter
+from fractale.transform.managers.flux import Flux, FluxSubmitter
 from fractale.transform.model import (
     PROPERTY_NAME,
     JobSpec,
@@ -188,6 +188,11 @@ def _read_constraints(node: Any, values: dict[str, Any], losses: list[Loss]) -> 
 class Jobspec(Manager):
     name = "jobspec"
     description = "Flux canonical jobspec (YAML or JSON)"
+    # A jobspec's batch script is a Flux batch script: Flux's variables and launcher.
+    variables = Flux.variables
+    launch = Flux.launch
+    is_scheduler = False
+
 
     def claims(self, text: str) -> bool:
         doc = _load(text)
@@ -452,7 +457,8 @@ def _load(text: str) -> Any:
         if stripped.startswith("{"):
             return json.loads(text)
         return yamltext.load(text)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, yaml.YAMLError, RecursionError):
+        # RecursionError: a document nested deeper than the readers follow is no jobspec.
         return None
 
 

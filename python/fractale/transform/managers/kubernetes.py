@@ -17,7 +17,7 @@ import yaml
 
 from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
-from fractale.transform import units, yamltext
+from fractale.transform import launchers, units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
 from fractale.transform.model import (
     JobSpec,
@@ -85,6 +85,10 @@ def _cpu_count(text: Any) -> int:
 class Kubernetes(Manager):
     name = "kubernetes"
     description = "Kubernetes batch/v1 Job manifest"
+    variables = {"array_index": "JOB_COMPLETION_INDEX"}
+    launch = launchers.LaunchWriter(launchers.write_mpirun(None),
+                                    ("nodes", "cpus_per_task", "gpus_per_task"))
+
 
     def claims(self, text: str) -> bool:
         return any(isinstance(doc, dict) and doc.get("kind") == "Job" and
@@ -341,7 +345,8 @@ def _documents(text: str) -> list[Any]:
         return []
     try:
         return yamltext.load_all(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
+        # RecursionError: a document nested deeper than the readers follow is no manifest.
         return []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fractale.transform import units
+from fractale.transform import launchers, units
 from fractale.transform.codecs import read_env_items, write_env_items
 from fractale.transform.directives import (
     Codec,
@@ -399,6 +399,13 @@ class Lsf(DirectiveManager):
     prefix = "#BSUB"
     options = OPTIONS
     placeholders = {"id": "%J", "array_index": "%I"}
+    variables = {
+        "job_id": "LSB_JOBID", "job_name": "LSB_JOBNAME", "task_count": "LSB_DJOB_NUMPROC",
+        "node_list": "LSB_HOSTS", "node_file": "LSB_DJOB_HOSTFILE", "submit_dir": "LS_SUBCWD",
+        "queue": "LSB_QUEUE", "array_index": "LSB_JOBINDEX",
+    }
+    launch = launchers.LaunchWriter(launchers.write_jsrun, ("nodes",))
+
 
     def finish_read(self, values, ctx):
         _order_mail(values)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from fractale.transform import launchers
 from fractale.transform.codecs import Array, MailEvents, read_dependencies
 from fractale.transform.directives import (
     DirectiveManager,
@@ -97,6 +98,16 @@ class Moab(DirectiveManager):
     description = "Moab batch script (#MSUB)"
     prefix = "#MSUB"
     options = OPTIONS
+    variables = {
+        "job_id": "MOAB_JOBID", "job_name": "MOAB_JOBNAME", "node_count": "MOAB_NODECOUNT",
+        "task_count": "MOAB_PROCCOUNT", "node_list": "MOAB_NODELIST", "queue": "MOAB_CLASS",
+        "array_index": "MOAB_JOBARRAYINDEX",
+    }
+    variable_aliases = {"PBS_JOBID": "job_id", "PBS_O_WORKDIR": "submit_dir",
+                        "PBS_NODEFILE": "node_file"}
+    launch = launchers.LaunchWriter(launchers.write_mpirun(None),
+                                    ("nodes", "cpus_per_task", "gpus_per_task"))
+
 
     def finish_read(self, values, ctx):
         settle_job_memory(values, ctx)

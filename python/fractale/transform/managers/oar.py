@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from fractale.transform import units
+from fractale.transform import launchers, units
 from fractale.transform.directives import (
     Codec,
     DirectiveManager,
@@ -259,6 +259,15 @@ class Oar(DirectiveManager):
     prefix = "#OAR"
     options = OPTIONS
     placeholders = {"id": "%jobid%", "name": "%jobname%"}
+    variables = {
+        "job_id": "OAR_JOB_ID", "job_name": "OAR_JOB_NAME", "node_file": "OAR_NODE_FILE",
+        "submit_dir": "OAR_WORKDIR", "queue": "OAR_JOB_QUEUE", "array_index": "OAR_ARRAY_INDEX",
+        "array_id": "OAR_ARRAY_ID",
+    }
+    variable_aliases = {"OAR_JOBID": "job_id", "OAR_NODEFILE": "node_file",
+                        "OAR_O_WORKDIR": "submit_dir"}
+    launch = launchers.LaunchWriter(launchers.write_mpirun("$" + variables["node_file"]),
+                                    ("nodes", "cpus_per_task", "gpus_per_task"))
 
 
 # Submitting ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fractale.transform import units
+from fractale.transform import launchers, units
 from fractale.transform.codecs import (
     Array,
     MailEvents,
@@ -420,6 +420,15 @@ class Pbs(DirectiveManager):
     prefix = "#PBS"
     options = OPTIONS
     placeholders = {"array_index": "^array_index^"}
+    variables = {
+        "job_id": "PBS_JOBID", "job_name": "PBS_JOBNAME", "node_count": "PBS_NUM_NODES",
+        "task_count": "PBS_NP", "node_file": "PBS_NODEFILE", "submit_dir": "PBS_O_WORKDIR",
+        "queue": "PBS_QUEUE", "array_index": "PBS_ARRAY_INDEX", "array_id": "PBS_ARRAY_ID",
+        "cpus_per_task": "NCPUS",
+    }
+    variable_aliases = {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count"}
+    launch = launchers.LaunchWriter(launchers.write_mpiexec, ("nodes", "gpus_per_task"))
+
 
     def finish_read(self, values, ctx):
         settle_job_memory(values, ctx)

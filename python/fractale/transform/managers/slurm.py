@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fractale.transform import units
+from fractale.transform import launchers, units
 from fractale.transform.codecs import (
     Array,
     Dependencies,
@@ -249,6 +249,17 @@ class Slurm(DirectiveManager):
     options = OPTIONS
     placeholders = {"id": "%j", "name": "%x", "array_id": "%A", "array_index": "%a",
                     "user": "%u", "node": "%N"}
+    variables = {
+        "job_id": "SLURM_JOB_ID", "job_name": "SLURM_JOB_NAME",
+        "node_count": "SLURM_JOB_NUM_NODES", "task_count": "SLURM_NTASKS",
+        "node_list": "SLURM_JOB_NODELIST", "submit_dir": "SLURM_SUBMIT_DIR",
+        "queue": "SLURM_JOB_PARTITION", "array_index": "SLURM_ARRAY_TASK_ID",
+        "array_id": "SLURM_ARRAY_JOB_ID", "cpus_per_task": "SLURM_CPUS_PER_TASK",
+    }
+    variable_aliases = {"SLURM_JOBID": "job_id", "SLURM_NNODES": "node_count",
+                        "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list"}
+    launch = launchers.LaunchWriter(launchers.write_srun)
+
 
     def sanitize_name(self, value):
         # sbatch takes any job name; only what a quoted directive cannot carry is replaced.

@@ -1,6 +1,6 @@
 //! Property-based fuzzing of the readers: whatever bytes or JSON they are given, the JGF and
 //! jobspec readers answer with a graph, a jobspec or an error, and never panic. Each property
-//! prints how many inputs it tried.
+//! prints how many inputs it tried. (With the atheris harnesses beside it: `tests/fuzz/`.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,7 +11,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
-const CASES: u32 = 3000;
+/// Inputs per property: 3,000 in the suite; `FRACTALE_FUZZ_CASES` sets more for a long run.
+fn cases() -> u32 {
+    std::env::var("FRACTALE_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000)
+}
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -70,7 +76,7 @@ fn valid_graph() -> Value {
 fn run(name: &str, strategy: impl Strategy<Value = String>, check: impl Fn(&str)) {
     let tried = AtomicUsize::new(0);
     let mut runner = TestRunner::new(Config {
-        cases: CASES,
+        cases: cases(),
         failure_persistence: None,
         ..Config::default()
     });
