@@ -81,9 +81,15 @@ def test_a_cluster_reached_over_ssh_is_stored_and_shown(fleet, tmp_path):
     local = json.loads(run("cluster", "show", "quartz", "--json", "--config-dir", str(fleet),
                            cwd=tmp_path).stdout)
     assert local["submit"] == {"url": "local"}
+    # A dry run over SSH names the host and the remote directory, and reaches neither.
+    (tmp_path / "small.sh").write_text("#!/bin/bash\n#SBATCH --ntasks=1\nhostname\n")
     dry = run("submit", "--dry-run", "--cluster", "remote", "--config-dir", str(fleet),
-              str(EXAMPLES / "jobs" / "gromacs.sh"), "--from", "slurm", cwd=tmp_path)
-    assert dry.returncode == 1  # dev's nodes are too small, whatever the host
+              "small.sh", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0] == "Would submit to remote (pbs) on alice@login.example.org:2222:"
+    assert lines[1].startswith("  write  /scratch/alice/.fractale-jobs/small-")
+    assert lines[2].startswith("  run    cd /scratch/alice && qsub /scratch/alice/.fractale-jobs/")
 
 
 @pytest.mark.parametrize(
