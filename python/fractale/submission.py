@@ -30,7 +30,13 @@ from fractale.jobs import JobBook, JobRecord, now
 from fractale.store import Store
 from fractale.transform.registry import get as manager_named
 from fractale.transform.submitter import Status, Submitter
-from fractale.transform.transport import SCRIPT_FOLDER, Target, Transport, transport
+from fractale.transform.transport import (
+    SCRIPT_FOLDER,
+    Target,
+    Transport,
+    login_relative,
+    transport,
+)
 
 StoreSource = Union[Store, str, Path, None]
 # How often ``wait`` asks the scheduler: first after this many seconds, then less often.
@@ -263,10 +269,11 @@ def _for_adapter(text: str, scheduler: str, manager: str, adapter: Submitter):
 
 
 def _planned_workdir(target: Target) -> str:
-    """The working directory a dry run names, without reaching the cluster."""
+    """The working directory a dry run names, without reaching the cluster (over SSH, one
+    relative to the login directory stays relative)."""
     if target.is_local:
         return str(Path(target.workdir or ".").expanduser().resolve())
-    return target.workdir or "~"
+    return login_relative(target.workdir)
 
 
 def _script_name(name: str) -> str:

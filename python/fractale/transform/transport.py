@@ -153,7 +153,7 @@ class Transport(ABC):
                  stdin: str | None = None) -> str:
         """The command as it would be typed on the cluster, for a dry run."""
         line = shlex.join(argv) + (f" < {shlex.quote(stdin)}" if stdin else "")
-        return f"cd {shlex.quote(cwd)} && {line}" if cwd else line
+        return f"cd {shlex.quote(cwd)} && {line}" if cwd and cwd != "." else line
 
 
 class Local(Transport):
@@ -242,9 +242,7 @@ class Ssh(Transport):
         return Result(argv, done.returncode, _text(done.stdout), _text(done.stderr))
 
     def workdir(self, create=False):
-        wanted = self.target.workdir or "."
-        if wanted == "~" or wanted.startswith("~/"):
-            wanted = "." + wanted[1:]
+        wanted = login_relative(self.target.workdir)
         script = (f"mkdir -p -- {shlex.quote(str(PurePosixPath(wanted) / SCRIPT_FOLDER))} && "
                   if create else "")
         remote = f"{script}cd -- {shlex.quote(wanted)} && pwd"
@@ -282,6 +280,15 @@ class Ssh(Transport):
             return
         subprocess.run(self._ssh("-O", "exit", self.target.host or ""), stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=30, check=False)
+
+
+def login_relative(workdir: str | None) -> str:
+    """A remote working directory as the login shell takes it after ``cd`` with the path
+    quoted: ``~`` becomes the login directory, ``.``."""
+    wanted = workdir or "."
+    if wanted == "~" or wanted.startswith("~/"):
+        wanted = "." + wanted[1:]
+    return wanted
 
 
 def transport(target: Target) -> Transport:
