@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import fractale as run
 from fractale.store import Store
-from fractale.transform.transport import Target, transport
+from fractale.transform.transport import Target, login_relative, transport
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 README_JOB = [str(EXAMPLES / "jobs" / "gromacs.sh"), "--require", "gromacs>=2023",
@@ -146,3 +146,11 @@ def test_a_flux_cluster_can_be_given_a_canonical_jobspec(fleet, tmp_path):
                   "--config-dir", str(fleet), *README_JOB[:3], cwd=tmp_path)
     assert (refused.returncode, refused.stderr) == (
         2, "Error: only Flux takes a canonical jobspec, and quartz runs slurm\n")
+
+
+def test_a_remote_working_directory_is_taken_from_the_login_directory():
+    assert (login_relative(None), login_relative("~"), login_relative("~/runs"),
+            login_relative("/scratch/me")) == (".", ".", "./runs", "/scratch/me")
+    reach = transport(Target.parse("ssh://me@login.example.org", "~/runs"))
+    assert reach.describe(["sbatch", "my job.sh"], "./runs") == "cd ./runs && sbatch 'my job.sh'"
+    assert reach.describe(["bsub"], ".", stdin="a.lsf") == "bsub < a.lsf"
