@@ -71,6 +71,8 @@ def main() -> None:
     os.environ["SLURM_CONF"] = str(slurm.conf)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        # Jobs submitted here work (and write their output) in the scratch folder.
+        os.chdir(folder)
         (folder / "hostname.sh").write_text(HOSTNAME)
         server = LocalSshd(folder / "sshd", {"SLURM_CONF": str(slurm.conf)}).start()
         try:

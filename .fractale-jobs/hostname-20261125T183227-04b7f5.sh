@@ -1,5 +1,0 @@
-#!/bin/bash
-#SBATCH --job-name=hostname
-#SBATCH --ntasks=1
-
-hostname
