@@ -115,7 +115,7 @@ class JobBook:
         """Every record (of one cluster), oldest submission first."""
         if not self.root.is_dir():
             return []
-        folders = [self.root / cluster] if cluster else sorted(self.root.iterdir())
+        folders = [self.root / check_name(cluster)] if cluster else sorted(self.root.iterdir())
         records = []
         for folder in folders:
             if not folder.is_dir() or folder.name.startswith("."):
