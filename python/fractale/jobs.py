@@ -113,9 +113,11 @@ class JobBook:
 
     def all(self, cluster: str | None = None) -> list[JobRecord]:
         """Every record (of one cluster), oldest submission first."""
+        if cluster is not None:
+            check_name(cluster)
         if not self.root.is_dir():
             return []
-        folders = [self.root / check_name(cluster)] if cluster else sorted(self.root.iterdir())
+        folders = [self.root / cluster] if cluster else sorted(self.root.iterdir())
         records = []
         for folder in folders:
             if not folder.is_dir() or folder.name.startswith("."):
