@@ -41,8 +41,13 @@ fn parse_text(
         }
     } else {
         let yaml = py.import("yaml")?;
-        let loader = yaml.getattr("safe_load")?;
-        match loader.call1((text,)) {
+        // libyaml's safe loader when PyYAML has it: ten times the pure-Python one's speed.
+        let loader = yaml
+            .getattr("CSafeLoader")
+            .or_else(|_| yaml.getattr("SafeLoader"))?;
+        let options = PyDict::new(py);
+        options.set_item("Loader", loader)?;
+        match yaml.call_method("load", (text,), Some(&options)) {
             Ok(doc) => document(py, &doc, source)?,
             Err(err) => {
                 let value = err.value(py);

@@ -1,6 +1,6 @@
 """Fuzz translation: reading any text as any manager's job, and writing JobSpecs built from
 the fuzzer's bytes for every manager. Anything but a ``TranslateError`` is a finding, and so
-is a batch script whose header holds a line that is not a directive.
+is a batch script holding a line that is neither a directive nor a line of the job's script.
 
     python tests/fuzz/fuzz_transform.py -max_total_time=300 CORPUS_DIR
 """
@@ -54,15 +54,15 @@ def one_input(data: bytes) -> None:
         text, _ = write(spec, manager)
     except TranslateError:
         return
-    # Nothing a field holds may open a line of its own: before the script body, every line
-    # of a batch script is its shebang, a directive or blank.
+    # Nothing a field holds may open a line of its own: besides its shebang and directives,
+    # a batch script holds no more lines than the job's script had.
     prefix = getattr(get(manager), "prefix", None)
-    if prefix is None or not spec.script.strip():
+    if prefix is None:
         return
-    header = text.split(spec.script.strip().split("\n")[0], 1)[0]
-    for line in header.splitlines()[1:]:
-        if line.strip() and not line.startswith(prefix):
-            raise AssertionError(f"{manager}: a value opened a line of its own: {line!r}")
+    commands = [line for line in text.split("\n")[1:]
+                if line.strip() and not line.startswith(prefix)]
+    if len(commands) > len([line for line in spec.script.split("\n") if line.strip()]):
+        raise AssertionError(f"{manager}: a value opened a line of its own in {text!r}")
 
 
 if __name__ == "__main__":

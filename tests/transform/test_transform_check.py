@@ -17,6 +17,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 @pytest.mark.parametrize("fields, field", [
     ({"nodes": 0, "tasks": 4}, "nodes"),
     ({"array": "="}, "array"),
+    ({"array": "5\n"}, "array"),
+    ({"begin": "2026-01-01T10:00"}, "begin"),
     ({"begin": "next tuesday"}, "begin"),
     ({"name": ["a", "b"]}, "name"),
     ({"tasks": "4"}, "tasks"),

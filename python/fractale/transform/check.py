@@ -33,17 +33,20 @@ def problems(spec: JobSpec) -> list[tuple[str, str]]:
     if not _SHELL.fullmatch(spec.shell):
         found.append(("shell", f"shell must be an absolute path with plain arguments, "
                                f"not {spec.shell!r}"))
-    if spec.array is not None:
+    for name, normalize, form in (
+            ("array", units.read_array, "indexes such as 1-100:2%10 or 1,3,5-7"),
+            ("begin", units.read_begin, "an ISO time YYYY-MM-DDTHH:MM:SS, or +SECONDS")):
+        value = values[name]
+        if value is None:
+            continue
         try:
-            units.read_array(spec.array)
+            normalized = normalize(value)
         except ValueError as err:
-            found.append(("array", f"array: {err}"))
-    if spec.begin is not None:
-        try:
-            units.read_begin(spec.begin)
-        except ValueError as err:
-            found.append(("begin", f"begin: {err} (an ISO time YYYY-MM-DDTHH:MM:SS, "
-                                   "or +SECONDS)"))
+            found.append((name, f"{name}: {err} ({form})"))
+            continue
+        if normalized != value:
+            found.append((name, f"{name} {value!r} is not in the model's form: write "
+                                f"{normalized!r}"))
     return found
 
 
