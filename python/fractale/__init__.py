@@ -16,10 +16,24 @@ from fractale._core import (
     Vertex,
     __version__,
 )
-from fractale.fleet import Fleet
-from fractale.store import Store
-from fractale.submission import Submission, submit
+
+# Imported here, not on first use: ``fractale.transform`` names this function, not the
+# subpackage of the same name, only when the subpackage is imported before it is bound.
 from fractale.transform import JobSpec, parse, render, transform
+
+# The store, the fleet and submitting load on first use, so that `fractale --help` stays quick.
+_LAZY = {"Fleet": "fractale.fleet", "Store": "fractale.store",
+         "Submission": "fractale.submission", "submit": "fractale.submission"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fractale' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "Allocation",
