@@ -4,20 +4,11 @@ through an OpenSSH server the suite starts on the loopback address (``tests/sshd
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fractale_command import run
 from sshd import LocalSshd, SshdUnavailable
-
-
-def fractale(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the fractale command as a user would."""
-    return subprocess.run(
-        [sys.executable, "-c", "from fractale.cli import main; main()", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +38,7 @@ def slurm_env(slurm, monkeypatch):
 def graph(tmp_path, slurm_env) -> Path:
     """The local Slurm's containment graph, from `scontrol show node`."""
     path = tmp_path / "containment.json"
-    done = fractale("generate", "slurm", "-o", str(path), cwd=tmp_path)
+    done = run("generate", "slurm", "-o", str(path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     return path
 
@@ -56,7 +47,7 @@ def graph(tmp_path, slurm_env) -> Path:
 def here(tmp_path, graph) -> Path:
     """A store with one cluster, ``here``: the local Slurm, reached on this machine."""
     store = tmp_path / "store"
-    done = fractale("cluster", "add", "here", "--scheduler", "slurm", "--containment",
+    done = run("cluster", "add", "here", "--scheduler", "slurm", "--containment",
                     str(graph), "--config-dir", str(store), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     return store

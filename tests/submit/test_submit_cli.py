@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import fractale as run
 from fractale.store import Store
 from fractale.transform.transport import Target, login_relative, transport
+from fractale_command import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 README_JOB = [str(EXAMPLES / "jobs" / "gromacs.sh"), "--require", "gromacs>=2023",

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import fractale
 import pytest
-from conftest import fractale as run
 from fractale.jobs import JobBook, JobRecord, now
 from fractale.store import Store
 from fractale.submission import Plan, Submission
+from fractale_command import run
 
 pytestmark = pytest.mark.slurm
 

@@ -9,9 +9,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import fractale as run
 from fractale.jobs import JobBook
 from fractale.store import Store
+from fractale_command import run
 from sshd import free_port
 
 pytestmark = pytest.mark.slurm
