@@ -49,12 +49,20 @@ class BudgetExceeded(AgentError):
     """The next model call could spend more than what is left of ``--budget``."""
 
 
+class MalformedAnswer(AgentError):
+    """A model's answer that cannot be used (no artifact, cut short, not the data asked for).
+
+    It costs the step one attempt, and the problem is told to the model on the next one.
+    """
+
+
 __all__ = [
     "AgentError",
     "BudgetExceeded",
     "FractaleError",
     "JGFError",
     "JobspecError",
+    "MalformedAnswer",
     "MatchError",
     "StoreError",
     "SubmitError",

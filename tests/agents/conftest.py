@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -63,3 +67,91 @@ def no_processes(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", refuse)
     monkeypatch.setattr(subprocess, "run", refuse)
     return started
+
+
+def fake_tool(directory: Path, name: str, body: str) -> Path:
+    """An executable stand-in for a cluster tool that logs its arguments."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+    return path
+
+
+KUBECTL = """\
+import json, sys
+args = [a for a in sys.argv[1:] if not a.startswith(("--context=", "--namespace="))]
+open({calls!r}, "a").write(" ".join(args) + "\\n")
+if args[:2] == ["config", "current-context"]:
+    print("lab")
+elif args[0] == "delete":
+    pass
+elif args[0] == "apply":
+    print("applied")
+elif args[:2] == ["get", "crd/miniclusters.flux-framework.org"]:
+    if not {crd!r}:
+        print("Error from server (NotFound): not found", file=sys.stderr)
+        sys.exit(1)
+    print("customresourcedefinition.apiextensions.k8s.io/miniclusters.flux-framework.org")
+elif args[0] == "logs":
+    print({logs!r})
+elif args[:2] == ["get", "pods"]:
+    print(json.dumps({{"items": [{{"status": {{"phase": "Succeeded"}}}}]}}))
+elif args[:2] == ["get", "events"]:
+    print(json.dumps({{"items": {events}}}))
+elif args[0] == "get":
+    print(json.dumps({{"status": {{"conditions": [
+        {{"type": {condition!r}, "status": "True", "message": {message!r}}}]}}}}))
+"""
+
+
+@pytest.fixture
+def kube_cluster(tmp_path, monkeypatch):
+    """A stand-in kubectl with a current context whose Jobs end as told; returns its call log.
+
+    ``kube_cluster(condition="Failed", logs=..., events=[...])`` changes what it answers.
+    """
+    calls = tmp_path / "kubectl-calls.log"
+
+    def make(
+        condition: str = "Complete",
+        logs: str = "hello",
+        message: str = "",
+        events: list | None = None,
+        crd: bool = True,
+    ) -> Path:
+        fake_tool(
+            tmp_path / "kube-bin",
+            "kubectl",
+            KUBECTL.format(
+                calls=str(calls),
+                logs=logs,
+                events=json.dumps(events or []),
+                condition=condition,
+                message=message,
+                crd=crd,
+            ),
+        )
+        monkeypatch.setenv("PATH", f"{tmp_path / 'kube-bin'}{os.pathsep}{os.environ['PATH']}")
+        return calls
+
+    return make
+
+
+@pytest.fixture
+def slurm_env(slurm, monkeypatch):
+    """The environment a user of this Slurm has: SLURM_CONF pointing at its configuration."""
+    monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
+    return slurm
+
+
+def fractale(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The fractale command line, run as a user would, in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-c", "from fractale.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=900,
+        check=False,
+    )

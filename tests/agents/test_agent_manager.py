@@ -7,7 +7,7 @@ import json
 import pytest
 from fractale.agents.manager import Manager
 from fractale.agents.plan import load_plan
-from fractale.errors import BudgetExceeded
+from fractale.errors import AgentError, BudgetExceeded
 
 JOB = """\
 apiVersion: batch/v1
@@ -27,10 +27,9 @@ BROKEN_JOB = JOB.replace("restartPolicy: Never", "restartPolicy: Never\n      re
 
 
 @pytest.fixture(autouse=True)
-def no_kube_cluster(tmp_path, monkeypatch):
-    config = tmp_path / "kubeconfig"
-    config.write_text("")
-    monkeypatch.setenv("KUBECONFIG", str(config))
+def cluster(kube_cluster):
+    """A Kubernetes cluster (a stand-in kubectl) on which every Job completes."""
+    return kube_cluster()
 
 
 def plan(tmp_path, text):
@@ -181,3 +180,104 @@ def test_budget_stops_the_plan_before_the_call_that_could_exceed_it(
     record = json.loads((tmp_path / "results" / "job.json").read_text())
     assert record["status"] == "stopped"
     assert "budget" in record["message"]
+
+
+ASK_PLAN = """\
+steps:
+  - name: job
+    agent: kubernetes-job
+    inputs: {app: print the answer}
+  - name: answer
+    agent: results
+    inputs: {output: "${steps.job.logs}", metrics: [answer]}
+    attempts: 1
+    on_failure: {action: ask, times: 2}
+"""
+
+
+def test_ask_lets_the_model_choose_to_go_back_and_records_why(
+    tmp_path, replay, context, fenced, kube_cluster
+):
+    kube_cluster(logs="answer=42")
+    loaded = plan(tmp_path, ASK_PLAN)
+    wrong = fenced(json.dumps({"metrics": {"answer": {"pattern": "reply=(\\d+)"}}}))
+    right = fenced(json.dumps({"metrics": {"answer": {"pattern": "answer=(\\d+)"}}}))
+    decision = {"action": "back", "to": "job", "reason": "the Job printed no answer"}
+    ctx = context(
+        replay(
+            [
+                {"agent": "kubernetes-job", "text": fenced(JOB)},
+                {"agent": "results", "text": wrong},
+                {"agent": "manager", "expect": "Step 'answer' (results) failed",
+                 "text": json.dumps({**decision, "to": "nowhere"})},
+                {"agent": "manager", "expect": "going back needs 'to', one of the earlier",
+                 "text": json.dumps(decision)},
+                {"agent": "kubernetes-job", "expect": "Step 'answer' (results) failed after it",
+                 "text": fenced(JOB)},
+                {"agent": "results", "text": right},
+            ]
+        )
+    )
+    run = Manager(loaded, ctx).run()
+    assert run.status == "succeeded"
+    assert run.decisions[0]["action"] == "back" and run.decisions[0]["to"] == "job"
+    assert run.decisions[0]["reason"] == "the Job printed no answer"
+    assert run.records["answer"].outputs["metrics"] == {"answer": "42"}
+    summary = json.loads((tmp_path / "results" / "plan.json").read_text())
+    assert summary["decisions"][0]["action"] == "back"
+
+
+def test_ask_lets_the_model_stop_the_plan(tmp_path, replay, context, fenced):
+    loaded = plan(tmp_path, ASK_PLAN)
+    wrong = fenced(json.dumps({"metrics": {"answer": {"pattern": "reply=(\\d+)"}}}))
+    ctx = context(
+        replay(
+            [
+                {"agent": "kubernetes-job", "text": fenced(JOB)},
+                {"agent": "results", "text": wrong},
+                {"agent": "manager",
+                 "text": json.dumps({"action": "stop", "to": "", "reason": "no answer exists"})},
+            ]
+        )
+    )
+    run = Manager(loaded, ctx).run()
+    assert run.status == "failed"
+    assert run.message.endswith("(the model chose to stop: no answer exists)")
+
+
+def test_plans_may_ask_but_not_name_a_step_when_asking(tmp_path):
+    assert plan(tmp_path, ASK_PLAN).steps[1].on_failure.action == "ask"
+    with pytest.raises(AgentError, match="on_failure ask takes no 'to'"):
+        plan(tmp_path, ASK_PLAN.replace("{action: ask, times: 2}", "{action: ask, to: job}"))
+
+
+def test_plans_can_use_the_research_agents(tmp_path):
+    loaded = plan(
+        tmp_path,
+        """\
+steps:
+  - name: price
+    agent: cost
+    inputs: {app: pi, prices: prices.yaml}
+  - name: tune
+    agent: optimize
+    inputs:
+      app: pi
+      scheduler: slurm
+      parameters: {tasks: {kind: tasks, min: 1, max: 2}}
+      fom: rate
+  - name: study
+    agent: scale
+    inputs: {app: "pi at ${steps.tune.best}", scheduler: slurm, sizes: [1, 2]}
+  - name: cluster
+    agent: minicluster
+    inputs: {app: "pi, ${steps.price.cheapest}", size: 2}
+""",
+    )
+    assert [step.agent for step in loaded.steps] == ["cost", "optimize", "scale", "minicluster"]
+    with pytest.raises(AgentError, match="the scale agent has no output 'best'"):
+        plan(
+            tmp_path,
+            "steps:\n  - name: s\n    agent: scale\n    inputs: {app: x, sizes: [1, 2]}\n"
+            "  - name: t\n    agent: build\n    inputs: {app: '${steps.s.best}'}\n",
+        )

@@ -109,13 +109,27 @@ steps:
             "steps:\n  - name: a\n    agent: build\n    inputs: {app: x}\n"
             "    on_failure: ignore\n",
             5,
-            "on_failure is stop, retry or a mapping",
+            "on_failure is stop, retry, ask or a mapping",
         ),
         (
             "steps:\n  - name: a\n    agent: build\n    inputs: {app: x}\n"
             "  - name: a\n    agent: build\n    inputs: {app: y}\n",
             5,
             "two steps are named 'a'",
+        ),
+        (
+            "steps:\n  - name: s\n    agent: scale\n"
+            "    inputs: {app: x, scheduler: slurm, sizes: [4, 2]}\n",
+            4,
+            "step 's': sizes go up without repeats, not [4, 2]",
+        ),
+        (
+            "steps:\n  - name: t\n    agent: optimize\n    inputs:\n      app: x\n"
+            "      scheduler: slurm\n      fom: rate\n"
+            "      parameters: {tasks: {kind: tasks, min: 1, max: 2}}\n"
+            "      start: {tasks: 3}\n",
+            4,
+            "step 't': the start configuration: tasks=3 is outside 1..2",
         ),
         ("stepz: []\n", 1, "unknown key 'stepz'"),
         ("name: x\nsteps:\n  - agent: build\n   inputs: {}\n", 4, "not valid YAML"),

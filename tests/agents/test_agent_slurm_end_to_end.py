@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import fractale
 
 pytestmark = pytest.mark.slurm
 
@@ -22,24 +21,6 @@ BAD_DIRECTIVE = """\
 echo "hello from fractale on $(hostname)"
 """
 FIXED = BAD_DIRECTIVE.replace("#SBATCH --cpus-per-tsak=1\n", "#SBATCH --cpus-per-task=1\n")
-
-
-@pytest.fixture
-def slurm_env(slurm, monkeypatch):
-    """The environment a user of this Slurm has: SLURM_CONF pointing at its configuration."""
-    monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
-    return slurm
-
-
-def fractale(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from fractale.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=900,
-        check=False,
-    )
 
 
 def test_rejected_script_is_repaired_by_the_helper_and_the_second_attempt_completes(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from conftest import fake_tool
 from fractale.agents.steps.batch import BatchAgent
 from fractale.agents.steps.build import BuildAgent
 from fractale.agents.steps.kubernetes_job import KubernetesJobAgent, manifest_problems
@@ -199,7 +201,7 @@ def no_kube_cluster(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(config))
 
 
-def test_kubernetes_job_without_a_cluster_stops_after_validation_and_says_so(
+def test_kubernetes_job_without_a_cluster_fails_after_validation_without_retrying(
     fenced, replay, context, no_kube_cluster
 ):
     broken = VALID_JOB.replace("restartPolicy: Never", "restartPolicy: Never\n      retries: 2")
@@ -218,59 +220,129 @@ def test_kubernetes_job_without_a_cluster_stops_after_validation_and_says_so(
     )
     agent = KubernetesJobAgent({"app": "LAMMPS in.lj", "image": "ghcr.io/example/lammps:latest"})
     record = agent.run(ctx, "job")
-    assert record.status == "succeeded"
-    assert [attempt.success for attempt in record.attempts] == [False, True]
+    # A Job that was not applied did not run: the step fails, and no fix is asked for.
+    assert record.status == "failed"
+    assert [attempt.success for attempt in record.attempts] == [False, False]
     assert record.outputs["applied"] is False
-    assert "no cluster is configured and it was not applied" in record.message
-    assert record.attempts[1].executed is False
+    assert "was not applied" in record.message
+    assert ctx.llm.remaining() == 0
 
 
-def fake_tool(directory: Path, name: str, body: str) -> Path:
-    """An executable stand-in for a cluster tool that logs its arguments."""
-    path = directory / name
-    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
-    path.chmod(0o755)
-    return path
+def test_kubernetes_job_in_a_dry_run_is_only_validated(fenced, replay, context, no_processes):
+    ctx = context(replay([{"agent": "kubernetes-job", "text": fenced(VALID_JOB)}]), dry_run=True)
+    record = KubernetesJobAgent({"app": "LAMMPS in.lj"}).run(ctx, "job")
+    assert record.status == "dry-run"
+    assert record.outputs["applied"] is False
 
 
-def test_kubernetes_job_with_a_cluster_applies_follows_logs_and_reads_the_condition(
-    fenced, replay, context, tmp_path, monkeypatch
+def test_kubernetes_job_deletes_the_old_job_before_applying_and_reads_condition_and_events(
+    fenced, replay, context, kube_cluster
 ):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls.log"
-    fake_tool(
-        bin_dir,
-        "kubectl",
-        f"""\
-        import json, sys
-        args = sys.argv[1:]
-        open({str(calls)!r}, "a").write(" ".join(args) + "\\n")
-        if args[:2] == ["config", "current-context"]:
-            print("lab")
-        elif args[0] == "apply":
-            print("job.batch/lammps-lj created")
-        elif args[0] == "logs":
-            print("Loop time of 1.8 on 4 procs")
-            print("Total wall time: 0:00:02")
-        elif args[0] == "get":
-            print(json.dumps({{"status": {{"conditions": [
-                {{"type": "Complete", "status": "True"}}]}}}}))
-        """,
+    calls = kube_cluster(
+        logs="Total wall time: 0:00:02",
+        events=[
+            {
+                "type": "Normal",
+                "reason": "Pulled",
+                "message": "image pulled",
+                "lastTimestamp": "2026-11-25T10:00:00Z",
+                "involvedObject": {"kind": "Pod", "name": "lammps-lj-x7k2p"},
+            },
+            {
+                "type": "Warning",
+                "reason": "FailedMount",
+                "message": "not ours",
+                "involvedObject": {"kind": "Pod", "name": "other-job-abc"},
+            },
+        ],
     )
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     ctx = context(replay([{"agent": "kubernetes-job", "text": fenced(VALID_JOB, "yaml")}]))
     record = KubernetesJobAgent({"app": "LAMMPS in.lj"}).run(ctx, "job")
     assert record.status == "succeeded"
     assert record.outputs["applied"] is True
     assert record.outputs["condition"] == "Complete"
     assert "Total wall time: 0:00:02" in record.outputs["logs"]
+    assert record.outputs["events"] == "Normal Pulled Pod/lammps-lj-x7k2p: image pulled"
     commands = calls.read_text().splitlines()
     manifest = record.attempts[0].artifact_path
     assert commands[0] == "config current-context"
-    assert commands[1] == f"apply -f {manifest}"
-    assert commands[2].startswith("logs --follow --all-containers=true")
-    assert commands[3] == "get job/lammps-lj --output=json"
+    assert commands[1].startswith("delete job/lammps-lj --ignore-not-found=true --wait=true")
+    assert commands[2] == f"apply -f {manifest}"
+    following = next(line for line in commands if line.startswith("logs "))
+    assert "--follow" in following and "--limit-bytes=" in following
+    assert "get events --output=json" in commands
+
+
+def test_a_failed_job_gives_the_helper_its_pod_events(fenced, replay, context, kube_cluster):
+    kube_cluster(
+        condition="Failed",
+        message="BackoffLimitExceeded",
+        logs="",
+        events=[
+            {
+                "type": "Warning",
+                "reason": "ErrImagePull",
+                "message": "manifest unknown: ghcr.io/example/lammps:latest",
+                "involvedObject": {"kind": "Pod", "name": "lammps-lj-q8w"},
+            }
+        ],
+    )
+    fixed = VALID_JOB.replace(":latest", ":2023")
+    ctx = context(
+        replay(
+            [
+                {"agent": "kubernetes-job", "text": fenced(VALID_JOB)},
+                {
+                    "agent": "helper",
+                    "expect": "ErrImagePull Pod/lammps-lj-q8w: manifest unknown",
+                    "text": fenced(fixed) + "Explanation: the tag does not exist.\n",
+                },
+            ]
+        ),
+        max_attempts=2,
+    )
+    record = KubernetesJobAgent({"app": "LAMMPS"}).run(ctx, "job", record=None)
+    first = record.attempts[0]
+    assert first.state == "Failed"
+    assert "BackoffLimitExceeded" in first.reason
+    assert ctx.llm.remaining() == 0
+
+
+def test_log_following_is_bounded_when_the_job_never_starts(
+    fenced, replay, context, tmp_path, monkeypatch
+):
+    calls = tmp_path / "calls.log"
+    fake_tool(
+        tmp_path / "bin",
+        "kubectl",
+        f"""\
+        import json, sys, time
+        args = sys.argv[1:]
+        open({str(calls)!r}, "a").write(" ".join(args) + "\\n")
+        if args[:2] == ["config", "current-context"]:
+            print("lab")
+        elif args[0] == "logs":
+            time.sleep(3600)
+        elif args[:2] == ["get", "pods"]:
+            print(json.dumps({{"items": [{{"status": {{"phase": "Pending"}}}}]}}))
+        elif args[:2] == ["get", "events"]:
+            print(json.dumps({{"items": []}}))
+        elif args[0] == "get":
+            print(json.dumps({{"status": {{}}}}))
+        """,
+    )
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    ctx = context(
+        replay([{"agent": "kubernetes-job", "text": fenced(VALID_JOB)}]),
+        max_attempts=1,
+        timeout=3600,
+        pending_timeout=1,
+    )
+    started = time.monotonic()
+    record = KubernetesJobAgent({"app": "LAMMPS"}).run(ctx, "job")
+    assert time.monotonic() - started < 60
+    assert record.attempts[0].state == "Pending"
+    assert "no pod of job/lammps-lj started within 1s" in record.attempts[0].reason
 
 
 # --- build ----------------------------------------------------------------------------
@@ -282,7 +354,7 @@ CMD ["lmp", "-in", "in.lj"]
 """
 
 
-def test_build_without_docker_or_podman_writes_the_files_and_says_it_did_not_build(
+def test_build_without_docker_or_podman_writes_the_files_and_fails_saying_it_did_not_build(
     fenced, replay, context, tmp_path, monkeypatch
 ):
     empty = tmp_path / "empty-bin"
@@ -290,9 +362,10 @@ def test_build_without_docker_or_podman_writes_the_files_and_says_it_did_not_bui
     monkeypatch.setenv("PATH", str(empty))
     ctx = context(replay([{"agent": "build", "text": fenced(DOCKERFILE, "dockerfile")}]))
     record = BuildAgent({"app": "LAMMPS"}).run(ctx, "image")
-    assert record.status == "succeeded"
+    assert record.status == "failed"
+    assert len(record.attempts) == 1
     assert record.outputs["built"] is False
-    assert "the build was not run" in record.message
+    assert "did not build it: no working docker or podman" in record.message
     assert Path(record.outputs["path"]).read_text() == DOCKERFILE
     assert record.outputs["image"] == "fractale/lammps:latest"
 
@@ -314,7 +387,11 @@ def test_build_repairs_a_dockerfile_that_does_not_start_with_from(
         )
     )
     record = BuildAgent({"app": "LAMMPS"}).run(ctx, "image")
-    assert [attempt.success for attempt in record.attempts] == [False, True]
+    # The check failed, the fix passed it; no builder here, so the fixed one was not built.
+    assert [attempt.reason.split(":")[0] for attempt in record.attempts] == [
+        "a Dockerfile must start with FROM (or ARG before FROM)",
+        f"wrote {record.attempts[1].artifact_path} but did not build it",
+    ]
 
 
 def test_build_runs_the_builder_on_the_written_dockerfile(
@@ -342,6 +419,32 @@ def test_build_runs_the_builder_on_the_written_dockerfile(
         "info",
         f"build --tag lab/lammps:1 --file {dockerfile} {Path(dockerfile).parent}",
     ]
+    assert record.outputs["pushed"] is False
+
+
+def test_build_pushes_an_image_whose_tag_names_a_registry(
+    fenced, replay, context, tmp_path, monkeypatch
+):
+    calls = tmp_path / "calls.log"
+    fake_tool(
+        tmp_path / "bin",
+        "docker",
+        f"""\
+        import sys
+        open({str(calls)!r}, "a").write(" ".join(sys.argv[1:]) + "\\n")
+        sys.exit(1 if sys.argv[1] == "push" and "denied" in sys.argv[2] else 0)
+        """,
+    )
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    ctx = context(replay([{"agent": "build", "text": fenced(DOCKERFILE)}] * 2))
+    record = BuildAgent({"app": "LAMMPS", "tag": "ghcr.io/lab/lammps:1"}).run(ctx, "image")
+    assert record.status == "succeeded"
+    assert record.outputs["pushed"] is True
+    assert calls.read_text().splitlines()[-1] == "push ghcr.io/lab/lammps:1"
+    refused = BuildAgent({"app": "LAMMPS", "tag": "localhost:5000/denied:1"})
+    record = refused.run(dataclasses.replace(ctx, max_attempts=1), "again")
+    assert record.status == "failed"
+    assert "push exited 1" in record.message
 
 
 # --- batch on Flux ----------------------------------------------------------------------
@@ -381,6 +484,7 @@ def test_batch_on_flux_submits_waits_for_clean_and_reads_result_and_exit_code(
     path = Path(record.attempts[0].artifact_path)
     assert calls.read_text().splitlines() == [
         f"batch --output={path.with_name('job.out')} --cwd={path.parent} {path}",
+        f"job wait-event --timeout={ctx.pending_timeout:g} \u0192ABC123 start",
         f"job wait-event --timeout={ctx.timeout:g} \u0192ABC123 clean",
         "jobs --suppress-header --format={result} {returncode} \u0192ABC123",
     ]

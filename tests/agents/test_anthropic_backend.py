@@ -198,3 +198,27 @@ def test_a_refusal_stop_reason_is_a_clear_error():
     body["stop_reason"] = "refusal"
     with pytest.raises(AgentError, match="declined to answer"):
         backend(Server(httpx2.Response(200, json=body))).ask(REQUEST)
+
+
+def test_a_step_that_expects_data_asks_for_structured_output_with_its_schema():
+    schema = {
+        "type": "object",
+        "properties": {"stop": {"type": "boolean"}},
+        "required": ["stop"],
+        "additionalProperties": False,
+    }
+    server = Server(message('{"stop": true}'), message("plain"))
+    llm = backend(server)
+    llm.ask(Request(purpose="optimize", system="s", prompt="p", schema=schema))
+    llm.ask(REQUEST)
+    structured, plain = (json.loads(sent.content) for sent in server.requests)
+    assert structured["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    assert "output_config" not in plain
+
+
+def test_an_answer_stopped_at_max_tokens_is_marked_truncated():
+    body = json.loads(message("```bash\n#!/bin/bash\nsrun lmp -in").content)
+    body["stop_reason"] = "max_tokens"
+    reply = backend(Server(httpx2.Response(200, json=body))).ask(REQUEST)
+    assert reply.truncated is True
+    assert backend(Server(message())).ask(REQUEST).truncated is False

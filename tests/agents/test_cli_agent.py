@@ -316,25 +316,28 @@ def test_batch_with_an_unknown_cluster_exits_2(replay):
     assert "no cluster named 'nowhere'" in result.output
 
 
-def test_container_example_rehearses_offline_without_builder_or_cluster(tmp_path, monkeypatch):
+def test_container_example_rehearses_offline_as_a_dry_run_and_fails_without_a_builder(
+    tmp_path, monkeypatch
+):
     examples = Path(__file__).resolve().parents[2] / "examples" / "plans"
     empty = tmp_path / "no-tools"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    result = invoke(
-        "run",
-        str(examples / "container-to-kubernetes.yaml"),
-        "--replay",
-        str(examples / "container-to-kubernetes.replay.yaml"),
-        "--json",
-    )
+    plan = str(examples / "container-to-kubernetes.yaml")
+    answers = str(examples / "container-to-kubernetes.replay.yaml")
+    result = invoke("run", plan, "--replay", answers, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     image, job = json.loads(result.stdout)["steps"]
+    assert (image["status"], job["status"]) == ("dry-run", "dry-run")
     assert image["outputs"]["built"] is False
-    assert "the build was not run" in image["message"]
     assert job["outputs"]["applied"] is False
-    assert "not applied" in job["message"]
+    # Not a dry run: an image that was not built is a failure, and the plan stops there.
+    result = invoke("run", plan, "--replay", answers, "--json")
+    assert result.exit_code == 1, result.output
+    (image,) = json.loads(result.stdout)["steps"]
+    assert image["status"] == "failed"
+    assert "did not build it: no working docker or podman" in image["message"]
 
 
 def test_cached_patterns_serve_the_next_runs_output(replay, fenced, log_file, tmp_path):
@@ -363,3 +366,66 @@ def test_cached_patterns_serve_the_next_runs_output(replay, fenced, log_file, tm
     step = json.loads(result.stdout)["steps"][0]
     assert step["attempts"][0]["origin"] == "cache"
     assert step["outputs"]["metrics"] == {"wall_time": 65.0}
+
+
+@pytest.mark.parametrize("command", ["optimize", "scale", "cost", "minicluster"])
+def test_the_research_agents_have_help(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "--replay" in result.stdout and "--pending-timeout" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["optimize", "--app", "x", "--scheduler", "slurm", "--fom", "r", "--param", "tasks"],
+         "--param takes NAME[:KIND]=MIN..MAX"),
+        (["optimize", "--app", "x", "--scheduler", "slurm", "--fom", "r",
+          "--param", "t:cores=1..2"], "kind is one of nodes, tasks, env, flag"),
+        (["scale", "--app", "x", "--scheduler", "slurm", "--sizes", "4,2"],
+         "sizes go up without repeats"),
+        (["scale", "--app", "x", "--sizes", "1,2"], "give --cluster NAME or --scheduler"),
+    ],
+)
+def test_bad_study_options_exit_2_with_one_line(args, message, tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("responses: []\n")
+    result = invoke(*args, "--replay", str(empty))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_cost_and_minicluster_example_rehearses_as_a_dry_run(tmp_path):
+    root = Path(__file__).resolve().parents[2] / "examples"
+    result = invoke(
+        "run",
+        str(root / "plans" / "cost-and-minicluster.yaml"),
+        "--set",
+        f"prices={root / 'prices' / 'cloud.yaml'}",
+        "--replay",
+        str(root / "plans" / "cost-and-minicluster.replay.yaml"),
+        "--dry-run",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    price, cluster = json.loads(result.stdout)["steps"]
+    # Pricing runs nothing, so a dry run prices; the MiniCluster is checked, not applied.
+    assert price["status"] == "dry-run" and cluster["status"] == "dry-run"
+    assert price["outputs"]["cheapest"]["instance"] == "c7i.16xlarge"
+    assert cluster["outputs"]["applied"] is False
+    assert cluster["outputs"]["minicluster"] == "lammps-reaxff"
+
+
+def test_the_cost_command_prints_the_priced_table(tmp_path):
+    root = Path(__file__).resolve().parents[2] / "examples"
+    answers = root / "plans" / "cost-and-minicluster.replay.yaml"
+    result = invoke(
+        "cost", "--app", "LAMMPS, 64 ranks", "--prices", str(root / "prices" / "cloud.yaml"),
+        "--cpus", "64", "--replay", str(answers),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:6] == ["#", "instance", "count", "hours", "per", "hour"]
+    assert lines[2].split()[:6] == ["1", "c7i.16xlarge", "1", "2", "2.856", "5.71"]
+    assert lines[3].split()[:6] == ["2", "c7i.4xlarge", "4", "2.2", "0.714", "6.28"]

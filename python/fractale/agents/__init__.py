@@ -1,9 +1,11 @@
 """fractale's agents: take a job from intent to a running, verified execution.
 
 A step agent is expert in one task (translate, write and run a batch script, a Kubernetes
-Job, a container build, extract results); it keeps its artifact and attempts and retries on
-failure with the helper's fix. The helper reads one failure and proposes a fix. The manager
-follows a plan of steps and decides what to do when one fails. Every agent talks to a model
+Job, a MiniCluster, a container build, extract results, price a run); it keeps its artifact
+and attempts and retries on failure with the helper's fix. The helper reads a failure and
+the attempts before it and proposes a fix. A study (optimize, scale) runs the application
+many times through the steps and learns from the figures. The manager follows a plan of
+steps and decides, or asks the model, what to do when one fails. Every agent talks to a model
 through ``fractale.agents.llm``; nothing here imports the Anthropic SDK until a model is used.
 """
 

@@ -92,6 +92,10 @@ class AnthropicBackend(LLM):
     def _complete(self, request: Request) -> Reply:
         sdk = self._sdk
         retry = 0
+        extra: dict[str, Any] = {}
+        if request.schema is not None:
+            # Structured output: the API holds the answer to the step's JSON Schema.
+            extra["output_config"] = {"format": {"type": "json_schema", "schema": request.schema}}
         while True:
             try:
                 message = self._client.messages.create(
@@ -99,6 +103,7 @@ class AnthropicBackend(LLM):
                     max_tokens=request.max_tokens,
                     system=request.system,
                     messages=[{"role": "user", "content": request.prompt}],
+                    **extra,
                 )
             except sdk.APIStatusError as err:
                 status = err.status_code

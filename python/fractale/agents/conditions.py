@@ -25,6 +25,8 @@ class Outcome:
     state: str | None = None
     executed: bool = False
     outputs: dict[str, Any] = field(default_factory=dict)
+    # No other artifact can fix this failure (no cluster, no builder): stop the step.
+    final: bool = False
 
 
 class Condition:

@@ -86,8 +86,13 @@ class Executor:
         cwd: Path | None = None,
         timeout: float | None = None,
         echo: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> Completed:
-        """Run ``argv`` to the end; ``echo`` sees each output line as it comes."""
+        """Run ``argv`` to the end; ``echo`` sees each output line as it comes.
+
+        The process is killed after ``timeout`` seconds (exit 124), or as soon as another
+        thread sets ``stop`` (exit 143, its output kept).
+        """
         if self.dry_run:
             raise AgentError(f"a dry run executes nothing, and {argv[0]} was about to run")
         if not isinstance(argv, list) or not all(isinstance(part, str) for part in argv):
@@ -120,13 +125,24 @@ class Executor:
         # A reader thread, so that a silent process still times out.
         reader = threading.Thread(target=drain, daemon=True)
         reader.start()
-        try:
-            returncode = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            lines.append(f"\nfractale: {argv[0]} did not finish within {timeout:g}s\n")
-            returncode = 124
+        deadline = None if timeout is None else started + timeout
+        while True:
+            try:
+                returncode = process.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if stop is not None and stop.is_set():
+                process.kill()
+                process.wait()
+                returncode = 143
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                lines.append(f"\nfractale: {argv[0]} did not finish within {timeout:g}s\n")
+                returncode = 124
+                break
         reader.join(timeout=5)
         stream.close()
         return Completed(argv, returncode, "".join(lines), time.monotonic() - started)

@@ -11,6 +11,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fractale.agents.usage import Ledger, Usage
 
@@ -21,12 +22,17 @@ DEFAULT_MAX_TOKENS = 8192
 
 @dataclass(frozen=True)
 class Request:
-    """One question to a model: ``purpose`` names the agent asking (batch, helper, ...)."""
+    """One question to a model: ``purpose`` names the agent asking (batch, helper, ...).
+
+    ``schema`` is a JSON Schema the answer must follow, for steps that expect data rather
+    than a file: the API then constrains the answer to it (structured output).
+    """
 
     purpose: str
     system: str
     prompt: str
     max_tokens: int = DEFAULT_MAX_TOKENS
+    schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

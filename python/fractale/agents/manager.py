@@ -2,7 +2,9 @@
 
 When a step has used all its attempts, the step's ``on_failure`` says what happens: stop
 the plan, retry the step for another round starting from the helper's fix of its last
-attempt, or go back to an earlier step, which runs again told what failed after it.
+attempt, go back to an earlier step, which runs again told what failed after it, or ask
+the model to choose among these (``ask``), shown the plan, the failure and its output.
+An unusable decision costs one of the step's attempts' worth of asking and is told back.
 """
 
 from __future__ import annotations
@@ -13,10 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fractale.agents.base import Context
+from fractale.agents.llm import Request
 from fractale.agents.plan import REFERENCE, Plan, Step
 from fractale.agents.record import StepRecord, now, tail
+from fractale.agents.replies import document_from, whole
 from fractale.agents.steps import agent_class
-from fractale.errors import AgentError, FractaleError
+from fractale.errors import AgentError, FractaleError, MalformedAnswer
+
+DECIDE = """\
+You are the manager of fractale, which follows a plan of steps to run HPC and cloud jobs. \
+A step has failed after all its attempts. Decide what happens next: "retry" the step for \
+another round (starting from the helper's fix of its last attempt) when one more try can \
+fix it; go "back" to an earlier step whose output caused the failure (it runs again, told \
+what failed after it); or "stop" the plan when no step can fix it. Answer with one JSON \
+object and nothing else: {"action": "retry|back|stop", "to": "EARLIER_STEP or empty", \
+"reason": "one sentence"}"""
 
 
 class _NotYetKnown(Exception):
@@ -36,6 +49,8 @@ class PlanRun:
     message: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     records: dict[str, StepRecord] = field(default_factory=dict)
+    # What the model chose when a step's on_failure asked it.
+    decisions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -103,25 +118,94 @@ class Manager:
                     )
                 break
             rounds[step.name] = used + 1
-            if action.action == "retry":
+            kind, target = action.action, action.to
+            if kind == "ask":
+                kind, target, why = self._decide(step, record, run)
+                run.decisions.append(
+                    {"step": step.name, "action": kind, "to": target, "reason": why, "at": now()}
+                )
+                self.ctx.echo(
+                    f"manager: the model chose {kind}{f' to {target!r}' if target else ''}: {why}"
+                )
+                if kind == "stop":
+                    run.status = "failed"
+                    run.message = (
+                        f"step {step.name!r} failed: {record.message} (the model chose to stop: "
+                        f"{why})"
+                    )
+                    break
+            if kind == "retry":
                 self.ctx.echo(
                     f"manager: step {step.name!r} failed; another round with the helper's fix"
                 )
                 resume.add(step.name)
                 continue
-            assert action.to is not None
-            self.ctx.echo(f"manager: step {step.name!r} failed; going back to step {action.to!r}")
+            assert target is not None
+            self.ctx.echo(f"manager: step {step.name!r} failed; going back to step {target!r}")
             last = record.last()
-            feedback[action.to] = (
+            feedback[target] = (
                 f"Step {step.name!r} ({step.agent}) failed after it: {record.message}\n"
                 f"Its last output:\n{tail(last.output_tail if last else '', 30)}"
             )
-            index = self.plan.index(action.to)
+            index = self.plan.index(target)
         else:
             run.status = "dry-run" if self.ctx.dry_run else "succeeded"
         summary = self.summary(run, time.monotonic() - started)
         self.ctx.records.plan_done(summary)
         return run
+
+    def _decide(self, step: Step, record: StepRecord, run: PlanRun) -> tuple[str, str | None, str]:
+        """Ask the model what to do about ``step``'s failure: (action, earlier step, why)."""
+        earlier = [other.name for other in self.plan.steps[: self.plan.index(step.name)]]
+        actions = ["retry", "back", "stop"] if earlier else ["retry", "stop"]
+        schema = {
+            "type": "object",
+            "properties": {
+                "action": {"enum": actions},
+                "to": {"enum": [*earlier, ""]},
+                "reason": {"type": "string"},
+            },
+            "required": ["action", "to", "reason"],
+            "additionalProperties": False,
+        }
+        lines = [f"Plan {self.plan.name!r}: {self.plan.description}".rstrip(": "), "Steps:"]
+        for other in self.plan.steps:
+            done = run.records.get(other.name)
+            lines.append(
+                f"- {other.name} ({other.agent}): {done.status if done else 'not run yet'}"
+            )
+        last = record.last()
+        lines += [
+            f"Step {step.name!r} ({step.agent}) failed: {record.message}",
+            f"Its last output:\n```\n{tail(last.output_tail if last else '', 30)}\n```",
+            "Earlier steps you may go back to: " + (", ".join(earlier) or "none"),
+        ]
+        note = None
+        for _ in range(self.ctx.max_attempts):
+            prompt = "\n".join(lines)
+            if note:
+                prompt += f"\n\nYour previous answer could not be used: {note}. Answer again."
+            reply = self.ctx.llm.ask(
+                Request(purpose="manager", system=DECIDE, prompt=prompt, schema=schema)
+            )
+            try:
+                document = document_from(whole(reply, who="manager"), who="manager")
+                action, target = document.get("action"), document.get("to") or None
+                if action not in actions:
+                    raise MalformedAnswer(f"action must be one of {', '.join(actions)}")
+                if action == "back" and target not in earlier:
+                    raise MalformedAnswer(
+                        f"going back needs 'to', one of the earlier steps: {', '.join(earlier)}"
+                    )
+                return (
+                    action,
+                    target if action == "back" else None,
+                    str(document.get("reason") or "no reason given"),
+                )
+            except MalformedAnswer as err:
+                note = str(err)
+                self.ctx.echo(f"manager: unusable decision: {note}")
+        return "stop", None, f"the model gave no usable decision ({note})"
 
     def _run_step(self, step: Step, run: PlanRun, feedback: str | None, resume: bool) -> StepRecord:
         try:
@@ -162,6 +246,7 @@ class Manager:
             "model": self.ctx.llm.model,
             "dry_run": self.ctx.dry_run,
             "history": run.history,
+            "decisions": run.decisions,
             "steps": {name: record.status for name, record in run.records.items()},
             "duration_s": round(seconds, 3),
             "usage": totals.to_dict(),

@@ -12,6 +12,7 @@ A replay file is YAML::
           ...
           ```
         usage: {input_tokens: 900, output_tokens: 120}   # optional
+        truncated: false              # optional: the answer stopped at max_tokens
 
 Each call takes the first unused answer meant for its agent (or for any agent). Without
 ``usage`` the tokens are estimated from the text (four characters a token), so costs and
@@ -32,7 +33,7 @@ from fractale.agents.usage import Ledger, Usage
 from fractale.errors import AgentError
 
 CHARS_PER_TOKEN = 4
-RESPONSE_KEYS = {"agent", "expect", "text", "usage"}
+RESPONSE_KEYS = {"agent", "expect", "text", "usage", "truncated"}
 
 
 def estimated_tokens(text: str) -> int:
@@ -63,6 +64,8 @@ def _load(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
                 f"{path}: response {number} has unknown keys {sorted(unknown)} "
                 f"(expected some of {sorted(RESPONSE_KEYS)})"
             )
+        if not isinstance(entry.get("truncated", False), bool):
+            raise AgentError(f"{path}: response {number} 'truncated' is true or false")
         usage = entry.get("usage", {})
         if not isinstance(usage, dict) or not all(
             isinstance(value, int) and value >= 0 for value in usage.values()
@@ -109,6 +112,7 @@ class ReplayBackend(LLM):
                     usage.get("cache_creation_input_tokens", 0),
                     usage.get("cache_read_input_tokens", 0),
                 ),
+                truncated=entry.get("truncated", False),
             )
         raise AgentError(
             f"{self.path}: no response left for the {request.purpose} agent "
@@ -140,16 +144,14 @@ class Recorder(LLM):
     def ask(self, request: Request) -> Reply:
         reply = self.inner.ask(request)
         usage = reply.usage
-        self._responses.append(
-            {
-                "agent": request.purpose,
-                "text": reply.text,
-                "usage": {
-                    "input_tokens": usage.input_tokens,
-                    "output_tokens": usage.output_tokens,
-                },
-            }
-        )
+        entry: dict[str, Any] = {
+            "agent": request.purpose,
+            "text": reply.text,
+            "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+        }
+        if reply.truncated:
+            entry["truncated"] = True
+        self._responses.append(entry)
         document = {"model": self.model, "responses": self._responses}
         # Written after every call, so a run that stops half-way is still rehearsable.
         self.path.write_text(

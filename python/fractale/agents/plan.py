@@ -15,6 +15,7 @@ A plan is an ordered list of steps::
         attempts: 3                 # this step's attempt limit
         on_failure: stop            # stop | retry | {action: retry, times: N}
                                     #  | {action: back, to: EARLIER_STEP, times: N}
+                                    #  | ask | {action: ask, times: N} (the model decides)
       - name: metrics
         agent: results
         inputs:
@@ -39,7 +40,7 @@ from fractale.errors import AgentError
 
 PLAN_KEYS = ("name", "description", "inputs", "steps")
 STEP_KEYS = ("name", "agent", "inputs", "success", "attempts", "on_failure")
-ACTIONS = ("stop", "retry", "back")
+ACTIONS = ("stop", "retry", "back", "ask")
 STEP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
@@ -153,9 +154,11 @@ def _on_failure(value: Any, where: int | None, problems: _Problems) -> OnFailure
     if value is None:
         return OnFailure()
     if isinstance(value, str):
-        if value in ("stop", "retry"):
+        if value in ("stop", "retry", "ask"):
             return OnFailure(value)
-        problems.add(where, f"on_failure is stop, retry or a mapping with action, not {value!r}")
+        problems.add(
+            where, f"on_failure is stop, retry, ask or a mapping with action, not {value!r}"
+        )
         return None
     if not isinstance(value, dict):
         problems.add(where, "on_failure is stop, retry, or {action: ..., to: ..., times: N}")
@@ -285,6 +288,10 @@ def _step(
     for key, value in inputs.items():
         for ref in references(value):
             _check_reference(ref, _line(inputs, key), name, seen, plan, problems)
+    if len(problems.found) == before:
+        problem = spec.input_problem(plain(inputs))
+        if problem is not None:
+            problems.add(_line(raw, "inputs"), f"step {name!r}: {problem}")
     success = None
     if raw.get("success") is not None:
         if not isinstance(raw["success"], dict):

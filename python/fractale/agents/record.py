@@ -61,6 +61,8 @@ class Attempt:
     executed: bool = False
     success: bool = False
     reason: str | None = None
+    # The model's answer could not be read (no artifact, cut off, not the data asked for).
+    malformed: bool = False
     started: str = field(default_factory=now)
     duration_s: float = 0.0
     input_tokens: int = 0

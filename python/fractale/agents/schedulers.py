@@ -5,6 +5,10 @@ Slurm goes through ``sbatch`` and ``scontrol`` (``SLURM_CONF`` and the rest of t
 pass through unchanged); Flux through ``flux batch``, ``flux job wait-event`` and ``flux jobs``.
 The output path is set on the command line, which overrides a directive in the script, so
 fractale always knows where to read the job's output.
+
+A job has two limits: how long it may wait in the queue (``pending``) and how long it may
+run once started (``timeout``). A job cancelled while still pending says why the scheduler
+held it (Slurm's ``Reason``), so the helper can change what held it.
 """
 
 from __future__ import annotations
@@ -59,10 +63,16 @@ class Scheduler(ABC):
     def cancel_argv(self, jobid: str) -> list[str]: ...
 
     @abstractmethod
-    def wait(self, jobid: str, timeout: float) -> tuple[str, int | None, str]:
-        """Block until the job ends: (state, exit code, anything worth reporting)."""
+    def wait(self, jobid: str, timeout: float, pending: float) -> tuple[str, int | None, str]:
+        """Block until the job ends: (state, exit code, anything worth reporting).
 
-    def run(self, script: Path, output: Path, timeout: float) -> JobRun:
+        A job still queued after ``pending`` seconds is cancelled with state PENDING; one
+        that runs longer than ``timeout`` seconds is cancelled with state TIMEOUT.
+        """
+
+    def run(
+        self, script: Path, output: Path, timeout: float, pending: float | None = None
+    ) -> JobRun:
         script, output = script.resolve(), output.resolve()
         submission = self.executor.run(self.submit_argv(script, output), cwd=script.parent)
         if submission.returncode == 127:
@@ -74,7 +84,9 @@ class Scheduler(ABC):
         if jobid is None:
             return JobRun(submission, None, "REJECTED", None, submission.output)
         try:
-            state, exit_code, note = self.wait(jobid, timeout)
+            state, exit_code, note = self.wait(
+                jobid, timeout, timeout if pending is None else pending
+            )
         except KeyboardInterrupt:
             # Interrupted while waiting: leave no job of ours running behind the user's back.
             self.executor.run(self.cancel_argv(jobid), timeout=60)
@@ -114,17 +126,23 @@ class Slurm(Scheduler):
     def parse_jobid(self, stdout: str) -> str | None:
         return self.adapter.job_id(stdout)
 
-    def _query(self, jobid: str) -> tuple[str | None, int | None]:
+    def _query(self, jobid: str) -> tuple[str | None, int | None, str | None]:
+        """The job's state, exit code and, while it waits, Slurm's reason for holding it."""
         shown = self.executor.run(["scontrol", "show", "job", "--oneliner", jobid])
         if shown.returncode == 0:
             state = re.search(r"\bJobState=(\S+)", shown.output)
             code = re.search(r"\bExitCode=(\d+):(\d+)", shown.output)
+            reason = re.search(r"\bReason=(\S+)", shown.output)
             exit_code = None
             if code:
                 # A signal-killed job reports its signal; 128+signal, as a shell would.
                 status, signal = int(code.group(1)), int(code.group(2))
                 exit_code = 128 + signal if signal and not status else status
-            return (state.group(1) if state else None), exit_code
+            return (
+                (state.group(1) if state else None),
+                exit_code,
+                (reason.group(1) if reason else None),
+            )
         if self.executor.available("sacct"):
             accounted = self.executor.run(
                 [
@@ -141,20 +159,41 @@ class Slurm(Scheduler):
             if accounted.returncode == 0 and line and "|" in line[0]:
                 state_text, code_text = line[0].split("|", 1)
                 code_match = re.match(r"(\d+):(\d+)", code_text)
-                return state_text.split()[0], int(code_match.group(1)) if code_match else None
-        return "UNKNOWN", None
+                exit_code = None
+                if code_match:
+                    status, signal = int(code_match.group(1)), int(code_match.group(2))
+                    exit_code = 128 + signal if signal and not status else status
+                return state_text.split()[0], exit_code, None
+        return "UNKNOWN", None, None
 
-    def wait(self, jobid: str, timeout: float) -> tuple[str, int | None, str]:
-        deadline = time.monotonic() + timeout
+    def wait(self, jobid: str, timeout: float, pending: float) -> tuple[str, int | None, str]:
+        submitted = time.monotonic()
+        started: float | None = None
         pause = POLL_FIRST
         while True:
-            state, exit_code = self._query(jobid)
+            state, exit_code, reason = self._query(jobid)
             if state in self.TERMINAL or state == "UNKNOWN":
                 note = "" if state != "UNKNOWN" else f"fractale: Slurm no longer knows job {jobid}"
                 return state or "UNKNOWN", exit_code, note
-            if time.monotonic() > deadline:
-                self.executor.run(self.cancel_argv(jobid))
-                return "TIMEOUT", None, f"fractale: cancelled job {jobid} after {timeout:g}s"
+            moment = time.monotonic()
+            if state == "PENDING":
+                if moment - submitted > pending:
+                    self.executor.run(self.cancel_argv(jobid))
+                    return (
+                        "PENDING",
+                        None,
+                        f"fractale: cancelled job {jobid}: still pending after {pending:g}s "
+                        f"(Slurm's reason: {reason or 'none given'})",
+                    )
+            else:
+                started = moment if started is None else started
+                if moment - started > timeout:
+                    self.executor.run(self.cancel_argv(jobid))
+                    return (
+                        "TIMEOUT",
+                        None,
+                        f"fractale: cancelled job {jobid} after it ran for {timeout:g}s",
+                    )
             time.sleep(pause)
             pause = min(pause * 1.5, POLL_MAX)
 
@@ -182,7 +221,22 @@ class Flux(Scheduler):
     def parse_jobid(self, stdout: str) -> str | None:
         return self.adapter.job_id(stdout)
 
-    def wait(self, jobid: str, timeout: float) -> tuple[str, int | None, str]:
+    def wait(self, jobid: str, timeout: float, pending: float) -> tuple[str, int | None, str]:
+        began = self.executor.run(
+            ["flux", "job", "wait-event", f"--timeout={pending:g}", jobid, "start"],
+            timeout=pending + 30,
+        )
+        if began.returncode != 0:
+            listed = self.executor.run(
+                ["flux", "jobs", "--suppress-header", "--format={state}", jobid]
+            )
+            self.executor.run(self.cancel_argv(jobid))
+            return (
+                "PENDING",
+                None,
+                f"fractale: cancelled job {jobid}: not started after {pending:g}s "
+                f"(Flux state: {listed.output.strip() or 'unknown'}): {began.output.strip()}",
+            )
         waited = self.executor.run(
             ["flux", "job", "wait-event", f"--timeout={timeout:g}", jobid, "clean"],
             timeout=timeout + 30,

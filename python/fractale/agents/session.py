@@ -59,6 +59,7 @@ class Options:
     use_cache: bool = False
     workdir: Path | None = None
     timeout: float = 3600.0
+    pending_timeout: float = 3600.0
 
 
 def default_workdir(name: str) -> Path:
@@ -94,5 +95,6 @@ def open_context(options: Options, name: str, echo: Callable[[str], None]) -> Co
         dry_run=options.dry_run,
         max_attempts=options.max_attempts,
         timeout=options.timeout,
+        pending_timeout=options.pending_timeout,
         echo=echo,
     )

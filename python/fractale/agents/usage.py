@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass, field
 from fractale.errors import AgentError, BudgetExceeded
 
 # Dollars per million tokens: (input, output, cache write (5 minutes), cache read), as
-# published on Anthropic's pricing page in November 2026. Haiku 5.5 is priced by prompt
-# length; its long-prompt band is in LONG_PROMPT below.
+# published on Anthropic's pricing page in November 2026 (re-checked on 2026-11-25 against
+# the pricing page and the model pages: Fable 5.2's $8/$40 and $0.20 cache reads, Sonnet
+# 5.5's $0.10 cache reads since 2026-10-07, Haiku 5.5's two prompt-length bands). Haiku 5.5
+# is priced by prompt length; its long-prompt band is in LONG_PROMPT below.
 PRICES: dict[str, tuple[float, float, float, float]] = {
     "claude-fable-5-2": (8.00, 40.00, 10.00, 0.20),
     "claude-fable-5-1": (10.00, 50.00, 12.50, 0.25),

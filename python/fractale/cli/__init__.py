@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import platform
 import sys
+from importlib import metadata
 
 import click
 
-from fractale import __version__
+from fractale import __version__ as CORE_VERSION
 
 # name -> (module under fractale.cli, attribute, one-line help shown by `fractale --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -48,8 +50,28 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def versions() -> str:
+    """What ``fractale --version`` prints: the installed package's version and the compiled
+    core's (they differ only when the extension is stale, e.g. an old editable build), and
+    the Python running them."""
+    try:
+        package = metadata.version("fractale")
+    except metadata.PackageNotFoundError:
+        package = "(not installed)"
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"fractale {package} (core {CORE_VERSION}, {python})"
+
+
+def print_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """The eager ``--version`` option: answer before any subcommand is looked up."""
+    if value and not ctx.resilient_parsing:
+        click.echo(versions())
+        ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="fractale")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=print_versions, help="Show the package and core versions and exit.")
 def cli() -> None:
     """Translate jobs between workload managers, know your clusters, and match jobs to them."""
 

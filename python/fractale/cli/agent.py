@@ -1,14 +1,16 @@
-"""``fractale agent``: run a plan of agents, or one step agent, against a model.
+"""``fractale agent``: run a plan of agents, or one agent, against a model.
 
 ``fractale agent run PLAN.yaml`` follows a plan; ``fractale agent STEP ...`` runs one step
-agent (transform, batch, kubernetes-job, build, results); ``fractale agent check PLAN.yaml``
-validates a plan without running it. The Anthropic SDK loads only when a model is used.
+agent (transform, batch, kubernetes-job, build, results, cost, minicluster) or one study
+(optimize, scale); ``fractale agent check PLAN.yaml`` validates a plan without running it.
+The Anthropic SDK loads only when a model is used.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -63,7 +65,14 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.FloatRange(min=1),
             default=3600.0,
             show_default=True,
-            help="Seconds to wait for a job or build.",
+            help="Seconds a job or build may run once started.",
+        ),
+        click.option(
+            "--pending-timeout",
+            type=click.FloatRange(min=1),
+            default=3600.0,
+            show_default=True,
+            help="Seconds a job may wait in the queue before it is cancelled.",
         ),
         click.option("-v", "--verbose", count=True, help="Log more (-vv: HTTP too)."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
@@ -88,8 +97,15 @@ def _echo(message: str) -> None:
 
 
 def _report(
-    records: list[Any], totals: Any, status: str, message: str | None, as_json: bool
+    records: list[Any],
+    totals: Any,
+    status: str,
+    message: str | None,
+    as_json: bool,
+    *,
+    tables: bool = True,
 ) -> None:
+    """Each step's outcome (with a study's table when ``tables``), then the run's usage."""
     if as_json:
         click.echo(
             json.dumps(
@@ -107,12 +123,17 @@ def _report(
     for record in records:
         last = record.last()
         where = f" -> {last.artifact_path}" if last and last.artifact_path else ""
-        click.echo(
-            f"{record.step} ({record.agent}): {record.status}, "
-            f"{len(record.attempts)} attempt(s){where}"
+        runs = record.outputs.get("rounds", record.outputs.get("rows"))
+        done = (
+            f"{len(runs)} run(s)"
+            if isinstance(runs, list)
+            else f"{len(record.attempts)} attempt(s)"
         )
+        click.echo(f"{record.step} ({record.agent}): {record.status}, {done}{where}")
         if record.message:
             click.echo(f"  {record.message}")
+        if tables and isinstance(runs, list) and record.outputs.get("table"):
+            click.echo(textwrap.indent(record.outputs["table"], "    "))
     spent = f"${totals.cost_usd:.4f}"
     if totals.unpriced_calls:
         spent += f" (+{totals.unpriced_calls} unpriced call(s))"
@@ -179,10 +200,73 @@ def _single(agent_name: str, inputs: dict[str, Any], options: Any, as_json: bool
     step = agent_class(agent_name)(given)
     ctx = open_context(options, agent_name, _echo)
     record = step.run(ctx, agent_name)
-    _report([record], ctx.llm.ledger.totals, record.status, record.message, as_json)
+    if not as_json and record.outputs.get("table"):
+        click.echo(record.outputs["table"])
+        for key in ("json_path", "table_path", "plot_path", "manifest_path"):
+            if record.outputs.get(key):
+                click.echo(f"{key.replace('_path', '')}: {record.outputs[key]}")
+    _report(
+        [record], ctx.llm.ledger.totals, record.status, record.message, as_json, tables=False
+    )
     if not record.succeeded:
         raise SystemExit(EXIT_FAILED)
     return record
+
+
+def _scalar(text: str) -> Any:
+    """A command-line value as an int, a float, or the text itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _parameter(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME[:KIND]=MIN..MAX`` or ``NAME[:KIND]=A,B,C`` as a plan's parameter entry."""
+    head, equals, bounds = text.partition("=")
+    name, _, kind = head.partition(":")
+    if not equals or not name.strip() or not bounds.strip():
+        raise UserError(f"--param takes NAME[:KIND]=MIN..MAX or NAME[:KIND]=A,B,C, not {text!r}")
+    spec: dict[str, Any] = {"kind": kind.strip() or "flag"}
+    if ".." in bounds:
+        low, _, high = bounds.partition("..")
+        spec["min"], spec["max"] = _scalar(low.strip()), _scalar(high.strip())
+    else:
+        spec["choices"] = [_scalar(item.strip()) for item in bounds.split(",") if item.strip()]
+    return name.strip(), spec
+
+
+def _pairs(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    values = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise UserError(f"{option} takes NAME=VALUE, not {item!r}")
+        values[name.strip()] = _scalar(value.strip())
+    return values
+
+
+def _named(text: str | None) -> dict[str, str] | None:
+    """``NAME[=DESCRIPTION]`` as {NAME: DESCRIPTION}."""
+    if text is None:
+        return None
+    name, _, description = text.partition("=")
+    if not name.strip():
+        raise UserError(f"give a NAME[=DESCRIPTION], not {text!r}")
+    return {name.strip(): description.strip()}
+
+
+def _template(script: Path | None) -> str | None:
+    return script.read_text(encoding="utf-8") if script else None
+
+
+_TEMPLATE = click.option(
+    "--script",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A batch script template to fill in instead of asking the model for each run.",
+)
 
 
 @agent.command("transform")
@@ -347,3 +431,213 @@ def results(output_file: Path, metrics: tuple[str, ...], options: Any, as_json: 
             raise UserError(f"--metric takes NAME[=DESCRIPTION], not {item!r}")
         wanted[name.strip()] = text.strip()
     _single("results", {"output_file": str(output_file), "metrics": wanted}, options, as_json)
+
+
+@agent.command("optimize")
+@click.option("--app", required=True, help="The application, its command line and needs.")
+@click.option("--cluster", help="A cluster registered with `fractale cluster add`.")
+@click.option("--scheduler", type=click.Choice(["slurm", "flux"]), help="Without a cluster.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    required=True,
+    metavar="NAME[:KIND]=MIN..MAX|A,B,C",
+    help="A parameter to tune; KIND is nodes, tasks, env or flag (default; passed as --NAME).",
+)
+@click.option("--start", "starts", multiple=True, metavar="NAME=VALUE", help="First round.")
+@click.option(
+    "--fom", required=True, metavar="NAME[=DESCRIPTION]", help="The figure of merit to read."
+)
+@click.option("--goal", type=click.Choice(["maximize", "minimize"]), default="maximize",
+              show_default=True)
+@click.option("--target", type=float, help="Stop once the figure of merit reaches this.")
+@click.option("--patience", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Stop after this many rounds without improvement.")
+@click.option("--rounds", type=click.IntRange(min=1), default=8, show_default=True,
+              help="The most rounds to run.")
+@click.option("--study-budget", type=click.FloatRange(min=0, min_open=True),
+              help="Dollars of model tokens the search may spend before it stops and reports.")
+@click.option("--time", "time_limit", help="Each run's wall-time limit, e.g. 10m.")
+@_TEMPLATE
+@click.option("--notes", help="Anything else each run's script must do.")
+@_common
+def optimize(
+    app: str,
+    cluster: str | None,
+    scheduler: str | None,
+    params: tuple[str, ...],
+    starts: tuple[str, ...],
+    fom: str,
+    goal: str,
+    target: float | None,
+    patience: int,
+    rounds: int,
+    study_budget: float | None,
+    time_limit: str | None,
+    script: Path | None,
+    notes: str | None,
+    options: Any,
+    as_json: bool,
+) -> None:
+    """Search the parameters' bounds for the best figure of merit, one measured run a round."""
+    if not cluster and not scheduler:
+        raise UserError("give --cluster NAME or --scheduler slurm|flux")
+    inputs = {
+        "app": app,
+        "cluster": cluster,
+        "scheduler": scheduler,
+        "parameters": dict(_parameter(item) for item in params),
+        "start": _pairs(starts, "--start") or None,
+        "fom": _named(fom),
+        "goal": goal,
+        "target": target,
+        "patience": patience,
+        "rounds": rounds,
+        "budget": study_budget,
+        "time": time_limit,
+        "script": _template(script),
+        "notes": notes,
+    }
+    _single("optimize", inputs, options, as_json)
+
+
+@agent.command("scale")
+@click.option("--app", required=True, help="The application, its command line and needs.")
+@click.option("--cluster", help="A cluster registered with `fractale cluster add`.")
+@click.option("--scheduler", type=click.Choice(["slurm", "flux"]), help="Without a cluster.")
+@click.option("--sizes", required=True, help="Sizes to run, going up: 1,2,4,8.")
+@click.option("--mode", type=click.Choice(["strong", "weak"]), default="strong",
+              show_default=True)
+@click.option("--dimension", type=click.Choice(["tasks", "nodes"]), default="tasks",
+              show_default=True, help="What a size counts.")
+@click.option("--metric", metavar="NAME[=DESCRIPTION]",
+              help="What to measure (default: time, the run's wall time in seconds).")
+@click.option("--better", type=click.Choice(["lower", "higher"]), default="lower",
+              show_default=True, help="lower for a time, higher for a rate.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Stop once parallel efficiency falls below this.")
+@click.option("--time", "time_limit", help="Each run's wall-time limit, e.g. 10m.")
+@_TEMPLATE
+@click.option("--notes", help="Anything else each run's script must do.")
+@_common
+def scale(
+    app: str,
+    cluster: str | None,
+    scheduler: str | None,
+    sizes: str,
+    mode: str,
+    dimension: str,
+    metric: str | None,
+    better: str,
+    threshold: float,
+    time_limit: str | None,
+    script: Path | None,
+    notes: str | None,
+    options: Any,
+    as_json: bool,
+) -> None:
+    """Measure strong or weak scaling over SIZES; write a table and a speedup/efficiency plot."""
+    if not cluster and not scheduler:
+        raise UserError("give --cluster NAME or --scheduler slurm|flux")
+    inputs = {
+        "app": app,
+        "cluster": cluster,
+        "scheduler": scheduler,
+        "sizes": sizes,
+        "mode": mode,
+        "dimension": dimension,
+        "metric": _named(metric),
+        "better": better,
+        "threshold": threshold,
+        "time": time_limit,
+        "script": _template(script),
+        "notes": notes,
+    }
+    _single("scale", inputs, options, as_json)
+
+
+@agent.command("cost")
+@click.option("--app", required=True, help="The application, its size and how it runs.")
+@click.option(
+    "--prices",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Price table (YAML) of instance types or cluster nodes; see examples/prices/.",
+)
+@click.option("--cpus", type=click.FloatRange(min=0), help="CPUs the application needs in all.")
+@click.option("--memory-gb", type=click.FloatRange(min=0), help="Memory it needs in all (GB).")
+@click.option("--gpus", type=click.FloatRange(min=0), help="GPUs it needs in all.")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True),
+              help="Its run time on a reference machine, if known.")
+@click.option("--options", "count", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many configurations to propose.")
+@click.option(
+    "--job",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The job (batch script or jobspec): also price it on the registered clusters.",
+)
+@click.option("--notes", help="Anything else that matters (deadline, provider, region).")
+@_common
+def cost(
+    app: str,
+    prices: Path,
+    cpus: float | None,
+    memory_gb: float | None,
+    gpus: float | None,
+    hours: float | None,
+    count: int,
+    job: Path | None,
+    notes: str | None,
+    options: Any,
+    as_json: bool,
+) -> None:
+    """Propose the cheapest configurations that fit the application, priced from a table."""
+    inputs = {
+        "app": app,
+        "prices": str(prices),
+        "cpus": cpus,
+        "memory_gb": memory_gb,
+        "gpus": gpus,
+        "hours": hours,
+        "options": count,
+        "job": str(job) if job else None,
+        "notes": notes,
+    }
+    _single("cost", inputs, options, as_json)
+
+
+@agent.command("minicluster")
+@click.option("--app", required=True, help="What Flux runs: the application and command line.")
+@click.option("--image", help="The application's container image.")
+@click.option("--name", help="The MiniCluster's name.")
+@click.option("--size", type=click.IntRange(min=1), help="Pods in the MiniCluster.")
+@click.option("--tasks", type=click.IntRange(min=1), help="Tasks Flux runs across them.")
+@click.option("--namespace", help="Namespace to apply it in.")
+@click.option("--context", "kube_context", help="kubectl context (default: the current one).")
+@click.option("--notes", help="Anything else the MiniCluster must do.")
+@_common
+def minicluster(
+    app: str,
+    image: str | None,
+    name: str | None,
+    size: int | None,
+    tasks: int | None,
+    namespace: str | None,
+    kube_context: str | None,
+    notes: str | None,
+    options: Any,
+    as_json: bool,
+) -> None:
+    """Write a Flux Operator MiniCluster, check it offline, and run it when kubectl can."""
+    inputs = {
+        "app": app,
+        "image": image,
+        "name": name,
+        "size": size,
+        "tasks": tasks,
+        "namespace": namespace,
+        "context": kube_context,
+        "notes": notes,
+    }
+    _single("minicluster", inputs, options, as_json)

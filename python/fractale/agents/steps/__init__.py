@@ -1,21 +1,25 @@
-"""The step agents, by the name plans and the command line use for them."""
+"""The agents plans and the command line can name: step agents and research studies."""
 
 from __future__ import annotations
 
 import importlib
 
-from fractale.agents.base import StepAgent
+from fractale.agents.base import Agent
 
-# agent name -> (module under fractale.agents.steps, class); loaded only when used.
+# agent name -> (module under fractale.agents, class); loaded only when used.
 AGENTS: dict[str, tuple[str, str]] = {
-    "transform": ("transform", "TransformAgent"),
-    "batch": ("batch", "BatchAgent"),
-    "kubernetes-job": ("kubernetes_job", "KubernetesJobAgent"),
-    "build": ("build", "BuildAgent"),
-    "results": ("results", "ResultsAgent"),
+    "transform": ("steps.transform", "TransformAgent"),
+    "batch": ("steps.batch", "BatchAgent"),
+    "kubernetes-job": ("steps.kubernetes_job", "KubernetesJobAgent"),
+    "build": ("steps.build", "BuildAgent"),
+    "results": ("steps.results", "ResultsAgent"),
+    "cost": ("steps.cost", "CostAgent"),
+    "minicluster": ("steps.minicluster", "MiniClusterAgent"),
+    "optimize": ("studies.optimize", "OptimizeAgent"),
+    "scale": ("studies.scale", "ScaleAgent"),
 }
 
 
-def agent_class(name: str) -> type[StepAgent]:
+def agent_class(name: str) -> type[Agent]:
     module, attribute = AGENTS[name]
-    return getattr(importlib.import_module(f"fractale.agents.steps.{module}"), attribute)
+    return getattr(importlib.import_module(f"fractale.agents.{module}"), attribute)

@@ -93,7 +93,7 @@ class BatchAgent(StepAgent):
         scheduler = SCHEDULERS[self.scheduler](ctx.executor)
         output_path = path.with_name("job.out")
         ctx.echo(f"[{self.name}] submitting {path} to {self.scheduler}")
-        job = scheduler.run(path, output_path, ctx.timeout)
+        job = scheduler.run(path, output_path, ctx.timeout, ctx.pending_timeout)
         outputs = {
             "artifact": artifact,
             "path": str(path),
@@ -115,6 +115,8 @@ class BatchAgent(StepAgent):
                 outputs=outputs,
             )
         verdict = f"job {job.jobid} ended {job.state} with exit code {job.exit_code}"
+        if job.state == "PENDING":
+            verdict = f"job {job.jobid} never started: {job.output.splitlines()[-1]}"
         return Outcome(
             job.succeeded,
             verdict,

@@ -1,7 +1,9 @@
-"""The build agent: writes a Dockerfile for an application and builds it when it can.
+"""The build agent: writes a Dockerfile for an application, builds it and pushes it.
 
-The build runs with ``docker`` (when its daemon answers) or ``podman``; without either the
-agent writes the files and says that the build was not run.
+The build runs with ``docker`` (when its daemon answers) or ``podman``. The image is pushed
+when its tag names a registry (``ghcr.io/me/app:1``, ``localhost:5000/app``) or the step asks
+with ``push: true``, so that a cluster can pull it. Without a builder the step fails, saying
+so: an image that was not built cannot run (``--dry-run`` only writes and checks).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class BuildAgent(StepAgent):
         "tag": (False, "the image tag (default fractale/<app>:latest)"),
         "context": (False, "a directory whose files the build may copy"),
         "builder": (False, "docker or podman (default: whichever works)"),
+        "push": (False, "push the image (default: when the tag names a registry)"),
         "notes": (False, "anything else the image must have"),
     }
     OUTPUTS = {
@@ -41,6 +44,7 @@ class BuildAgent(StepAgent):
         "path": "where the Dockerfile was written",
         "image": "the image tag",
         "built": "whether the image was built",
+        "pushed": "whether the image was pushed",
         "context": "the build context directory",
     }
     SYSTEM = SYSTEM
@@ -80,8 +84,17 @@ class BuildAgent(StepAgent):
             "path": str(path),
             "image": self.image(),
             "built": False,
+            "pushed": False,
             "context": str(self.context_dir(path)),
         }
+
+    def pushes(self) -> bool:
+        """Whether the image goes to a registry: asked for, or its tag names one."""
+        wanted = self.inputs.get("push")
+        if wanted is not None:
+            return str(wanted).lower() in ("true", "yes", "1")
+        first = self.image().split("/", 1)[0]
+        return "/" in self.image() and ("." in first or ":" in first or first == "localhost")
 
     def builder(self, ctx: Context) -> str | None:
         """docker when its daemon answers, else podman, else None."""
@@ -100,10 +113,11 @@ class BuildAgent(StepAgent):
         if builder is None:
             which = self.inputs.get("builder") or "docker or podman"
             return Outcome(
-                True,
-                f"wrote {path}; the build was not run: no working {which} on this machine",
+                False,
+                f"wrote {path} but did not build it: no working {which} on this machine "
+                "(use --dry-run to only write and check)",
                 output=f"wrote {path}; build not run (no working {which})",
-                executed=False,
+                final=True,
                 outputs=outputs,
             )
         built = ctx.executor.run(
@@ -120,12 +134,28 @@ class BuildAgent(StepAgent):
             echo=lambda line: ctx.echo(f"[{builder}] {line}"),
         )
         outputs["built"] = built.returncode == 0
+        if built.returncode != 0 or not self.pushes():
+            return Outcome(
+                built.returncode == 0,
+                f"{builder} build exited {built.returncode}",
+                output=built.output,
+                returncode=built.returncode,
+                command=built.command,
+                executed=True,
+                outputs=outputs,
+            )
+        pushed = ctx.executor.run(
+            [builder, "push", self.image()],
+            timeout=ctx.timeout,
+            echo=lambda line: ctx.echo(f"[{builder}] {line}"),
+        )
+        outputs["pushed"] = pushed.returncode == 0
         return Outcome(
-            built.returncode == 0,
-            f"{builder} build exited {built.returncode}",
-            output=built.output,
-            returncode=built.returncode,
-            command=built.command,
+            pushed.returncode == 0,
+            f"built {self.image()}; {builder} push exited {pushed.returncode}",
+            output=f"{built.output}\n{pushed.output}",
+            returncode=pushed.returncode,
+            command=pushed.command,
             executed=True,
             outputs=outputs,
         )

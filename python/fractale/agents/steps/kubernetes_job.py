@@ -3,15 +3,14 @@
 The manifest is checked against the official Kubernetes schema for ``batch/v1`` Job (the
 strict JSON Schema generated from Kubernetes' OpenAPI, as packaged by kubernetes-validate),
 so a misspelt field fails before any cluster sees it. With a cluster configured for
-``kubectl``, the Job is applied, its logs followed and its final condition read; without
-one the agent stops after validation and says so.
+``kubectl``, the old Job is deleted (and waited for), the new one applied, its logs
+followed (bounded) and its final condition and pod events read. Without a cluster the step
+fails, saying so: a Job that was not applied did not run (``--dry-run`` only validates).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import yaml
 
 from fractale.agents.base import Context, StepAgent
 from fractale.agents.conditions import Outcome
+from fractale.agents.kubectl import Kubectl
 from fractale.errors import AgentError
 
 SYSTEM = """\
@@ -27,7 +27,6 @@ Job manifest (apiVersion batch/v1, kind Job) that runs the application described
 completion: restartPolicy Never, a small backoffLimit, resource requests that fit the \
 application. Answer with the manifest in one fenced YAML block and nothing else."""
 
-POLL_SECONDS = 2.0
 # A Job's name labels its pods, so Kubernetes holds it to a DNS label.
 JOB_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
@@ -103,7 +102,8 @@ class KubernetesJobAgent(StepAgent):
         "job": "the Job's name",
         "applied": "whether it ran on a cluster",
         "logs": "the Job's logs",
-        "condition": "the Job's final condition (Complete or Failed)",
+        "condition": "the Job's final condition (Complete, Failed, Pending or Unknown)",
+        "events": "the events of the Job's pods",
     }
     SYSTEM = SYSTEM
 
@@ -132,44 +132,34 @@ class KubernetesJobAgent(StepAgent):
             "applied": False,
         }
 
-    def kubectl(self) -> list[str]:
-        argv = ["kubectl"]
-        if self.inputs.get("context"):
-            argv.append(f"--context={self.inputs['context']}")
-        if self.inputs.get("namespace"):
-            argv.append(f"--namespace={self.inputs['namespace']}")
-        return argv
-
-    def cluster_configured(self, ctx: Context) -> str | None:
-        """Why no cluster can take the Job, or None when kubectl has one."""
-        if not ctx.executor.available("kubectl"):
-            return "kubectl is not installed"
-        if self.inputs.get("context"):
-            return None
-        current = ctx.executor.run(["kubectl", "config", "current-context"], timeout=30)
-        if current.returncode != 0 or not current.output.strip():
-            return "kubectl has no current context"
-        return None
+    def kubectl(self, ctx: Context) -> Kubectl:
+        return Kubectl(
+            ctx.executor,
+            context=self.inputs.get("context"),
+            namespace=self.inputs.get("namespace"),
+        )
 
     def execute(self, ctx: Context, artifact: str, path: Path) -> Outcome:
         outputs = self.dry_outputs(artifact, path)
         job = outputs["job"]
-        missing = self.cluster_configured(ctx)
+        kubectl = self.kubectl(ctx)
+        missing = kubectl.missing()
         if missing is not None:
             return Outcome(
-                True,
-                f"the Job is valid; {missing}, so no cluster is configured and it was not applied",
+                False,
+                f"the Job is valid but was not applied: {missing} (use --dry-run to only "
+                "validate)",
                 output=f"validated {path}; not applied: {missing}",
                 command="fractale: validate against the Kubernetes batch/v1 Job schema",
-                executed=False,
+                final=True,
                 outputs=outputs,
             )
-        kubectl = self.kubectl()
-        applied = ctx.executor.run([*kubectl, "apply", "-f", str(path)], timeout=120)
+        deleted, applied = kubectl.replace(f"job/{job}", str(path), ctx.timeout)
         if applied.returncode != 0:
+            what = "delete of the earlier Job" if applied is deleted else "apply"
             return Outcome(
                 False,
-                f"kubectl apply failed (exit {applied.returncode})",
+                f"kubectl {what} failed (exit {applied.returncode})",
                 output=applied.output,
                 returncode=applied.returncode,
                 command=applied.command,
@@ -177,46 +167,24 @@ class KubernetesJobAgent(StepAgent):
                 outputs=outputs,
             )
         ctx.echo(f"[{self.name}] applied job/{job}; following its logs")
-        logs = ctx.executor.run(
-            [
-                *kubectl,
-                "logs",
-                "--follow",
-                "--all-containers=true",
-                f"--pod-running-timeout={int(ctx.timeout)}s",
-                f"job/{job}",
-            ],
+        end = kubectl.wait_job(
+            job,
+            f"job-name={job}",
+            f"job/{job}",
             timeout=ctx.timeout,
+            pending=ctx.pending_timeout,
             echo=lambda line: ctx.echo(f"[{job}] {line}"),
         )
-        condition, detail = self.final_condition(ctx, kubectl, job)
-        outputs.update({"applied": True, "logs": logs.output, "condition": condition})
+        outputs.update(
+            {"applied": True, "logs": end.logs, "condition": end.condition, "events": end.events}
+        )
         return Outcome(
-            condition == "Complete",
-            f"job/{job} ended {condition}" + (f": {detail}" if detail else ""),
-            output=logs.output + (f"\n{detail}" if detail else ""),
-            returncode=0 if condition == "Complete" else 1,
+            end.condition == "Complete",
+            f"job/{job} ended {end.condition}" + (f": {end.detail}" if end.detail else ""),
+            output=end.output(),
+            returncode=0 if end.condition == "Complete" else 1,
             command=applied.command,
-            state=condition,
+            state=end.condition,
             executed=True,
             outputs=outputs,
         )
-
-    def final_condition(self, ctx: Context, kubectl: list[str], job: str) -> tuple[str, str]:
-        deadline = time.monotonic() + ctx.timeout
-        while True:
-            shown = ctx.executor.run([*kubectl, "get", f"job/{job}", "--output=json"], timeout=60)
-            if shown.returncode == 0:
-                try:
-                    status = json.loads(shown.output).get("status", {})
-                except ValueError:
-                    status = {}
-                for condition in status.get("conditions", []) or []:
-                    if condition.get("status") == "True" and condition.get("type") in (
-                        "Complete",
-                        "Failed",
-                    ):
-                        return condition["type"], condition.get("message", "")
-            if time.monotonic() > deadline:
-                return "Unknown", f"no Complete or Failed condition within {ctx.timeout:g}s"
-            time.sleep(POLL_SECONDS)

@@ -3,6 +3,7 @@
 The model writes one regular expression per metric; fractale applies them itself and
 writes the values as JSON, so the same patterns can be reused on the next run's output and
 nothing the model wrote is ever executed. A metric that does not match goes to the helper.
+The model answers through structured output, held to a schema naming every metric.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class ResultsAgent(StepAgent):
         "metrics": (True, "the metrics to extract: a list of names, or names with descriptions"),
         "output": (False, "the application's output text"),
         "output_file": (False, "a file holding the application's output"),
+        "patterns": (False, "patterns from an earlier run (JSON) to apply instead of asking"),
     }
     OUTPUTS = {
         "artifact": "the patterns (JSON)",
@@ -83,6 +85,38 @@ class ResultsAgent(StepAgent):
         self.metrics = {str(name): str(text or "") for name, text in metrics.items()}
         if "output" not in self.inputs and "output_file" not in self.inputs:
             raise AgentError("the results agent needs the output, or an output_file to read")
+
+    def schema(self) -> dict[str, Any]:
+        entry = {
+            "type": "object",
+            "properties": {
+                "pattern": {"type": "string"},
+                "type": {"type": "string", "enum": list(TYPES)},
+                "unit": {"type": "string"},
+            },
+            "required": ["pattern", "type", "unit"],
+            "additionalProperties": False,
+        }
+        return {
+            "type": "object",
+            "properties": {
+                "metrics": {
+                    "type": "object",
+                    "properties": {name: entry for name in self.metrics},
+                    "required": list(self.metrics),
+                    "additionalProperties": False,
+                }
+            },
+            "required": ["metrics"],
+            "additionalProperties": False,
+        }
+
+    def given_artifact(self) -> tuple[str, str] | None:
+        given = self.inputs.get("patterns")
+        if not given:
+            return None
+        text = given if isinstance(given, str) else json.dumps(given, indent=2)
+        return (text if text.endswith("\n") else f"{text}\n"), "input"
 
     def cache_identity(self) -> dict[str, Any]:
         # Patterns are written for the metrics, so they serve the next run's output too.
@@ -160,6 +194,10 @@ class ResultsAgent(StepAgent):
                 problems.append(f"{name}: pattern {entry['pattern']!r} matches nothing")
                 continue
             raw = found[0]
+            if raw is None:
+                problems.append(f"{name}: the capture group of {entry['pattern']!r} took no "
+                                "part in its last match")
+                continue
             try:
                 values[name] = convert(raw, entry.get("type", "str"))
             except (TypeError, ValueError):
