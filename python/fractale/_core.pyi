@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 _Policy = Literal["first", "low", "high"]
-_Status = Literal["allocated", "busy", "unsatisfiable", "satisfiable"]
+_Status = Literal["allocated", "reserved", "busy", "unsatisfiable", "satisfiable"]
 
 class FractaleError(Exception):
     """Base class of every fractale error."""
@@ -79,10 +79,16 @@ class Vertex:
 
 @final
 class Allocation:
-    """The vertices one successful ``allocate`` took."""
+    """The vertices one job holds, and when: over ``[at, end)`` seconds from time zero."""
 
     @property
     def jobid(self) -> int: ...
+    @property
+    def at(self) -> int:
+        """When the job starts, in seconds from the graph's time zero (0: now)."""
+    @property
+    def end(self) -> int | None:
+        """When it gives its vertices back; None for a job without a duration."""
     @property
     def resources(self) -> list[Vertex]: ...
     def counts(self) -> dict[str, int]:
@@ -95,7 +101,7 @@ class Allocation:
 
 @final
 class MatchResult:
-    """The outcome of ``satisfiable`` or ``allocate``; truthy when it succeeded."""
+    """The outcome of ``satisfiable``, ``allocate`` or ``reserve``; truthy when it succeeded."""
 
     @property
     def status(self) -> _Status: ...
@@ -104,6 +110,9 @@ class MatchResult:
         """Why it failed, naming the resource level that fell short."""
     @property
     def allocation(self) -> Allocation | None: ...
+    @property
+    def at(self) -> int | None:
+        """When the job starts (seconds from the graph's time zero), when it was placed."""
     def __bool__(self) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -124,15 +133,30 @@ class ResourceGraph:
     def allocate(
         self, jobspec: Jobspec | str | dict[str, Any], policy: _Policy = "first"
     ) -> MatchResult: ...
-    def release(self, allocation: Allocation | int) -> None: ...
+    def reserve(
+        self, jobspec: Jobspec | str | dict[str, Any], policy: _Policy = "first"
+    ) -> MatchResult:
+        """Allocate now, or else reserve from the earliest time the request fits for its whole
+        duration around every job planned (status ``allocated`` or ``reserved``, ``at``)."""
+    def hold(
+        self,
+        nodes: dict[str, int | None],
+        start: int = 0,
+        end: int | None = None,
+        policy: _Policy = "first",
+    ) -> Allocation:
+        """Record a job its scheduler placed: cores held per node name (None: the whole
+        node) over ``[start, end)`` seconds from time zero (``end`` None: for good)."""
+    def release(self, allocation: Allocation | int) -> None:
+        """Give back an allocation, or cancel a reservation (its span is free at once)."""
     def jobs(self) -> list[int]:
-        """Job ids of the allocations held now."""
+        """Job ids of the jobs held: allocated now or reserved."""
     def summary(self) -> dict[str, int]:
         """How many vertices of each type the graph holds."""
     def totals(self) -> dict[str, int]:
         """Total size of each type (memory in its unit, for example)."""
     def free(self) -> dict[str, int]:
-        """How many of each type no allocation holds now."""
+        """How much of each type no job holds now (time zero)."""
     def to_jgf(self) -> dict[str, Any]: ...
     def subsystems(self) -> list[str]: ...
     @property

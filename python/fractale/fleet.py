@@ -5,6 +5,9 @@ containment graph (with the core's reason when they do not) and whether each sof
 requirement (``attributes.system.requires``) is met by its software subsystems, comparing
 versions. ``select`` picks one fitting cluster by a policy; ``script`` writes the job for the
 chosen cluster's scheduler with the ``spack load``/``module load`` lines its software needs.
+``satisfy(job, when=True)`` also answers when the job would start on each cluster that can
+run it, planned around the jobs of the cluster's saved snapshot (``cluster state --save``);
+``select(job, "earliest-start")`` picks the cluster where it starts first.
 
 Containment matching across the fleet goes through ``containment_fits``, the one place a
 faster fleet matcher replaces.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +30,8 @@ from fractale.errors import FractaleError, JobspecError, MatchError, StoreError
 from fractale.generate.software import Software, software_in
 from fractale.store import CONTAINMENT, Cluster, Store
 
-POLICIES = ("first", "random", "best-fit", "cost")
+# How ``select`` chooses among the clusters that can run a job.
+POLICIES = ("first", "random", "best-fit", "cost", "earliest-start")
 # Resource types whose idle amount ``best-fit`` minimizes, most significant first.
 CAPACITY_TYPES = ("core", "gpu", "memory", "node")
 
@@ -373,14 +378,39 @@ def _looks_like_jobspec(text: str) -> bool:
 
 
 @dataclass
+class Start:
+    """When a job would start on one cluster: allocated now or reserved ``at`` seconds after
+    the time of the cluster's snapshot (``planned_from``; the moment asked when the cluster
+    has no snapshot and is planned as idle), or ``busy``/``unsatisfiable`` with no time."""
+
+    status: str
+    at: int | None
+    planned_from: int
+    snapshot: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def time(self) -> int | None:
+        """Unix seconds at which the job would start."""
+        return None if self.at is None else self.planned_from + self.at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "at": self.at, "time": self.time,
+                "planned_from": self.planned_from, "snapshot": self.snapshot,
+                "notes": self.notes}
+
+
+@dataclass
 class ClusterAnswer:
-    """Whether one cluster can run the job, and why not when it cannot."""
+    """Whether one cluster can run the job, and why not when it cannot; with ``when``, when
+    it would start there."""
 
     cluster: str
     scheduler: str
     fits: bool
     reason: str | None
     software: list[RequirementCheck]
+    start: Start | None = None
 
     @property
     def ok(self) -> bool:
@@ -399,6 +429,7 @@ class ClusterAnswer:
             "containment": {"fits": self.fits, "reason": self.reason},
             "software": [check.to_dict() for check in self.software],
             "reasons": self.reasons(),
+            **({"start": self.start.to_dict()} if self.start is not None else {}),
         }
 
 
@@ -589,8 +620,23 @@ class Fleet:
             self._software[cluster.name] = cluster_software(cluster)
         return self._software[cluster.name]
 
-    def satisfy(self, job: Job | JobSource) -> list[ClusterAnswer]:
-        """Every cluster's answer, in name order."""
+    def earliest_start(self, cluster: Cluster, job: Job, now: int | None = None) -> Start:
+        """When ``job`` would start on ``cluster``: its containment planned with the jobs of
+        the cluster's saved snapshot, then the job reserved at the earliest time it fits."""
+        graph = containment_graph(cluster, job.per_node)
+        snapshot = cluster.state()
+        if snapshot is not None:
+            notes = snapshot.plan(graph)
+            zero = snapshot.time
+        else:
+            notes = ["no saved state: planned as idle"]
+            zero = int(time.time()) if now is None else now
+        result = graph.reserve(job.jobspec)
+        return Start(result.status, result.at, zero, snapshot is not None, notes)
+
+    def satisfy(self, job: Job | JobSource, when: bool = False) -> list[ClusterAnswer]:
+        """Every cluster's answer, in name order; with ``when``, each cluster that can run the
+        job also says when it would start there."""
         job = self._job(job)
         if not self.clusters:
             raise StoreError(f"no clusters are registered in {self.store.root}")
@@ -601,32 +647,46 @@ class Fleet:
         for cluster, (fit, reason) in zip(self.clusters, fits):
             installed = self.software(cluster) if job.requires else []
             checks = [check_requirement(r, installed) for r in job.requires]
-            answers.append(ClusterAnswer(cluster.name, cluster.scheduler, fit, reason, checks))
+            answer = ClusterAnswer(cluster.name, cluster.scheduler, fit, reason, checks)
+            if when and answer.ok:
+                answer.start = self.earliest_start(cluster, job)
+            answers.append(answer)
         return answers
 
     def select(
         self, job: Job | JobSource, policy: str = "first", seed: int | None = None
     ) -> Selection:
-        """One cluster that can run the job, chosen by ``policy``:
+        """One cluster that can run the job, chosen by ``policy`` (the CLI's ``--by``):
 
         - ``first``: the first in name order;
         - ``random``: uniformly at random (reproducible with ``seed``);
         - ``best-fit``: the one left with the least idle capacity after the job is
           allocated on it (fewest idle cores, then GPUs, memory pools and nodes);
         - ``cost``: the cheapest, ``cost`` per node-hour × nodes allocated × the job's
-          duration in hours (one hour when it gives none); unpriced clusters come last.
+          duration in hours (one hour when it gives none); unpriced clusters come last;
+        - ``earliest-start``: the one where the job would start first, given each cluster's
+          saved snapshot of its jobs (see ``satisfy(when=True)``); a cluster where it cannot
+          be placed within the planning horizon comes last.
 
         Ties go to the cluster whose name sorts first. ``MatchError`` when none fits.
         """
         if policy not in POLICIES:
             raise MatchError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
         job = self._job(job)
-        answers = self.satisfy(job)
+        answers = self.satisfy(job, when=policy == "earliest-start")
         fitting = [answer for answer in answers if answer.ok]
         if not fitting:
             raise MatchError(no_fit_message(answers))
         if policy == "first":
             return Selection(fitting[0], policy, {})
+        if policy == "earliest-start":
+            def key(answer: ClusterAnswer) -> tuple:
+                start = answer.start.time if answer.start is not None else None
+                return (start is None, start or 0, answer.cluster)
+
+            ranked = sorted(fitting, key=key)
+            scores = {a.cluster: a.start.to_dict() if a.start else None for a in ranked}
+            return Selection(ranked[0], policy, scores)
         if policy == "random":
             chosen = random.Random(seed).choice(fitting)
             return Selection(chosen, policy, {"seed": seed})
@@ -659,9 +719,11 @@ class Fleet:
         cluster: str | None = None,
         policy: str = "first",
         seed: int | None = None,
+        extra: Sequence[str] = (),
     ) -> Script:
         """The job as a batch script for ``cluster`` (or the one ``policy`` selects), in
-        that cluster's scheduler's syntax, loading the software that met its requirements."""
+        that cluster's scheduler's syntax, loading the software that met its requirements.
+        ``extra``: ``MANAGER:DIRECTIVE`` entries, the scheduler's added verbatim."""
         job = self._job(job)
         if cluster is None:
             answer = self.select(job, policy, seed).answer
@@ -674,7 +736,7 @@ class Fleet:
             if not answer.ok:
                 raise MatchError(no_fit_message([answer]))
         loads = list(dict.fromkeys(c.software.load for c in answer.software if c.software))
-        text = render_script(job, answer.scheduler, loads, answer.cluster)
+        text = render_script(job, answer.scheduler, loads, answer.cluster, extra)
         return Script(answer.cluster, answer.scheduler, text, loads)
 
 
@@ -742,8 +804,10 @@ def no_fit_message(answers: Sequence[ClusterAnswer]) -> str:
     return "\n".join(lines)
 
 
-def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str) -> str:
-    """The job in ``scheduler``'s syntax with ``loads`` run before its body."""
+def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str,
+                  extra: Sequence[str] = ()) -> str:
+    """The job in ``scheduler``'s syntax with ``loads`` run before its body and the
+    ``extra`` directives given for ``scheduler``."""
     from fractale.transform import parse, render
 
     try:
@@ -754,7 +818,7 @@ def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str) 
         header = f"# Software on {cluster}, found by fractale\n" + "\n".join(loads) + "\n"
         body = spec.script
         spec = spec.replace(script=header + ("\n" + body if body.strip() else ""))
-    return render(spec, scheduler)
+    return render(spec, scheduler, extra=extra)
 
 
 __all__ = [
@@ -766,6 +830,7 @@ __all__ = [
     "RequirementCheck",
     "Script",
     "Selection",
+    "Start",
     "VersionSpec",
     "check_requirement",
     "containment_fits",

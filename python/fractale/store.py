@@ -6,6 +6,8 @@ holding one folder per cluster::
     <store>/<cluster>/cluster.yaml        scheduler, description, cost, user metadata
     <store>/<cluster>/containment.json    the containment graph (JGF)
     <store>/<cluster>/<subsystem>.json    any other subsystem graph, e.g. spack.json
+    <store>/<cluster>/state.json          its load when last read: jobs running and pending
+                                          (``fractale cluster state NAME --save``; see snapshot.py)
     <store>/.jobs/<cluster>/<job>.json    each job fractale submitted there (see jobs.py)
 
 Every graph is validated by the core before anything is written, so a bad graph leaves the
@@ -40,6 +42,8 @@ GraphSource = Union[str, os.PathLike, Mapping[str, Any]]
 
 CONFIG_FILE = "cluster.yaml"
 CONTAINMENT = "containment"
+# The saved snapshot of a cluster's jobs; not a subsystem graph, so no subsystem takes its name.
+STATE = "state"
 LOCK_FILE = ".lock"
 
 # libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
@@ -209,7 +213,9 @@ class Cluster:
             names = sorted(
                 entry.name[:-5]
                 for entry in entries
-                if entry.name.endswith(".json") and not entry.name.startswith(".")
+                if entry.name.endswith(".json")
+                and not entry.name.startswith(".")
+                and entry.name != f"{STATE}.json"
             )
         return sorted(names, key=lambda name: name != CONTAINMENT)
 
@@ -234,6 +240,19 @@ class Cluster:
         from fractale._core import ResourceGraph
 
         return ResourceGraph.from_jgf(str(self.graph_path(subsystem)))
+
+    def state(self):
+        """The snapshot of its jobs saved by ``cluster state --save``, or None."""
+        from fractale.snapshot import Snapshot
+
+        path = self.path / f"{STATE}.json"
+        if not path.is_file():
+            return None
+        try:
+            document = read_json(path)
+        except ValueError as err:
+            raise StoreError(f"{path} is not valid JSON: {err}") from None
+        return Snapshot.from_dict(document, str(path))
 
     def counts(self) -> dict[str, int]:
         """Vertices per type in the containment graph, as recorded when it was stored.
@@ -377,6 +396,8 @@ class Store:
         graphs = {CONTAINMENT: containment}
         for subsystem, source in (subsystems or {}).items():
             check_name(subsystem, "subsystem name")
+            if subsystem == STATE:
+                raise StoreError(f"{STATE!r} names the saved jobs of a cluster, not a subsystem")
             if subsystem == CONTAINMENT:
                 raise StoreError("give the containment graph with --containment, not --subsystem")
             graphs[subsystem] = source
@@ -426,6 +447,8 @@ class Store:
     ) -> Path:
         """Add (or with ``force`` replace) one subsystem graph of a registered cluster."""
         check_name(subsystem, "subsystem name")
+        if subsystem == STATE:
+            raise StoreError(f"{STATE!r} names the saved jobs of a cluster, not a subsystem")
         text, file = graph_text(source)
         graph = validate_graph(text, file, subsystem)
         with self.lock():
@@ -440,6 +463,17 @@ class Store:
                 config = dict(cluster.config)
                 config["resources"] = {k: int(v) for k, v in sorted(graph.summary().items())}
                 write_atomic(cluster.path / CONFIG_FILE, _yaml(config))
+        return target
+
+    def save_state(self, name: str, snapshot: Any) -> Path:
+        """Keep a snapshot of a cluster's jobs (a ``fractale.snapshot.Snapshot``) beside its
+        graphs, replacing the one saved before."""
+        document = snapshot.to_dict()
+        with self.lock():
+            cluster = self.get(name)
+            document["cluster"] = cluster.name
+            target = cluster.path / f"{STATE}.json"
+            write_atomic(target, json.dumps(document, indent=1) + "\n")
         return target
 
     def update(self, name: str, **changes: Any) -> Cluster:

@@ -2,7 +2,7 @@
 //! immutable; allocations live beside it behind a lock, and long work runs without the GIL.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -14,7 +14,7 @@ use super::jobspec::Jobspec;
 use crate::error::Error;
 use crate::graph::ResourceGraph as CoreGraph;
 use crate::input::{read_bounded, MAX_GRAPH_BYTES};
-use crate::matcher::{self, AllocState, Matcher, Policy};
+use crate::matcher::{self, AllocState, Matcher, Policy, Window, HORIZON};
 
 #[pyclass(name = "Vertex", module = "fractale", frozen, get_all)]
 #[derive(Clone)]
@@ -55,6 +55,8 @@ impl Vertex {
 pub struct Allocation {
     jobid: u64,
     vertices: Vec<Vertex>,
+    at: i64,
+    end: i64,
 }
 
 #[pymethods]
@@ -62,6 +64,18 @@ impl Allocation {
     #[getter]
     fn jobid(&self) -> u64 {
         self.jobid
+    }
+
+    /// When the job starts, in seconds from the graph's time zero (0: now).
+    #[getter]
+    fn at(&self) -> i64 {
+        self.at
+    }
+
+    /// When it gives its vertices back; None for a job without a duration (held for good).
+    #[getter]
+    fn end(&self) -> Option<i64> {
+        (self.end < HORIZON).then_some(self.end)
     }
 
     #[getter]
@@ -90,6 +104,8 @@ impl Allocation {
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let d = PyDict::new(py);
         d.set_item("jobid", self.jobid)?;
+        d.set_item("at", self.at)?;
+        d.set_item("end", self.end())?;
         let list = PyList::empty(py);
         for v in &self.vertices {
             list.append(v.to_dict(py)?)?;
@@ -117,8 +133,9 @@ impl Allocation {
 
     fn __repr__(&self) -> String {
         format!(
-            "Allocation(jobid={}, vertices={})",
+            "Allocation(jobid={}, at={}, vertices={})",
             self.jobid,
+            self.at,
             self.vertices.len()
         )
     }
@@ -149,13 +166,20 @@ impl MatchResult {
         self.allocation.as_ref().map(|a| a.clone_ref(py))
     }
 
+    /// When the job starts (seconds from the graph's time zero), when it was placed.
+    #[getter]
+    fn at(&self) -> Option<i64> {
+        self.allocation.as_ref().map(|a| a.get().at)
+    }
+
     fn __bool__(&self) -> bool {
-        matches!(self.status, "allocated" | "satisfiable")
+        matches!(self.status, "allocated" | "reserved" | "satisfiable")
     }
 
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let d = PyDict::new(py);
         d.set_item("status", self.status)?;
+        d.set_item("at", self.at())?;
         d.set_item("reason", &self.reason)?;
         match &self.allocation {
             Some(a) => d.set_item("allocation", a.get().to_dict(py)?)?,
@@ -165,9 +189,10 @@ impl MatchResult {
     }
 
     fn __repr__(&self) -> String {
-        match &self.reason {
-            Some(r) => format!("MatchResult({:?}, reason={:?})", self.status, r),
-            None => format!("MatchResult({:?})", self.status),
+        match (&self.reason, self.at()) {
+            (Some(r), _) => format!("MatchResult({:?}, reason={:?})", self.status, r),
+            (None, Some(at)) if at > 0 => format!("MatchResult({:?}, at={at})", self.status),
+            (None, _) => format!("MatchResult({:?})", self.status),
         }
     }
 }
@@ -177,6 +202,8 @@ pub struct ResourceGraph {
     pub graph: Arc<CoreGraph>,
     state: Mutex<AllocState>,
     name: Option<String>,
+    /// `node` vertices by name, built the first time a job is held by node names.
+    nodes_by_name: OnceLock<BTreeMap<String, u32>>,
 }
 
 impl ResourceGraph {
@@ -186,39 +213,48 @@ impl ResourceGraph {
             graph: Arc::new(graph),
             state,
             name,
+            nodes_by_name: OnceLock::new(),
         }
+    }
+
+    fn allocation(
+        &self,
+        py: Python<'_>,
+        mut alloc: matcher::Allocation,
+    ) -> PyResult<Py<Allocation>> {
+        matcher::by_path(&self.graph, &mut alloc.taken);
+        let g = &self.graph;
+        let vertices = alloc
+            .taken
+            .iter()
+            .map(|t| {
+                let n = g.node(t.vertex);
+                Vertex {
+                    path: g.path(t.vertex).to_owned(),
+                    kind: n.kind.to_string(),
+                    name: n.name.clone(),
+                    id: n.id,
+                    rank: n.rank,
+                    exclusive: t.exclusive,
+                    size: t.size,
+                }
+            })
+            .collect();
+        Py::new(
+            py,
+            Allocation {
+                jobid: alloc.jobid,
+                vertices,
+                at: alloc.at,
+                end: alloc.end,
+            },
+        )
     }
 
     fn result(&self, py: Python<'_>, r: matcher::MatchResult) -> PyResult<MatchResult> {
         let allocation = match r.allocation {
             None => None,
-            Some(mut alloc) => {
-                matcher::by_path(&self.graph, &mut alloc.taken);
-                let g = &self.graph;
-                let vertices = alloc
-                    .taken
-                    .iter()
-                    .map(|t| {
-                        let n = g.node(t.vertex);
-                        Vertex {
-                            path: g.path(t.vertex).to_owned(),
-                            kind: n.kind.to_string(),
-                            name: n.name.clone(),
-                            id: n.id,
-                            rank: n.rank,
-                            exclusive: t.exclusive,
-                            size: t.size,
-                        }
-                    })
-                    .collect();
-                Some(Py::new(
-                    py,
-                    Allocation {
-                        jobid: alloc.jobid,
-                        vertices,
-                    },
-                )?)
-            }
+            Some(alloc) => Some(self.allocation(py, alloc)?),
         };
         Ok(MatchResult {
             status: r.outcome.name(),
@@ -232,7 +268,7 @@ impl ResourceGraph {
         py: Python<'_>,
         jobspec: &Bound<'_, PyAny>,
         policy: &str,
-        allocate: bool,
+        op: Op,
     ) -> PyResult<MatchResult> {
         let js = Jobspec::coerce(jobspec)?;
         let policy = Policy::parse(policy).map_err(|e| to_pyerr(py, e))?;
@@ -243,14 +279,22 @@ impl ResourceGraph {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let m = Matcher::new(&graph);
-            if allocate {
-                m.allocate(&mut state, &js, policy)
-            } else {
-                m.satisfiable(&mut state, &js, policy)
+            match op {
+                Op::Satisfiable => m.satisfiable(&mut state, &js, policy),
+                Op::Allocate => m.allocate(&mut state, &js, policy),
+                Op::Reserve => m.reserve(&mut state, &js, policy),
             }
         });
         self.result(py, outcome)
     }
+}
+
+/// Which question a match asks.
+#[derive(Clone, Copy)]
+enum Op {
+    Satisfiable,
+    Allocate,
+    Reserve,
 }
 
 /// Linux's PATH_MAX.
@@ -335,7 +379,7 @@ impl ResourceGraph {
         jobspec: &Bound<'_, PyAny>,
         policy: &str,
     ) -> PyResult<MatchResult> {
-        self.run(py, jobspec, policy, false)
+        self.run(py, jobspec, policy, Op::Satisfiable)
     }
 
     /// Allocate the request against this graph's current allocations.
@@ -346,7 +390,62 @@ impl ResourceGraph {
         jobspec: &Bound<'_, PyAny>,
         policy: &str,
     ) -> PyResult<MatchResult> {
-        self.run(py, jobspec, policy, true)
+        self.run(py, jobspec, policy, Op::Allocate)
+    }
+
+    /// Allocate the request now, or else reserve it from the earliest time it fits for its
+    /// whole duration around every job planned (`status` "allocated" or "reserved", `at`).
+    #[pyo3(signature = (jobspec, policy = "first"))]
+    fn reserve(
+        &self,
+        py: Python<'_>,
+        jobspec: &Bound<'_, PyAny>,
+        policy: &str,
+    ) -> PyResult<MatchResult> {
+        self.run(py, jobspec, policy, Op::Reserve)
+    }
+
+    /// Record a job its scheduler already placed: `nodes` maps node names to the cores it
+    /// holds there (None: the whole node), held over `[start, end)` seconds from time zero
+    /// (`end` None: for good).
+    #[pyo3(signature = (nodes, start = 0, end = None, policy = "first"))]
+    fn hold(
+        &self,
+        py: Python<'_>,
+        nodes: BTreeMap<String, Option<u64>>,
+        start: i64,
+        end: Option<i64>,
+        policy: &str,
+    ) -> PyResult<Py<Allocation>> {
+        let policy = Policy::parse(policy).map_err(|e| to_pyerr(py, e))?;
+        let g = &self.graph;
+        let by_name = self.nodes_by_name.get_or_init(|| {
+            let node_type = g.types.get("node");
+            (0..g.len() as u32)
+                .filter(|&v| Some(g.kind[v as usize]) == node_type)
+                .map(|v| (g.node(v).name.clone(), v))
+                .collect()
+        });
+        let mut claims = Vec::with_capacity(nodes.len());
+        for (name, cores) in &nodes {
+            let v = by_name.get(name).ok_or_else(|| {
+                to_pyerr(
+                    py,
+                    Error::matching(format!("the graph has no node named {name:?}")),
+                )
+            })?;
+            claims.push((*v, *cores));
+        }
+        let window = Window {
+            start,
+            end: end.unwrap_or(HORIZON),
+        };
+        let held = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            Matcher::new(g).hold(&mut state, &claims, window, policy)
+        };
+        let held = held.map_err(|e| to_pyerr(py, e))?;
+        self.allocation(py, held)
     }
 
     /// Give back an allocation (or the allocation with this job id).
@@ -377,7 +476,7 @@ impl ResourceGraph {
             .map_err(|e| to_pyerr(py, e))
     }
 
-    /// Job ids of the allocations held now.
+    /// Job ids of the jobs held: allocated now or reserved.
     fn jobs(&self) -> Vec<u64> {
         self.state
             .lock()

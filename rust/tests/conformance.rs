@@ -1,5 +1,7 @@
-//! Fluxion conformance: every case under ../shared/conformance/fluxion must give the outcome
-//! and exactly the vertices Fluxion gave. Skips with a message when the folder is absent.
+//! Fluxion conformance: every case under ../shared/conformance/fluxion (allocations) and
+//! ../shared/conformance/fluxion-reserve (reservations in time) must give the outcome, the job
+//! id, the start time and exactly the vertices Fluxion gave. Skips with a message when a folder
+//! is absent.
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +10,10 @@ use fractale::jobspec::Jobspec;
 use fractale::matcher::{by_path, AllocState, Matcher, Outcome, Policy};
 use serde_json::Value;
 
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/fluxion")
+fn cases_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/conformance")
+        .join(name)
 }
 
 fn load_jobspec(dir: &Path, rel: &str) -> Result<Jobspec, String> {
@@ -37,13 +41,13 @@ fn run_case(dir: &Path, case: &Value) -> Result<(), String> {
                     .release(&mut st, jobid)
                     .map_err(|e| format!("step {i}: {e}"))?;
             }
-            "satisfiability" | "allocate" => {
+            "satisfiability" | "allocate" | "reserve" => {
                 let js = load_jobspec(dir, step["jobspec"].as_str().ok_or("jobspec")?)?;
                 let expect = step["expect"]["status"].as_str().ok_or("status")?;
-                let result = if op == "allocate" {
-                    matcher.allocate(&mut st, &js, policy)
-                } else {
-                    matcher.satisfiable(&mut st, &js, policy)
+                let result = match op {
+                    "allocate" => matcher.allocate(&mut st, &js, policy),
+                    "reserve" => matcher.reserve(&mut st, &js, policy),
+                    _ => matcher.satisfiable(&mut st, &js, policy),
                 };
                 let got = result.outcome.name();
                 let ok = match expect {
@@ -57,6 +61,25 @@ fn run_case(dir: &Path, case: &Value) -> Result<(), String> {
                         "step {i} ({op} {}): expected {expect}, got {got} ({:?})",
                         step["jobspec"], result.reason
                     ));
+                }
+                if let Some(at) = step["expect"]["at"].as_i64() {
+                    if result.at() != Some(at) {
+                        return Err(format!(
+                            "step {i} ({op} {}): expected to start at {at}, got {:?}",
+                            step["jobspec"],
+                            result.at()
+                        ));
+                    }
+                }
+                if let (Some(want), Some(alloc)) =
+                    (step["expect"]["jobid"].as_u64(), result.allocation.as_ref())
+                {
+                    if alloc.jobid != want {
+                        return Err(format!(
+                            "step {i} ({op}): job id {} where Fluxion gave {want}",
+                            alloc.jobid
+                        ));
+                    }
                 }
                 if let (Some(alloc), Some(want)) =
                     (result.allocation, step["expect"]["resources"].as_array())
@@ -94,9 +117,9 @@ fn run_case(dir: &Path, case: &Value) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn every_fluxion_conformance_case_passes() {
-    let dir = cases_dir();
+/// Run every case of one conformance folder; panics listing the failures.
+fn run_folder(name: &str) {
+    let dir = cases_dir(name);
     if !dir.is_dir() {
         // CI always has the material: there, its absence is a failure, not a skip.
         assert!(
@@ -134,7 +157,7 @@ fn every_fluxion_conformance_case_passes() {
         }
     }
     println!(
-        "fluxion conformance: {passed} passed, {} failed",
+        "{name} conformance: {passed} passed, {} failed",
         failed.len()
     );
     for f in failed.iter().take(40) {
@@ -142,8 +165,18 @@ fn every_fluxion_conformance_case_passes() {
     }
     assert!(
         failed.is_empty(),
-        "{} of {} conformance cases failed",
+        "{} of {} {name} conformance cases failed",
         failed.len(),
         passed + failed.len()
     );
+}
+
+#[test]
+fn every_fluxion_conformance_case_passes() {
+    run_folder("fluxion");
+}
+
+#[test]
+fn every_fluxion_reservation_case_passes() {
+    run_folder("fluxion-reserve");
 }

@@ -119,12 +119,12 @@ def test_satisfy_json_lists_every_cluster_and_those_that_fit(fleet_store, job):
 
 
 def test_select_prints_the_chosen_cluster(fleet_store, job):
-    assert run("select", job, "--policy", "cost", "--config-dir", fleet_store.root).output.split(
+    assert run("select", job, "--by", "cost", "--config-dir", fleet_store.root).output.split(
         "\n"
     )[0] == "cpu"
-    first = run("select", job, "--policy", "random", "--seed", "3", "--config-dir",
+    first = run("select", job, "--by", "random", "--seed", "3", "--config-dir",
                 fleet_store.root).output
-    again = run("select", job, "--policy", "random", "--seed", "3", "--config-dir",
+    again = run("select", job, "--by", "random", "--seed", "3", "--config-dir",
                 fleet_store.root).output
     assert first == again
 
@@ -139,6 +139,18 @@ def test_script_writes_the_file_and_never_overwrites_without_force(fleet_store, 
     refused = fractale("script", job, "-o", target, "--config-dir", fleet_store.root)
     assert refused.returncode == 2 and "exists" in refused.stderr
     assert target.read_text() == "mine\n"
+
+
+def test_script_adds_the_extra_directives_given_for_the_clusters_scheduler(fleet_store, job):
+    written = fractale("script", job, "--cluster", "gpu", "--extra", "flux:--setattr=foo=bar",
+                       "--extra", "slurm:--constraint=haswell", "--config-dir",
+                       fleet_store.root)
+    assert written.returncode == 0
+    assert "#FLUX: --setattr=foo=bar\n" in written.stdout
+    assert "haswell" not in written.stdout
+    bad = fractale("script", job, "--cluster", "gpu", "--extra", "flux:--a=1\n#FLUX: -N 9",
+                   "--config-dir", fleet_store.root)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
 def test_script_exits_1_when_the_named_cluster_cannot_run_the_job(fleet_store, job):

@@ -70,7 +70,7 @@ def test_matching_leaves_the_example_clusters_as_they_were(fleet):
 
 def test_the_readme_command_writes_a_slurm_script_for_the_cheapest_cluster(fleet):
     result = fractale("script", "--config-dir", fleet, EXAMPLES / "jobs" / "gromacs.sh",
-                      "--require", "gromacs>=2023", "--policy", "cost")
+                      "--require", "gromacs>=2023", "--by", "cost")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "#SBATCH --nodes=4" in lines

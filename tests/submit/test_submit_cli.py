@@ -14,7 +14,7 @@ from fractale_command import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 README_JOB = [str(EXAMPLES / "jobs" / "gromacs.sh"), "--require", "gromacs>=2023",
-              "--policy", "cost"]
+              "--by", "cost"]
 
 
 @pytest.fixture
@@ -51,10 +51,10 @@ def test_a_dry_run_to_a_named_cluster_in_json(fleet, tmp_path):
     assert "module load gcc/12.2.0 gromacs/2023.3" in plan["text"]
 
 
-def test_a_named_cluster_and_a_policy_are_not_both_given(fleet, tmp_path):
-    both = run("submit", "--dry-run", "--cluster", "tioga", "--policy", "cost",
+def test_a_named_cluster_and_a_rule_are_not_both_given(fleet, tmp_path):
+    both = run("submit", "--dry-run", "--cluster", "tioga", "--by", "cost",
                "--config-dir", str(fleet), *README_JOB[:3], cwd=tmp_path)
-    assert (both.returncode, both.stderr) == (2, "Error: give --cluster or --policy, not both\n")
+    assert (both.returncode, both.stderr) == (2, "Error: give --cluster or --by, not both\n")
 
 
 def test_a_job_no_cluster_can_run_exits_1(fleet, tmp_path):

@@ -37,7 +37,8 @@ def test_launchers_drop_the_layout_they_cannot_set_and_say_so():
 
 
 @pytest.mark.parametrize("line", [
-    "mpirun -np 16 ./a.out", "mpiexec -n 16 ./a.out", "mpirun -n16 ./a.out",
+    "mpirun -np 16 ./a.out", "mpiexec -n 16 ./a.out", "jsrun -p16 ./a.out",
+    "mpiexec.hydra -np 16 ./a.out", "ibrun -n 16 ./a.out", "jsrun --np 16 ./a.out",
     "flux run -n 16 ./a.out", "flux run --ntasks=16 ./a.out", "aprun -n 16 ./a.out",
     "jsrun -n 16 -a 1 ./a.out", "jsrun --nrs 8 --tasks_per_rs 2 ./a.out",
 ])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fractale.transform import JobSpec, units
+from fractale.transform import JobSpec, same_meaning, units
 from fractale.transform.model import MAIL_EVENTS, field_names
 from fractale.transform.registry import get, names
 from hypothesis import HealthCheck, given, settings
@@ -292,7 +292,10 @@ def test_every_spec_the_manager_can_express_round_trips_exactly(manager):
     def check(spec):
         back, losses = roundtrip(spec, manager)
         assert losses == [], [str(loss) for loss in losses]
-        assert back == spec
+        assert back == spec or not [
+            name for name in field_names() if getattr(back, name) != getattr(spec, name)
+            and not same_meaning(get(manager), spec, name, getattr(spec, name),
+                                 getattr(back, name))]
 
     check()
 
@@ -330,7 +333,8 @@ def test_fields_a_manager_cannot_express_are_named_by_its_renderer(manager):
         named = {loss.field for loss in losses}
         changed = {name for name in field_names()
                    if name not in ("script", "dialect") and getattr(back, name) != getattr(
-                       spec, name)}
+                       spec, name) and not same_meaning(get(manager), spec, name, getattr(
+                           spec, name), getattr(back, name))}
         assert changed <= named, f"lost silently: {sorted(changed - named)}"
         assert back.script == spec.script
 

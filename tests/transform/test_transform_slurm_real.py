@@ -62,7 +62,15 @@ def fit(spec: JobSpec, held: str, cpus_per_node: int) -> JobSpec:
         dependencies=[dep.split(":")[0] + ":" + held if ":" in dep else dep
                       for dep in spec.dependencies],
         workdir=None, container_image=None,
+        components=[fit_component(component, cpus_per_node) for component in spec.components],
     )
+
+
+def fit_component(component: dict, cpus_per_node: int) -> dict:
+    """A heterogeneous job's further component, asking only for what the cluster has."""
+    fitted = fit(JobSpec(**component), "", cpus_per_node)
+    return {name: value for name, value in fitted.to_dict().items()
+            if name in component and value is not None and name not in ("queue", "nodelist")}
 
 
 @pytest.mark.parametrize("path", scripts(), ids=ident)

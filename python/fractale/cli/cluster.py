@@ -1,4 +1,5 @@
-"""``fractale cluster``: register, list, show and remove the clusters of the store."""
+"""``fractale cluster``: register, list, show and remove the clusters of the store, and read
+the jobs running on one (``state``)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 @click.group("cluster")
 def cluster() -> None:
-    """Register, list, show and remove clusters in the store."""
+    """Register, list, show and remove clusters in the store; read a cluster's jobs."""
 
 
 @cluster.command("add")
@@ -165,3 +166,65 @@ def remove(name, config_dir):
     store = open_store(config_dir)
     store.remove(name)
     click.echo(f"Removed {name} from {store.root}")
+
+
+def _when(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    from datetime import datetime
+
+    return datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
+
+
+@cluster.command("state")
+@click.argument("name")
+@click.option("--file", "source", type=click.Path(dir_okay=False, path_type=Path),
+              help="Load the jobs from a snapshot file (JSON, see `fractale.snapshot`) instead "
+                   "of asking the cluster's scheduler.")
+@click.option("--save", is_flag=True,
+              help="Keep the snapshot in the store: `satisfy --when` and "
+                   "`select --by earliest-start` plan around it.")
+@json_option
+@config_dir_option
+def state(name, source, save, as_json, config_dir):
+    """Show the jobs running and pending on cluster NAME, read live from its scheduler (Slurm:
+    scontrol show job, with node lists and end times) or from --file, and what they leave
+    free now on its containment graph."""
+    from fractale.snapshot import Snapshot, read_live
+    from fractale.store import read_json
+
+    store = open_store(config_dir)
+    entry = store.get(name)
+    if source is not None:
+        try:
+            document = read_json(source)
+        except FileNotFoundError:
+            raise UserError(f"no such snapshot file: {source}") from None
+        except ValueError as err:
+            raise UserError(f"{source} is not valid JSON: {err}") from None
+        snapshot = Snapshot.from_dict(document, str(source))
+    else:
+        snapshot = read_live(entry.scheduler)
+    graph = entry.resource_graph()
+    notes = snapshot.plan(graph)
+    free, totals = graph.free(), graph.totals()
+    saved = store.save_state(name, snapshot) if save else None
+    if as_json:
+        out = {**snapshot.to_dict(), "cluster": name, "notes": notes,
+               "free": {kind: {"free": free[kind], "total": totals[kind]} for kind in totals},
+               "saved": str(saved) if saved else None}
+        click.echo(json.dumps(out, indent=2))
+        return
+    rows = [[job.id, job.state, _when(job.start), _when(job.end),
+             ",".join(f"{n}:{'all' if c is None else c}" for n, c in sorted(job.nodes.items()))
+             or "-"] for job in snapshot.jobs]
+    click.echo(f"{name} at {_when(snapshot.time)}: {len(snapshot.jobs)} jobs")
+    if rows:
+        click.echo(table(["JOB", "STATE", "START", "END", "NODES:CORES"], rows))
+    click.echo("Free now: " + ", ".join(
+        f"{kind} {free[kind]}/{totals[kind]}" for kind in ("node", "core", "gpu")
+        if kind in totals))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if saved:
+        click.echo(f"Saved to {saved}")

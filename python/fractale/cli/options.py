@@ -29,3 +29,8 @@ class Price(click.ParamType):
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+extra_option = click.option(
+    "--extra", "extra", multiple=True, metavar="MANAGER:DIRECTIVE",
+    help="Add a directive verbatim when writing for MANAGER, once checked to be one of its "
+         "options (repeatable), e.g. --extra 'slurm:--constraint=haswell'.")

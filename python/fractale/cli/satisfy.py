@@ -42,21 +42,38 @@ def _software_cell(check) -> str:
     return "no"
 
 
+def start_cell(start) -> str:
+    """When the job would start, for the table: now, in how long and at what time, or why not."""
+    from datetime import datetime
+
+    if start is None:
+        return "-"
+    if start.at is None:
+        return start.status
+    at = datetime.fromtimestamp(start.time).isoformat(timespec="seconds")
+    text = "now" if start.at == 0 else f"+{start.at}s"
+    return f"{text} ({at}{'' if start.snapshot else ', idle'})"
+
+
 @click.command("satisfy")
 @job_argument
 @from_option
 @require_option
 @clusters_option
+@click.option("--when", is_flag=True,
+              help="Also say when the job would start on each cluster that can run it, planned "
+                   "around the jobs of its saved state (`fractale cluster state NAME --save`; "
+                   "a cluster without one is planned as idle).")
 @json_option
 @config_dir_option
-def satisfy(job, manager, requires, clusters, as_json, config_dir):
+def satisfy(job, manager, requires, clusters, when, as_json, config_dir):
     """Match JOB (a jobspec or a batch script; - reads standard input) against every
     registered cluster.
 
     Exit status 0 when at least one cluster can run it, 1 when none can, 2 on bad input.
     """
     fleet, parsed = load(job, manager, requires, clusters, config_dir)
-    answers = fleet.satisfy(parsed)
+    answers = fleet.satisfy(parsed, when=when)
     if as_json:
         click.echo(json.dumps({
             "job": parsed.source or "-",
@@ -68,11 +85,15 @@ def satisfy(job, manager, requires, clusters, as_json, config_dir):
         headers = ["CLUSTER", "SCHEDULER", "RESOURCES"]
         headers += [f"{r.name.upper()} {r.version}".strip() for r in parsed.requires]
         headers.append("RESULT")
+        if when:
+            headers.append("START")
         rows = []
         for answer in answers:
             row = [answer.cluster, answer.scheduler, "fits" if answer.fits else "no"]
             row += [_software_cell(check) for check in answer.software]
             row.append("yes" if answer.ok else "no")
+            if when:
+                row.append(start_cell(answer.start))
             rows.append(row)
         click.echo(table(headers, rows))
         refused = [answer for answer in answers if not answer.ok]

@@ -9,32 +9,37 @@ from pathlib import Path
 import click
 
 from fractale.cli.cluster import config_dir_option
-from fractale.cli.options import UserError, json_option
+from fractale.cli.options import UserError, extra_option, json_option
 from fractale.cli.satisfy import from_option, job_argument, load, require_option
-from fractale.cli.select import policy_option, seed_option
+from fractale.cli.select import by_option, choose_rule, seed_option
 
 
 @click.command("script")
 @job_argument
 @click.option("--cluster", "target", metavar="NAME", help="Write it for this cluster.")
-@policy_option
+@by_option
 @seed_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the script to FILE (default: standard output).")
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
 @from_option
 @require_option
+@extra_option
 @json_option
 @config_dir_option
-def script(job, target, policy, seed, output, force, manager, requires, as_json, config_dir):
+def script(job, target, by, deprecated_policy, seed, output, force, manager, requires, extra,
+           as_json, config_dir):
     """Write JOB as a batch script for the selected (or named) cluster's scheduler, loading
     the software that met its requirements. Exit 1 when the cluster cannot run it."""
     from fractale.errors import MatchError
     from fractale.store import write_atomic
+    from fractale.transform import extra as passthrough
 
+    policy = choose_rule(by, deprecated_policy)
+    passthrough.parse(extra)
     fleet, parsed = load(job, manager, requires, (), config_dir)
     try:
-        written = fleet.script(parsed, target, policy, seed)
+        written = fleet.script(parsed, target, policy, seed, extra=extra)
     except MatchError as err:
         click.echo(str(err), err=True)
         sys.exit(1)

@@ -10,13 +10,13 @@ import click
 from fractale.cli.cluster import config_dir_option
 from fractale.cli.options import UserError, json_option
 from fractale.cli.satisfy import from_option, job_argument, load, require_option
-from fractale.cli.select import policy_option, seed_option
+from fractale.cli.select import by_option, choose_rule, seed_option
 
 
 @click.command("submit")
 @job_argument
 @click.option("--cluster", "target", metavar="NAME", help="Submit to this cluster.")
-@policy_option
+@by_option
 @seed_option
 @from_option
 @require_option
@@ -28,8 +28,8 @@ from fractale.cli.select import policy_option, seed_option
                    "of a batch script (flux batch).")
 @json_option
 @config_dir_option
-def submit(job, target, policy, seed, manager, requires, dry_run, hold, jobspec, as_json,
-           config_dir):
+def submit(job, target, by, deprecated_policy, seed, manager, requires, dry_run, hold, jobspec,
+           as_json, config_dir):
     """Submit JOB to the selected (or named) cluster: write it for that cluster's scheduler
     with its software loads, copy it there (locally or over SSH), submit it with the
     scheduler's own command and print the job id. Exit 1 when no cluster can run it."""
@@ -37,9 +37,9 @@ def submit(job, target, policy, seed, manager, requires, dry_run, hold, jobspec,
     from fractale.submission import Plan
     from fractale.submission import submit as submit_job
 
-    given = click.get_current_context().get_parameter_source("policy")
-    if target and given is not click.core.ParameterSource.DEFAULT:
-        raise UserError("give --cluster or --policy, not both")
+    if target and (by or deprecated_policy):
+        raise UserError("give --cluster or --by, not both")
+    policy = choose_rule(by, deprecated_policy)
     fleet, parsed = load(job, manager, requires, (), config_dir)
     try:
         done = submit_job(parsed, target, policy=policy, seed=seed, store=fleet.store,

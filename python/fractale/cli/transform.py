@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from fractale.cli.options import UserError
+from fractale.cli.options import UserError, extra_option
 from fractale.transform.registry import names
 
 MANAGERS = names()
@@ -31,8 +31,9 @@ EXIT_LOSSY = 3
               help=f"Exit {EXIT_LOSSY} when any directive or field could not be translated.")
 @click.option("--report", type=click.Choice(["json"]),
               help="Report what was lost as JSON on standard error, in place of text lines.")
+@extra_option
 def transform(file: str, source: str | None, target: str, out: Path | None, force: bool,
-              strict: bool, report: str | None) -> None:
+              strict: bool, report: str | None, extra: tuple[str, ...]) -> None:
     """Translate the batch script or job in FILE (or - for standard input) to --to.
 
     Every directive that could not be mapped, and every field the target cannot express,
@@ -44,7 +45,7 @@ def transform(file: str, source: str | None, target: str, out: Path | None, forc
     if out is not None and out.exists() and not force:
         raise UserError(f"{out} exists; pass --force to overwrite it")
     result = translate(text, to=target.lower(), source=source.lower() if source else None,
-                       file=name)
+                       file=name, extra=extra)
     if out is None:
         click.echo(result.text, nl=False)
     else:

@@ -7,11 +7,14 @@ field that could not be carried over. ``read``/``write`` are the same with losse
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fractale.errors import TranslateError
+from fractale.transform import extra as passthrough
 from fractale.transform.check import check
 from fractale.transform.directives import split_lines
 from fractale.transform.model import JobSpec, field_names
-from fractale.transform.registry import all_managers, get, names
+from fractale.transform.registry import Manager, all_managers, get, names
 from fractale.transform.report import Loss, Translation
 
 
@@ -57,18 +60,28 @@ def read(text: str, manager: str | None = None, *,
     return reader.read(text, file)
 
 
-def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
+def write(spec: JobSpec, manager: str, *,
+          extra: Iterable[str] = ()) -> tuple[str, list[Loss]]:
     """Write a spec for a manager, with every field that manager cannot express.
 
     The text is read back to make sure of it: a field that does not survive and that the
     manager's table did not already report is reported too, so nothing is lost silently.
+    ``extra`` holds ``MANAGER:DIRECTIVE`` entries; the target's are added verbatim once
+    checked (see ``fractale.transform.extra``).
     """
     target = get(manager)
+    added = passthrough.parse(extra).get(target.name, [])
     check(spec)
-    text, written = target.write(spec)
+    text, losses = _write(spec, target)
+    return passthrough.add(text, target.name, added), losses
+
+
+def _write(spec: JobSpec, target: Manager) -> tuple[str, list[Loss]]:
+    shaped, chosen = _one_queue(spec, target)
+    text, written = target.write(shaped)
     # The same field can be named by two rows (e.g. a layout folded into another); once is
     # enough for the user.
-    losses = list(dict.fromkeys(written))
+    losses = chosen + list(dict.fromkeys(written))
     reported = {loss.field for loss in losses}
     try:
         back, _ = target.read(text)
@@ -80,10 +93,36 @@ def write(spec: JobSpec, manager: str) -> tuple[str, list[Loss]]:
         if name in ("script", "dialect") or name in reported:
             continue
         before, after = getattr(spec, name), getattr(back, name)
+        if same_meaning(target, spec, name, before, after):
+            continue
         if before != after:
             losses.append(Loss(f"{target.name} reads this back as {after!r}, not {before!r}",
                                field=name, stage="render"))
     return text, losses
+
+
+def _one_queue(spec: JobSpec, target: Manager) -> tuple[JobSpec, list[Loss]]:
+    """A list of queues (``a,b,c``) in the target's spelling, or its first queue when the
+    target takes one (reported)."""
+    queues = [q for q in (spec.queue or "").split(",") if q]
+    if len(queues) < 2:
+        return spec, []
+    if target.queue_separator is not None:
+        return spec.replace(queue=target.queue_separator.join(queues)), []
+    return spec.replace(queue=queues[0]), [Loss(
+        f"{target.name} takes one queue: {queues[0]} is written, not {', '.join(queues[1:])}",
+        field="queue", stage="render")]
+
+
+def same_meaning(target: Manager, spec: JobSpec, name: str, before: object,
+                  after: object) -> bool:
+    """Whether a field read back differently still means what was asked: joined output
+    where no error file is named (asked for, and the target joins anyway; or not asked, and
+    the target joins), or an explicit export of the environment the target exports anyway."""
+    if name == "join_output" and spec.error is None:
+        # No error file asked: joining is what the target may do; it must when asked.
+        return not before or target.joins_output
+    return name == "export_env" and before is None and after == target.default_export
 
 
 def parse(text: str, manager: str | None = None, *, file: str | None = None) -> JobSpec:
@@ -91,18 +130,20 @@ def parse(text: str, manager: str | None = None, *, file: str | None = None) -> 
     return read(text, manager, file=file)[0]
 
 
-def render(spec: JobSpec, manager: str) -> str:
+def render(spec: JobSpec, manager: str, *, extra: Iterable[str] = ()) -> str:
     """Write ``spec`` as ``manager``'s job text (see ``write`` for what could not be said)."""
-    return write(spec, manager)[0]
+    return write(spec, manager, extra=extra)[0]
 
 
 def transform(text: str, to: str, source: str | None = None, *,
-              file: str | None = None) -> Translation:
-    """Translate job text from ``source`` (detected when None) to manager ``to``."""
+              file: str | None = None, extra: Iterable[str] = ()) -> Translation:
+    """Translate job text from ``source`` (detected when None) to manager ``to``, adding
+    the ``extra`` directives given for it (``MANAGER:DIRECTIVE`` entries)."""
     target = get(to).name
+    passthrough.parse(extra)
     origin = source or detect(text)
     spec, read_losses = read(text, origin, file=file)
-    written, write_losses = write(spec, target)
+    written, write_losses = write(spec, target, extra=extra)
     lines = _script_lines(text, spec.script)
     remapped = [_in_source(loss, lines) for loss in write_losses]
     return Translation(written, spec, get(origin).name, target, read_losses + remapped)

@@ -27,8 +27,10 @@ def read_dependencies(text: str, ctx: Context, separator: str = ",") -> list[str
             out.append("singleton")
             continue
         if kind not in DEPENDENCY_KINDS or not ids:
-            raise ctx.fail(f"unknown dependency {item!r}",
-                           "after, afterok, afternotok or afterany with job ids, or singleton")
+            ctx.lose("dependencies", f"dependency {item!r} is not in fractale's job model "
+                                     "(after, afterok, afternotok, afterany with job ids, "
+                                     "singleton)")
+            continue
         out.extend(f"{kind}:{job}" for job in ids.split(":") if job)
     return out
 

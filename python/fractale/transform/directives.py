@@ -315,6 +315,10 @@ class DirectiveManager(Manager):
     def sanitize_name(self, value: str) -> str:
         return sanitize_name(value)
 
+    def starts_component(self, line: str) -> bool:
+        """Whether directive ``line`` starts the next component of a heterogeneous job."""
+        return False
+
     # ---- detection
 
     def claims(self, text: str) -> bool:
@@ -509,8 +513,14 @@ def normalize_script(script: str) -> str:
 
 
 def report_unwritten(spec: JobSpec, written: frozenset[str], ctx: Context) -> None:
+    manager = ctx.manager
     for name in field_names():
-        if name in BODY_FIELDS or name in written:
+        if name in BODY_FIELDS or name in written or is_default(name, getattr(spec, name)):
             continue
-        if not is_default(name, getattr(spec, name)):
-            ctx.lose(name, f"{ctx.manager.name} has no way to express {name}")
+        if name == "join_output" and manager.joins_output and spec.error is None:
+            continue
+        if name == "components":
+            ctx.lose(name, f"{manager.name} has no heterogeneous jobs: component 0 is "
+                           f"written, the other {len(spec.components)} could not be")
+        else:
+            ctx.lose(name, f"{manager.name} has no way to express {name}")

@@ -4,6 +4,11 @@ Units are fixed so that specs compare equal across managers: memory in MiB, dura
 seconds, begin times as ``YYYY-MM-DDTHH:MM:SS`` or ``+SECONDS`` (relative to submission),
 output paths with manager-neutral placeholders (``{{id}}``, ``{{name}}``, ``{{array_id}}``,
 ``{{array_index}}``, ``{{user}}``, ``{{node}}``).
+
+A heterogeneous job (Slurm ``hetjob``, PBS Pro ``select=A+B``) is one job of several
+components: the spec's own resource fields are component 0, and ``components`` holds the
+others, each a mapping of ``COMPONENT_FIELDS``. A queue may be a list of queues, the first
+preferred, written ``a,b,c`` in ``queue``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ PLACEHOLDERS = ("id", "name", "array_id", "array_index", "user", "node")
 
 # Mail events in their canonical order.
 MAIL_EVENTS = ("begin", "end", "fail", "requeue")
+
+# The fields each component of a heterogeneous job has for itself.
+COMPONENT_FIELDS = ("queue", "nodes", "tasks", "tasks_per_node", "cpus_per_task",
+                    "gpus_per_task", "gpus_per_node", "gpu_type", "memory_per_node",
+                    "memory_per_cpu", "exclusive", "constraints", "nodelist")
 
 # Dependency kinds the model knows; each dependency is stored as "kind:jobid".
 DEPENDENCY_KINDS = ("after", "afterok", "afternotok", "afterany", "singleton")
@@ -43,6 +53,9 @@ class JobSpec:
     begin: str | None = None
     output: str | None = None
     error: str | None = None
+    # Standard error written into the output file (PBS ``-j oe``; Slurm and LSF do this
+    # whenever no error file is named).
+    join_output: bool = False
     input: str | None = None
     workdir: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
@@ -62,6 +75,8 @@ class JobSpec:
     exclude: list[str] = field(default_factory=list)
     licenses: dict[str, int] = field(default_factory=dict)
     container_image: str | None = None
+    # The components of a heterogeneous job after the first (see COMPONENT_FIELDS).
+    components: list[dict[str, Any]] = field(default_factory=list)
     shell: str = "/bin/bash"
     script: str = ""
     dialect: str | None = None
@@ -112,6 +127,8 @@ _SCALARS = {"str": str, "int": int, "bool": bool}
 
 def _type_ok(value: Any, kind: str) -> bool:
     kind = kind.strip()
+    if kind == "Any":
+        return True
     if kind.endswith("| None"):
         return value is None or _type_ok(value, kind[: -len("| None")])
     if kind.startswith("list["):
@@ -128,8 +145,11 @@ def _type_ok(value: Any, kind: str) -> bool:
 def type_problems(values: dict[str, Any]) -> list[str]:
     """Fields of ``values`` whose type does not match the model (e.g. a list for a name)."""
     kinds = {f.name: str(f.type) for f in dataclasses.fields(JobSpec)}
-    return [f"{name} should be {kinds[name]}, not {type(value).__name__}"
-            for name, value in values.items() if not _type_ok(value, kinds[name])]
+    problems = [f"{name} should be {kinds[name]}, not {type(value).__name__}"
+                for name, value in values.items() if not _type_ok(value, kinds[name])]
+    if not problems and values.get("components"):
+        problems = component_problems(values["components"])
+    return problems
 
 
 _AT_LEAST_ONE = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "walltime")
@@ -159,9 +179,25 @@ def is_default(name: str, value: Any) -> bool:
     return value == _DEFAULTS[name]
 
 
+def component_problems(components: list[dict[str, Any]]) -> list[str]:
+    """Ways the components of a heterogeneous job break the model (unknown fields, types,
+    counts below one)."""
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(JobSpec)}
+    problems = []
+    for number, component in enumerate(components, start=1):
+        for name, value in component.items():
+            if name not in COMPONENT_FIELDS:
+                problems.append(f"component {number}: {name} is not a component field")
+            elif not _type_ok(value, kinds[name]):
+                problems.append(f"component {number}: {name} should be {kinds[name]}")
+        problems += [f"component {number}: {problem}"
+                     for problem in value_problems(dict(component))]
+    return problems
+
+
 def _copy(value: Any) -> Any:
     if isinstance(value, dict):
-        return dict(value)
+        return {key: _copy(item) for key, item in value.items()}
     if isinstance(value, list):
-        return list(value)
+        return [_copy(item) for item in value]
     return value

@@ -36,10 +36,25 @@ class Manager(ABC):
     variables: ClassVar[Mapping[str, str]] = {}
     # Other spellings it also sets, read but never written: variable -> concept.
     variable_aliases: ClassVar[Mapping[str, str]] = {}
+    # The prefixes of every variable it documents (``SLURM_``), so that one fractale has no
+    # concept for is reported rather than carried silently; empty: the prefix its
+    # ``variables`` share.
+    variable_prefixes: ClassVar[tuple[str, ...]] = ()
     # How a parallel launch is written for this manager; None leaves launch lines as they are.
     launch: ClassVar[LaunchWriter | None] = None
     # Whether a cluster can run this manager as its scheduler (a jobspec is only a format).
     is_scheduler: ClassVar[bool] = True
+    # Whether standard error goes to the output file when no error file is named, so that
+    # joined output needs no directive.
+    joins_output: ClassVar[bool] = False
+    # The environment a job gets when no export policy is written ("all": the submitting
+    # shell's, which Slurm and PBS -V give).
+    default_export: ClassVar[str | None] = None
+    # The commands of its own a job script may run (``scontrol``, ``qstat``); one of another
+    # manager's found in a script is reported, since the target does not have it.
+    commands: ClassVar[tuple[str, ...]] = ()
+    # How a list of queues (the first preferred) is written; None when one queue is taken.
+    queue_separator: ClassVar[str | None] = None
     # Its submit/status/cancel adapter, set at the end of the manager's module.
     submitter: ClassVar[type[Submitter] | None] = None
 

@@ -189,7 +189,11 @@ class Cobalt(DirectiveManager):
     placeholders = {"id": "$jobid"}
     variables = {"job_id": "COBALT_JOBID", "node_count": "COBALT_PARTSIZE",
                  "node_file": "COBALT_NODEFILE"}
-    launch = launchers.LaunchWriter(launchers.write_aprun, ("nodes", "gpus_per_task"))
+    variable_aliases = {"COBALT_JOBSIZE": "node_count"}
+    variable_prefixes = ("COBALT_",)
+    commands = ("cqsub", "cqstat", "cqdel", "qsub", "qstat", "qdel")
+    launch = launchers.LaunchWriter(launchers.write_aprun, ("nodes", "gpus_per_task"),
+                                    mpmd=True)
 
 
 # Submitting ------------------------------------------------------------------------------

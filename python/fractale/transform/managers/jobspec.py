@@ -22,6 +22,7 @@ from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
 from fractale.transform.managers.flux import Flux, FluxSubmitter
 from fractale.transform.model import (
+    COMPONENT_FIELDS,
     PROPERTY_NAME,
     JobSpec,
     field_names,
@@ -35,13 +36,16 @@ from fractale.transform.submitter import Command
 
 BATCH_COMMAND = ["flux", "broker", "{{tmpdir}}/script"]
 
+# The version of a canonical jobspec beyond RFC 25's V1 (several top-level resources).
+CANONICAL_VERSION = 9999
+
 # Fields a V1 jobspec carries; every other non-default field is reported when writing.
 CARRIED = frozenset({
     "name", "account", "queue", "nodes", "tasks", "tasks_per_node", "cpus_per_task",
     "gpus_per_task", "gpus_per_node", "export_env", "walltime", "begin", "output", "error",
     "input", "workdir", "environment",
     "exclusive", "constraints", "nodelist", "exclude", "dependencies", "shell", "script",
-    "dialect",
+    "dialect", "components",
 })
 
 _V1_RESOURCE_KEYS = {"type", "count", "unit", "with", "label", "exclusive"}
@@ -319,7 +323,32 @@ class Jobspec(Manager):
             "tasks": [{"command": list(BATCH_COMMAND), "slot": "task", "count": count}],
             "attributes": {"system": system},
         }
+        if spec.components:
+            self._write_components(spec.components, doc, lose)
         return yamltext.dump(doc), losses
+
+    def _write_components(self, components: list[dict[str, Any]], doc: dict[str, Any],
+                          lose: Callable[[str, str], None]) -> None:
+        """A heterogeneous job: each further component is one more top-level resource with
+        its own task slot, a canonical jobspec beyond V1 (RFC 14; ``version: 9999`` as
+        Fluxion writes such jobspecs)."""
+        doc["version"] = CANONICAL_VERSION
+        for number, component in enumerate(components, start=1):
+            text, losses = self.write(JobSpec(**component))
+            part = yamltext.load(text)
+            resource, task = part["resources"][0], part["tasks"][0]
+            slot = resource["with"][0] if resource["type"] == "node" else resource
+            slot["label"] = task["slot"] = f"task{number}"
+            doc["resources"].append(resource)
+            doc["tasks"].append(task)
+            for loss in losses:
+                if loss.field in COMPONENT_FIELDS:
+                    lose("components", f"component {number}: {loss.field}: {loss.reason}")
+            for name in ("queue", "gpu_type", "memory_per_node", "memory_per_cpu",
+                         "constraints", "nodelist"):
+                if component.get(name):
+                    lose("components", f"component {number}: a jobspec sets {name} for the "
+                                       "whole job")
 
     # ---- reading
 
@@ -328,13 +357,20 @@ class Jobspec(Manager):
         if doc is None:
             raise TranslateError(f"{file or '<input>'}: not YAML or JSON", file=file,
                                  expected="a jobspec document")
-        problems = v1_problems(doc)
+        components = _split_components(doc)
+        problems = v1_problems(doc) + [problem for part in components
+                                       for problem in v1_problems(part)]
         if problems:
             raise TranslateError(f"{file or '<input>'}: not a valid version 1 jobspec: "
                                  + "; ".join(problems), file=file,
                                  expected="a jobspec following RFC 25")
         try:
-            return self._read_valid(doc)
+            spec, losses = self._read_valid(doc)
+            for part in components:
+                read, _ = self._read_valid(part)
+                spec.components.append({name: getattr(read, name) for name in COMPONENT_FIELDS
+                                        if not is_default(name, getattr(read, name))})
+            return spec, losses
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             raise TranslateError(f"{file or '<input>'}: malformed jobspec attribute: {err}",
                                  file=file, expected="attributes as RFC 14 defines them") from None
@@ -355,6 +391,11 @@ class Jobspec(Manager):
             values["tasks"] = slot["count"]
         if "total" in count:
             values["tasks"] = count["total"]
+            nodes = top["count"] if top["type"] == "node" else 1
+            if slot["count"] != math.ceil(count["total"] / nodes):
+                losses.append(Loss(f"{slot['count']} slots for {count['total']} tasks: the "
+                                   "model holds the tasks, not spare slots",
+                                   directive="resources.slot.count"))
         for vertex in slot["with"]:
             if vertex["type"] == "core" and vertex["count"] > 1:
                 values["cpus_per_task"] = vertex["count"]
@@ -443,6 +484,24 @@ class Jobspec(Manager):
                                    directive=f"{where}.{name}"))
         else:
             losses.append(Loss("system attribute not in fractale's job model", directive=where))
+
+
+def _split_components(doc: Any) -> list[dict[str, Any]]:
+    """A canonical jobspec of several top-level resources, each with its own task: ``doc``
+    keeps the first (as a V1 jobspec), the others are returned as V1 jobspecs of their own
+    (a heterogeneous job's further components)."""
+    if not isinstance(doc, dict) or doc.get("version") == 1:
+        return []
+    resources, tasks = doc.get("resources"), doc.get("tasks")
+    if not (isinstance(resources, list) and isinstance(tasks, list)
+            and len(resources) == len(tasks) > 1):
+        return []
+    doc["version"] = 1
+    parts = [{"version": 1, "resources": [resource], "tasks": [task],
+              "attributes": {"system": {"duration": 0}}}
+             for resource, task in zip(resources[1:], tasks[1:])]
+    doc["resources"], doc["tasks"] = resources[:1], tasks[:1]
+    return parts
 
 
 def _flux_path_ok(path: str) -> bool:

@@ -87,7 +87,7 @@ class Kubernetes(Manager):
     description = "Kubernetes batch/v1 Job manifest"
     variables = {"array_index": "JOB_COMPLETION_INDEX"}
     launch = launchers.LaunchWriter(launchers.write_mpirun(None),
-                                    ("nodes", "cpus_per_task", "gpus_per_task"))
+                                    ("nodes", "cpus_per_task", "gpus_per_task"), mpmd=True)
 
 
     def claims(self, text: str) -> bool:
@@ -242,20 +242,18 @@ class Kubernetes(Manager):
                 values["walltime"] = int(value)
             elif key == "backoffLimit":
                 values["requeue"] = int(value) > 0
+                if int(value) not in (0, RETRIES):
+                    lose("spec.backoffLimit", f"{value} retries: the model keeps whether a "
+                                              "failed job is retried, not how often")
             elif key == "completionMode":
-                if value != "Indexed":
-                    lose("spec.completionMode", "only Indexed completions map to an array")
+                if value not in ("Indexed", "NonIndexed"):
+                    lose("spec.completionMode", f"completion mode {value} is not in "
+                                                "fractale's job model")
             elif key in ("completions", "parallelism", "template"):
                 continue
             else:
                 lose(f"spec.{key}")
-        if job.get("completionMode") == "Indexed" and job.get("completions"):
-            count = int(job["completions"])
-            if count < 1:
-                raise ValueError(f"completions must be at least 1, not {count}")
-            parallel = int(job.get("parallelism") or count)
-            values["array"] = units.read_array(
-                f"0-{count - 1}" + (f"%{parallel}" if parallel < count else ""))
+        _read_completions(job, values, lose)
         pod = (job.get("template") or {}).get("spec") or {}
         containers = pod.get("containers") or []
         if not containers:
@@ -326,8 +324,13 @@ class Kubernetes(Manager):
                 lose(f"affinity.{key}")
 
     def _read_resources(self, value: Any, values: dict[str, Any], lose) -> None:
-        limits = dict((value or {}).get("requests") or {})
+        requests = (value or {}).get("requests") or {}
+        limits = dict(requests)
         limits.update((value or {}).get("limits") or {})
+        for key, setting in requests.items():
+            if str(limits[key]) != str(setting):
+                lose(f"resources.requests.{key}", f"a request of {setting} below its limit "
+                                                  f"of {limits[key]}: the limit is kept")
         for key, setting in limits.items():
             if key == "cpu":
                 values["cpus_per_task"] = _cpu_count(setting)
@@ -337,6 +340,31 @@ class Kubernetes(Manager):
                 values["gpus_per_node"] = int(setting)
             else:
                 lose(f"resources.{key}")
+
+
+def _read_completions(job: dict[str, Any], values: dict[str, Any], lose) -> None:
+    """``completions`` pods (``parallelism`` at once) are a job array of that many
+    members: indexed 0..N-1 (``JOB_COMPLETION_INDEX``) in an Indexed Job, and members
+    that read no index otherwise. ``parallelism`` alone is a work queue: reported."""
+    completions = job.get("completions")
+    parallelism = job.get("parallelism")
+    if completions is None:
+        if parallelism is not None and int(parallelism) != 1:
+            lose("spec.parallelism", f"{parallelism} pods sharing a work queue until one "
+                                     "succeeds is not in fractale's job model")
+        return
+    count = int(completions)
+    if count < 1:
+        raise ValueError(f"completions must be at least 1, not {count}")
+    if count == 1 and job.get("completionMode") != "Indexed":
+        return
+    # Kubernetes runs one pod at a time unless told otherwise.
+    parallel = int(parallelism if parallelism is not None else 1)
+    if parallel < 1:
+        lose("spec.parallelism", "a Job with parallelism 0 is suspended")
+        parallel = count
+    values["array"] = units.read_array(
+        f"0-{count - 1}" + (f"%{parallel}" if parallel < count else ""))
 
 
 def _documents(text: str) -> list[Any]:

@@ -23,6 +23,7 @@ from fractale.transform.directives import (
     Text,
 )
 from fractale.transform.registry import register
+from fractale.transform.report import Loss
 from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
 
 _SECTION = re.compile(r"(\w+)\[([^\]]*)\]")
@@ -41,8 +42,7 @@ class Requirements(Codec):
         leftover = _SECTION.sub("", text).strip()
         if leftover and not sections:
             # A bare string is a select expression.
-            sections = []
-            out["constraints"] = _terms(leftover)
+            _select(leftover, out, ctx)
         elif leftover:
             ctx.lose(None, f"resource text {leftover!r} is not in fractale's job model")
         for match in sections:
@@ -64,13 +64,16 @@ class Requirements(Codec):
                     else:
                         ctx.lose(None, f"rusage[{item}] is not in fractale's job model")
             elif name == "affinity":
-                core = re.fullmatch(r"core\((\d+)\)(?::.*)?", body)
+                core = re.fullmatch(r"core\((\d+)\)(?::(.*))?", body)
                 if core:
                     out["cpus_per_task"] = int(core.group(1))
+                    if core.group(2):
+                        ctx.lose(None, f"affinity binding {core.group(2)} is not in "
+                                       "fractale's job model")
                 else:
                     ctx.lose(None, f"affinity[{body}] is not in fractale's job model")
             elif name == "select":
-                out["constraints"] = _terms(body)
+                _select(body, out, ctx)
             else:
                 ctx.lose(None, f"{name}[{body}] is not in fractale's job model")
         return out
@@ -110,6 +113,28 @@ class Requirements(Codec):
         return [" ".join(sections)] if sections else []
 
 
+_HOST_TERM = re.compile(r"""(?:hname|host)\s*(==?|!=)\s*(['"]?)([\w.-]+)\2""")
+
+
+def _select(expression: str, out: dict[str, Any], ctx: Context) -> None:
+    """A select expression: ``hname==x`` terms name hosts (``!=`` excludes one), the
+    rest are host properties. Hosts joined with ``||`` are a list to choose from."""
+    terms = []
+    for term in _terms(expression):
+        alternatives = [t.strip().strip("()") for t in term.split("||")]
+        hosts = [_HOST_TERM.fullmatch(t) for t in alternatives]
+        if all(hosts):
+            key = "nodelist" if hosts[0].group(1) != "!=" else "exclude"
+            if key == "exclude" and len(hosts) > 1:
+                ctx.lose(None, f"select term {term!r} is not in fractale's job model")
+                continue
+            out.setdefault(key, []).extend(h.group(3) for h in hosts)
+        else:
+            terms.append(term)
+    if terms:
+        out["constraints"] = terms
+
+
 def _terms(expression: str) -> list[str]:
     return [term.strip() for term in re.split(r"&&|\band\b", expression) if term.strip()]
 
@@ -119,6 +144,18 @@ def _mb(value: str, ctx: Context) -> int:
         return units.read_memory(value, "m")
     except ValueError as err:
         raise ctx.fail(str(err), "megabytes or a size such as 4GB") from None
+
+
+class Queues(Codec):
+    """``-q "a b c"``: queues LSF may choose from, written ``a,b,c`` in the model."""
+
+    fields = ("queue",)
+
+    def read(self, value, ctx):
+        return {"queue": ",".join(value.split())}
+
+    def write(self, spec, ctx):
+        return [] if spec.queue is None else [" ".join(spec.queue.split(","))]
 
 
 class Slots(Codec):
@@ -161,6 +198,10 @@ class Nodes(Codec):
         return [str(spec.nodes)]
 
 
+# -gpu settings that ask for nothing beyond LSF's defaults (and the model's).
+_GPU_DEFAULTS = {"mode": "shared", "mps": "no", "j_exclusive": "no", "aff": "yes"}
+
+
 class Gpus(Codec):
     """``-gpu "num=4:gmodel=X"`` per host or ``num=1/task``."""
 
@@ -180,7 +221,7 @@ class Gpus(Codec):
                 out["gpus_per_task" if per == "task" else "gpus_per_node"] = int(count)
             elif key == "gmodel":
                 out["gpu_type"] = setting
-            elif key in ("mode", "mps", "j_exclusive", "aff"):
+            elif _GPU_DEFAULTS.get(key) == setting.lower():
                 continue
             else:
                 ctx.lose(None, f"-gpu {item} is not in fractale's job model")
@@ -273,7 +314,8 @@ _KINDS = {kind: condition for condition, kind in _CONDITIONS.items()}
 
 
 class Dependency(Codec):
-    """``-w "done(123) && ended(456)"``."""
+    """``-w "done(123) && ended(456)"``. A job named rather than numbered is settled once
+    the job's own name is known (``settle_names``): ``ended(own name)`` is a singleton."""
 
     fields = ("dependencies",)
 
@@ -281,32 +323,79 @@ class Dependency(Codec):
         if "||" in value or "!" in value:
             ctx.lose("dependencies", "only && of conditions is in fractale's job model")
         out = []
-        for condition, job in re.findall(r"(\w+)\(\s*([^)\s]+)\s*\)", value):
+        named = []
+        leftover = _CONDITION.sub("", value).replace("&&", "").strip()
+        if leftover:
+            ctx.lose("dependencies", f"dependency text {leftover!r} is not read")
+        for condition, argument in _CONDITION.findall(value):
             kind = _CONDITIONS.get(condition)
-            if kind is None:
-                ctx.lose("dependencies", f"condition {condition}() is not in fractale's model")
+            words = [w.strip() for w in argument.split(",")]
+            if kind is None or len(words) != 1:
+                ctx.lose("dependencies", f"condition {condition}({argument}) is not in "
+                                         "fractale's model")
                 continue
-            out.append(f"{kind}:{job}")
-        return {"dependencies": out}
+            job = words[0]
+            if re.fullmatch(r"\d+", job):
+                out.append(f"{kind}:{job}")
+            else:
+                named.append((condition, job.strip("'\""), ctx.line, ctx.directive))
+        result: dict[str, Any] = {"dependencies": out}
+        if named:
+            result["_named"] = named
+        return result
 
     def write(self, spec, ctx):
         terms = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
-            if kind not in _KINDS:
+            name = spec.name or ""
+            if (kind == "singleton" and not job and re.fullmatch(r"[\w.-]+", name)
+                    and not name.isdigit()):
+                # ended(own name); a name of digits would read as a job id.
+                terms.append(f"ended({name})")
+            elif kind not in _KINDS:
                 ctx.lose("dependencies", f"LSF has no {kind} dependency")
-                continue
-            terms.append(f"{_KINDS[kind]}({job})")
+            elif not job.isdigit():
+                ctx.lose("dependencies", f"{job} is no LSF job id (LSF reads it as a job name)")
+            else:
+                terms.append(f"{_KINDS[kind]}({job})")
         return [" && ".join(terms)] if terms else []
 
 
+_CONDITION = re.compile(r"(\w+)\(\s*([^)]*?)\s*\)")
+
+
+def settle_names(values: dict[str, Any], ctx: Context) -> None:
+    """Dependencies on jobs by name: ``ended`` of the job's own name waits for every
+    earlier job of that name, a Slurm singleton; any other is reported, never put where a
+    job id goes."""
+    for condition, name, line, directive in ctx.scratch.get("_named", []):
+        if condition == "ended" and name == values.get("name"):
+            values.setdefault("dependencies", []).append("singleton")
+            continue
+        ctx.losses.append(Loss(f"dependency on jobs named {name!r}: fractale's job model "
+                               "names jobs by id", line=line, directive=directive,
+                               field="dependencies", stage="parse"))
+
+
 class Hosts(Codec):
-    """``-m "host1 host2"``."""
+    """``-m "host1 host2"``: the hosts to run on. ``others``, a ``+N`` preference and a
+    compute unit (``name/``) are not host names; they are reported."""
 
     fields = ("nodelist",)
 
     def read(self, value, ctx):
-        return {"nodelist": value.split()}
+        hosts = []
+        for word in value.split():
+            name, plus, level = word.partition("+")
+            if word in ("others", "all") or "/" in word:
+                ctx.lose(None, f"-m {word} names a host group or compute unit, not a host")
+                continue
+            if plus:
+                ctx.lose(None, f"-m {word}: host preference +{level} is not in fractale's "
+                               "job model")
+            hosts.append(name)
+        return {"nodelist": hosts} if hosts else {}
 
     def write(self, spec, ctx):
         return [" ".join(spec.nodelist)] if spec.nodelist else []
@@ -333,9 +422,19 @@ class MailFlag(Codec):
 
 
 class Walltime(Quantity):
+    """``-W [hours:]minutes[/host_name]``: a limit normalized to a host's CPU factor is read
+    as the limit, the normalization reported."""
+
     def __init__(self) -> None:
         super().__init__("walltime", units.read_minutes_clock, _write_minutes,
                          "[hours:]minutes")
+
+    def read(self, value, ctx):
+        limit, slash, host = value.partition("/")
+        if slash:
+            ctx.lose(None, f"the limit is normalized to host {host}'s CPU factor; it is "
+                           "read as wall-clock time")
+        return super().read(limit, ctx)
 
 
 def _write_minutes(seconds: int) -> str:
@@ -353,7 +452,7 @@ def _order_mail(values: dict[str, Any]) -> None:
 OPTIONS = (
     Option(("-J",), NameAndArray()),
     Option(("-P",), Text("account")),
-    Option(("-q",), Text("queue")),
+    Option(("-q",), Queues()),
     Option(("-n",), Slots()),
     Option(("-nnodes",), Nodes()),
     Option(("-R",), Requirements()),
@@ -402,13 +501,21 @@ class Lsf(DirectiveManager):
     variables = {
         "job_id": "LSB_JOBID", "job_name": "LSB_JOBNAME", "task_count": "LSB_DJOB_NUMPROC",
         "node_list": "LSB_HOSTS", "node_file": "LSB_DJOB_HOSTFILE", "submit_dir": "LS_SUBCWD",
-        "queue": "LSB_QUEUE", "array_index": "LSB_JOBINDEX",
+        "queue": "LSB_QUEUE", "array_index": "LSB_JOBINDEX", "account": "LSB_PROJECT_NAME",
     }
+    variable_aliases = {"LSB_MAX_NUM_PROCESSORS": "task_count", "LSB_MCPU_HOSTS": "node_list",
+                        "LSB_BATCH_JID": "job_id"}
+    variable_prefixes = ("LSB_", "LS_SUBCWD", "LS_EXECCWD", "LS_JOBPID")
+    commands = ("bsub", "bjobs", "bkill", "bhosts", "bqueues", "blaunch", "bpeek", "bmod",
+                "bstop", "bresume", "lsrun")
     launch = launchers.LaunchWriter(launchers.write_jsrun, ("nodes",))
+    joins_output = True
+    queue_separator = " "
 
 
     def finish_read(self, values, ctx):
         _order_mail(values)
+        settle_names(values, ctx)
 
 
 # Submitting ------------------------------------------------------------------------------

@@ -15,19 +15,22 @@ from fractale.transform.directives import (
     Int,
     Name,
     Option,
-    Path,
     Text,
+    check_counts,
 )
 from fractale.transform.managers.pbs import (
     MAIL,
     AdditionalAttributes,
+    Destination,
     Export,
     Join,
     Rerunnable,
     Resources,
+    StreamPath,
     begin_codec,
     pbs_array,
     settle_job_memory,
+    settle_join,
 )
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
@@ -69,10 +72,10 @@ def _array_to_moab(array, ctx):
 OPTIONS = (
     Option(("-N",), Name("name")),
     Option(("-A",), Text("account")),
-    Option(("-q",), Text("queue")),
+    Option(("-q",), Destination()),
     Option(("-l",), Resources("torque")),
-    Option(("-o",), Path("output")),
-    Option(("-e",), Path("error")),
+    Option(("-o",), StreamPath("output")),
+    Option(("-e",), StreamPath("error")),
     Option(("-j",), Join()),
     Option(("-d",), Text("workdir")),
     Option(("-V",), Flag("export_env", "all")),
@@ -101,19 +104,24 @@ class Moab(DirectiveManager):
     variables = {
         "job_id": "MOAB_JOBID", "job_name": "MOAB_JOBNAME", "node_count": "MOAB_NODECOUNT",
         "task_count": "MOAB_PROCCOUNT", "node_list": "MOAB_NODELIST", "queue": "MOAB_CLASS",
-        "array_index": "MOAB_JOBARRAYINDEX",
+        "array_index": "MOAB_JOBARRAYINDEX", "account": "MOAB_ACCOUNT",
     }
     variable_aliases = {"PBS_JOBID": "job_id", "PBS_O_WORKDIR": "submit_dir",
                         "PBS_NODEFILE": "node_file"}
+    variable_prefixes = ("MOAB_",)
+    commands = ("msub", "showq", "checkjob", "mjobctl", "canceljob", "showstart", "qsub",
+                "qstat", "qdel", "pbsdsh")
     launch = launchers.LaunchWriter(launchers.write_mpirun(None),
-                                    ("nodes", "cpus_per_task", "gpus_per_task"))
+                                    ("nodes", "cpus_per_task", "gpus_per_task"), mpmd=True)
 
 
     def finish_read(self, values, ctx):
         settle_job_memory(values, ctx)
-        if ctx.scratch.get("_join") in ("oe", "eo") and values.get("error") is not None:
-            ctx.lose("error", "-j joins the streams, so the -e path is not used")
-            values.pop("error")
+        settle_join(values, ctx)
+        if ctx.scratch.get("_components"):
+            values["components"] = ctx.scratch["_components"]
+            for component in values["components"]:
+                check_counts(component, ctx)
 
 
 

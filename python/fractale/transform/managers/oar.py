@@ -18,6 +18,7 @@ from fractale.transform.directives import (
     Path,
     Quantity,
     Text,
+    check_counts,
 )
 from fractale.transform.registry import register
 from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
@@ -37,42 +38,19 @@ class Resources(Codec):
         if "=" in hierarchy and hierarchy.split("=")[0].strip() == "walltime":
             rest.insert(0, hierarchy)
             hierarchy = ""
-        levels = {}
-        for level in hierarchy.strip("/").split("/"):
-            if not level:
-                continue
-            key, _, count = level.partition("=")
-            if not count.isdigit():
-                raise ctx.fail(f"resource level {level!r} needs a count", "/nodes=N/core=C")
-            levels[key.strip()] = int(count)
-        nodes = levels.pop("nodes", levels.pop("host", levels.pop("network_address", None)))
-        sockets = levels.pop("cpu", None)
-        cores = levels.pop("core", None)
-        gpus = levels.pop("gpu", levels.pop("gpudevice", None))
-        if cores is not None and sockets is not None:
-            cores *= sockets
-        elif sockets is not None:
-            ctx.lose(None, "a count of CPU sockets without cores is not in fractale's job model")
-        if nodes is not None:
-            out["nodes"] = nodes
-            if cores is not None:
-                out["tasks_per_node"] = cores
-            if gpus is not None:
-                out["gpus_per_node"] = gpus
-        else:
-            if cores is not None:
-                out["tasks"] = cores
-            if gpus is not None:
-                out["gpus_per_node"] = gpus
-        for key in levels:
-            ctx.lose(None, f"resource level {key} is not in fractale's job model")
+        first, *others = hierarchy.split("+")
+        _read_levels(first, out, ctx)
+        if others:
+            components = []
+            for group in others:
+                component: dict[str, Any] = {}
+                _read_levels(group, component, ctx)
+                components.append(component)
+            out["_components"] = components
         for item in rest:
             key, _, setting = item.partition("=")
             if key.strip() == "walltime":
-                try:
-                    out["walltime"] = units.read_clock(setting)
-                except ValueError as err:
-                    raise ctx.fail(str(err), "walltime=HH:MM:SS") from None
+                out["walltime"] = read_walltime(setting, ctx)
             elif item.strip():
                 ctx.lose(None, f"-l item {item} is not in fractale's job model")
         return out
@@ -115,17 +93,109 @@ class Resources(Codec):
         return [",".join(items)] if items else []
 
 
-class Properties(Codec):
-    """``-p "SQL"``: each constraint is a property expression, joined with AND."""
+def read_walltime(setting: str, ctx) -> int:
+    """oarsub's ``walltime=hour[:mn[:sec]]``: a lone number counts hours."""
+    parts = setting.strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise ctx.fail(f"walltime expects hour[:mn[:sec]], got {setting!r}",
+                       "walltime=hour[:mn[:sec]]")
+    hours, minutes, seconds = (int(p) for p in parts + ["0"] * (3 - len(parts)))
+    return hours * 3600 + minutes * 60 + seconds
 
-    fields = ("constraints",)
+
+# A property term naming hosts: host='x', network_address = "x", host IN ('a', 'b').
+_HOSTS = re.compile(r"""\(?\s*(?:host|network_address)\s*(=|IN|NOT\s+IN|!=|<>)\s*"""
+                    r"""(\(\s*['"][^'"]+['"](?:\s*,\s*['"][^'"]+['"])*\s*\)|['"][^'"]+['"])"""
+                    r"""\s*\)?""", re.IGNORECASE)
+
+
+def _read_levels(hierarchy: str, out: dict[str, Any], ctx) -> None:
+    """One resource group ``/nodes=N/cpu=S/core=C`` (or with ``gpu``)."""
+    levels = {}
+    for level in hierarchy.strip("/").split("/"):
+        if not level:
+            continue
+        key, _, count = level.partition("=")
+        if not count.isdigit():
+            raise ctx.fail(f"resource level {level!r} needs a count", "/nodes=N/core=C")
+        levels[key.strip()] = int(count)
+    nodes = levels.pop("nodes", levels.pop("host", levels.pop("network_address", None)))
+    sockets = levels.pop("cpu", None)
+    cores = levels.pop("core", None)
+    gpus = levels.pop("gpu", levels.pop("gpudevice", None))
+    if cores is not None and sockets is not None:
+        cores *= sockets
+    elif sockets is not None:
+        ctx.lose(None, "a count of CPU sockets without cores is not in fractale's job model")
+    if nodes is not None:
+        out["nodes"] = nodes
+        if cores is not None:
+            out["tasks_per_node"] = cores
+        if gpus is not None:
+            out["gpus_per_node"] = gpus
+    else:
+        if cores is not None:
+            out["tasks"] = cores
+        if gpus is not None:
+            out["gpus_per_node"] = gpus
+    for key in levels:
+        ctx.lose(None, f"resource level {key} is not in fractale's job model")
+
+
+class Properties(Codec):
+    """``-p "SQL"``: terms naming hosts (``host='x'``, ``network_address IN (...)``, hosts
+    joined with OR) are a node list or an exclusion; each other term is a property
+    expression, joined with AND."""
+
+    fields = ("constraints", "nodelist", "exclude")
 
     def read(self, value, ctx):
-        return {"constraints": [t.strip() for t in re.split(r"\s+AND\s+", value, flags=re.I)
-                                if t.strip()]}
+        out: dict[str, list[str]] = {}
+        for term in re.split(r"\s+AND\s+", value, flags=re.I):
+            term = term.strip()
+            if not term:
+                continue
+            matches = [_HOSTS.fullmatch(t.strip())
+                       for t in re.split(r"\s+OR\s+", term, flags=re.I)]
+            negated = [m is not None and m.group(1).upper() not in ("=", "IN")
+                       for m in matches]
+            if not all(matches) or (any(negated) and len(matches) > 1):
+                out.setdefault("constraints", []).append(term)
+                continue
+            for match in matches:
+                hosts = re.findall(r"""['"]([^'"]+)['"]""", match.group(2))
+                out.setdefault("exclude" if negated[0] else "nodelist", []).extend(hosts)
+        return out
 
     def write(self, spec, ctx):
-        return [" AND ".join(spec.constraints)] if spec.constraints else []
+        terms = list(spec.constraints)
+        for key, hosts, operator in (("nodelist", spec.nodelist, "IN"),
+                                     ("exclude", spec.exclude, "NOT IN")):
+            if any("'" in h or "[" in h for h in hosts):
+                ctx.lose(key, "a host name holding a quote or a range is not written")
+            elif len(hosts) == 1 and operator == "IN":
+                terms.append(f"network_address='{hosts[0]}'")
+            elif hosts:
+                terms.append(f"network_address {operator} ("
+                             + ", ".join(f"'{h}'" for h in hosts) + ")")
+        return [" AND ".join(terms)] if terms else []
+
+
+class Queue(Codec):
+    """``-q queue``; ``default`` is OAR's default queue, so the target's default is kept."""
+
+    fields = ("queue",)
+
+    def read(self, value, ctx):
+        if value.strip() == "default":
+            ctx.lose(None, "OAR's default queue: the target manager's default queue is used")
+            return {}
+        return {"queue": value.strip()}
+
+    def write(self, spec, ctx):
+        if spec.queue == "default":
+            ctx.lose("queue", "a queue named default is OAR's default queue")
+        return [] if spec.queue is None else [spec.queue]
 
 
 class Anterior(Codec):
@@ -233,7 +303,7 @@ def _write_reservation(value: str) -> str | None:
 OPTIONS = (
     Option(("--name", "-n"), Name("name")),
     Option(("--project",), Text("account")),
-    Option(("--queue", "-q"), Text("queue")),
+    Option(("--queue", "-q"), Queue()),
     Option(("--resource", "-l"), Resources()),
     Option(("--stdout", "-O"), Path("output")),
     Option(("--stderr", "-E"), Path("error")),
@@ -262,12 +332,22 @@ class Oar(DirectiveManager):
     variables = {
         "job_id": "OAR_JOB_ID", "job_name": "OAR_JOB_NAME", "node_file": "OAR_NODE_FILE",
         "submit_dir": "OAR_WORKDIR", "queue": "OAR_JOB_QUEUE", "array_index": "OAR_ARRAY_INDEX",
-        "array_id": "OAR_ARRAY_ID",
+        "array_id": "OAR_ARRAY_ID", "account": "OAR_PROJECT_NAME",
     }
     variable_aliases = {"OAR_JOBID": "job_id", "OAR_NODEFILE": "node_file",
                         "OAR_O_WORKDIR": "submit_dir"}
+    variable_prefixes = ("OAR_",)
+    commands = ("oarsub", "oarstat", "oardel", "oarsh", "oarcp", "oarnodes", "oarhold",
+                "oarresume")
     launch = launchers.LaunchWriter(launchers.write_mpirun("$" + variables["node_file"]),
                                     ("nodes", "cpus_per_task", "gpus_per_task"))
+
+    def finish_read(self, values, ctx):
+        # ``-l /nodes=2+/gpu=1``: resource groups after the first are further components.
+        if ctx.scratch.get("_components"):
+            values["components"] = ctx.scratch["_components"]
+            for component in values["components"]:
+                check_counts(component, ctx)
 
 
 # Submitting ------------------------------------------------------------------------------

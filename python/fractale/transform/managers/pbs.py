@@ -30,6 +30,7 @@ from fractale.transform.directives import (
     Path,
     Quantity,
     Text,
+    check_counts,
 )
 from fractale.transform.model import JobSpec
 from fractale.transform.registry import register
@@ -61,10 +62,21 @@ def _count(value: str, what: str, ctx: Context) -> int:
 
 
 def read_select(value: str, out: dict[str, Any], ctx: Context) -> None:
-    """``select=N:ncpus=C:mpiprocs=M:ompthreads=T:ngpus=G:mem=X`` (one kind of chunk)."""
-    if "+" in value:
-        ctx.lose(None, "chunks of several shapes; only the first is kept")
-        value = value.split("+")[0]
+    """``select=N:ncpus=C:mpiprocs=M:ompthreads=T:ngpus=G:mem=X[+N:...]``: the first chunk
+    shape is the job's, each further one a component of a heterogeneous job."""
+    first, *others = value.split("+")
+    read_chunk(first, out, ctx)
+    if others:
+        components = []
+        for chunk in others:
+            component: dict[str, Any] = {}
+            read_chunk(chunk, component, ctx)
+            components.append(component)
+        out["_components"] = components
+
+
+def read_chunk(value: str, out: dict[str, Any], ctx: Context) -> None:
+    """One chunk shape ``N:ncpus=C:mpiprocs=M:...``."""
     parts = value.split(":")
     chunk: dict[str, str] = {}
     if parts and parts[0].isdigit():
@@ -99,8 +111,31 @@ def read_select(value: str, out: dict[str, Any], ctx: Context) -> None:
         ctx.lose(None, f"chunk resource {key}={setting} is not in fractale's job model")
 
 
+def read_place(value: str, out: dict[str, Any], ctx: Context) -> None:
+    """``place=[arrangement][:sharing][:group=resource]``: ``excl`` and ``exclhost`` are
+    whole nodes; ``scatter``/``vscatter`` (a chunk per host) is how the model reads chunks
+    as nodes; ``pack``, ``free`` and grouping are reported."""
+    for part in value.split(":"):
+        if part in ("excl", "exclhost"):
+            out["exclusive"] = True
+        elif part not in ("scatter", "vscatter", "shared", ""):
+            ctx.lose(None, f"place={part} is not in fractale's job model (it reads each "
+                           "chunk as one node)")
+
+
 def read_torque_nodes(value: str, out: dict[str, Any], ctx: Context) -> None:
-    """``nodes=2:ppn=16:gpus=2:feature`` or ``nodes=host1+host2``."""
+    """``nodes=2:ppn=16:gpus=2:feature``, ``nodes=host1+host2``, or node specs of several
+    shapes ``nodes=2:ppn=16+1:ppn=4`` (each further one a component)."""
+    specs = value.split("+")
+    if len(specs) > 1 and any(spec.split(":")[0].isdigit() for spec in specs):
+        read_torque_nodes(specs[0], out, ctx)
+        components = []
+        for spec in specs[1:]:
+            component: dict[str, Any] = {}
+            read_torque_nodes(spec, component, ctx)
+            components.append(component)
+        out["_components"] = components
+        return
     first, *rest = value.split(":")
     if first.isdigit():
         out["nodes"] = int(first)
@@ -128,7 +163,7 @@ class Resources(Codec):
     def __init__(self, style: str) -> None:
         self.style = style
         # Moab's Torque lists also carry the QoS.
-        self.fields = RESOURCE_FIELDS + (("qos",) if style == "torque" else ())
+        self.fields = RESOURCE_FIELDS + (("qos",) if style == "torque" else ("components",))
 
     def read(self, value, ctx):
         out: dict[str, Any] = {}
@@ -140,8 +175,7 @@ class Resources(Codec):
             elif key == "nodes":
                 read_torque_nodes(setting, out, ctx)
             elif key == "place":
-                if "excl" in setting.split(":"):
-                    out["exclusive"] = True
+                read_place(setting, out, ctx)
             elif key == "walltime":
                 out["walltime"] = self._clock(setting, ctx)
             elif key == "mem":
@@ -196,6 +230,29 @@ class Resources(Codec):
 
     def write_pro(self, spec, ctx):
         out = []
+        select = self._chunk(spec, ctx)
+        for number, component in enumerate(spec.components, start=1):
+            part = Context(ctx.manager, stage=ctx.stage)
+            chunk = self._chunk(JobSpec(**component), part) or "1"
+            for name in ("queue", "exclusive"):
+                if component.get(name):
+                    part.lose(name, f"PBS Pro sets {name} for the whole job, not per chunk")
+            for loss in part.losses:
+                ctx.lose("components", f"component {number}: {loss.field}: {loss.reason}")
+            if select is None:
+                ctx.lose("nodes", "written as one chunk")
+                select = "1"
+            select += "+" + chunk
+        if select is not None:
+            out.append(f"select={select}")
+        if spec.walltime is not None:
+            out.append(f"walltime={units.hms(spec.walltime)}")
+        if spec.exclusive:
+            out.append("place=scatter:excl")
+        return out
+
+    def _chunk(self, spec: JobSpec, ctx: Context) -> str | None:
+        """One chunk shape ``N:ncpus=...`` for the spec's layout, None when it asks none."""
         nodes, per_node = self._layout(spec, ctx)
         chunk = []
         cpus = spec.cpus_per_task
@@ -223,15 +280,11 @@ class Resources(Codec):
             ctx.lose("nodelist", "PBS Pro names one host per chunk shape")
         if spec.constraints:
             ctx.lose("constraints", "PBS Pro features are site-defined chunk resources")
-        if chunk or nodes is not None:
-            if nodes is None:
-                ctx.lose("nodes", "written as one chunk")
-            out.append(":".join([f"select={nodes or 1}", *chunk]))
-        if spec.walltime is not None:
-            out.append(f"walltime={units.hms(spec.walltime)}")
-        if spec.exclusive:
-            out.append("place=scatter:excl")
-        return out
+        if not chunk and nodes is None:
+            return None
+        if nodes is None:
+            ctx.lose("nodes", "written as one chunk")
+        return ":".join([str(nodes or 1), *chunk])
 
     def write_torque(self, spec, ctx):
         out = []
@@ -292,6 +345,27 @@ def _split_resources(value: str) -> list[str]:
     return [item for item in re.split(r",(?=[A-Za-z_]+=)", value.strip()) if item]
 
 
+class StreamPath(Path):
+    """``-o``/``-e`` paths; one naming a directory (``logs/``, ``.``) holds the file PBS
+    names itself: the job name, ``.o`` or ``.e``, the job id."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.default = "{{name}}." + name[0] + "{{id}}"
+
+    def read(self, value, ctx):
+        path = value.strip()
+        if path in (".", "..") or path.endswith("/"):
+            return {self.fields[0]: path.rstrip("/") + "/" + self.default}
+        return super().read(value, ctx)
+
+    def write(self, spec, ctx):
+        value = getattr(spec, self.fields[0])
+        if value is not None and value.endswith("/" + self.default):
+            return [value[: -len(self.default)]]
+        return super().write(spec, ctx)
+
+
 def settle_job_memory(values: dict[str, Any], ctx: Context) -> None:
     """Torque's ``mem`` is for the whole job: per node once the node count is known."""
     memory = ctx.scratch.get("_job_memory")
@@ -308,9 +382,10 @@ def settle_job_memory(values: dict[str, Any], ctx: Context) -> None:
 
 
 class Join(Codec):
-    """``-j oe``: standard error joins standard output (the model's unset error path)."""
+    """``-j oe``/``-j eo``: standard error and output in one file (settled in
+    ``settle_join``); written whenever the model joins them, or names an output file only."""
 
-    fields = ()
+    fields = ("join_output",)
 
     def read(self, value, ctx):
         if value not in ("oe", "eo", "n"):
@@ -318,7 +393,42 @@ class Join(Codec):
         return {"_join": value}
 
     def write(self, spec, ctx):
-        return ["oe"] if spec.output is not None and spec.error is None else []
+        if spec.join_output and spec.error is not None:
+            ctx.lose("error", "the streams are joined, so no error file is written")
+        joined = spec.join_output or (spec.output is not None and spec.error is None)
+        return ["oe"] if joined else []
+
+
+def settle_join(values: dict[str, Any], ctx: Context) -> None:
+    """``-j oe`` keeps the -o path (the -e path is unused); ``-j eo`` the -e path, which
+    the model holds as the output file."""
+    join = ctx.scratch.get("_join")
+    if join not in ("oe", "eo"):
+        return
+    kept, unused = ("output", "error") if join == "oe" else ("error", "output")
+    if values.get(unused) is not None:
+        ctx.lose(unused, f"-j {join} joins the streams, so the -{unused[0]} path is not used")
+    path = values.pop(kept, None)
+    values.pop(unused, None)
+    values["join_output"] = True
+    if path is not None:
+        values["output"] = path
+
+
+class Destination(Codec):
+    """``-q queue``, ``-q queue@server`` or ``-q @server``: the server is reported."""
+
+    fields = ("queue",)
+
+    def read(self, value, ctx):
+        queue, at, server = value.strip().partition("@")
+        if at:
+            ctx.lose(None, f"server {server} is not in fractale's job model; the queue "
+                           f"{queue or '(the default)'} is kept")
+        return {"queue": queue} if queue else {}
+
+    def write(self, spec, ctx):
+        return [] if spec.queue is None else [spec.queue]
 
 
 class Export(Codec):
@@ -387,10 +497,10 @@ OPTIONS = (
     Option(("-N",), Name("name")),
     Option(("-A",), Text("account")),
     Option(("-P",), Text("account"), write=False),
-    Option(("-q",), Text("queue")),
+    Option(("-q",), Destination()),
     Option(("-l",), Resources("pro")),
-    Option(("-o",), Path("output")),
-    Option(("-e",), Path("error")),
+    Option(("-o",), StreamPath("output")),
+    Option(("-e",), StreamPath("error")),
     Option(("-j",), Join()),
     Option(("-i",), Path("input")),
     Option(("-d",), Text("workdir")),
@@ -408,6 +518,7 @@ OPTIONS = (
     Option(("-S",), Ignored("shell path option; fractale keeps the script's #! line")),
     Option(("-k",), Ignored("keeps output on the execution host; not in fractale's job model")),
     Option(("-h",), Ignored("submits held; not in fractale's job model", takes_value=False)),
+    Option(("-n",), Flag("exclusive"), write=False),
     Option(("-c",), Ignored("checkpointing is not in fractale's job model")),
     Option(("-u",), Ignored("user list is not in fractale's job model")),
 )
@@ -424,17 +535,24 @@ class Pbs(DirectiveManager):
         "job_id": "PBS_JOBID", "job_name": "PBS_JOBNAME", "node_count": "PBS_NUM_NODES",
         "task_count": "PBS_NP", "node_file": "PBS_NODEFILE", "submit_dir": "PBS_O_WORKDIR",
         "queue": "PBS_QUEUE", "array_index": "PBS_ARRAY_INDEX", "array_id": "PBS_ARRAY_ID",
-        "cpus_per_task": "NCPUS",
+        "cpus_per_task": "NCPUS", "account": "PBS_ACCOUNT",
     }
-    variable_aliases = {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count"}
-    launch = launchers.LaunchWriter(launchers.write_mpiexec, ("nodes", "gpus_per_task"))
+    variable_aliases = {"PBS_ARRAYID": "array_index", "PBS_TASKNUM": "task_count",
+                        "PBS_NUM_PPN": "tasks_per_node", "PBS_O_QUEUE": "queue"}
+    variable_prefixes = ("PBS_",)
+    commands = ("qsub", "qstat", "qdel", "qalter", "qhold", "qrls", "pbsnodes", "pbsdsh",
+                "tracejob")
+    launch = launchers.LaunchWriter(launchers.write_mpiexec, ("nodes", "gpus_per_task"),
+                                    mpmd=True)
 
 
     def finish_read(self, values, ctx):
         settle_job_memory(values, ctx)
-        if ctx.scratch.get("_join") in ("oe", "eo") and values.get("error") is not None:
-            ctx.lose("error", "-j joins the streams, so the -e path is not used")
-            values.pop("error")
+        settle_join(values, ctx)
+        if ctx.scratch.get("_components"):
+            values["components"] = ctx.scratch["_components"]
+            for component in values["components"]:
+                check_counts(component, ctx)
 
 
 

@@ -26,9 +26,16 @@ from fractale.transform.directives import (
     Path,
     Quantity,
     Text,
+    check_counts,
+    merge,
 )
+from fractale.transform.model import COMPONENT_FIELDS, JobSpec
 from fractale.transform.registry import register
 from fractale.transform.submitter import Command, Status, Submitter, integer
+
+# The directive that starts the next component of a heterogeneous job (packjob: its name
+# before Slurm 20.02).
+HETJOB = ("hetjob", "packjob")
 
 
 class Nodes(Codec):
@@ -98,7 +105,8 @@ class TotalGpus(Codec):
 
 
 class Export(Codec):
-    """``--export=ALL|NONE|[ALL,]NAME=value,...`` -> export policy and variables."""
+    """``--export=ALL|NONE|[ALL,]NAME=value,...`` -> export policy and variables. Variables
+    named without ALL are all the job gets (the model's export policy "none")."""
 
     fields = ("export_env", "environment")
 
@@ -112,6 +120,8 @@ class Export(Codec):
                 policy = "all" if item.upper() == "ALL" else "none"
             else:
                 names.append(item)
+        if policy is None and names:
+            policy = "none"
         if policy is not None:
             out["export_env"] = policy
         if names:
@@ -120,15 +130,12 @@ class Export(Codec):
 
     def write(self, spec, ctx):
         items = write_env_items(spec, ctx)
-        if spec.export_env == "all":
+        if spec.export_env == "all" or (spec.export_env is None and items):
+            # Named variables without ALL would be all the job gets.
             return [",".join(["ALL", *items])]
-        if spec.export_env == "none" and not items:
-            return ["NONE"]
         if spec.export_env == "none":
-            # With variables named and no ALL, Slurm exports only those.
-            ctx.lose("export_env", "Slurm cannot pass variables and export NONE; only the "
-                                   "named variables are exported")
-        return [",".join(items)] if items else []
+            return [",".join(items)] if items else ["NONE"]
+        return []
 
 
 class Exclusive(Codec):
@@ -144,12 +151,37 @@ class Exclusive(Codec):
         return [None] if spec.exclusive else []
 
 
+class Features(Items):
+    """``--constraint=a&b``: node features, ``|`` alternatives and ``[a*2&b]`` counts.
+    A constraint that is an expression of another manager (``mem>600000``,
+    ``gpu_model='A100'``) is no feature name: sbatch refuses it, so it is reported."""
+
+    _FEATURE = re.compile(r"[A-Za-z0-9_.\-|*\[\]]+")
+
+    def __init__(self) -> None:
+        super().__init__("constraints", "&")
+
+    def write(self, spec, ctx):
+        kept = []
+        for constraint in spec.constraints:
+            if self._FEATURE.fullmatch(constraint):
+                kept.append(constraint)
+            else:
+                ctx.lose("constraints", f"{constraint!r} is an expression, not a Slurm node "
+                                        "feature")
+        return ["&".join(kept)] if kept else []
+
+
 class Nice(Codec):
-    """``--nice=N`` lowers priority by N; the model's priority is its negation."""
+    """``--nice[=N]`` lowers priority by N (100 when not given); the model's priority is its
+    negation. Its value is optional, so sbatch takes it attached only."""
 
     fields = ("priority",)
+    takes_value = False
 
     def read(self, value, ctx):
+        if value is None:
+            return {"priority": -100}
         if not re.fullmatch(r"-?\d+", value.strip()):
             raise ctx.fail(f"--nice expects an integer, got {value!r}", "an integer")
         return {"priority": -int(value)}
@@ -183,9 +215,19 @@ def _mail_tokens() -> dict[str, tuple[str, ...]]:
 SLURM_TIME = ("[D-]HH:MM:SS or minutes", units.read_slurm_time, units.write_slurm_time)
 
 
-def _time(name: str) -> Quantity:
-    expected, reader, writer = SLURM_TIME
-    return Quantity(name, reader, writer, expected)
+class TimeLimit(Quantity):
+    """``--time``; ``UNLIMITED``/``INFINITE`` asks for no limit: the target's default
+    limit applies, which is reported."""
+
+    def __init__(self) -> None:
+        expected, reader, writer = SLURM_TIME
+        super().__init__("walltime", reader, writer, expected)
+
+    def read(self, value, ctx):
+        if value.strip().upper() in ("UNLIMITED", "INFINITE"):
+            ctx.lose("walltime", "no time limit: the target's default limit applies")
+            return {}
+        return super().read(value, ctx)
 
 
 def _memory(name: str) -> Quantity:
@@ -198,13 +240,21 @@ def _begin(value: int | str) -> str:
     return f"now+{seconds}" if seconds is not None else value
 
 
+def _array_from_slurm(value: str) -> str:
+    """``[0-4]%2``: sbatch also takes the indexes in brackets."""
+    body, percent, limit = value.strip().partition("%")
+    if body.startswith("[") and body.endswith("]"):
+        body = body[1:-1]
+    return body + percent + limit
+
+
 OPTIONS = (
     Option(("--job-name", "-J"), Name("name")),
     Option(("--account", "-A"), Text("account")),
     Option(("--partition", "-p"), Text("queue")),
     Option(("--nodes", "-N"), Nodes()),
-    Option(("--ntasks", "-n"), Int("tasks", 1)),
-    Option(("--ntasks-per-node",), Int("tasks_per_node", 1)),
+    Option(("--ntasks", "-n", "--tasks"), Int("tasks", 1)),
+    Option(("--ntasks-per-node", "--tasks-per-node"), Int("tasks_per_node", 1)),
     Option(("--cpus-per-task", "-c"), Int("cpus_per_task", 1)),
     Option(("--gpus-per-node",), GpuCount("gpus_per_node")),
     Option(("--gpus-per-task",), GpuCount("gpus_per_task")),
@@ -212,7 +262,7 @@ OPTIONS = (
     Option(("--gpus", "-G"), TotalGpus(), write=False),
     Option(("--mem",), _memory("memory_per_node")),
     Option(("--mem-per-cpu",), _memory("memory_per_cpu")),
-    Option(("--time", "-t"), _time("walltime")),
+    Option(("--time", "-t"), TimeLimit()),
     Option(("--begin", "-b"), Quantity("begin", units.read_begin, _begin,
                                        "YYYY-MM-DDTHH:MM[:SS] or now+N[units]")),
     Option(("--output", "-o"), Path("output")),
@@ -221,11 +271,11 @@ OPTIONS = (
     Option(("--chdir", "-D", "--workdir"), Text("workdir")),
     Option(("--export",), Export()),
     Option(("--exclusive",), Exclusive()),
-    Option(("--constraint", "-C"), Items("constraints", "&")),
+    Option(("--constraint", "-C"), Features()),
     Option(("--reservation",), Text("reservation")),
     Option(("--nice",), Nice()),
     Option(("--qos", "-q"), Text("qos")),
-    Option(("--array", "-a"), Array()),
+    Option(("--array", "-a"), Array(from_native=_array_from_slurm)),
     Option(("--dependency", "-d"), Dependencies()),
     Option(("--mail-user",), Text("mail_user")),
     Option(("--mail-type",), MailEvents(_mail_tokens(), ",", none="NONE")),
@@ -255,25 +305,82 @@ class Slurm(DirectiveManager):
         "node_list": "SLURM_JOB_NODELIST", "submit_dir": "SLURM_SUBMIT_DIR",
         "queue": "SLURM_JOB_PARTITION", "array_index": "SLURM_ARRAY_TASK_ID",
         "array_id": "SLURM_ARRAY_JOB_ID", "cpus_per_task": "SLURM_CPUS_PER_TASK",
+        "tasks_per_node": "SLURM_NTASKS_PER_NODE", "account": "SLURM_JOB_ACCOUNT",
     }
     variable_aliases = {"SLURM_JOBID": "job_id", "SLURM_NNODES": "node_count",
-                        "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list"}
-    launch = launchers.LaunchWriter(launchers.write_srun)
+                        "SLURM_NPROCS": "task_count", "SLURM_NODELIST": "node_list",
+                        "SLURM_TASKS_PER_NODE": "tasks_per_node"}
+    variable_prefixes = ("SLURM_",)
+    commands = ("scontrol", "squeue", "sbatch", "scancel", "sacct", "sinfo", "salloc",
+                "sattach", "sbcast", "sstat", "sprio", "sshare")
+    launch = launchers.LaunchWriter(launchers.write_srun, mpmd=True)
+    joins_output = True
+    default_export = "all"
+    queue_separator = ","
 
 
     def sanitize_name(self, value):
         # sbatch takes any job name; only what a quoted directive cannot carry is replaced.
         return re.sub(r'["\\\x00-\x1f\x7f]', "_", value).strip() or "job"
 
-    def finish_read(self, values, ctx):
-        gpus = ctx.scratch.get("_gpus")
-        if gpus is None:
+    def starts_component(self, line):
+        words = (self.directive_text(line) or "").split()
+        return bool(words) and words[0] in HETJOB
+
+    def read_directive(self, options, values, ctx):
+        words = options.split(None, 1)
+        if words and words[0] in HETJOB:
+            values.setdefault("_components", []).append({})
+            if len(words) > 1:
+                self.read_directive(words[1], values, ctx)
             return
-        nodes = values.get("nodes") or 1
-        if gpus % nodes == 0 and "gpus_per_node" not in values:
-            values["gpus_per_node"] = gpus // nodes
-        else:
-            ctx.lose("gpus_per_node", f"--gpus={gpus} does not divide over {nodes} nodes")
+        components = values.get("_components")
+        if not components:
+            super().read_directive(options, values, ctx)
+            return
+        part: dict = {}
+        super().read_directive(options, part, ctx)
+        for key in list(part):
+            if key not in COMPONENT_FIELDS and key not in ("_gpus", "gpu_type"):
+                ctx.directive = options.strip()
+                ctx.lose(None, f"{key.replace('_', ' ')} is the whole job's, set by its first "
+                               "component; this component's value is not used")
+                del part[key]
+        merge(components[-1], part)
+
+    def finish_read(self, values, ctx):
+        _settle_gpus(values, ctx.scratch.get("_gpus"), ctx)
+        components = ctx.scratch.get("_components", [])
+        for component in components:
+            _settle_gpus(component, component.pop("_gpus", None), ctx)
+            check_counts(component, ctx)
+        if components:
+            values["components"] = components
+
+    def extra_directives(self, spec, ctx):
+        lines = []
+        for component in spec.components:
+            lines.append(f"{self.prefix} {HETJOB[0]}")
+            part = JobSpec(**component)
+            for option in self._written:
+                if set(option.codec.fields) <= set(COMPONENT_FIELDS) | {"gpu_type"}:
+                    for value in option.codec.write(part, ctx):
+                        self.emit(lines, option.names[0], value, option.codec.fields, ctx)
+        return lines
+
+    def extra_fields(self):
+        return frozenset({"components"})
+
+
+def _settle_gpus(values, gpus, ctx):
+    """``--gpus=N`` is for the whole job (or component): per node once nodes are known."""
+    if gpus is None:
+        return
+    nodes = values.get("nodes") or 1
+    if gpus % nodes == 0 and "gpus_per_node" not in values:
+        values["gpus_per_node"] = gpus // nodes
+    else:
+        ctx.lose("gpus_per_node", f"--gpus={gpus} does not divide over {nodes} nodes")
 
 
 # Submitting ------------------------------------------------------------------------------

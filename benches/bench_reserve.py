@@ -1,0 +1,137 @@
+"""Benchmark of a reservation in time: the earliest start of a job on a 4,096-node synthetic
+graph (2 sockets x 16 cores, 2 memory pools a node) with 1,000 jobs already planned.
+
+The planned history is 1,000 ``reserve`` calls of whole nodes (1 to 64 of them, for 600, 1800,
+3600 or 7200 s, drawn from a fixed seed), as node-exclusive HPC sites schedule. Each probe is
+then reserved (and cancelled again) and timed, beside an in-process baseline that answers the
+same question by replaying time: at every time a job ends, earliest first, it holds every
+planned job that overlaps the probe's window on an idle copy of the graph, shifted so that the
+window starts now, tries ``allocate``, and gives the holds back. Both use the same core; the
+baseline has no planner to ask. It prints the start each found, which must agree.
+
+    python benches/bench_reserve.py [--nodes 4096] [--jobs 1000] [--repeat 5] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fractale  # noqa: E402
+from fractale.generate.synthetic import synthetic_graph  # noqa: E402
+
+CORES = 16
+LENGTHS = (600, 1800, 3600, 7200)
+
+
+def jobspec(nodes: int, cores: int, duration: int, exclusive: bool) -> dict:
+    node = {"type": "node", "count": nodes,
+            "with": [{"type": "slot", "label": "task", "count": 1,
+                      "with": [{"type": "socket", "count": 1,
+                                "with": [{"type": "core", "count": cores}]}]}]}
+    if exclusive:
+        node["exclusive"] = True
+    return {"version": 9999, "resources": [node],
+            "attributes": {"system": {"duration": duration}},
+            "tasks": [{"command": ["app"], "slot": "task", "count": {"per_slot": 1}}]}
+
+
+def history(count: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    return [jobspec(rng.randint(1, 64), CORES, rng.choice(LENGTHS), True) for _ in range(count)]
+
+
+def held_per_node(allocation) -> dict[str, None]:
+    """The nodes a planned job holds, each whole."""
+    return {vertex.name: None for vertex in allocation if vertex.type == "node"}
+
+
+def replay(graph, planned: list[tuple[int, int, dict]], request: dict, length: int) -> int | None:
+    """The baseline, on an idle copy of the graph: at every job end (and now), hold the jobs
+    that overlap the window, shifted so the window starts now, try allocate, give them back."""
+    for start in [0, *sorted({end for _, end, _ in planned})]:
+        window_end = start + length
+        holds = [graph.hold(nodes, max(0, at - start), end - start)
+                 for at, end, nodes in planned if at < window_end and start < end]
+        result = graph.allocate(request)
+        for held in holds:
+            graph.release(held)
+        if result.status == "allocated":
+            graph.release(result.allocation)
+            return start
+        if result.status == "unsatisfiable":
+            return None
+    return None
+
+
+def timed(function, repeat: int) -> tuple[float, object]:
+    times, value = [], None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        value = function()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=4096)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    began = time.perf_counter()
+    document = synthetic_graph(args.nodes, sockets=2, cores=CORES, gpus=0, memory=2)
+    graph = fractale.ResourceGraph.from_jgf(document)
+    idle = fractale.ResourceGraph.from_jgf(document)
+    print(f"graph: {args.nodes} nodes, {graph.vertex_count:,} vertices, "
+          f"loaded in {time.perf_counter() - began:.2f} s")
+
+    planned: list[tuple[int, int, dict]] = []
+    began = time.perf_counter()
+    statuses: dict[str, int] = {}
+    for request in history(args.jobs, args.seed):
+        result = graph.reserve(request, "first")
+        statuses[result.status] = statuses.get(result.status, 0) + 1
+        if result.allocation is not None:
+            length = request["attributes"]["system"]["duration"]
+            planned.append((result.at, result.at + length, held_per_node(result.allocation)))
+    spent = time.perf_counter() - began
+    horizon = max(end for _, end, _ in planned)
+    print(f"history: {args.jobs} jobs planned in {spent:.2f} s "
+          f"({spent / args.jobs * 1e3:.2f} ms each; {statuses}); last ends at {horizon} s")
+
+    probes = {
+        "1 node x 16 cores, 1 h": jobspec(1, CORES, 3600, False),
+        "64 whole nodes, 2 h": jobspec(64, CORES, 7200, True),
+        "1,024 whole nodes, 1 h": jobspec(1024, CORES, 3600, True),
+        "4,096 whole nodes, 10 min": jobspec(args.nodes, CORES, 600, True),
+    }
+    print(f"\n{'reservation':28} {'planner':>12} {'replay':>12} {'speed-up':>9}  start (s)")
+    for label, request in probes.items():
+        length = request["attributes"]["system"]["duration"]
+
+        def planner(request=request):
+            result = graph.reserve(request, "first")
+            if result.allocation is not None:
+                graph.release(result.allocation)
+            return result.at
+
+        planner_s, at = timed(planner, args.repeat)
+        replay_s, replayed = timed(
+            lambda request=request, length=length: replay(idle, planned, request, length), 1
+        )
+        agree = "" if at == replayed else f"  (replay found {replayed})"
+        print(f"{label:28} {planner_s * 1e3:9.2f} ms {replay_s * 1e3:9.1f} ms "
+              f"{replay_s / planner_s:8.0f}x  {at}{agree}")
+
+
+if __name__ == "__main__":
+    main()

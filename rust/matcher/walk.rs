@@ -1,0 +1,825 @@
+//! One walk over the containment tree for one request at one window of time, mirroring
+//! Fluxion's DFU traverser: test each vertex against the request level, prune what cannot
+//! hold it over the window, explore children (in `first`'s order when that policy stops
+//! early), score candidates, choose the best per level, then record what the job takes.
+
+use super::planner::Window;
+use super::request::{Req, ABSENT, MATCH_MET, SLOT};
+use super::scoring::{EGroup, EvalEdge, Scoring, Tally};
+use super::state::AllocState;
+use super::{Allocation, Policy, Taken};
+use crate::graph::{ResourceGraph, TypeId, NO_PARENT};
+use crate::jgf::Status;
+use crate::jobspec::{Constraint, ConstraintTarget, Jobspec, Request};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Slot,
+    Resource,
+    Pristine,
+    None,
+}
+
+/// One run of the walk over a graph for one window of time.
+pub(super) struct Walk<'a> {
+    g: &'a ResourceGraph,
+    st: &'a mut AllocState,
+    policy: Policy,
+    /// Whether the request could ever fit: every vertex counts as up.
+    satisfiability: bool,
+    /// The span of time the job would hold what it takes.
+    window: Window,
+    constraint: Option<&'a Constraint>,
+    /// Types the jobspec asks for with `exclusive: true`: taken with their whole subtree.
+    exclusive_types: Vec<bool>,
+    node_type: Option<TypeId>,
+    core_type: Option<TypeId>,
+    multilevel: i64,
+    node_factor: i64,
+    root_needs: u64,
+    root_exclusive: bool,
+    shortfall: Option<(String, u64, u64)>,
+    /// Children re-weighed by this allocation under a parent whose order is cached.
+    reordered: Vec<(u32, u32)>,
+}
+
+struct NodeView<'a>(&'a crate::jgf::Node);
+
+impl ConstraintTarget for NodeView<'_> {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    fn rank(&self) -> i64 {
+        self.0.rank
+    }
+    fn has_property(&self, key: &str) -> bool {
+        self.0.properties().contains_key(key)
+    }
+}
+
+impl<'a> Walk<'a> {
+    /// A walk of `js` over `window`; with `satisfiability`, down vertices count as up.
+    pub(super) fn new(
+        g: &'a ResourceGraph,
+        st: &'a mut AllocState,
+        js: &'a Jobspec,
+        policy: Policy,
+        window: Window,
+        satisfiability: bool,
+    ) -> Walk<'a> {
+        let mut exclusive_types = vec![false; g.types.len()];
+        fn mark(reqs: &[Request], g: &ResourceGraph, out: &mut [bool]) {
+            for r in reqs {
+                if r.exclusive == Some(true) {
+                    if let Some(t) = g.types.get(&r.kind) {
+                        out[t as usize] = true;
+                    }
+                }
+                mark(&r.with, g, out);
+            }
+        }
+        mark(&js.resources, g, &mut exclusive_types);
+        Walk {
+            g,
+            st,
+            policy,
+            satisfiability,
+            window,
+            constraint: js.constraints.as_ref(),
+            exclusive_types,
+            node_type: g.types.get("node"),
+            core_type: g.types.get("core"),
+            multilevel: 0,
+            node_factor: 0,
+            root_needs: 1,
+            root_exclusive: false,
+            shortfall: None,
+            reordered: Vec::new(),
+        }
+    }
+
+    /// A walk that records vertices chosen elsewhere (a job its scheduler already placed)
+    /// instead of searching for them: see `claim`.
+    pub(super) fn for_claim(
+        g: &'a ResourceGraph,
+        st: &'a mut AllocState,
+        policy: Policy,
+        window: Window,
+    ) -> Walk<'a> {
+        Walk {
+            g,
+            st,
+            policy,
+            satisfiability: false,
+            window,
+            constraint: None,
+            exclusive_types: vec![false; g.types.len()],
+            node_type: g.types.get("node"),
+            core_type: g.types.get("core"),
+            multilevel: 0,
+            node_factor: 0,
+            root_needs: 1,
+            root_exclusive: false,
+            shortfall: None,
+            reordered: Vec::new(),
+        }
+    }
+
+    /// Mark `vertices` taken exclusively (each whole) and their ancestors shared, ready for
+    /// `update`, as `select` marks what it chose.
+    pub(super) fn claim(&mut self, vertices: &[u32]) {
+        self.st.seq += 1;
+        for &v in vertices {
+            let size = self.g.doc.nodes[v as usize].size;
+            self.mark(v, size, true);
+            let mut parent = self.g.parent[v as usize];
+            while parent != NO_PARENT && self.g.parent[parent as usize] != NO_PARENT {
+                if self.st.mark_seq[parent as usize] == self.st.seq {
+                    break;
+                }
+                let size = self.g.doc.nodes[parent as usize].size;
+                self.mark(parent, size, false);
+                parent = self.g.parent[parent as usize];
+            }
+        }
+    }
+
+    /// `fallback`, with the level that fell short when the walk noted one.
+    pub(super) fn shortfall_reason(&self, fallback: &str) -> String {
+        match &self.shortfall {
+            Some((name, need, found)) => {
+                format!("{fallback}: needs {need} {name} at one level, {found} fit")
+            }
+            None => fallback.to_owned(),
+        }
+    }
+
+    /// Whether the walk noted a level that fell short.
+    pub(super) fn fell_short(&self) -> bool {
+        self.shortfall.is_some()
+    }
+
+    fn kind(&self, v: u32) -> TypeId {
+        self.g.kind[v as usize]
+    }
+
+    /// How much of `v` no job holds exclusively at any time in the window.
+    fn avail(&self, v: u32) -> u64 {
+        let size = self.g.doc.nodes[v as usize].size;
+        self.st.plan.avail_during(v, size, self.window)
+    }
+
+    /// The least amount of type `t` free in the subtree of `v` (which has children) at any
+    /// time in the window.
+    fn free_total(&self, v: u32, t: TypeId) -> u64 {
+        let total = self.g.subtree_total(v, t);
+        self.st.plan.subtree_free_during(v, t, total, self.window)
+    }
+
+    /// Does `v` have a child (in any subsystem) of type `t`?
+    fn has_child_of(&self, v: u32, t: TypeId) -> bool {
+        if self.g.children(v).iter().any(|&c| self.kind(c) == t) {
+            return true;
+        }
+        if self.g.subsystems.len() > 1 {
+            use petgraph::graph::NodeIndex;
+            return self
+                .g
+                .graph
+                .neighbors(NodeIndex::new(v as usize))
+                .any(|c| self.g.kind[c.index()] == t);
+        }
+        false
+    }
+
+    /// Match the visited vertex against the request level: which requests apply below it.
+    fn test<'r>(
+        &self,
+        u: u32,
+        resources: &'r [Req],
+        pristine: &mut bool,
+    ) -> (&'r [Req], Kind, u64) {
+        let ku = self.kind(u);
+        let (mut slot, mut matched, mut found, mut nslots) =
+            (None::<&Req>, None::<&Req>, false, 0u64);
+        for r in resources {
+            if r.kind == ku {
+                if found {
+                    return (resources, Kind::None, 0);
+                }
+                matched = Some(r);
+                for c in &r.with {
+                    if c.is_slot() {
+                        slot = Some(c);
+                        nslots = c.count.effective_max();
+                    }
+                }
+                found = true;
+            } else if r.is_slot() {
+                if found {
+                    return (resources, Kind::None, 0);
+                }
+                slot = Some(r);
+                nslots = r.count.effective_max();
+                found = true;
+            }
+        }
+        if let Some(s) = slot {
+            if s.with
+                .iter()
+                .all(|c| c.kind != ABSENT && self.has_child_of(u, c.kind))
+            {
+                *pristine = false;
+                return (&s.with, Kind::Slot, nslots);
+            }
+        }
+        if let Some(m) = matched {
+            *pristine = false;
+            return (&m.with, Kind::Resource, 0);
+        }
+        (
+            resources,
+            if *pristine {
+                Kind::Pristine
+            } else {
+                Kind::None
+            },
+            0,
+        )
+    }
+
+    fn prune(&self, exclusive_in: bool, u: u32, resources: &[Req]) -> bool {
+        let node = &self.g.doc.nodes[u as usize];
+        if !self.satisfiability && node.status != Status::Up {
+            return false;
+        }
+        let ku = self.kind(u);
+        if let (Some(c), Some(nt)) = (self.constraint, self.node_type) {
+            if ku == nt && !c.matches(&NodeView(node)) {
+                return false;
+            }
+        }
+        if self.avail(u) == 0 {
+            return false;
+        }
+        for r in resources {
+            if r.kind != ku && !r.is_slot() {
+                continue;
+            }
+            if !r.is_slot() {
+                if exclusive_in && r.exclusive == Some(false) {
+                    return false;
+                }
+                if (exclusive_in || r.exclusive == Some(true))
+                    && self.st.plan.listed_during(u, self.window)
+                {
+                    return false;
+                }
+            }
+            if !self.g.children(u).is_empty()
+                && r.need.iter().any(|&(t, n)| self.free_total(u, t) < n)
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn discover(&mut self, u: u32) {
+        if self.policy == Policy::First && Some(self.kind(u)) == self.node_type {
+            let v = &self.g.doc.nodes[u as usize];
+            self.node_factor = (v.id + 2) * 10000 + ((v.uniq_id % 10000) - 1).abs();
+            self.multilevel += self.node_factor;
+        }
+    }
+
+    fn finish_vertex(&mut self, u: u32, resources: &[Req], dfu: &mut Scoring) -> bool {
+        let ku = self.kind(u);
+        let mut met = true;
+        for r in resources.iter().filter(|r| r.kind == ku) {
+            for c in &r.with {
+                let qualified = dfu.qualified(c.kind);
+                let count = c.count.take(qualified);
+                if count == 0 {
+                    met = false;
+                    self.note_shortfall(c, qualified);
+                    break;
+                }
+                dfu.choose_best_k(c.kind, count, self.policy);
+            }
+        }
+        if self.policy == Policy::First && Some(ku) == self.node_type {
+            self.multilevel -= self.node_factor;
+        }
+        let id = self.g.doc.nodes[u as usize].id;
+        dfu.overall = if met {
+            MATCH_MET + self.multilevel + id + 1
+        } else {
+            0
+        };
+        met
+    }
+
+    fn note_shortfall(&mut self, r: &Req, found: u64) {
+        self.shortfall = Some((r.name.clone(), r.count.min, found));
+    }
+
+    fn dom_dfv(
+        &mut self,
+        u: u32,
+        resources: &[Req],
+        pristine: bool,
+        excl: &mut bool,
+        to_parent: &mut Scoring,
+    ) -> bool {
+        let ku = self.kind(u);
+        let x_in = *excl
+            || resources
+                .iter()
+                .any(|r| r.kind == ku && r.exclusive == Some(true));
+        let mut x_inout = x_in;
+        let mut check_pristine = pristine;
+        let (next, kind, nslots) = self.test(u, resources, &mut check_pristine);
+        if kind == Kind::None {
+            return false;
+        }
+        if !self.prune(x_in, u, resources) {
+            return false;
+        }
+        self.discover(u);
+        let mut dfu = Scoring::default();
+        if kind == Kind::Slot {
+            self.dom_slot(u, next, nslots, check_pristine, &mut dfu);
+        } else {
+            self.explore(u, next, check_pristine, &mut x_inout, &mut dfu, 1);
+        }
+        *excl = x_in;
+        let avail = self.avail(u);
+        if !self.finish_vertex(u, resources, &mut dfu) {
+            return false;
+        }
+        let overall = dfu.overall;
+        self.resolve(dfu, to_parent);
+        to_parent.avail = avail;
+        to_parent.overall = overall;
+        true
+    }
+
+    fn resolve(&mut self, dfu: Scoring, to_parent: &mut Scoring) {
+        if dfu.overall > 0 {
+            if dfu.constrained {
+                self.enforce(&dfu, false);
+            } else {
+                to_parent.merge(dfu);
+            }
+        }
+    }
+
+    /// Children of `u` in the order `first` explores them: heaviest edge first, then higher
+    /// `uniq_id`. The order is kept per parent and mended as allocations re-weigh edges.
+    fn children_in_order(&mut self, u: u32) -> Vec<u32> {
+        if let Some(order) = self.st.order.get(&u) {
+            return order.clone();
+        }
+        let g = self.g;
+        let weight = &self.st.weight;
+        let mut kids = g.children(u).to_vec();
+        kids.sort_by_key(|&c| {
+            std::cmp::Reverse((weight[c as usize], g.doc.nodes[c as usize].uniq_id))
+        });
+        self.st.order.insert(u, kids.clone());
+        kids
+    }
+
+    fn explore(
+        &mut self,
+        u: u32,
+        resources: &[Req],
+        pristine: bool,
+        excl: &mut bool,
+        dfu: &mut Scoring,
+        multiplier: u64,
+    ) -> bool {
+        let dynamic = self.policy == Policy::First;
+        let mut tallies: Vec<(TypeId, Tally)> = if dynamic {
+            resources
+                .iter()
+                .map(|r| {
+                    (
+                        r.kind,
+                        Tally {
+                            per_share: r.count.effective_max(),
+                            ..Tally::default()
+                        },
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut satisfied: Vec<TypeId> = Vec::new();
+        let mut any = false;
+        let g = self.g;
+        let ordered;
+        let kids: &[u32] = if dynamic {
+            ordered = self.children_in_order(u);
+            &ordered
+        } else {
+            g.children(u)
+        };
+        for &c in kids {
+            let kc = self.kind(c);
+            if dynamic && satisfied.contains(&kc) {
+                continue;
+            }
+            let mut x = *excl;
+            if !self.dom_dfv(c, resources, pristine, &mut x, dfu) {
+                continue;
+            }
+            let count = dfu.avail;
+            let score = dfu.overall;
+            dfu.add(
+                kc,
+                EGroup {
+                    score,
+                    count,
+                    root: false,
+                    edges: vec![EvalEdge {
+                        count,
+                        needs: count,
+                        exclusive: x,
+                        target: c,
+                    }],
+                },
+            );
+            any = true;
+            if dynamic {
+                for (t, tally) in tallies.iter_mut() {
+                    let total = dfu.total(*t);
+                    if total > tally.prev_total {
+                        let delta = total - tally.prev_total;
+                        tally.prev_total = total;
+                        tally.add(delta);
+                    }
+                }
+                for (t, tally) in &tallies {
+                    if tally.satisfies(multiplier) && !satisfied.contains(t) {
+                        satisfied.push(*t);
+                    }
+                }
+                if tallies.iter().all(|(_, t)| t.satisfies(multiplier)) {
+                    break;
+                }
+            }
+        }
+        any
+    }
+
+    fn dom_slot(&mut self, u: u32, shape: &[Req], nslots: u64, pristine: bool, dfu: &mut Scoring) {
+        let mut x = true;
+        let mut slot_dfu = Scoring::default();
+        if !self.explore(u, shape, pristine, &mut x, &mut slot_dfu, nslots) {
+            return;
+        }
+        let types: Vec<TypeId> = slot_dfu.evals.iter().map(|(t, _)| *t).collect();
+        for t in types {
+            let k = slot_dfu.qualified(t);
+            slot_dfu.choose_best_k(t, k, self.policy);
+        }
+        // How many disjoint bundles of whole candidates each give one slot's share.
+        let mut slots = u64::MAX;
+        for elem in shape {
+            let count = elem.count.take(slot_dfu.qualified(elem.kind));
+            let mut tally = Tally {
+                per_share: count,
+                ..Tally::default()
+            };
+            if count != 0 {
+                if let Some(ev) = slot_dfu.evals(elem.kind) {
+                    for g in &ev.groups {
+                        tally.add(g.edges[0].count);
+                    }
+                }
+            }
+            let fit = if count == 0 { 0 } else { tally.shares };
+            if fit < slots {
+                self.note_shortfall(elem, slot_dfu.qualified(elem.kind));
+            }
+            slots = slots.min(fit);
+        }
+        let mut groups = Vec::new();
+        for _ in 0..slots {
+            let mut score = MATCH_MET;
+            let mut edges = Vec::new();
+            for elem in shape {
+                let count = elem.count.take(slot_dfu.qualified(elem.kind));
+                let ev = slot_dfu.evals_mut(elem.kind);
+                let mut j = 0;
+                while j < count {
+                    let Some(g) = ev.groups.get(ev.cursor) else {
+                        return;
+                    };
+                    ev.cursor += 1;
+                    let e = g.edges[0];
+                    edges.push(EvalEdge {
+                        count: e.count,
+                        needs: e.count,
+                        exclusive: true,
+                        target: e.target,
+                    });
+                    score += g.score;
+                    j += e.count;
+                }
+            }
+            groups.push(EGroup {
+                score,
+                count: 1,
+                root: false,
+                edges,
+            });
+        }
+        for g in groups {
+            dfu.add(SLOT, g);
+        }
+    }
+
+    fn mark(&mut self, v: u32, needs: u64, exclusive: bool) {
+        let i = v as usize;
+        self.st.mark_seq[i] = self.st.seq;
+        self.st.mark_needs[i] = needs;
+        self.st.mark_exclusive[i] = exclusive;
+    }
+
+    fn enforce(&mut self, dfu: &Scoring, unconstrained: bool) {
+        for (_, ev) in &dfu.evals {
+            if ev.best_k == 0 {
+                continue;
+            }
+            for g in &ev.groups[..ev.best_i] {
+                if g.root {
+                    continue;
+                }
+                for e in &g.edges {
+                    self.mark(e.target, e.needs, e.exclusive);
+                    if unconstrained {
+                        self.mark_unconstrained_ancestors(e.target, dfu);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ancestors of a chosen vertex that no level of the request constrained are shared whole.
+    fn mark_unconstrained_ancestors(&mut self, v: u32, dfu: &Scoring) {
+        let mut parent = self.g.parent[v as usize];
+        while parent != NO_PARENT {
+            if self.g.parent[parent as usize] == NO_PARENT {
+                break;
+            }
+            if self.st.mark_seq[parent as usize] == self.st.seq {
+                break;
+            }
+            let target = parent;
+            parent = self.g.parent[parent as usize];
+            let unconstrained = dfu.evals(self.kind(target)).is_some_and(|e| e.best_k == 0);
+            if unconstrained {
+                let size = self.g.doc.nodes[target as usize].size;
+                self.mark(target, size, false);
+            }
+        }
+    }
+
+    pub(super) fn select(&mut self, resources: &[Req]) -> bool {
+        self.st.seq += 1;
+        self.multilevel = 0;
+        let root = self.g.root;
+        let kr = self.kind(root);
+        let excl = resources
+            .iter()
+            .any(|r| r.kind == kr && r.exclusive == Some(true));
+        let mut x_in = excl;
+        let mut dfu = Scoring::default();
+        if !self.dom_dfv(root, resources, true, &mut x_in, &mut dfu) {
+            return false;
+        }
+        let (score, avail) = (dfu.overall, dfu.avail);
+        dfu.add(
+            kr,
+            EGroup {
+                score,
+                count: avail,
+                root: true,
+                edges: vec![EvalEdge {
+                    count: avail,
+                    needs: avail,
+                    exclusive: excl,
+                    target: root,
+                }],
+            },
+        );
+        for r in resources {
+            let qualified = dfu.qualified(r.kind);
+            let count = r.count.take(qualified);
+            if count == 0 {
+                self.note_shortfall(r, qualified);
+                return false;
+            }
+            dfu.choose_best_k(r.kind, count, self.policy);
+        }
+        self.multilevel = 0;
+        let mut needs = 1;
+        for r in resources.iter().filter(|r| r.kind == kr) {
+            let count = r.count.take(dfu.avail);
+            if count == 0 {
+                return false;
+            }
+            needs = count;
+        }
+        if dfu.evals.iter().any(|(_, e)| e.qualified == 0) {
+            return false;
+        }
+        self.enforce(&dfu, true);
+        self.root_needs = needs;
+        self.root_exclusive = x_in;
+        true
+    }
+
+    /// Whether the marks of the last `select` lead from the root to anything the job would hold.
+    /// They do not when the request's levels skip a level of the graph below its first match
+    /// (`node > slot > core` where cores sit under sockets): Fluxion then fails the update.
+    pub(super) fn takes_anything(&self) -> bool {
+        let seq = self.st.seq;
+        let mut stack = vec![(
+            self.g.root,
+            self.root_exclusive,
+            self.exclusive_types[self.kind(self.g.root) as usize],
+        )];
+        while let Some((u, exclusive, shadow)) = stack.pop() {
+            let whole = shadow || self.exclusive_types[self.kind(u) as usize];
+            if exclusive || whole {
+                return true;
+            }
+            for &c in self.g.children(u) {
+                if self.st.mark_seq[c as usize] == seq || whole {
+                    stack.push((c, self.st.mark_exclusive[c as usize], whole));
+                }
+            }
+        }
+        false
+    }
+
+    /// Record the chosen vertices as held by `jobid` over the window, walking the marks from
+    /// the root.
+    pub(super) fn update(&mut self, jobid: u64) -> Allocation {
+        let root = self.g.root;
+        let mut taken = Vec::new();
+        let shadow = self.exclusive_types[self.kind(root) as usize];
+        let mut above = vec![0u64; self.g.types.len()];
+        self.update_vertex(
+            root,
+            self.root_needs,
+            self.root_exclusive,
+            shadow,
+            jobid,
+            &mut taken,
+            &mut above,
+        );
+        self.mend_orders();
+        self.st.plan.add_end(self.window.end);
+        let allocation = Allocation {
+            jobid,
+            taken,
+            at: self.window.start,
+            end: self.window.end,
+        };
+        self.st.allocations.insert(jobid, allocation.clone());
+        allocation
+    }
+
+    /// Record what the job takes at `u` and below; add what its subtree holds, per type, to
+    /// `above` (the parent's tally).
+    #[allow(clippy::too_many_arguments)]
+    fn update_vertex(
+        &mut self,
+        u: u32,
+        needs: u64,
+        exclusive: bool,
+        shadow_from_parent: bool,
+        jobid: u64,
+        taken: &mut Vec<Taken>,
+        above: &mut [u64],
+    ) -> u32 {
+        let whole = shadow_from_parent || self.exclusive_types[self.kind(u) as usize];
+        let exclusive = exclusive || whole;
+        let mut held = 0;
+        let seq = self.st.seq;
+        let has_children = !self.g.children(u).is_empty();
+        let mut mine = if has_children {
+            vec![0u64; self.g.types.len()]
+        } else {
+            Vec::new()
+        };
+        for &c in self.g.children(u) {
+            let ci = c as usize;
+            if self.st.mark_seq[ci] != seq && !whole {
+                continue;
+            }
+            let x = self.st.mark_exclusive[ci] || whole;
+            let child_needs = if whole {
+                self.g.doc.nodes[ci].size
+            } else {
+                self.st.mark_needs[ci]
+            };
+            let below = self.update_vertex(c, child_needs, x, whole, jobid, taken, &mut mine);
+            if below > 0 {
+                if self.policy == Policy::First {
+                    self.reweigh(c);
+                }
+                held += below;
+            }
+        }
+        let mut amount = 0;
+        if exclusive {
+            held += 1;
+            amount = needs.min(self.avail(u));
+        }
+        if held > 0 {
+            self.st.plan.hold(u, self.window, amount, exclusive, jobid);
+            let kind = self.kind(u) as usize;
+            if has_children {
+                mine[kind] += amount;
+                self.st.plan.promise(u, self.window, jobid, &mine);
+                for (a, m) in above.iter_mut().zip(&mine) {
+                    *a += m;
+                }
+            } else {
+                above[kind] += amount;
+            }
+            taken.push(Taken {
+                vertex: u,
+                exclusive,
+                size: needs,
+            });
+        }
+        held
+    }
+
+    /// Under `first`, an allocation re-weighs each edge it walked: children are then explored
+    /// heaviest first. Fluxion prunes on cores and nodes; an edge's weight is what is free of the
+    /// last of those its target tracks: cores for a node, nodes for anything above one.
+    fn reweigh(&mut self, c: u32) {
+        if self.g.children(c).is_empty() {
+            return;
+        }
+        let kc = Some(self.kind(c));
+        let tracked = if kc == self.node_type {
+            self.core_type
+        } else {
+            self.node_type
+        };
+        let free = tracked.map_or(0, |t| self.st.free_total(self.g, c, t));
+        let holds_any = [self.core_type, self.node_type]
+            .into_iter()
+            .flatten()
+            .any(|t| Some(t) != kc && self.g.subtree_total(c, t) > 0);
+        if free == 0 && !holds_any {
+            return;
+        }
+        let parent = self.g.parent[c as usize];
+        if self.st.order.contains_key(&parent) {
+            self.reordered.push((parent, c));
+        }
+        self.st.weight[c as usize] = free;
+    }
+
+    /// Mend the cached child orders the allocation's re-weighing changed: child by child when
+    /// few moved, by sorting again when many did (a wide request re-weighs thousands).
+    fn mend_orders(&mut self) {
+        let mut changes = std::mem::take(&mut self.reordered);
+        changes.sort_by_key(|&(parent, _)| parent);
+        let g = self.g;
+        let key =
+            |weight: u64, v: u32| std::cmp::Reverse((weight, g.doc.nodes[v as usize].uniq_id));
+        for group in changes.chunk_by(|a, b| a.0 == b.0) {
+            let parent = group[0].0;
+            let Some(mut order) = self.st.order.remove(&parent) else {
+                continue;
+            };
+            let weight = &self.st.weight;
+            if group.len() * 64 < order.len() {
+                // The others keep their weights, so the rest stays sorted once these are out.
+                let mut moved: Vec<u32> = group.iter().map(|&(_, c)| c).collect();
+                moved.sort_unstable();
+                order.retain(|x| moved.binary_search(x).is_err());
+                for &(_, c) in group {
+                    let new_key = key(weight[c as usize], c);
+                    let at = order.partition_point(|&x| key(weight[x as usize], x) < new_key);
+                    order.insert(at, c);
+                }
+            } else {
+                order.sort_by_key(|&x| key(weight[x as usize], x));
+            }
+            self.st.order.insert(parent, order);
+        }
+    }
+}
