@@ -1,7 +1,7 @@
-"""Translation throughput over the test corpus: the 8x8 manager matrix, in scripts/second.
+"""Translation throughput over the test corpus: the manager matrix, in scripts/second.
 
-Run ``python3 benches/bench_transform.py [--seconds S]``. Every corpus script of the eight
-workload managers is translated to each of the eight; the figure is translations per
+Run ``python3 benches/bench_transform.py [--seconds S]``. Every corpus script of the workload
+managers (all but the jobspec) is translated to each of them; the figure is translations per
 second. Baselines measured in the same process: reading alone (parse only) and writing
 alone, so the ratio shows what the full translation costs over just reading the input.
 It prints figures and asserts nothing about time.
@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 from fractale.transform import read, transform, write
+from fractale.transform.registry import names
 
-MANAGERS = ("flux", "slurm", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
+# Every registered manager but the jobspec format.
+MANAGERS = tuple(name for name in names() if name != "jobspec")
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "transform" / "corpus"
 
 
@@ -67,7 +69,8 @@ def main() -> None:
           f"matrix: {len(scripts) * len(MANAGERS)} translations per pass")
     print(f"parse only (baseline):        {parsed:10.0f} scripts/s")
     print(f"render only (with read-back): {rendered:10.0f} scripts/s")
-    print(f"8x8 matrix transform:         {translated:10.0f} scripts/s  ({count} in the run)")
+    matrix_name = f"{len(MANAGERS)}x{len(MANAGERS)} matrix transform:"
+    print(f"{matrix_name:<30}{translated:10.0f} scripts/s  ({count} in the run)")
     print(f"matrix / parse-only ratio:    {translated / parsed:10.3f}")
 
 

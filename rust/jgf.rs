@@ -168,6 +168,8 @@ pub struct RawMetadata<'de> {
     pub unit: Option<Text<'de>>,
     pub size: Option<i64>,
     pub paths: Option<RawPaths<'de>>,
+    /// compspec's `containment: {paths: "/spack0/package0"}`.
+    pub containment: Option<Value>,
     pub properties: Option<Value>,
     pub status: Option<Status>,
     pub attributes: Option<Value>,
@@ -199,6 +201,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawMetadata<'a> {
                         "unit" => m.unit = map.next_value()?,
                         "size" => m.size = map.next_value()?,
                         "paths" => m.paths = map.next_value()?,
+                        "containment" => m.containment = map.next_value()?,
                         "properties" => m.properties = map.next_value()?,
                         "status" => m.status = map.next_value()?,
                         "attributes" => m.attributes = map.next_value()?,
@@ -301,6 +304,7 @@ pub struct RawEdge<'a> {
 /// validation error met while vertices were being built as they streamed past.
 pub struct Builder<'f> {
     file: Option<&'f str>,
+    layout: Layout,
     strings: Interner,
     error: Option<Error>,
     /// A guess at the number of vertices, from the size of the text, so that the vertex
@@ -309,9 +313,10 @@ pub struct Builder<'f> {
 }
 
 impl<'f> Builder<'f> {
-    fn new(file: Option<&'f str>) -> Self {
+    fn new(file: Option<&'f str>, layout: Layout) -> Self {
         Builder {
             file,
+            layout,
             expected_nodes: 0,
             strings: Interner::default(),
             error: None,
@@ -398,19 +403,42 @@ impl<'f> Builder<'f> {
             None => BTreeMap::new(),
             given => properties_of(given, &format!("{}.metadata.properties", loc()), file)?,
         };
-        let (path, other_paths) = match meta.paths {
+        let (mut path, other_paths) = match meta.paths {
             Some(p) => (
                 p.containment.map(|c| c.0.into_owned()).unwrap_or_default(),
                 p.other,
             ),
             None => (String::new(), Vec::new()),
         };
+        let mut extra = meta.extra;
+        // compspec writes the containment path as `containment.paths` (a string, or Fluxion's
+        // `{containment: path}` in compspec-containment); `paths.containment` wins when a
+        // vertex has both. Any other use of the key is kept as it was.
+        let compspec_path = |c: &Map<String, Value>| match c.get("paths") {
+            Some(Value::String(p)) => Some(p.clone()),
+            Some(Value::Object(p)) => p
+                .get(CONTAINMENT)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        };
+        match meta.containment {
+            Some(Value::Object(c)) if compspec_path(&c).is_some() => {
+                if let (true, Some(given)) = (path.is_empty(), compspec_path(&c)) {
+                    path = given;
+                }
+            }
+            Some(other) => {
+                extra.insert("containment".to_owned(), other);
+            }
+            None => {}
+        }
         let extras = NodeExtras {
             label: raw.label,
             other_paths,
             properties,
             attributes: meta.attributes,
-            extra: meta.extra,
+            extra,
         };
         Ok(Node {
             jgf_id,
@@ -646,6 +674,20 @@ impl<'de> DeserializeSeed<'de> for StreamEdgesSeed<'_, '_, '_> {
     }
 }
 
+/// `metadata.id` of each vertex, in decimal, where no other vertex shares it.
+fn metadata_ids(nodes: &[Node]) -> HashMap<String, usize> {
+    let mut out: HashMap<String, usize> = HashMap::new();
+    let mut shared = HashSet::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let key = node.id.to_string();
+        if out.insert(key.clone(), i).is_some() {
+            shared.insert(key);
+        }
+    }
+    out.retain(|key, _| !shared.contains(key));
+    out
+}
+
 /// Validates edges against the vertices: endpoints that exist, no self-loops, reverse and
 /// duplicate edges dropped, subsystems and relations interned.
 struct EdgeBuilder<'n> {
@@ -657,6 +699,10 @@ struct EdgeBuilder<'n> {
     containment_parent: Vec<usize>,
     seen: HashSet<(usize, usize, usize), FastHash>,
     edge_style: Option<EdgeStyle>,
+    /// For vertices keyed by label, each `metadata.id` that one vertex alone has:
+    /// compspec-containment's edges name vertices by it. Made on the first unknown id.
+    keyed_nodes: Option<&'n [Node]>,
+    by_metadata_id: std::cell::OnceCell<HashMap<String, usize>>,
 }
 
 impl<'n> EdgeBuilder<'n> {
@@ -684,6 +730,8 @@ impl<'n> EdgeBuilder<'n> {
             containment_parent: vec![usize::MAX; nodes.len()],
             seen: HashSet::with_hasher(FastHash),
             edge_style: None,
+            keyed_nodes: built.keyed.then_some(&nodes[..]),
+            by_metadata_id: std::cell::OnceCell::new(),
         })
     }
 
@@ -691,11 +739,18 @@ impl<'n> EdgeBuilder<'n> {
         let file = self.file;
         let loc = || format!("graph.edges[{i}]");
         let index = &self.index;
+        let (keyed_nodes, by_metadata_id) = (self.keyed_nodes, &self.by_metadata_id);
         let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
             let id = id.ok_or_else(|| {
                 Error::jgf(file, format!("{}.{key}", loc()), "expected a node id")
             })?;
-            index.get(id.0.as_ref()).ok_or_else(|| {
+            let found = index.get(id.0.as_ref());
+            let by_metadata = || {
+                let nodes = keyed_nodes?;
+                let ids = by_metadata_id.get_or_init(|| metadata_ids(nodes));
+                ids.get(id.0.as_ref()).copied()
+            };
+            found.or_else(by_metadata).ok_or_else(|| {
                 Error::jgf(
                     file,
                     format!("{}.{key}", loc()),
@@ -891,6 +946,19 @@ fn is_reverse_relation(relation: &str) -> bool {
     matches!(relation, "in" | "contained-by" | "containedBy" | "ins")
 }
 
+/// What shape the containment edges of a graph must take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// One tree (Fluxion's rule, and every containment graph's).
+    #[default]
+    Tree,
+    /// A forest, as compspec writes software graphs: packages (with their binaries and
+    /// libraries below them) hanging off no root. Each stray root is hung under the vertex
+    /// its containment path names as its parent (`/spack0/package0` under `/spack0`), and
+    /// trees still apart are gathered under one `software` root made for them.
+    Forest,
+}
+
 /// Parse and validate JGF text. `file` names the source in errors.
 pub fn parse(text: &str, file: Option<&str>) -> Result<Document> {
     parse_bytes(text.as_bytes(), file)
@@ -898,7 +966,12 @@ pub fn parse(text: &str, file: Option<&str>) -> Result<Document> {
 
 /// Parse and validate JGF from bytes (a file read or mapped whole); strings are checked as UTF-8.
 pub fn parse_bytes(bytes: &[u8], file: Option<&str>) -> Result<Document> {
-    let mut builder = Builder::new(file);
+    parse_bytes_as(bytes, file, Layout::Tree)
+}
+
+/// `parse_bytes` for a graph of the given layout.
+pub fn parse_bytes_as(bytes: &[u8], file: Option<&str>, layout: Layout) -> Result<Document> {
+    let mut builder = Builder::new(file, layout);
     // A vertex and its edge take some 340 bytes of JGF as Fluxion and fractale write them.
     builder.expected_nodes = bytes.len() / 340;
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -916,7 +989,12 @@ pub fn parse_bytes(bytes: &[u8], file: Option<&str>) -> Result<Document> {
 
 /// Parse and validate an already decoded JSON document.
 pub fn from_value(value: Value, file: Option<&str>) -> Result<Document> {
-    let mut builder = Builder::new(file);
+    from_value_as(value, file, Layout::Tree)
+}
+
+/// `from_value` for a graph of the given layout.
+pub fn from_value_as(value: Value, file: Option<&str>, layout: Layout) -> Result<Document> {
+    let mut builder = Builder::new(file, layout);
     match DocumentSeed(&mut builder).deserialize(&value) {
         Ok(graph) => validate(graph, builder),
         Err(typed_err) => Err(builder.error.take().unwrap_or_else(|| {
@@ -1325,6 +1403,7 @@ impl Interner {
 fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Document> {
     let Builder {
         file,
+        layout,
         mut strings,
         expected_nodes,
         ..
@@ -1358,7 +1437,11 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
         }
     };
     let keyed = built.keyed;
-    let nodes = built.nodes;
+    let mut nodes = built.nodes;
+    let mut edges = edges;
+    if layout == Layout::Forest {
+        root_forest(&mut nodes, &mut edges, &mut strings);
+    }
     let root = containment_root(&nodes, &edges, file)?;
     check_size_totals(&nodes, file)?;
     let mut doc = Document {
@@ -1371,6 +1454,105 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
     };
     fill_missing_paths(&mut doc);
     Ok(doc)
+}
+
+/// Join a forest of containment trees into one tree (see `Layout::Forest`). A vertex with
+/// two parents or a cycle is left for `containment_root` to report.
+fn root_forest(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>, strings: &mut Interner) {
+    let n = nodes.len();
+    let mut parent: Vec<Option<usize>> = vec![None; n];
+    for e in edges.iter().filter(|e| &*e.subsystem == CONTAINMENT) {
+        parent[e.target].get_or_insert(e.source);
+    }
+    let roots: Vec<usize> = (0..n).filter(|&v| parent[v].is_none()).collect();
+    if roots.len() < 2 {
+        return;
+    }
+    let (containment, contains) = (strings.get(CONTAINMENT), strings.get("contains"));
+    let mut by_path: HashMap<&str, usize> = HashMap::new();
+    for (v, node) in nodes.iter().enumerate() {
+        if !node.path.is_empty() {
+            by_path.entry(node.path.as_str()).or_insert(v);
+        }
+    }
+    let mut hung = Vec::new();
+    for &r in &roots {
+        let above = match nodes[r].path.rsplit_once('/') {
+            Some((above, _)) if !above.is_empty() => above,
+            _ => continue,
+        };
+        let Some(&p) = by_path.get(above) else {
+            continue;
+        };
+        // Hanging r under a vertex of its own subtree would make a cycle.
+        let mut at = Some(p);
+        while let Some(v) = at {
+            if v == r {
+                break;
+            }
+            at = parent[v];
+        }
+        if at.is_none() {
+            parent[r] = Some(p);
+            hung.push((p, r));
+        }
+    }
+    for (source, target) in hung {
+        edges.push(Edge {
+            source,
+            target,
+            subsystem: containment.clone(),
+            relation: contains.clone(),
+        });
+    }
+    let apart: Vec<usize> = roots.into_iter().filter(|&v| parent[v].is_none()).collect();
+    if apart.len() < 2 {
+        return;
+    }
+    // One root over the trees still apart, named after the first part of their paths when
+    // they share it (`spack0`), else `software0`.
+    let first = |v: usize| nodes[v].path.split('/').nth(1).unwrap_or("").to_owned();
+    let shared = first(apart[0]);
+    let name = if !shared.is_empty() && apart.iter().all(|&v| first(v) == shared) {
+        shared
+    } else {
+        "software0".to_owned()
+    };
+    let taken: HashSet<String> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| node.jgf_id_at(i).into_owned())
+        .collect();
+    let mut jgf_id = format!("{name}-root");
+    while taken.contains(&jgf_id) {
+        jgf_id.push('_');
+    }
+    let id = nodes.iter().map(|node| node.id).max().unwrap_or(0) + 1;
+    let software = strings.get("software");
+    let root = nodes.len();
+    nodes.push(Node {
+        jgf_id,
+        kind: software.clone(),
+        basename: software,
+        name: name.clone(),
+        id,
+        uniq_id: id,
+        rank: -1,
+        exclusive: false,
+        unit: strings.get(""),
+        size: 1,
+        path: format!("/{name}"),
+        status: Status::Up,
+        extras: None,
+    });
+    for target in apart {
+        edges.push(Edge {
+            source: root,
+            target,
+            subsystem: containment.clone(),
+            relation: contains.clone(),
+        });
+    }
 }
 
 /// Every per-type total the graph keeps (a subtree's cores, the cluster's memory) must be a
@@ -1766,6 +1948,93 @@ mod tests {
             err.to_string().starts_with("bad.json: line 2 column"),
             "{err}"
         );
+    }
+
+    /// A software graph as compspec-spack writes it: vertices keyed by label, paths under
+    /// `containment.paths`, `contains`/`in` pairs, and packages linked to no root.
+    const COMPSPEC_SPACK: &str = r#"{"graph": {"nodes": {
+        "software0": {"label": "software0", "metadata": {"type": "software", "basename": "software", "name": "software0", "id": 0, "containment": {"paths": "/spack0"}}},
+        "package1": {"label": "package1", "metadata": {"type": "package", "basename": "package", "name": "package0", "id": 1, "containment": {"paths": "/spack0/package0"}, "attributes": {"name": "curl", "version": "8.4.0"}}},
+        "binary2": {"label": "binary2", "metadata": {"type": "binary", "basename": "binary", "name": "binary0", "id": 2, "containment": {"paths": "/spack0/package1/binary0"}, "attributes": {"name": "curl"}}},
+        "package3": {"label": "package3", "metadata": {"type": "package", "basename": "package", "name": "package1", "id": 3, "containment": {"paths": "/spack0/package1"}, "attributes": {"name": "zlib", "version": "1.3"}}},
+        "library4": {"label": "library4", "metadata": {"type": "library", "basename": "library", "name": "library0", "id": 4, "containment": {"paths": "/spack0/package3/library0"}, "attributes": {"name": "libz.so.1"}}}},
+        "edges": [
+        {"source": "package1", "target": "binary2", "metadata": {"name": {"containment": "contains"}}},
+        {"source": "binary2", "target": "package1", "metadata": {"name": {"containment": "in"}}},
+        {"source": "package3", "target": "library4", "metadata": {"name": {"containment": "contains"}}},
+        {"source": "library4", "target": "package3", "metadata": {"name": {"containment": "in"}}}]}}"#;
+
+    #[test]
+    fn compspec_containment_paths_are_read() {
+        let text = r#"{"graph": {"nodes": {
+            "cluster0": {"metadata": {"type": "cluster", "containment": {"paths": "/cluster0"}}},
+            "node1": {"metadata": {"type": "node", "containment": {"paths": "/cluster0/node0"}}}},
+            "edges": [{"source": "cluster0", "target": "node1", "metadata": {"name": {"containment": "contains"}}},
+                      {"source": "node1", "target": "cluster0", "metadata": {"name": {"containment": "in"}}}]}}"#;
+        let doc = parse(text, None).unwrap();
+        assert_eq!(doc.nodes[1].path, "/cluster0/node0");
+        assert_eq!(doc.edges.len(), 1);
+        assert!(
+            doc.nodes[1].extras.is_none(),
+            "containment.paths is not kept as extra"
+        );
+    }
+
+    #[test]
+    fn compspec_containment_edges_may_name_vertices_by_metadata_id() {
+        // compspec-containment keys vertices by label and names them by id in its edges.
+        let text = r#"{"graph": {"nodes": {
+            "cluster0": {"metadata": {"type": "cluster", "id": 0, "containment": {"paths": {"containment": "/cluster0"}}}},
+            "node1": {"metadata": {"type": "node", "id": 1, "containment": {"paths": {"containment": "/cluster0/node0"}}}}},
+            "edges": [{"source": "0", "target": "1"}]}}"#;
+        let doc = parse(text, None).unwrap();
+        assert_eq!((doc.edges[0].source, doc.edges[0].target), (0, 1));
+        assert_eq!(doc.nodes[1].path, "/cluster0/node0");
+    }
+
+    #[test]
+    fn a_compspec_software_forest_is_a_tree_under_its_subsystem_root() {
+        let err = parse(COMPSPEC_SPACK, None).unwrap_err();
+        assert!(err.to_string().contains("found 2 roots"), "{err}");
+        let doc = parse_bytes_as(COMPSPEC_SPACK.as_bytes(), None, Layout::Forest).unwrap();
+        assert_eq!(
+            doc.nodes.len(),
+            5,
+            "no vertex is made when the paths name the root"
+        );
+        assert_eq!(doc.nodes[doc.root].name, "software0");
+        let parent_of = |name: &str| {
+            let v = doc.nodes.iter().position(|n| n.name == name).unwrap();
+            let e = doc.edges.iter().find(|e| e.target == v).unwrap();
+            doc.nodes[e.source].name.clone()
+        };
+        assert_eq!(parent_of("package0"), "software0");
+        assert_eq!(parent_of("package1"), "software0");
+        assert_eq!(parent_of("binary0"), "package0");
+    }
+
+    #[test]
+    fn a_forest_without_a_root_vertex_gets_one() {
+        let text = COMPSPEC_SPACK.replace(
+            r#""software0": {"label": "software0", "metadata": {"type": "software", "basename": "software", "name": "software0", "id": 0, "containment": {"paths": "/spack0"}}},"#,
+            "",
+        );
+        let doc = parse_bytes_as(text.as_bytes(), None, Layout::Forest).unwrap();
+        assert_eq!(doc.nodes.len(), 5);
+        let root = &doc.nodes[doc.root];
+        assert_eq!(
+            (&*root.kind, root.name.as_str(), root.path.as_str()),
+            ("software", "spack0", "/spack0")
+        );
+        assert_eq!(doc.edges.iter().filter(|e| e.source == doc.root).count(), 2);
+    }
+
+    #[test]
+    fn a_forest_still_refuses_two_parents() {
+        let text = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "a"}}, {"id": "1", "metadata": {"type": "b"}}, {"id": "2", "metadata": {"type": "c"}}],
+           "edges": [{"source": "0", "target": "2"}, {"source": "1", "target": "2"}]}}"#;
+        let err = parse_bytes_as(text.as_bytes(), None, Layout::Forest).unwrap_err();
+        assert!(err.to_string().contains("one containment parent"), "{err}");
     }
 
     #[test]

@@ -784,6 +784,139 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The keys a software requirement may have: fractale's (`name`, `version`, `kind`,
+/// `compiler`, `target`), upstream fractale's `type` (binary, library, package, module) and
+/// every attribute compspec writes on a package or module.
+pub const REQUIREMENT_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "type",
+    "kind",
+    "compiler",
+    "compiler_version",
+    "target",
+    "os",
+    "platform",
+    "vendor",
+    "software",
+];
+
+/// What a requirement's `type` may name: the software vertex types of a graph.
+pub const SOFTWARE_TYPES: &[&str] = &["binary", "library", "package", "module"];
+
+impl Checker<'_> {
+    /// `attributes.system.requires`: a mapping `{software: [...]}`, or a list of such
+    /// mappings and of software entries; returned as a list of `{software: [...]}` and
+    /// entries, every entry checked.
+    fn requires(&self, value: &Value) -> Result<Vec<Value>> {
+        let loc = "attributes.system.requires";
+        match value {
+            Value::Object(map) => {
+                self.requirement_kinds(map, loc)?;
+                Ok(map.iter().map(|(k, v)| serde_json::json!({k: v})).collect())
+            }
+            Value::Array(list) => {
+                for (i, entry) in list.iter().enumerate() {
+                    let at = format!("{loc}[{i}]");
+                    match entry {
+                        Value::Object(map) if !map.contains_key("name") => {
+                            self.requirement_kinds(map, &at)?
+                        }
+                        _ => self.software_entry(entry, &at)?,
+                    }
+                }
+                Ok(list.clone())
+            }
+            other => Err(self.err(
+                loc,
+                format!("must be a list of requirements, found {}", render(other)),
+            )),
+        }
+    }
+
+    /// `{software: [...]}`: software is the one kind of requirement fractale checks.
+    fn requirement_kinds(&self, map: &Map<String, Value>, loc: &str) -> Result<()> {
+        for (key, value) in map {
+            let at = format!("{loc}.{key}");
+            if key != "software" {
+                return Err(self.err(
+                    at,
+                    "is not a kind of requirement fractale checks (software), and a software \
+                     entry needs a \"name\"",
+                ));
+            }
+            match value {
+                Value::Array(entries) => {
+                    for (i, entry) in entries.iter().enumerate() {
+                        self.software_entry(entry, &format!("{at}[{i}]"))?;
+                    }
+                }
+                single => self.software_entry(single, &at)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One software entry: text such as `gromacs>=2023`, or a mapping with a name.
+    fn software_entry(&self, entry: &Value, loc: &str) -> Result<()> {
+        let map = match entry {
+            Value::String(text) if !text.trim().is_empty() => return Ok(()),
+            Value::Object(map) => map,
+            other => {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "must be a software requirement (a mapping with a name, or text such \
+                         as gromacs>=2023), found {}",
+                        render(other)
+                    ),
+                ))
+            }
+        };
+        for (key, value) in map {
+            let at = format!("{loc}.{key}");
+            if !REQUIREMENT_KEYS.contains(&key.as_str()) {
+                return Err(self.err(
+                    at,
+                    format!(
+                        "is not a software requirement key ({})",
+                        REQUIREMENT_KEYS.join(", ")
+                    ),
+                ));
+            }
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) if key == "version" || key == "compiler_version" => n.to_string(),
+                other => {
+                    return Err(self.err(at, format!("must be a string, found {}", render(other))))
+                }
+            };
+            if key == "name" && text.trim().is_empty() {
+                return Err(self.err(at, "must name the software"));
+            }
+            if key == "type" && !SOFTWARE_TYPES.contains(&text.as_str()) {
+                return Err(self.err(
+                    at,
+                    format!(
+                        "must be one of {}, found {text:?}",
+                        SOFTWARE_TYPES.join(", ")
+                    ),
+                ));
+            }
+            if key == "kind" && !matches!(text.as_str(), "spack" | "package" | "module") {
+                return Err(self.err(
+                    at,
+                    format!("must be spack (or package) or module, found {text:?}"),
+                ));
+            }
+        }
+        if !map.contains_key("name") {
+            return Err(self.err(loc, "a software requirement needs a \"name\""));
+        }
+        Ok(())
+    }
+}
+
 fn render(v: &Value) -> String {
     let text = v.to_string();
     if text.len() > 40 {
@@ -951,22 +1084,8 @@ impl Jobspec {
                             constraints =
                                 Some(checker.constraint(c, "attributes.system.constraints")?);
                         }
-                        match system.get("requires") {
-                            None => {}
-                            Some(Value::Array(list)) => requires = list.clone(),
-                            Some(Value::Object(map)) => {
-                                requires =
-                                    map.iter().map(|(k, v)| serde_json::json!({k: v})).collect()
-                            }
-                            Some(other) => {
-                                return Err(checker.err(
-                                    "attributes.system.requires",
-                                    format!(
-                                        "must be a list of requirements, found {}",
-                                        render(other)
-                                    ),
-                                ))
-                            }
+                        if let Some(r) = system.get("requires") {
+                            requires = checker.requires(r)?;
                         }
                     }
                 }
@@ -1017,6 +1136,448 @@ impl Jobspec {
                 .find_map(|r| if r.is_slot() { Some(r) } else { find(&r.with) })
         }
         find(&self.resources)
+    }
+}
+
+/// How a jobspec is judged by `fractale jobspec validate|count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// RFC 14, and RFC 25 for version 1: what fractale matches.
+    Rfc,
+    /// What flux-core's `validate_jobspec` accepts (see `flux_check`).
+    Flux,
+}
+
+/// A jobspec that passed: its version and its resource request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub version: u64,
+    pub resources: Vec<Request>,
+}
+
+/// Validate a decoded jobspec document under `rules`.
+pub fn check(document: Value, file: Option<&str>, rules: Rules) -> Result<Checked> {
+    match rules {
+        Rules::Rfc => Jobspec::from_value(document, file).map(|js| Checked {
+            version: js.version,
+            resources: js.resources,
+        }),
+        Rules::Flux => FluxRules { file }.document(&document),
+    }
+}
+
+/// How many of each type a request asks for, slots included (as flux-core's
+/// `resource_counts` gives them): the least, and the most (`None` when a range is open).
+pub fn tally(resources: &[Request]) -> BTreeMap<String, (u64, Option<u64>)> {
+    fn walk(
+        reqs: &[Request],
+        least: u64,
+        most: Option<u64>,
+        out: &mut BTreeMap<String, (u64, Option<u64>)>,
+    ) {
+        for r in reqs {
+            let n = least.saturating_mul(r.count.min);
+            let m = match (most, r.count.max) {
+                (Some(f), c) if c < UNBOUNDED => Some(f.saturating_mul(c)),
+                _ => None,
+            };
+            let entry = out.entry(r.kind.clone()).or_insert((0, Some(0)));
+            entry.0 = entry.0.saturating_add(n);
+            entry.1 = match (entry.1, m) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                _ => None,
+            };
+            walk(&r.with, n, m, out);
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(resources, 1, Some(1), &mut out);
+    out
+}
+
+/// flux-core's acceptance rules, read from `flux.job.Jobspec.validate_jobspec` (the
+/// `Jobspec` and `JobspecV1` constructors): all four top-level keys present and no other;
+/// counts as integers (0 allowed except for node, slot and core), range mappings or
+/// RFC 45 strings ("4", "1-8", "2+", "2-16:2:*"); resource keys beyond the known ones
+/// ignored; any resource type, nested slots and any duration in versions above 1; in
+/// version 1 integer counts, a numeric duration and tasks counted per_slot or total.
+struct FluxRules<'a> {
+    file: Option<&'a str>,
+}
+
+impl FluxRules<'_> {
+    fn err(&self, loc: impl Into<String>, rule: impl Into<String>) -> Error {
+        Error::jobspec(self.file, loc, rule)
+    }
+
+    fn mapping<'v>(&self, v: &'v Value, loc: &str) -> Result<&'v Map<String, Value>> {
+        v.as_object()
+            .ok_or_else(|| self.err(loc, format!("must be a mapping, found {}", kind_of(v))))
+    }
+
+    fn list<'v>(&self, v: &'v Value, loc: &str) -> Result<&'v Vec<Value>> {
+        v.as_array()
+            .ok_or_else(|| self.err(loc, format!("must be a list, found {}", kind_of(v))))
+    }
+
+    fn string<'v>(&self, v: &'v Value, loc: &str) -> Result<&'v str> {
+        v.as_str()
+            .ok_or_else(|| self.err(loc, format!("must be a string, found {}", render(v))))
+    }
+
+    fn document(&self, document: &Value) -> Result<Checked> {
+        let top = self.mapping(document, "")?;
+        const KEYS: [&str; 4] = ["resources", "tasks", "attributes", "version"];
+        for key in KEYS {
+            if !top.contains_key(key) {
+                return Err(self.err(key, "is required (resources, tasks, attributes, version)"));
+            }
+        }
+        if let Some(key) = top.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(self.err(
+                key.clone(),
+                "is not a jobspec key (resources, tasks, attributes, version)",
+            ));
+        }
+        let version = match top["version"].as_u64() {
+            Some(n) if n >= 1 => n,
+            _ => {
+                return Err(self.err(
+                    "version",
+                    format!(
+                        "must be an integer of 1 or more, found {}",
+                        render(&top["version"])
+                    ),
+                ))
+            }
+        };
+        let v1 = version == 1;
+        let resources = self
+            .list(&top["resources"], "resources")?
+            .iter()
+            .enumerate()
+            .map(|(i, r)| self.resource(r, &format!("resources[{i}]"), v1))
+            .collect::<Result<Vec<_>>>()?;
+        for (i, task) in self.list(&top["tasks"], "tasks")?.iter().enumerate() {
+            self.task(task, &format!("tasks[{i}]"), v1)?;
+        }
+        let attributes = self.mapping(&top["attributes"], "attributes")?;
+        if let Some(key) = attributes
+            .keys()
+            .find(|k| !matches!(k.as_str(), "system" | "user"))
+        {
+            return Err(self.err(
+                format!("attributes.{key}"),
+                "is not an attribute section (system, user)",
+            ));
+        }
+        match attributes.get("system") {
+            None if v1 => Err(self.err(
+                "attributes.system",
+                "is required in a version 1 jobspec (with its duration)",
+            )),
+            None => Ok(()),
+            Some(system) => self.system(self.mapping(system, "attributes.system")?, v1),
+        }?;
+        Ok(Checked { version, resources })
+    }
+
+    fn resource(&self, v: &Value, loc: &str, v1: bool) -> Result<Request> {
+        let map = self.mapping(v, loc)?;
+        let kind = self
+            .string(
+                map.get("type")
+                    .ok_or_else(|| self.err(loc, "a resource needs a \"type\""))?,
+                &format!("{loc}.type"),
+            )?
+            .to_owned();
+        let at = format!("{loc}.count");
+        let count = match map.get("count") {
+            None => return Err(self.err(loc, "a resource needs a \"count\"")),
+            Some(Value::Object(range)) if !v1 => self.range(range, &at)?,
+            Some(Value::String(text)) if !v1 => self.count_string(text, &at)?,
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
+                let floor = if matches!(kind.as_str(), "node" | "slot" | "core") {
+                    1
+                } else {
+                    0
+                };
+                match n.as_u64() {
+                    Some(c) if c >= floor => Count::fixed(c.min(UNBOUNDED)),
+                    _ => {
+                        return Err(self.err(
+                            at,
+                            format!("must be at least {floor} for a {kind}, found {n}"),
+                        ))
+                    }
+                }
+            }
+            Some(other) if v1 => {
+                return Err(self.err(
+                    at,
+                    format!(
+                        "must be an integer in a version 1 jobspec, found {}",
+                        render(other)
+                    ),
+                ))
+            }
+            Some(other) => {
+                return Err(self.err(
+                    at,
+                    format!(
+                        "must be an integer, a range mapping or a range string, found {}",
+                        render(other)
+                    ),
+                ))
+            }
+        };
+        for key in ["id", "unit", "label"] {
+            if let Some(value) = map.get(key) {
+                self.string(value, &format!("{loc}.{key}"))?;
+            }
+        }
+        let exclusive = match map.get("exclusive") {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                return Err(self.err(
+                    format!("{loc}.exclusive"),
+                    format!("must be true or false, found {}", render(other)),
+                ))
+            }
+        };
+        let label = map.get("label").and_then(Value::as_str).map(str::to_owned);
+        if kind == "slot" && label.is_none() {
+            return Err(self.err(loc, "every slot needs a \"label\""));
+        }
+        let with = match map.get("with") {
+            None => Vec::new(),
+            Some(children) => self
+                .list(children, &format!("{loc}.with"))?
+                .iter()
+                .enumerate()
+                .map(|(i, child)| self.resource(child, &format!("{loc}.with[{i}]"), v1))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        Ok(Request {
+            kind,
+            count,
+            unit: map.get("unit").and_then(Value::as_str).map(str::to_owned),
+            exclusive,
+            label,
+            with,
+        })
+    }
+
+    /// A range mapping: `min`, and optionally `max`, `operator` with `operand`.
+    fn range(&self, range: &Map<String, Value>, loc: &str) -> Result<Count> {
+        if let Some(key) = range
+            .keys()
+            .find(|k| !matches!(k.as_str(), "min" | "max" | "operator" | "operand"))
+        {
+            return Err(self.err(
+                format!("{loc}.{key}"),
+                "is not a count key (min, max, operator, operand)",
+            ));
+        }
+        let number = |key: &str| -> Result<Option<u64>> {
+            match range.get(key) {
+                None => Ok(None),
+                Some(v) => match v.as_u64() {
+                    Some(n) if n >= 1 => Ok(Some(n)),
+                    _ => Err(self.err(
+                        format!("{loc}.{key}"),
+                        format!("must be an integer of at least 1, found {}", render(v)),
+                    )),
+                },
+            }
+        };
+        let min = number("min")?.ok_or_else(|| self.err(loc, "a count range needs \"min\""))?;
+        let max = number("max")?;
+        let operand = number("operand")?;
+        let operator = match range.get("operator") {
+            None => None,
+            Some(Value::String(op)) if matches!(op.as_str(), "+" | "*" | "^") => op.chars().next(),
+            Some(other) => {
+                return Err(self.err(
+                    format!("{loc}.operator"),
+                    format!(
+                        "must be one of \"+\", \"*\", \"^\", found {}",
+                        render(other)
+                    ),
+                ))
+            }
+        };
+        self.count_from(min, max, operator, operand, loc)
+    }
+
+    fn count_from(
+        &self,
+        min: u64,
+        max: Option<u64>,
+        operator: Option<char>,
+        operand: Option<u64>,
+        loc: &str,
+    ) -> Result<Count> {
+        if max.is_some_and(|m| m < min) {
+            return Err(self.err(loc, "max must be greater than or equal to min"));
+        }
+        if operator.is_some() != operand.is_some() {
+            return Err(self.err(
+                loc,
+                "operator and operand go together: give both or neither",
+            ));
+        }
+        let (operator, operand) = (operator.unwrap_or('+'), operand.unwrap_or(1));
+        if operator != '+' && operand < 2 {
+            return Err(self.err(loc, format!("the operand must be above 1 for '{operator}'")));
+        }
+        if operator == '^' && min < 2 {
+            return Err(self.err(loc, "min must be above 1 for '^'"));
+        }
+        Ok(Count {
+            min: min.min(UNBOUNDED),
+            max: max.unwrap_or(UNBOUNDED).min(UNBOUNDED),
+            operator,
+            operand,
+        })
+    }
+
+    /// An RFC 45 count string: an idset (`"4"`, `"1-8"`, `"2,4,8"`, counted from its least
+    /// to its greatest member) or a range (`"2+"`, `"2-16:2"`, `"2-16:2:*"`).
+    fn count_string(&self, text: &str, loc: &str) -> Result<Count> {
+        if let Ok(ranges) = parse_idset(text) {
+            let least = ranges.iter().map(|r| r.0).min();
+            let most = ranges.iter().map(|r| r.1).max();
+            if let (Some(least), Some(most)) = (least, most) {
+                if least >= 1 {
+                    return Ok(Count {
+                        min: least as u64,
+                        max: most as u64,
+                        operator: '+',
+                        operand: 1,
+                    });
+                }
+            }
+        }
+        let bad = || {
+            self.err(
+                loc,
+                format!("{text:?} is not a count: an idset (4, 1-8) or a range (2+, 2-16:2:*)"),
+            )
+        };
+        let parts: Vec<&str> = text.split(':').collect();
+        if parts.len() > 3 || !(parts[0].contains('-') || parts[0].contains('+')) {
+            return Err(bad());
+        }
+        let int = |t: &str| t.trim().parse::<u64>().map_err(|_| bad());
+        let (min, max) = match parts[0].split_once('-') {
+            Some((lo, hi)) => (int(lo)?, Some(int(hi)?)),
+            None => (int(parts[0].trim_end_matches('+'))?, None),
+        };
+        let operand = parts.get(1).map(|t| int(t)).transpose()?;
+        let operator = match parts.get(2) {
+            None => operand.map(|_| '+'),
+            Some(op) if matches!(*op, "+" | "*" | "^") => op.chars().next(),
+            Some(_) => return Err(bad()),
+        };
+        if min < 1 || max == Some(0) || operand == Some(0) {
+            return Err(self.err(
+                loc,
+                format!("{text:?}: every number of a count is 1 or more"),
+            ));
+        }
+        self.count_from(min, max, operator, operand, loc)
+    }
+
+    fn task(&self, v: &Value, loc: &str, v1: bool) -> Result<()> {
+        let map = self.mapping(v, loc)?;
+        for key in ["command", "slot", "count"] {
+            if !map.contains_key(key) {
+                return Err(self.err(loc, format!("a task needs a \"{key}\"")));
+            }
+        }
+        let count = self.mapping(&map["count"], &format!("{loc}.count"))?;
+        let keys: Vec<&str> = count.keys().map(String::as_str).collect();
+        let key = match keys.as_slice() {
+            [one] if matches!(*one, "per_slot" | "total") => *one,
+            ["per_resource"] if !v1 => "per_resource",
+            _ => {
+                let allowed = if v1 {
+                    "per_slot or total"
+                } else {
+                    "per_slot, per_resource or total"
+                };
+                return Err(self.err(
+                    format!("{loc}.count"),
+                    format!("must hold exactly one of {allowed}"),
+                ));
+            }
+        };
+        if key != "per_resource" {
+            let n = &count[key];
+            if !n.as_u64().is_some_and(|n| n >= 1) {
+                return Err(self.err(
+                    format!("{loc}.count.{key}"),
+                    format!("must be an integer of at least 1, found {}", render(n)),
+                ));
+            }
+        }
+        self.string(&map["slot"], &format!("{loc}.slot"))?;
+        if let Some(attributes) = map.get("attributes") {
+            self.mapping(attributes, &format!("{loc}.attributes"))?;
+        }
+        let command = self.list(&map["command"], &format!("{loc}.command"))?;
+        if command.is_empty() {
+            return Err(self.err(format!("{loc}.command"), "must not be empty"));
+        }
+        for (i, word) in command.iter().enumerate() {
+            self.string(word, &format!("{loc}.command[{i}]"))?;
+        }
+        Ok(())
+    }
+
+    fn system(&self, system: &Map<String, Value>, v1: bool) -> Result<()> {
+        let loc = "attributes.system";
+        match system.get("duration") {
+            None if v1 => {
+                return Err(self.err(
+                    format!("{loc}.duration"),
+                    "is required in a version 1 jobspec",
+                ))
+            }
+            Some(d) if v1 && !d.is_number() => {
+                return Err(self.err(
+                    format!("{loc}.duration"),
+                    format!(
+                        "must be a number in a version 1 jobspec, found {}",
+                        render(d)
+                    ),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(dependencies) = system.get("dependencies") {
+            let at = format!("{loc}.dependencies");
+            for (i, dependency) in self.list(dependencies, &at)?.iter().enumerate() {
+                let at = format!("{at}[{i}]");
+                let dependency = self.mapping(dependency, &at)?;
+                for key in ["scheme", "value"] {
+                    let value = dependency
+                        .get(key)
+                        .ok_or_else(|| self.err(&at, format!("a dependency needs a \"{key}\"")))?;
+                    self.string(value, &format!("{at}.{key}"))?;
+                }
+            }
+        }
+        if let Some(constraints) = system.get("constraints") {
+            Checker {
+                file: self.file,
+                v1: false,
+            }
+            .constraint(constraints, &format!("{loc}.constraints"))?;
+        }
+        Ok(())
     }
 }
 
@@ -1117,6 +1678,173 @@ mod tests {
         doc["version"] = json!(1);
         assert!(Jobspec::from_value(doc.clone(), None).is_err());
         assert!(Jobspec::from_value_with(doc, None, false).is_ok());
+    }
+
+    /// The canonical jobspec flux-core's own tests call valid: socket levels, a count of
+    /// memory, and a duration written as a string.
+    fn flux_canonical() -> Value {
+        json!({"version": 9999, "attributes": {"system": {"duration": "3600"}},
+               "resources": [{"type": "node", "count": 1, "with": [
+                   {"type": "memory", "count": 256},
+                   {"type": "socket", "count": 2, "with": [
+                       {"type": "gpu", "count": 4},
+                       {"type": "slot", "count": 2, "label": "default", "with": [
+                           {"type": "L3cache", "count": 1, "with": [
+                               {"type": "core", "count": 4, "with": [{"type": "pu", "count": 1}]}]}]}]}]}],
+               "tasks": [{"command": ["app"], "slot": "default", "count": {"per_slot": 1}}]})
+    }
+
+    fn rule_of(result: Result<Checked>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn flux_rules_accept_what_validate_jobspec_accepts() {
+        let err = rule_of(check(flux_canonical(), None, Rules::Rfc));
+        assert!(err.contains("attributes.system.duration"), "{err}");
+        let checked = check(flux_canonical(), None, Rules::Flux).unwrap();
+        let counts = tally(&checked.resources);
+        assert_eq!(counts["core"], (16, Some(16)));
+        assert_eq!(counts["slot"], (4, Some(4)));
+        assert_eq!(counts["memory"], (256, Some(256)));
+        // A version 1 jobspec with nested slots and an ssd, as flux submit writes them.
+        let v1 = json!({"version": 1, "attributes": {"system": {"duration": 0}},
+            "resources": [{"type": "slot", "count": 1, "label": "default", "with": [
+                {"type": "node", "count": 1, "exclusive": true, "with": [
+                    {"type": "slot", "count": 1, "label": "task", "with": [{"type": "core", "count": 1}]}]},
+                {"type": "ssd", "count": 20480, "exclusive": true}]}],
+            "tasks": [{"command": ["hostname"], "slot": "task", "count": {"per_slot": 1}}]});
+        assert!(check(v1.clone(), None, Rules::Rfc).is_err());
+        assert_eq!(
+            tally(&check(v1, None, Rules::Flux).unwrap().resources)["slot"],
+            (2, Some(2))
+        );
+    }
+
+    #[test]
+    fn flux_rules_read_count_strings_and_ranges() {
+        let mut doc = flux_canonical();
+        doc["resources"][0]["count"] = json!("2-4");
+        doc["resources"][0]["with"][0]["count"] = json!({"min": 8});
+        doc["resources"][0]["with"][1]["count"] = json!("2+");
+        let counts = tally(&check(doc.clone(), None, Rules::Flux).unwrap().resources);
+        assert_eq!(counts["node"], (2, Some(4)));
+        assert_eq!(counts["memory"], (16, None));
+        assert_eq!(counts["socket"], (4, None));
+        doc["resources"][0]["count"] = json!("2-16:2:*");
+        assert!(check(doc.clone(), None, Rules::Flux).is_ok());
+        for (bad, place) in [
+            (json!("many"), "resources[0].count"),
+            (json!("2-16:1:*"), "resources[0].count"),
+            (json!({"min": 4, "max": 2}), "resources[0].count"),
+            (json!(0), "resources[0].count"),
+            (json!(1.5), "resources[0].count"),
+        ] {
+            doc["resources"][0]["count"] = bad;
+            let err = rule_of(check(doc.clone(), None, Rules::Flux));
+            assert!(err.starts_with(place), "{err}");
+        }
+    }
+
+    #[test]
+    fn flux_rules_refuse_what_flux_refuses() {
+        let cases = [
+            ("/attributes", Value::Null, "attributes: is required"),
+            (
+                "/tasks/0/command",
+                json!("app"),
+                "tasks[0].command: must be a list",
+            ),
+            (
+                "/tasks/0/count",
+                json!({"per_slot": 1, "total": 2}),
+                "tasks[0].count: must hold exactly one",
+            ),
+            (
+                "/resources/0/with/1/with/1/label",
+                Value::Null,
+                "every slot needs a \"label\"",
+            ),
+            (
+                "/resources/0/exclusive",
+                json!("yes"),
+                "resources[0].exclusive: must be true or false",
+            ),
+            (
+                "/attributes/other",
+                json!({}),
+                "attributes.other: is not an attribute section",
+            ),
+        ];
+        for (pointer, value, expected) in cases {
+            let mut doc = flux_canonical();
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            let target = doc
+                .pointer_mut(if parent.is_empty() { "" } else { parent })
+                .unwrap();
+            let map = target.as_object_mut().unwrap();
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                map.insert(key.to_owned(), value);
+            }
+            let err = rule_of(check(doc, None, Rules::Flux));
+            assert!(err.contains(expected), "{pointer}: {err}");
+        }
+        let mut v1 = flux_canonical();
+        v1["version"] = json!(1);
+        let err = rule_of(check(v1.clone(), None, Rules::Flux));
+        assert!(
+            err.contains("attributes.system.duration: must be a number in a version 1"),
+            "{err}"
+        );
+        v1["attributes"]["system"]["duration"] = json!(60);
+        v1["resources"][0]["count"] = json!("2");
+        let err = rule_of(check(v1, None, Rules::Flux));
+        assert!(
+            err.contains("must be an integer in a version 1 jobspec"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn software_requirements_are_checked_where_they_are_written() {
+        let mut doc = spec(
+            json!([{"type": "slot", "label": "task", "count": 1, "with": [{"type": "core", "count": 1}]}]),
+        );
+        doc["attributes"]["system"]["requires"] = json!({"software": [{"name": "curl", "type": "binary", "os": "ubuntu22.04"}, "gromacs>=2023"]});
+        let js = Jobspec::from_value(doc.clone(), None).unwrap();
+        assert_eq!(js.requires.len(), 1);
+        for (requires, place) in [
+            (
+                json!({"software": [{"name": "curl", "colour": "red"}]}),
+                "attributes.system.requires.software[0].colour",
+            ),
+            (
+                json!({"software": [{"name": "curl", "type": "script"}]}),
+                "attributes.system.requires.software[0].type",
+            ),
+            (
+                json!({"licenses": ["matlab"]}),
+                "attributes.system.requires.licenses",
+            ),
+            (
+                json!([{"software": [{"version": "1"}]}]),
+                "attributes.system.requires[0].software[0]",
+            ),
+            (
+                json!([{"name": "x", "version": [1]}]),
+                "attributes.system.requires[0].version",
+            ),
+        ] {
+            doc["attributes"]["system"]["requires"] = requires;
+            let err = Jobspec::from_value(doc.clone(), None).unwrap_err();
+            assert_eq!(
+                err.place().map(|p| p.location.as_str()),
+                Some(place),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from gridengine import GridEngineUnavailable, LocalGridEngine
 from slurm import LocalSlurm, SlurmUnavailable
 
 # ---- Local Slurm: the real single-node Slurm of .ci/slurm.sh (see tests/slurm.py) ----
@@ -26,3 +27,21 @@ def slurm() -> LocalSlurm:
 
 
 # ---- end of Local Slurm ----
+
+
+# ---- Local Grid Engine: the real single-host Grid Engine of .ci/gridengine.sh ----
+
+
+@pytest.fixture(scope="session")
+def gridengine() -> LocalGridEngine:
+    """A started LocalGridEngine, shared by the whole session; skipped where it cannot start
+    (no root, packages missing and not installable), failed instead in CI (CI=true)."""
+    try:
+        return LocalGridEngine().start()
+    except GridEngineUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the Grid Engine tests, but it did not start: {exc}")
+        pytest.skip(f"no local Grid Engine: {exc}")
+
+
+# ---- end of Local Grid Engine ----

@@ -18,6 +18,9 @@ __all__ = [
     "Allocation",
     "Vertex",
     "CompiledFleet",
+    "REQUIREMENT_KEYS",
+    "SOFTWARE_TYPES",
+    "check_jobspec",
 ]
 
 _Policy = Literal["first", "low", "high"]
@@ -122,9 +125,13 @@ class ResourceGraph:
 
     @staticmethod
     def from_jgf(
-        source: str | os.PathLike[str] | dict[str, Any], *, name: str | None = None
+        source: str | os.PathLike[str] | dict[str, Any],
+        *,
+        name: str | None = None,
+        forest: bool = False,
     ) -> ResourceGraph:
-        """Load from a path, a JSON string or a parsed document."""
+        """Load from a path, a JSON string or a parsed document; ``forest`` accepts a
+        software graph whose trees hang off no root (compspec's)."""
     @property
     def name(self) -> str | None: ...
     def satisfiable(
@@ -193,3 +200,13 @@ class CompiledFleet:
     def shape_count(self) -> int: ...
     def names(self) -> list[str]: ...
     def __len__(self) -> int: ...
+
+# The keys a software requirement may have, and the software vertex types `type` may name.
+REQUIREMENT_KEYS: list[str]
+SOFTWARE_TYPES: list[str]
+
+def check_jobspec(
+    text: str, source: str | None = None, *, lenient: bool = False
+) -> tuple[int, dict[str, tuple[int, int | None]]]:
+    """Validate jobspec text by RFC 14/25 (or, ``lenient``, as flux-core accepts it); its
+    version and, per type (slots included), the least and most it asks for."""

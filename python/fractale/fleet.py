@@ -26,6 +26,7 @@ from typing import Any, Union
 
 import yaml
 
+from fractale._core import REQUIREMENT_KEYS, SOFTWARE_TYPES
 from fractale.errors import FractaleError, JobspecError, MatchError, StoreError
 from fractale.generate.software import Software, software_in
 from fractale.store import CONTAINMENT, Cluster, Store
@@ -121,19 +122,25 @@ class VersionSpec:
 # Software requirements -------------------------------------------------------------------
 
 _REQUIREMENT_TEXT = re.compile(r"^\s*([A-Za-z0-9_.+\-]+?)\s*(?:@|(?=[<>=!]))(.*)$")
-_REQUIREMENT_KEYS = {"name", "version", "compiler", "target", "kind"}
+# Keys a software requirement may have (the core checks jobspecs against the same list).
+_REQUIREMENT_KEYS = frozenset(REQUIREMENT_KEYS)
+# fractale's `kind` and upstream's `type`, both naming the kind of software vertex.
+_KINDS = {"spack": "package", "package": "package", "module": "module"}
 
 
 @dataclass(frozen=True)
 class Requirement:
-    """One software requirement: a name, optionally a version, compiler, target and kind
-    (``spack`` packages or ``module`` files only)."""
+    """One software requirement: a name, optionally a version, compiler, target, the kind
+    of software (a spack ``package``, a ``module``, or a package's ``binary`` or
+    ``library``: upstream fractale's ``type``), and any other attribute compspec records
+    (``os``, ``platform``, ``vendor``, ``compiler_version``) as ``attributes``."""
 
     name: str
     version: VersionSpec = field(default_factory=lambda: VersionSpec(""))
     compiler: str | None = None
     target: str | None = None
     kind: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def parse(cls, entry: Any) -> Requirement:
@@ -154,28 +161,51 @@ class Requirement:
         if unknown:
             raise JobspecError(
                 f"software requirement {dict(entry)!r} has unknown keys {', '.join(unknown)}; "
-                f"expected {', '.join(sorted(_REQUIREMENT_KEYS))}"
+                f"expected {', '.join(REQUIREMENT_KEYS)}"
             )
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             raise JobspecError(f"software requirement {dict(entry)!r} needs a name")
         kind = entry.get("kind")
-        if kind is not None and kind not in ("spack", "module", "package"):
+        if kind is not None and kind not in _KINDS:
             raise JobspecError(f"software kind must be spack or module, not {kind!r}")
+        kind = _KINDS.get(kind, kind)
+        given_type = entry.get("type")
+        if given_type is not None:
+            if given_type not in SOFTWARE_TYPES:
+                raise JobspecError(
+                    f"software type must be one of {', '.join(SOFTWARE_TYPES)}, "
+                    f"not {given_type!r}"
+                )
+            if kind is not None and kind != given_type:
+                raise JobspecError(
+                    f"software requirement {dict(entry)!r}: kind {entry['kind']!r} and "
+                    f"type {given_type!r} disagree"
+                )
+            kind = given_type
+        known = {"name", "version", "compiler", "target", "kind", "type"}
+        attributes = tuple(
+            sorted((key, str(value)) for key, value in entry.items() if key not in known)
+        )
         return cls(
             name.strip(),
             VersionSpec.parse(entry.get("version")),
             str(entry["compiler"]) if entry.get("compiler") else None,
             str(entry["target"]) if entry.get("target") else None,
-            {"spack": "package"}.get(kind, kind),
+            kind,
+            attributes,
         )
 
     def __str__(self) -> str:
         text = self.name + (f" {self.version}" if self.version.text else "")
+        if self.kind in ("binary", "library"):
+            text = f"{self.kind} {text}"
         if self.compiler:
             text += f" %{self.compiler}"
         if self.target:
             text += f" target={self.target}"
+        for key, value in self.attributes:
+            text += f" {key}={value}"
         return text
 
     def accepts(self, item: Software) -> bool:
@@ -187,7 +217,12 @@ class Requirement:
             return False
         if self.compiler and not _compiler_matches(self.compiler, item.compiler):
             return False
-        return not (self.target and (item.target or "").lower() != self.target.lower())
+        if self.target and (item.target or "").lower() != self.target.lower():
+            return False
+        return all(
+            item.attributes.get(key, "").lower() == value.lower()
+            for key, value in self.attributes
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -196,8 +231,11 @@ class Requirement:
         for key in ("compiler", "target"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
-        if self.kind:
+        if self.kind in ("package", "module"):
             out["kind"] = "spack" if self.kind == "package" else self.kind
+        elif self.kind:
+            out["type"] = self.kind
+        out.update(self.attributes)
         return out
 
 
@@ -211,17 +249,12 @@ def _compiler_matches(wanted: str, built_with: str | None) -> bool:
 
 
 def requirements_of(requires: Iterable[Any]) -> list[Requirement]:
-    """The software requirements of a jobspec's ``attributes.system.requires``: a mapping
-    ``{software: [...]}`` (or a list of them), or software entries given directly."""
+    """The software requirements of a jobspec's ``attributes.system.requires``, as the core
+    returns them once checked (with the place of any unknown key): mappings
+    ``{software: [...]}`` and software entries given directly."""
     out: list[Requirement] = []
     for entry in requires:
         if isinstance(entry, Mapping) and "name" not in entry:
-            unknown = sorted(set(entry) - {"software"})
-            if unknown:
-                raise JobspecError(
-                    f"attributes.system.requires: unknown kind of requirement "
-                    f"{', '.join(map(repr, unknown))}; fractale checks 'software'"
-                )
             software = entry.get("software") or []
             if not isinstance(software, list):
                 software = [software]
@@ -295,6 +328,9 @@ class Job:
     text: str
     source: str | None = None
     manager: str | None = None  # the workload manager the text was written for
+    # A version 1 jobspec naming levels RFC 25 lacks (sockets, say), as upstream fractale's
+    # examples do: read and matched as Fluxion reads it, level by level.
+    beyond_rfc25: bool = False
 
     @property
     def per_node(self) -> bool:
@@ -302,7 +338,8 @@ class Job:
         level by level: true of batch scripts and of version 1 jobspecs, whose rules
         (RFC 25) allow no level between a node and its cores; false of other canonical
         jobspecs, matched with Fluxion's rules as written."""
-        return self.manager not in (None, "jobspec") or self.jobspec.version == 1
+        return self.manager not in (None, "jobspec") or (
+            self.jobspec.version == 1 and not self.beyond_rfc25)
 
     @classmethod
     def load(
@@ -338,8 +375,20 @@ class Job:
     ) -> Job:
         from fractale._core import Jobspec
 
+        beyond_rfc25 = False
         if manager in (None, "jobspec") and _looks_like_jobspec(text):
-            jobspec = Jobspec.from_str(text, source)
+            try:
+                jobspec = Jobspec.from_str(text, source)
+            except JobspecError:
+                # What Fluxion's matcher reads, or the RFC 25 error when it reads nothing.
+                try:
+                    jobspec = Jobspec.from_str(text, source, strict=False)
+                except JobspecError:
+                    pass
+                else:
+                    beyond_rfc25 = True
+                if not beyond_rfc25:
+                    raise
             kind = "jobspec"
         else:
             from fractale.transform import detect, parse, render
@@ -349,7 +398,7 @@ class Job:
             jobspec = Jobspec.from_str(render(spec, "jobspec"), source)
         wanted = requirements_of(jobspec.requires)
         wanted += [Requirement.parse(entry) for entry in requires]
-        return cls(jobspec, wanted, text, source, kind)
+        return cls(jobspec, wanted, text, source, kind, beyond_rfc25)
 
     def counts(self) -> dict[str, int]:
         return dict(self.jobspec.counts())

@@ -313,7 +313,9 @@ def summary(cluster: Cluster) -> dict[str, Any]:
         if subsystem == CONTAINMENT:
             continue
         for item in software_in(cluster.document(subsystem), subsystem):
-            software[f"{item.name}"].add(item.version or "")
+            # Packages and modules; the binaries and libraries inside them are details.
+            if item.kind in ("package", "module"):
+                software[f"{item.name}"].add(item.version or "")
     if software:
         out["software"] = {
             name: sorted(v for v in versions if v) for name, versions in sorted(software.items())

@@ -145,12 +145,13 @@ def validate_graph(text: str, file: str | None = None, subsystem: str = CONTAINM
     """Load ``text`` with the core, which raises ``JGFError`` naming what is wrong.
 
     Returns the loaded ``ResourceGraph``. A containment graph must also hold at least one
-    ``node`` vertex: a cluster without nodes can run nothing.
+    ``node`` vertex: a cluster without nodes can run nothing. Another subsystem's graph may
+    be a forest, as compspec writes software graphs.
     """
     from fractale._core import JGFError, ResourceGraph
 
     try:
-        graph = ResourceGraph.from_jgf(text)
+        graph = ResourceGraph.from_jgf(text, forest=subsystem != CONTAINMENT)
     except JGFError as err:
         if not file or err.file:
             raise

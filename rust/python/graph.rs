@@ -14,6 +14,7 @@ use super::jobspec::Jobspec;
 use crate::error::Error;
 use crate::graph::ResourceGraph as CoreGraph;
 use crate::input::{read_bounded, MAX_GRAPH_BYTES};
+use crate::jgf::{self, Layout};
 use crate::matcher::{self, AllocState, Matcher, Policy, Window, HORIZON};
 
 #[pyclass(name = "Vertex", module = "fractale", frozen, get_all)]
@@ -301,12 +302,16 @@ enum Op {
 const MAX_PATH_BYTES: usize = 4096;
 
 /// Read a JGF source: a path, JSON text, or bytes of either.
-fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Option<String>)> {
+fn load(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    layout: Layout,
+) -> PyResult<(CoreGraph, Option<String>)> {
     if let Ok(d) = source.cast::<PyDict>() {
         let value = to_value(d.as_any())
             .map_err(|c| to_pyerr(py, Error::jgf(None, c.location, c.problem)))?;
         let g = py
-            .detach(|| CoreGraph::from_jgf_value(value, None))
+            .detach(|| jgf::from_value_as(value, None, layout).map(CoreGraph::from_document))
             .map_err(|e| to_pyerr(py, e))?;
         return Ok((g, None));
     }
@@ -318,7 +323,9 @@ fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Optio
     if let Some(text) = text.as_ref().filter(|t| t.trim_start().starts_with('{')) {
         let text = text.clone();
         let g = py
-            .detach(move || CoreGraph::from_jgf_str(&text, None))
+            .detach(move || {
+                jgf::parse_bytes_as(text.as_bytes(), None, layout).map(CoreGraph::from_document)
+            })
             .map_err(|e| to_pyerr(py, e))?;
         return Ok((g, None));
     }
@@ -351,7 +358,7 @@ fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Optio
     let g = py
         .detach(move || {
             let bytes = read_bounded(&path, MAX_GRAPH_BYTES, "graph", true)?;
-            CoreGraph::from_jgf_bytes(&bytes, Some(&file))
+            jgf::parse_bytes_as(&bytes, Some(&file), layout).map(CoreGraph::from_document)
         })
         .map_err(|e| to_pyerr(py, e))?;
     Ok((g, Some(name)))
@@ -360,14 +367,18 @@ fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(CoreGraph, Optio
 #[pymethods]
 impl ResourceGraph {
     /// Load a JGF resource graph from a path, a JSON string or a parsed document.
+    /// `forest=True` accepts containment edges that form a forest, as compspec writes
+    /// software graphs, joining the trees under their subsystem root.
     #[staticmethod]
-    #[pyo3(signature = (source, *, name = None))]
+    #[pyo3(signature = (source, *, name = None, forest = false))]
     fn from_jgf(
         py: Python<'_>,
         source: &Bound<'_, PyAny>,
         name: Option<String>,
+        forest: bool,
     ) -> PyResult<ResourceGraph> {
-        let (graph, file) = load(py, source)?;
+        let layout = if forest { Layout::Forest } else { Layout::Tree };
+        let (graph, file) = load(py, source, layout)?;
         Ok(ResourceGraph::new(graph, name.or(file)))
     }
 

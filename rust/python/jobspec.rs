@@ -1,5 +1,6 @@
 //! `fractale.Jobspec`: a validated canonical jobspec, read from a path, text or a dict.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -10,7 +11,7 @@ use super::convert::{to_py, to_value};
 use super::errors::to_pyerr;
 use crate::error::Error;
 use crate::input::{read_bounded, MAX_JOBSPEC_BYTES};
-use crate::jobspec::Jobspec as CoreJobspec;
+use crate::jobspec::{self, Jobspec as CoreJobspec, Rules};
 
 #[pyclass(name = "Jobspec", module = "fractale", frozen)]
 pub struct Jobspec {
@@ -24,6 +25,12 @@ fn parse_text(
     source: Option<&str>,
     strict: bool,
 ) -> PyResult<CoreJobspec> {
+    let value = decode_text(py, text, source)?;
+    CoreJobspec::from_value_with(value, source, strict).map_err(|e| to_pyerr(py, e))
+}
+
+/// Jobspec text decoded into a JSON value, errors located by line and column.
+fn decode_text(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Value> {
     let trimmed = text.trim_start();
     let value: Value = if trimmed.starts_with('{') {
         match serde_json::from_str(text) {
@@ -73,7 +80,27 @@ fn parse_text(
             }
         }
     };
-    CoreJobspec::from_value_with(value, source, strict).map_err(|e| to_pyerr(py, e))
+    Ok(value)
+}
+
+/// Per resource type, the least and the most a jobspec asks for.
+type Tally = BTreeMap<String, (u64, Option<u64>)>;
+
+/// Validate jobspec text (YAML or JSON) by RFC 14/25, or with `lenient` by what flux-core's
+/// `validate_jobspec` accepts; return its version and, per resource type (slots included),
+/// the least and the most it asks for (`None`: no upper bound). Raises `JobspecError`.
+#[pyfunction]
+#[pyo3(signature = (text, source = None, *, lenient = false))]
+pub fn check_jobspec(
+    py: Python<'_>,
+    text: &str,
+    source: Option<&str>,
+    lenient: bool,
+) -> PyResult<(u64, Tally)> {
+    let value = decode_text(py, text, source)?;
+    let rules = if lenient { Rules::Flux } else { Rules::Rfc };
+    let checked = jobspec::check(value, source, rules).map_err(|e| to_pyerr(py, e))?;
+    Ok((checked.version, jobspec::tally(&checked.resources)))
 }
 
 /// A jobspec handed over as Python objects, as a JSON value; what cannot be one is a

@@ -18,5 +18,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::Allocation>()?;
     m.add_class::<graph::Vertex>()?;
     m.add_class::<fleet::CompiledFleet>()?;
+    m.add_function(wrap_pyfunction!(jobspec::check_jobspec, m)?)?;
+    m.add(
+        "REQUIREMENT_KEYS",
+        crate::jobspec::REQUIREMENT_KEYS.to_vec(),
+    )?;
+    m.add("SOFTWARE_TYPES", crate::jobspec::SOFTWARE_TYPES.to_vec())?;
     Ok(())
 }

@@ -244,7 +244,7 @@ def test_transform_output_file_is_never_overwritten(tmp_path, replay):
 
 def test_transform_writes_the_finished_translation(tmp_path, replay):
     script = tmp_path / "job.sh"
-    script.write_text("#!/bin/bash\n#SBATCH --nodes=1\nhostname\n")
+    script.write_text("#!/bin/bash\n#SBATCH --nodes=1\n#SBATCH --ntasks=1\nhostname\n")
     result = invoke(
         "transform", str(script), "--to", "flux", "-o", "job.flux", "--replay", str(replay([]))
     )

@@ -105,8 +105,45 @@ def test_requirements_are_read_from_mappings_and_from_text():
 def test_the_jobspec_software_mapping_and_plain_entries_are_both_requirements():
     wanted = requirements_of([{"software": [{"name": "gromacs"}, "fftw@3"]}, {"name": "cmake"}])
     assert [r.name for r in wanted] == ["gromacs", "fftw", "cmake"]
-    with pytest.raises(JobspecError, match="unknown kind of requirement"):
-        requirements_of([{"licenses": ["matlab"]}])
+    jobspec = JOBSPEC_WITH_REQUIRES.replace("software:", "licenses:")
+    with pytest.raises(JobspecError, match=r"requires\.licenses: is not a kind of requirement"):
+        Job.from_text(jobspec, source="job.yaml")
+
+
+JOBSPEC_WITH_REQUIRES = """\
+version: 1
+resources:
+- type: slot
+  count: 1
+  label: task
+  with:
+  - type: core
+    count: 1
+tasks:
+- command: [gmx]
+  slot: task
+  count: {per_slot: 1}
+attributes:
+  system:
+    duration: 0
+    requires:
+      software:
+      - name: curl
+        type: binary
+"""
+
+
+def test_upstream_requirements_name_a_type_and_compspec_attributes():
+    job = Job.from_text(JOBSPEC_WITH_REQUIRES, source="job.yaml")
+    assert [(r.name, r.kind) for r in job.requires] == [("curl", "binary")]
+    misspelt = JOBSPEC_WITH_REQUIRES.replace("type: binary", "typ: binary")
+    with pytest.raises(JobspecError) as caught:
+        Job.from_text(misspelt, source="job.yaml")
+    assert caught.value.location == "attributes.system.requires.software[0].typ"
+    assert "is not a software requirement key" in str(caught.value)
+    wanted = Requirement.parse({"name": "curl", "type": "binary", "os": "ubuntu22.04"})
+    assert wanted.attributes == (("os", "ubuntu22.04"),)
+    assert wanted.to_dict() == {"name": "curl", "type": "binary", "os": "ubuntu22.04"}
 
 
 INSTALLED = [

@@ -35,7 +35,8 @@ def test_transform_to_flux_rewrites_directives_launcher_and_variables():
     result = fractale.transform(SLURM_MPI, to="flux")
     assert result.source == "slurm" and result.target == "flux"
     assert "#FLUX: --nodes=4" in result.text
-    assert "#FLUX: --tasks-per-node=36" in result.text
+    # flux batch allocates slots: 36 per node on 4 nodes.
+    assert "#FLUX: --nslots=144" in result.text
     assert "#FLUX: --time-limit=2h" in result.text
     assert "#FLUX: --output=lammps-{{id}}.out" in result.text
     assert "flux run -N 4 -n 144 lmp -in in.lj > run.$FLUX_JOB_ID.log" in result.text
@@ -116,9 +117,19 @@ def test_flux_command_line_is_read_as_a_job():
 
 
 def test_write_returns_text_and_losses():
-    text, losses = write(JobSpec(nodes=1, memory_per_node=2048, script="hostname\n"), "flux")
-    assert text.startswith("#!/bin/bash\n#FLUX: --nodes=1\n")
+    text, losses = write(JobSpec(nodes=1, tasks=4, memory_per_node=2048,
+                                 script="hostname\n"), "flux")
+    assert text.startswith("#!/bin/bash\n#FLUX: --nodes=1\n#FLUX: --nslots=4\n")
     assert [loss.field for loss in losses] == ["memory_per_node"]
+
+
+def test_a_node_count_alone_is_written_as_one_shared_slot_per_node_and_said():
+    # Flux's -N alone would take the nodes whole: a Slurm -N 2 shares them.
+    text, losses = write(JobSpec(nodes=2, script="hostname\n"), "flux")
+    assert "#FLUX: --nodes=2\n#FLUX: --nslots=2\n" in text
+    assert [loss.field for loss in losses] == ["tasks"]
+    text, losses = write(JobSpec(nodes=2, exclusive=True, script="hostname\n"), "flux")
+    assert "#FLUX: --nodes=2\n\n" in text and losses == []
 
 
 def test_spec_round_trips_through_plain_data():

@@ -17,6 +17,7 @@ def launch(line, target):
     ("lsf", "jsrun -n 8 -a 1 -c 4 -r 4 ./app --in x"),
     ("cobalt", "aprun -n 8 -N 4 -d 4 ./app --in x"),
     ("moab", "mpirun -np 8 -npernode 4 ./app --in x"),
+    ("gridengine", "mpirun -np 8 -npernode 4 ./app --in x"),
     ("oar", "mpirun -machinefile $OAR_NODE_FILE -np 8 -npernode 4 ./app --in x"),
 ])
 def test_srun_is_written_with_each_managers_launcher(target, expected):
@@ -93,6 +94,11 @@ def test_lines_that_only_mention_a_launcher_are_left_alone():
     ("moab", "slurm", "echo $MOAB_NODECOUNT", "echo $SLURM_JOB_NUM_NODES"),
     ("pbs", "slurm", "x=$PBS_ARRAYID", "x=$SLURM_ARRAY_TASK_ID"),
     ("slurm", "kubernetes", "i=$SLURM_ARRAY_TASK_ID", "i=$JOB_COMPLETION_INDEX"),
+    # Grid Engine's one id serves the array too; reading it back, it is the job's id.
+    ("slurm", "gridengine", "f=$SLURM_ARRAY_JOB_ID.$SLURM_ARRAY_TASK_ID", "f=$JOB_ID.$SGE_TASK_ID"),
+    ("gridengine", "slurm", "n=$NSLOTS in ${SGE_O_WORKDIR}",
+     "n=$SLURM_NTASKS in ${SLURM_SUBMIT_DIR}"),
+    ("gridengine", "pbs", "echo $JOB_ID on $NHOSTS", "echo $PBS_JOBID on $PBS_NUM_NODES"),
 ])
 def test_job_variables_are_renamed_for_the_target(source, target, before, after):
     assert variables.translate_line(before, 1, source, target, []) == after
@@ -118,3 +124,12 @@ def test_continued_launch_lines_are_joined_and_translated():
 def test_body_in_its_own_dialect_is_untouched():
     script = "srun --weird ./a $SLURM_JOB_ID\n"
     assert translate(script, "slurm", "slurm", []) == script
+
+
+def test_a_script_variable_named_like_another_managers_bare_one_is_left_alone():
+    # Grid Engine sets QUEUE and JOB_NAME; in a Slurm script they are the script's own.
+    losses = []
+    line = variables.translate_line("echo $QUEUE $JOB_NAME $SLURM_JOB_ID", 1, "slurm", "pbs",
+                                    losses)
+    assert line == "echo $QUEUE $JOB_NAME $PBS_JOBID"
+    assert losses == []

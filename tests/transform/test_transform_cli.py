@@ -55,7 +55,7 @@ def test_strict_exits_3_when_anything_is_lost(script):
 
 def test_strict_exits_0_when_nothing_is_lost(tmp_path):
     path = tmp_path / "clean.sh"
-    path.write_text("#!/bin/bash\n#SBATCH -N 2\n#SBATCH -t 30\nhostname\n")
+    path.write_text("#!/bin/bash\n#SBATCH -N 2\n#SBATCH -n 8\n#SBATCH -t 30\nhostname\n")
     proc = run("--to", "flux", "--strict", str(path))
     assert proc.returncode == 0, proc.stderr
 

@@ -9,13 +9,13 @@ import subprocess
 import pytest
 import yaml
 from fractale.transform import JobSpec, read, write
-from fractale.transform.directives import quote
+from fractale.transform.directives import DirectiveManager, quote
 from fractale.transform.managers.kubernetes import dns1123_label
-from fractale.transform.registry import names
+from fractale.transform.registry import get, names
 
-SCRIPT_MANAGERS = ("flux", "slurm", "pbs", "lsf", "oar", "cobalt", "moab")
-PREFIX = {"flux": "#FLUX:", "slurm": "#SBATCH", "pbs": "#PBS", "lsf": "#BSUB", "oar": "#OAR",
-          "cobalt": "#COBALT", "moab": "#MSUB"}
+# Every manager whose jobs are batch scripts with directive comments, and its prefix.
+PREFIX = {name: get(name).prefix for name in names() if isinstance(get(name), DirectiveManager)}
+SCRIPT_MANAGERS = tuple(PREFIX)
 
 HOSTILE = [
     "evil\n#SBATCH --uid=0",

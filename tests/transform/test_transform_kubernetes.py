@@ -6,7 +6,7 @@ import copy
 import kubernetes_validate
 import pytest
 import yaml
-from fractale.transform import JobSpec, parse, write
+from fractale.transform import JobSpec, parse, transform, write
 
 VERSION = kubernetes_validate.latest_version()
 
@@ -108,3 +108,81 @@ def test_a_manifest_without_a_job_is_an_error():
 
     with pytest.raises(TranslateError, match="no batch/v1 Job"):
         parse("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n", "kubernetes")
+
+
+UPSTREAM_FLUX = """\
+#!/bin/bash
+#FLUX: -N 1
+#FLUX: -n 64
+#FLUX: -t 100s
+#FLUX: --queue=pbatch
+#FLUX: --setattr=container_image=ghcr.io/converged-computing/lammps-reax:ubuntu22.04
+#FLUX: --job-name=lammps
+
+lmp -v x 8 -v y 8 -v z 8 -in in.reaxc.hns -nocite
+"""
+
+
+def container_of(text, source=None):
+    translation = transform(text, "kubernetes", source)
+    document = yaml.safe_load(translation.text)
+    validate(document)
+    return document["spec"]["template"]["spec"]["containers"][0], translation
+
+
+def test_a_flux_container_image_attribute_is_the_jobs_image_and_its_tasks_its_cpus():
+    container, translation = container_of(UPSTREAM_FLUX)
+    assert container["image"] == "ghcr.io/converged-computing/lammps-reax:ubuntu22.04"
+    assert container["resources"]["requests"] == {"cpu": "64"}
+    assert not any("setattr" in (loss.directive or "") for loss in translation.losses)
+
+
+def test_the_image_attribute_survives_flux_and_the_jobspec():
+    assert "--setattr=container_image=ghcr.io/x/y:1" in transform(
+        UPSTREAM_FLUX.replace("ghcr.io/converged-computing/lammps-reax:ubuntu22.04",
+                              "ghcr.io/x/y:1"), "flux").text
+    jobspec = transform(UPSTREAM_FLUX, "jobspec").text
+    assert yaml.safe_load(jobspec)["attributes"]["system"]["container_image"] == (
+        "ghcr.io/converged-computing/lammps-reax:ubuntu22.04")
+    container, _ = container_of(jobspec, "jobspec")
+    assert container["image"] == "ghcr.io/converged-computing/lammps-reax:ubuntu22.04"
+
+
+def test_slurm_container_image_and_one_nodes_share_of_the_geometry():
+    container, _ = container_of("#!/bin/bash\n#SBATCH --container-image=ghcr.io/c/d:2\n"
+                                "#SBATCH -N 2\n#SBATCH --ntasks-per-node=4\n#SBATCH -c 2\n"
+                                "#SBATCH --mem-per-cpu=2G\n#SBATCH --gpus-per-task=1\n"
+                                "srun ./app\n")
+    assert container["image"] == "ghcr.io/c/d:2"
+    assert container["resources"]["requests"] == {
+        "cpu": "8", "memory": "16Gi", "nvidia.com/gpu": "4"}
+
+
+@pytest.mark.parametrize("line, options", [
+    ("singularity exec --nv -B /data:/data docker://ghcr.io/a/b:1 python run.py --n 3",
+     "--nv -B /data:/data"),
+    ("apptainer exec docker://ghcr.io/a/b:1 python run.py --n 3", None),
+    ("podman run --rm -e A=1 ghcr.io/a/b:1 python run.py --n 3", "--rm -e A=1"),
+])
+def test_a_command_run_in_a_container_runs_in_the_pod_of_that_image(line, options):
+    container, translation = container_of(f"#!/bin/bash\n#SBATCH -n 1\nmodule load x\n{line}\n")
+    assert container["image"] == "ghcr.io/a/b:1"
+    assert container["command"][-1] == "module load x\npython run.py --n 3\n"
+    reported = [loss.reason for loss in translation.losses if "container options" in loss.reason]
+    assert reported == ([f"container options {options} are not carried into the pod"]
+                        if options else [])
+
+
+def test_images_a_pod_cannot_pull_stay_in_the_script():
+    script = "#!/bin/bash\n#SBATCH -n 1\napptainer exec lammps.sif lmp -in in.lj\n"
+    container, _ = container_of(script)
+    assert container["image"] == "ubuntu:24.04"
+    assert "apptainer exec lammps.sif lmp -in in.lj" in container["command"][-1]
+
+
+def test_a_continued_container_line_is_read_whole():
+    script = ("#!/bin/bash\n#SBATCH -n 1\nsingularity exec docker://ghcr.io/a/b:1 \\\n"
+              "  lmp -in in.lj\n")
+    container, _ = container_of(script)
+    assert container["image"] == "ghcr.io/a/b:1"
+    assert container["command"][-1] == "lmp -in in.lj\n"

@@ -19,7 +19,9 @@ HYBRID = JobSpec(
 # What each manager cannot say of that job, as its renderer reports it.
 LOST = {
     "slurm": set(),
-    "flux": {"memory_per_node", "mail_user", "mail_events"},
+    # A batch script allocates slots: 4 per node on 2 nodes, 1 GPU each.
+    "flux": {"tasks", "tasks_per_node", "gpus_per_node", "gpus_per_task", "memory_per_node",
+             "mail_user", "mail_events"},
     "jobspec": {"gpus_per_node", "gpus_per_task", "memory_per_node", "mail_user",
                 "mail_events"},
     # PBS has no job-id placeholder for output paths.
@@ -29,7 +31,12 @@ LOST = {
     "cobalt": {"tasks_per_node", "cpus_per_task", "gpus_per_node", "memory_per_node",
                "mail_events"},
     "moab": {"tasks_per_node", "cpus_per_task", "output"},
-    "kubernetes": {"nodes", "tasks_per_node", "output", "account", "mail_user", "mail_events"},
+    # Grid Engine counts slots (8 tasks of 8 CPUs are 64), placed by the PE; 4 GPUs on a
+    # host of 32 slots are no whole number per slot.
+    "gridengine": {"nodes", "tasks", "tasks_per_node", "cpus_per_task", "memory_per_node",
+                   "memory_per_cpu", "gpus_per_node"},
+    "kubernetes": {"nodes", "tasks_per_node", "cpus_per_task", "output", "account", "mail_user",
+                   "mail_events"},
 }
 
 

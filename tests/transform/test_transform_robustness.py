@@ -7,6 +7,7 @@ import pytest
 import yaml
 from fractale.errors import TranslateError
 from fractale.transform import read, write
+from fractale.transform.directives import DirectiveManager
 from fractale.transform.registry import get, names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,8 +15,7 @@ from transform_corpus import scripts
 
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-PREFIX = {"flux": "#FLUX:", "slurm": "#SBATCH", "pbs": "#PBS", "lsf": "#BSUB", "oar": "#OAR",
-          "cobalt": "#COBALT", "moab": "#MSUB"}
+PREFIX = {name: get(name).prefix for name in names() if isinstance(get(name), DirectiveManager)}
 VALUES = ["", "0", "1", "-1", "abc", "2:00", "1-10:2%3", "a:b", "x=y", "select=2:ncpus=x",
           "nodes=a+b:ppn=x", "/nodes=x", "num=a", "span[", "afterok:", "%", "{{", "'", '"',
           "\\", "9" * 25, "1.5", "now+", "ALL,X", "-", "--", "[1-", "#", "$(x)"]

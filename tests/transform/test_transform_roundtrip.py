@@ -113,6 +113,34 @@ def _layout_with_nodes(values, draw):
     return {"tasks": draw(count)}
 
 
+def _gridengine_slots(values, draw):
+    """One slot, one task of many CPUs (smp), or a task per slot (mpi); GPUs per slot."""
+    shape = draw(st.sampled_from(["serial", "smp", "mpi"]))
+    out = {}
+    if shape == "smp":
+        out["cpus_per_task"] = draw(st.integers(2, 64))
+    elif shape == "mpi":
+        out["tasks"] = draw(st.integers(2, 64))
+    if draw(st.booleans()):
+        out["gpus_per_task"] = draw(st.integers(1, 4)) * out.get("cpus_per_task", 1)
+    if draw(st.booleans()):
+        out["nodelist"] = [draw(host)]
+    return out
+
+
+def _flux_slots(draw):
+    """Slots alone, slots over nodes (shared or whole), or whole nodes with one slot each:
+    what a flux batch script can say."""
+    shape = draw(st.sampled_from(["slots", "over-nodes", "whole-nodes"]))
+    if shape == "slots":
+        return {"tasks": draw(count)}
+    nodes = draw(count)
+    if shape == "over-nodes":
+        return {"nodes": nodes, "tasks": nodes + draw(st.integers(0, 64)),
+                "exclusive": draw(st.booleans())}
+    return {"nodes": nodes, "exclusive": True}
+
+
 LOSSLESS = {
     "slurm": dict(
         fields={
@@ -135,17 +163,16 @@ LOSSLESS = {
     ),
     "flux": dict(
         fields={
-            "name": ident, "account": ident, "queue": ident, "nodes": count, "tasks": count,
-            "tasks_per_node": count, "cpus_per_task": count, "gpus_per_node": count,
+            "name": ident, "account": ident, "queue": ident, "cpus_per_task": count,
             "gpus_per_task": count, "walltime": seconds, "begin": moment | relative,
             "output": path(("id", "name")), "error": path(("id",)), "input": path(),
             "workdir": path(), "_env": env_and_policy([None, "none"]),
-            "exclusive": st.booleans(), "constraints": st.lists(ident, **unique),
-            "urgency": st.integers(0, 31),
+            "constraints": st.lists(ident, **unique), "urgency": st.integers(0, 31),
             "dependencies": dependencies(["after", "afterok", "afternotok", "afterany"]),
             "exclude": st.lists(host, **unique),
         },
-        extra=lambda values, draw: {"nodelist": draw(st.lists(host, **unique))},
+        extra=lambda values, draw: {"nodelist": draw(st.lists(host, **unique)),
+                                    **_flux_slots(draw)},
     ),
     "pbs": dict(
         fields={
@@ -231,8 +258,9 @@ LOSSLESS = {
             "queue": label, "cpus_per_task": count, "gpus_per_node": count,
             "gpu_type": label, "memory_per_node": memory, "walltime": seconds,
             "workdir": path(), "environment": st.dictionaries(env_name, env_value, max_size=3),
+            # A node selector holds one value per label.
             "constraints": st.lists(st.builds(lambda k, v: f"{k}={v}", label, label),
-                                    **unique),
+                                    unique_by=lambda c: c.split("=")[0], max_size=3),
             "qos": label, "requeue": st.booleans(), "nodelist": st.lists(host, **unique),
             "exclude": st.lists(host, **unique), "container_image": st.sampled_from(
                 ["python:3.12", "ghcr.io/acme/sim:1.2", "busybox"]),
@@ -242,6 +270,20 @@ LOSSLESS = {
             "name": draw(label),
             **({"array": draw(array(start=0, steps=False))} if draw(st.booleans()) else {}),
         },
+    ),
+    "gridengine": dict(
+        fields={
+            "name": ident, "account": ident, "queue": ident, "memory_per_cpu": memory,
+            "walltime": seconds, "begin": moment, "output": path(("name", "array_index",
+                                                                "user", "node")),
+            "error": path(("name", "array_index")), "input": path(), "workdir": path(),
+            "_env": env_and_policy([None, "all"]), "exclusive": st.booleans(),
+            "priority": st.integers(-1000, 1000), "array": array(start=1),
+            "dependencies": dependencies(["afterany"]), "mail_user": email,
+            "mail_events": events(("begin", "end", "fail")), "requeue": st.booleans(),
+            "exclude": st.lists(host, **unique), "reservation": job_id,
+        },
+        extra=_gridengine_slots,
     ),
     "jobspec": dict(
         fields={

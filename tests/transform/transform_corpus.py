@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from fractale.transform.registry import names
 
 ROOT = Path(__file__).parent / "corpus"
-MANAGERS = ("flux", "jobspec", "slurm", "pbs", "lsf", "oar", "cobalt", "moab", "kubernetes")
+# Every manager the registry knows has a folder of its own.
+MANAGERS = names()
 
 
 def scripts(manager: str | None = None) -> list[Path]:

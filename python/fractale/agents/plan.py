@@ -204,6 +204,11 @@ def load_plan(path: Path, *, overrides: dict[str, Any] | None = None) -> Plan:
     problems = _Problems(path)
     if not isinstance(document, dict):
         raise AgentError(f"{path}: a plan is a mapping with a 'steps' list")
+    # Upstream fractale's `plan: [{agent, context}]` is read as the steps it stands for.
+    from fractale.agents import upstream
+
+    if upstream.is_upstream(document):
+        document = upstream.upstream_plan(document, problems)
     for key in document:
         if key not in PLAN_KEYS:
             problems.add(

@@ -14,6 +14,7 @@ from fractale import __version__ as CORE_VERSION
 # name -> (module under fractale.cli, attribute, one-line help shown by `fractale --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "match": ("match", "match", "Match a jobspec against one JGF resource graph."),
+    "jobspec": ("jobspec", "jobspec", "Validate canonical jobspecs and count their resources."),
     "agent": ("agent", "agent", "Agents that write, submit and repair jobs with a model."),
     "transform": ("transform", "transform", "Translate a job to another workload manager."),
     "cluster": ("cluster", "cluster", "Register, list, show and remove clusters in the store."),

@@ -171,6 +171,22 @@ def slurm(saved, output, cluster, subsystem, scheduler, name, force, config_dir)
     emit(document, output, cluster, subsystem, scheduler, force, config_dir)
 
 
+@generate.command("gridengine")
+@click.argument("saved", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@output_options("containment", "gridengine")
+@_errors
+def gridengine(saved, output, cluster, subsystem, scheduler, name, force, config_dir):
+    """Containment of a Grid Engine cluster from `qhost -F -xml` (run here, or its SAVED
+    output)."""
+    from fractale.generate.gridengine import gridengine_graph, read_qhost
+
+    if saved is not None:
+        document = gridengine_graph(_read(saved), name, source=str(saved))
+    else:
+        document = gridengine_graph(read_qhost(), name)
+    emit(document, output, cluster, subsystem, scheduler, force, config_dir)
+
+
 @generate.command("flux")
 @click.argument("resource_set", metavar="R", type=click.Path(dir_okay=False, path_type=Path))
 @output_options("containment", "flux")

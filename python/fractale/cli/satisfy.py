@@ -37,8 +37,9 @@ def load(job, manager, requires, clusters, config_dir):
 
 def _software_cell(check) -> str:
     if check.met:
-        via = "spack" if check.software.kind == "package" else "module"
-        return f"{check.software.label} ({via})"
+        item = check.software
+        via = {"package": "spack", "module": "module"}.get(item.kind)
+        return f"{item.label} ({via or f'{item.kind} of {item.package}'})"
     return "no"
 
 

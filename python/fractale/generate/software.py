@@ -7,6 +7,12 @@ and one vertex per installed package (type ``package``, from spack) or modulefil
 ``version``, ``compiler`` and ``target`` where known, and always ``load``: the shell line
 that puts it in a job's environment (``spack load gromacs@2023.1/abcdefg``,
 ``module load gromacs/2023.1``).
+
+Graphs written by compspec (compspec-spack and the other plugins) are read as well: vertices
+keyed by label, the software's ``name``, ``version``, ``compiler`` (with
+``compiler_version``), ``target``, ``os``, ``platform`` and ``vendor`` in
+``metadata.attributes``, and ``binary`` and ``library`` vertices below each package, which
+are found through the package that contains them.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fractale.errors import FractaleError
 from fractale.generate.builder import GraphBuilder
 
-SOFTWARE_TYPES = ("package", "module")
+# Vertex types that are software a job can ask for: spack packages, modulefiles, and the
+# executables and libraries compspec lists below a package.
+SOFTWARE_TYPES = ("package", "module", "binary", "library")
+# Relations that restate a `contains` edge from the child's end.
+_REVERSE = ("in", "contained-by", "containedBy", "ins")
 
 
 class SoftwareError(FractaleError):
@@ -35,11 +45,15 @@ class Software:
 
     name: str
     version: str | None
-    kind: str  # "package" (spack) or "module"
+    kind: str  # "package" (spack), "module", or a package's "binary" or "library"
     load: str
     compiler: str | None = None
     target: str | None = None
     subsystem: str = ""
+    # Every attribute the graph gives (compspec's os, platform, vendor, ...), as text.
+    attributes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # The package a binary or library belongs to.
+    package: str | None = None
 
     @property
     def label(self) -> str:
@@ -51,6 +65,10 @@ class Software:
             out["compiler"] = self.compiler
         if self.target:
             out["target"] = self.target
+        if self.package:
+            out["package"] = self.package
+        if self.attributes:
+            out["attributes"] = dict(self.attributes)
         out["subsystem"] = self.subsystem
         return out
 
@@ -74,31 +92,133 @@ def software_graph(items: Iterable[Software], subsystem: str) -> dict[str, Any]:
 
 
 def software_in(document: dict[str, Any], subsystem: str = "") -> list[Software]:
-    """Every package or module a software graph lists (nothing for a hardware graph)."""
-    nodes = (document.get("graph") or {}).get("nodes") or []
-    if isinstance(nodes, dict):
-        nodes = list(nodes.values())
+    """Every package, module, binary or library a software graph lists (nothing for a
+    hardware graph), in file order."""
+    graph = document.get("graph") or {}
+    nodes = graph.get("nodes") or []
+    pairs = nodes.items() if isinstance(nodes, dict) else ((None, node) for node in nodes)
+    vertices: dict[str, dict[str, Any]] = {}
+    for key, node in pairs:
+        if isinstance(node, dict):
+            ident = node.get("id", key)
+            vertices[str(ident)] = node.get("metadata") or {}
+    parent = _parents(graph.get("edges") or [], vertices)
+    packages: dict[str, Software] = {}
     found = []
-    for node in nodes:
-        metadata = node.get("metadata") or {}
-        if metadata.get("type") not in SOFTWARE_TYPES:
-            continue
-        properties = metadata.get("properties") or {}
-        name = metadata.get("basename") or metadata.get("name")
-        if not name:
-            continue
-        found.append(
-            Software(
-                name=str(name),
-                version=properties.get("version") or None,
-                kind=metadata["type"],
-                load=properties.get("load") or _default_load(metadata["type"], name, properties),
-                compiler=properties.get("compiler") or None,
-                target=properties.get("target") or None,
-                subsystem=subsystem,
-            )
-        )
+    for ident, metadata in vertices.items():
+        if metadata.get("type") in ("package", "module"):
+            item = _software(metadata, subsystem)
+            if item is not None:
+                packages[ident] = item
+                found.append(item)
+        elif metadata.get("type") in ("binary", "library"):
+            owner = _owner(ident, parent, vertices)
+            package = _software(vertices[owner], subsystem) if owner else None
+            item = _provided(metadata, package, subsystem)
+            if item is not None:
+                found.append(item)
     return found
+
+
+def _parents(edges: list[Any], vertices: dict[str, Any]) -> dict[str, str]:
+    """Each vertex's containing vertex, from ``contains`` edges or their reverse ``in``."""
+    parent: dict[str, str] = {}
+    for edge in edges:
+        if not isinstance(edge, dict):
+            continue
+        source, target = str(edge.get("source")), str(edge.get("target"))
+        meta = edge.get("metadata") or {}
+        relation = edge.get("relation")
+        named = meta.get("name")
+        if relation is None and isinstance(named, dict) and named:
+            relation = next(iter(named.values()))
+        if relation in _REVERSE:
+            source, target = target, source
+        if source in vertices and target in vertices:
+            parent.setdefault(target, source)
+    return parent
+
+
+def _owner(ident: str, parent: dict[str, str], vertices: dict[str, Any]) -> str | None:
+    """The package (or module) above a binary or library."""
+    seen = {ident}
+    current = parent.get(ident)
+    while current is not None and current not in seen:
+        if vertices[current].get("type") in ("package", "module"):
+            return current
+        seen.add(current)
+        current = parent.get(current)
+    return None
+
+
+def _text_attributes(metadata: dict[str, Any]) -> dict[str, str]:
+    attributes = metadata.get("attributes")
+    if not isinstance(attributes, dict):
+        return {}
+    return {
+        str(key): str(value)
+        for key, value in attributes.items()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    }
+
+
+def _software(metadata: dict[str, Any], subsystem: str) -> Software | None:
+    """A package or module vertex, in fractale's form (``properties``) or compspec's
+    (``attributes``)."""
+    kind = metadata["type"]
+    properties = metadata.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    attributes = _text_attributes(metadata)
+    basename = metadata.get("basename")
+    name = attributes.get("name") or (basename if basename and basename != kind else None)
+    name = name or metadata.get("name")
+    if not name:
+        return None
+    name = str(name)
+    version = properties.get("version") or attributes.get("version") or None
+    load = properties.get("load")
+    if kind == "module" and "/" in name:
+        # compspec-modules: `name` is the module as loaded (gromacs/2023.1), `software`
+        # the software it holds.
+        load = load or f"module load {name}"
+        name, _, suffix = name.rpartition("/")
+        name = attributes.get("software") or name
+        version = version or suffix
+    compiler = properties.get("compiler") or attributes.get("compiler") or None
+    if compiler and "@" not in compiler and attributes.get("compiler_version"):
+        compiler = f"{compiler}@{attributes['compiler_version']}"
+    load = load or _default_load(kind, name, {"version": version})
+    return Software(
+        name=name,
+        version=str(version) if version else None,
+        kind=kind,
+        load=str(load),
+        compiler=str(compiler) if compiler else None,
+        target=properties.get("target") or attributes.get("target") or None,
+        subsystem=subsystem,
+        attributes=attributes,
+    )
+
+
+def _provided(
+    metadata: dict[str, Any], package: Software | None, subsystem: str
+) -> Software | None:
+    """A binary or library, which a job gets by loading the package that holds it."""
+    own = _text_attributes(metadata)
+    name = own.get("name") or metadata.get("name")
+    if not name or package is None:
+        return None
+    return Software(
+        name=str(name),
+        version=package.version,
+        kind=metadata["type"],
+        load=package.load,
+        compiler=package.compiler,
+        target=package.target,
+        subsystem=subsystem,
+        attributes={**package.attributes, **own},
+        package=package.name,
+    )
 
 
 def _default_load(kind: str, name: str, properties: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from fractale.transform import registry
+from fractale.transform import fluxcli, registry
 from fractale.transform.report import Loss
 
 LAYOUT_FIELDS = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "gpus_per_task")
@@ -181,10 +181,7 @@ LAUNCHERS: dict[str, Launcher] = {
          "--tasks-per-node": "tasks_per_node", "-c": "cpus_per_task",
          "--cores-per-task": "cpus_per_task", "-g": "gpus_per_task",
          "--gpus-per-task": "gpus_per_task"},
-        frozenset({"-o", "--setopt", "-S", "--setattr", "--env", "--env-remove", "--output",
-                   "--error", "--label-io", "-l", "--cwd", "-t", "--time-limit", "--queue",
-                   "-q", "--requires", "--exclusive", "-x", "--cores", "--gpus-per-node",
-                   "--tasks-per-core", "-u", "--unbuffered", "--verbose", "-v", "--wait-event"}),
+        fluxcli.valued("run"), flags=fluxcli.flags("run"), getopt=True,
     ),
     "mpirun": OPENMPI,
     "mpiexec": PALS,
@@ -221,7 +218,8 @@ LAUNCHERS: dict[str, Launcher] = {
     "mpirun.lsf": Launcher(("mpirun.lsf",), {}),
 }
 LAUNCHERS["flux-submit"] = Launcher(("flux", "submit"), LAUNCHERS["flux"].layout,
-                                    LAUNCHERS["flux"].valued)
+                                    fluxcli.valued("submit"), flags=fluxcli.flags("submit"),
+                                    getopt=True)
 
 # Word sequences that start a launcher line, longest first.
 _STARTS = sorted(((lau.words, key) for key, lau in LAUNCHERS.items()), key=lambda w: -len(w[0]))
@@ -240,8 +238,22 @@ def write_srun(layout: Layout) -> str:
 
 
 def write_flux_run(layout: Layout) -> str:
-    return " ".join(["flux run", *_opt("-N", layout.nodes), *_opt("-n", layout.tasks),
-                     *_opt("--tasks-per-node", layout.tasks_per_node),
+    """``flux run`` with per-task options only: flux-core refuses ``--tasks-per-node`` beside
+    ``-n``, ``-c`` or ``-g``, so tasks per node become a task count over the nodes."""
+    nodes, tasks, per_node = layout.nodes, layout.tasks, layout.tasks_per_node
+    if isinstance(per_node, int) and isinstance(nodes, int) and tasks is None:
+        tasks, per_node = nodes * per_node, None
+    elif isinstance(per_node, int) and isinstance(tasks, int) and nodes is None:
+        nodes, per_node = max(1, -(-tasks // per_node)), None
+    elif per_node is not None and tasks is not None:
+        per_node = None
+    if per_node is not None and (layout.cpus_per_task is not None
+                                 or layout.gpus_per_task is not None or nodes is None):
+        # Per-resource and per-task options cannot be mixed; the job's geometry is given to
+        # the launch when it is written into a batch script.
+        per_node = None
+    return " ".join(["flux run", *_opt("-N", nodes), *_opt("-n", tasks),
+                     *_opt("--tasks-per-node", per_node),
                      *_opt("-c", layout.cpus_per_task), *_opt("-g", layout.gpus_per_task)])
 
 
@@ -520,6 +532,10 @@ def translate_line(line: str, number: int, target: str, losses: list[Loss]) -> s
     written = []
     for position, component in enumerate(launch.components):
         layout = component.layout
+        if launch.key in ("flux", "flux-submit") and layout.tasks is None and (
+                layout.nodes is None):
+            # flux run starts one task unless told otherwise; other launchers start the job's.
+            layout.tasks = 1
         if "nodes" in writer.cannot:
             _nodes_as_tasks_per_node(layout)
         for name in writer.cannot:

@@ -38,9 +38,11 @@ def prefixes(manager: registry.Manager) -> tuple[str, ...]:
 
 
 def family(name: str) -> registry.Manager | None:
-    """The manager whose documented variables ``name`` is one of, if any."""
+    """The manager whose documented variables ``name`` is one of, if any, told by the
+    manager's prefixes: a bare name another manager sets (Grid Engine's ``QUEUE``,
+    ``JOB_NAME``) is as likely the script's own variable."""
     for manager in registry.all_managers():
-        if name in concepts(manager) or name.startswith(prefixes(manager)):
+        if name.startswith(prefixes(manager)):
             return manager
     return None
 

@@ -45,7 +45,7 @@ CARRIED = frozenset({
     "gpus_per_task", "gpus_per_node", "export_env", "walltime", "begin", "output", "error",
     "input", "workdir", "environment",
     "exclusive", "constraints", "nodelist", "exclude", "dependencies", "shell", "script",
-    "dialect", "components",
+    "dialect", "components", "container_image",
 })
 
 _V1_RESOURCE_KEYS = {"type", "count", "unit", "with", "label", "exclusive"}
@@ -217,7 +217,16 @@ class Jobspec(Manager):
                                   "back as unset")
         count: dict[str, int] = {"per_slot": 1}
         slots = 1
-        if spec.nodes is not None:
+        # Whole nodes with a number of tasks on each, as flux run -N N --tasks-per-node=K
+        # asks: one slot per node, the tasks placed by the job shell's per-resource option.
+        per_resource = (spec.exclusive and spec.nodes is not None
+                        and spec.tasks_per_node is not None and spec.cpus_per_task is None
+                        and spec.gpus_per_task is None
+                        and spec.tasks in (None, spec.nodes * spec.tasks_per_node))
+        if per_resource:
+            if spec.tasks is not None:
+                lose("tasks", "implied by nodes and tasks per node")
+        elif spec.nodes is not None:
             if spec.tasks_per_node is not None:
                 slots = spec.tasks_per_node
                 if spec.tasks is not None and spec.tasks != spec.nodes * spec.tasks_per_node:
@@ -270,6 +279,8 @@ class Jobspec(Manager):
             system["bank"] = spec.account
         if spec.queue is not None:
             system["queue"] = spec.queue
+        if spec.container_image is not None:
+            system["container_image"] = spec.container_image
         if spec.workdir is not None:
             system["cwd"] = spec.workdir
         if spec.environment:
@@ -290,6 +301,8 @@ class Jobspec(Manager):
             shell_options["output"] = output
         if spec.input is not None:
             shell_options["input"] = {"stdin": {"type": "file", "path": spec.input}}
+        if per_resource:
+            shell_options["per-resource"] = {"type": "node", "count": spec.tasks_per_node}
         if shell_options:
             system["shell"] = {"options": shell_options}
         constraints = _constraints(spec, lose)
@@ -445,6 +458,8 @@ class Jobspec(Manager):
             values["account"] = str(value)
         elif key == "queue":
             values["queue"] = str(value)
+        elif key == "container_image" and isinstance(value, str) and value.strip():
+            values["container_image"] = value.strip()
         elif key == "cwd":
             values["workdir"] = str(value)
         elif key == "environment" and isinstance(value, dict):
@@ -470,6 +485,11 @@ class Jobspec(Manager):
                     for stream, field in (("stdout", "output"), ("stderr", "error")):
                         if isinstance(option.get(stream), dict) and "path" in option[stream]:
                             values[field] = option[stream]["path"]
+                elif (name == "per-resource" and isinstance(option, dict)
+                      and option.get("type") == "node" and "nodes" in values
+                      and isinstance(option.get("count"), int)):
+                    values["tasks_per_node"] = option["count"]
+                    values.pop("tasks", None)
                 elif name == "input" and isinstance(option, dict):
                     stdin = option.get("stdin", {})
                     if isinstance(stdin, dict) and "path" in stdin:

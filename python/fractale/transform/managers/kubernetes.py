@@ -4,6 +4,12 @@ Names become DNS-1123 labels; the queue is a Kueue queue label, GPUs are
 ``nvidia.com/gpu`` limits with the model as a node selector, host lists are node affinity,
 and an array is an Indexed Job. What a Job cannot say (mail, dependencies, output files,
 several nodes) is reported.
+
+The image is the job's (Flux ``--setattr=container_image``, Slurm ``--container-image``,
+a jobspec's ``system.container_image``), else the one a ``singularity exec``,
+``apptainer exec`` or ``podman run`` line of the script runs, whose command then runs in
+the pod directly. The pod requests what one node of the job holds: the CPUs of its tasks
+(tasks per node × CPUs per task), its GPUs and its memory.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ CARRIED = frozenset({
     "name", "queue", "nodes", "tasks", "cpus_per_task", "gpus_per_node", "gpu_type",
     "memory_per_node", "walltime", "workdir", "environment", "constraints", "qos", "array",
     "requeue", "nodelist", "exclude", "container_image", "shell", "script", "dialect",
+    "tasks_per_node", "gpus_per_task", "memory_per_cpu",
 })
 
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -81,6 +88,149 @@ def _cpu_count(text: Any) -> int:
     return max(1, int(float(value)))
 
 
+def _tasks_per_node(spec: JobSpec) -> int:
+    """How many of the job's tasks one node (the pod) holds."""
+    if spec.tasks_per_node is not None:
+        return spec.tasks_per_node
+    if spec.tasks is not None:
+        return -(-spec.tasks // (spec.nodes or 1))
+    return 1
+
+
+def _memory(mib: int) -> str:
+    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
+
+
+def _requests(spec: JobSpec, per_pod: int) -> dict[str, str]:
+    """What one node of the job holds, as the pod's resource requests."""
+    out: dict[str, str] = {}
+    cpus = None
+    if spec.cpus_per_task is not None or spec.tasks is not None or spec.tasks_per_node:
+        cpus = per_pod * (spec.cpus_per_task or 1)
+        out["cpu"] = str(cpus)
+    if spec.memory_per_node is not None:
+        out["memory"] = _memory(spec.memory_per_node)
+    elif spec.memory_per_cpu is not None:
+        out["memory"] = _memory(spec.memory_per_cpu * (cpus or 1))
+    if spec.gpus_per_node is not None:
+        out[GPU_RESOURCE] = str(spec.gpus_per_node)
+    elif spec.gpus_per_task is not None:
+        out[GPU_RESOURCE] = str(spec.gpus_per_task * per_pod)
+    return out
+
+
+def _geometry_losses(spec: JobSpec, per_pod: int, requests: dict[str, str], lose) -> None:
+    """Report the layout fields a pod holds only as its requests."""
+    share = f" of the {spec.nodes}" if spec.nodes and spec.nodes > 1 else ""
+    if spec.nodes is not None:
+        lose("nodes", f"a Job's pod runs on one node; it requests one node's share{share}")
+    for name in ("tasks", "tasks_per_node"):
+        if getattr(spec, name) is not None:
+            lose(name, f"the pod requests CPUs for the {per_pod} task(s) of one node; "
+                       "starting them is the script's (an MPI launcher's) work")
+    cpu = requests.get("cpu")
+    if cpu is not None and str(spec.cpus_per_task) != cpu:
+        lose("cpus_per_task", f"written as the pod's cpu request {cpu} "
+                              f"({per_pod} tasks × {spec.cpus_per_task or 1} CPUs)")
+    if spec.memory_per_cpu is not None:
+        folded = ("memory_per_cpu",) if spec.memory_per_node else ("memory_per_cpu",
+                                                                   "memory_per_node")
+        for name in folded:
+            lose(name, f"the pod's memory request is {requests['memory']} "
+                       "(memory per node, else memory per CPU × its CPUs)")
+    if spec.gpus_per_task is not None:
+        folded = ("gpus_per_task",) if spec.gpus_per_node else ("gpus_per_task",
+                                                                "gpus_per_node")
+        for name in folded:
+            lose(name, f"the pod requests {requests[GPU_RESOURCE]} GPUs "
+                       "(GPUs per node, else GPUs per task × its tasks)")
+
+
+# Container runners a script may wrap its program in: (program, subcommand) -> options of
+# theirs that take a value (the others are flags).
+_RUNNERS: dict[tuple[str, str], frozenset[str]] = {
+    ("singularity", "exec"): frozenset({
+        "-B", "--bind", "--env", "--env-file", "-H", "--home", "--pwd", "-W", "--workdir",
+        "-o", "--overlay", "--app", "--network", "--security", "--mount", "--scratch", "-S",
+    }),
+    ("podman", "run"): frozenset({
+        "-v", "--volume", "-e", "--env", "--env-file", "-w", "--workdir", "--name",
+        "--network", "--entrypoint", "-u", "--user", "--gpus", "--device", "--mount",
+        "--platform", "--pull", "--cpus", "-m", "--memory", "--security-opt", "--ipc",
+        "--shm-size", "-p", "--publish", "-h", "--hostname", "-l", "--label", "--userns",
+        "--cap-add", "--cap-drop", "--group-add", "--tmpfs", "--ulimit", "--hooks-dir",
+    }),
+}
+_RUNNERS[("apptainer", "exec")] = _RUNNERS[("singularity", "exec")]
+
+
+def _container_line(line: str) -> tuple[str, list[str], list[str]] | None:
+    """(image, the runner's options, the command) of a line that runs a command in a
+    container image a Kubernetes pod can run, or None."""
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:
+        return None
+    if len(words) < 3 or (words[0], words[1]) not in _RUNNERS:
+        return None
+    takes_value = _RUNNERS[(words[0], words[1])]
+    i, options = 2, []
+    while i < len(words) and words[i].startswith("-"):
+        options.append(words[i])
+        if words[i] in takes_value and i + 1 < len(words):
+            options.append(words[i + 1])
+            i += 1
+        i += 1
+    if i >= len(words) - 1:
+        return None  # no image, or no command to run in it
+    image, command = words[i], words[i + 1:]
+    if words[0] != "podman":
+        # Singularity runs registry images as docker://; library://, oras:// and .sif
+        # files are not images a pod can pull.
+        if not image.startswith("docker://"):
+            return None
+        image = image[len("docker://"):]
+    return image, options, command
+
+
+def _logical_lines(script: str) -> list[str]:
+    """The script's lines, a line ending in a backslash joined with the next."""
+    out: list[str] = []
+    for line in script.splitlines(keepends=True):
+        if out and out[-1].rstrip("\n").endswith("\\"):
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
+
+
+def _image_from_body(
+    script: str, image: str | None, losses: list[Loss]
+) -> tuple[str | None, str]:
+    """The job's image, and its script with the lines that ran a command in that image
+    turned into the command itself (the pod is that container)."""
+    out = []
+    for line in _logical_lines(script):
+        found = _container_line(line.rstrip("\n").replace("\\\n", " "))
+        if found is None:
+            out.append(line)
+            continue
+        wanted, options, command = found
+        if image is None:
+            image = wanted
+        if wanted != image:
+            losses.append(Loss(f"runs a second image ({wanted}); the pod runs {image}",
+                               directive=line.strip(), stage="render"))
+            out.append(line)
+            continue
+        if options:
+            losses.append(Loss(f"container options {shlex.join(options)} are not carried "
+                               "into the pod", directive=line.strip(), stage="render"))
+        indent = line[: len(line) - len(line.lstrip())]
+        out.append(indent + shlex.join(command) + ("\n" if line.endswith("\n") else ""))
+    return image, "".join(out)
+
+
 @register
 class Kubernetes(Manager):
     name = "kubernetes"
@@ -114,31 +264,24 @@ class Kubernetes(Manager):
             if queue != spec.queue:
                 lose("queue", f"queue {spec.queue!r} written as label value {queue!r}")
             metadata["labels"] = {QUEUE_LABEL: queue}
-        if spec.nodes not in (None,):
-            lose("nodes", "a Job's pod runs on one node; the count is not written")
-        if spec.tasks not in (None, 1):
-            lose("tasks", "a Job runs one process per pod; an MPI launcher is needed for more")
-        elif spec.tasks == 1:
-            lose("tasks", "one task is what a Job runs; not written")
+        per_pod = _tasks_per_node(spec)
         command = shlex.split(spec.shell or DEFAULT_SHELL) + ["-c"]
-        script = body_translation.translate(spec.script, spec.dialect, self.name, losses)
+        image, body = _image_from_body(spec.script, spec.container_image, losses)
+        if image is not None and spec.container_image is None:
+            lose("container_image", f"the pod runs {image}, the image the script ran its "
+                                    "command in")
+        script = body_translation.translate(body, spec.dialect, self.name, losses)
         container: dict[str, Any] = {
             "name": CONTAINER,
-            "image": spec.container_image or DEFAULT_IMAGE,
+            "image": image or DEFAULT_IMAGE,
             "command": command + [script],
         }
         if spec.workdir is not None:
             container["workingDir"] = spec.workdir
         if spec.environment:
             container["env"] = [{"name": k, "value": v} for k, v in spec.environment.items()]
-        limits: dict[str, Any] = {}
-        if spec.cpus_per_task is not None:
-            limits["cpu"] = str(spec.cpus_per_task)
-        if spec.memory_per_node is not None:
-            mib = spec.memory_per_node
-            limits["memory"] = f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
-        if spec.gpus_per_node is not None:
-            limits[GPU_RESOURCE] = str(spec.gpus_per_node)
+        limits = _requests(spec, per_pod)
+        _geometry_losses(spec, per_pod, limits, lose)
         if limits:
             container["resources"] = {"requests": dict(limits), "limits": limits}
         pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
@@ -295,12 +438,11 @@ class Kubernetes(Manager):
             else:
                 lose(f"spec.template.spec.containers[0].{key}")
         words = list(container.get("command") or []) + list(container.get("args") or [])
-        if len(words) == 3 and words[1] == "-c" and words[0].endswith("sh"):
-            values["shell"] = words[0]
-            script = words[2]
-        elif len(words) == 4 and words[2] == "-c" and words[0].endswith("sh"):
-            values["shell"] = " ".join(words[:2])
-            script = words[3]
+        # A shell, with its options or behind env (``/usr/bin/env bash``), running "-c" script.
+        if (len(words) >= 3 and words[-2] == "-c"
+                and any(word.rsplit("/", 1)[-1].endswith("sh") for word in words[:-2])):
+            values["shell"] = " ".join(words[:-2])
+            script = words[-1]
         else:
             script = shlex.join(words) if words else ""
             if not words:

@@ -1,7 +1,8 @@
 #!/bin/bash
 #FLUX: --job-name=cosmoflow
 #FLUX: -N 4
-#FLUX: --gpus-per-node=4
+#FLUX: -n 16
+#FLUX: -g 1
 #FLUX: -t 10h
 #FLUX: -q pdebug
 #FLUX: --setattr=system.alloc-bypass=1
