@@ -50,7 +50,7 @@ def test_version_is_answered_before_any_subcommand_is_read():
         ([], "tr", ["transform"]),
         (["transform", "--to"], "s", ["slurm"]),
         (["transform", "--from"], "p", ["pbs"]),
-        ([], "s", ["satisfy", "script", "select", "show"]),
+        ([], "s", ["satisfy", "script", "select", "show", "status", "submit"]),
     ],
 )
 def test_click_completes_commands_and_manager_names(shell, args, incomplete, expected):

@@ -21,8 +21,9 @@ from fractale._core import (
 # subpackage of the same name, only when the subpackage is imported before it is bound.
 from fractale.transform import JobSpec, parse, render, transform
 
-# The store and the fleet load on first use, so that `fractale --help` stays quick.
-_LAZY = {"Fleet": "fractale.fleet", "Store": "fractale.store"}
+# The store, the fleet and submitting load on first use, so that `fractale --help` stays quick.
+_LAZY = {"Fleet": "fractale.fleet", "Store": "fractale.store",
+         "Submission": "fractale.submission", "submit": "fractale.submission"}
 
 
 def __getattr__(name: str):
@@ -51,4 +52,6 @@ __all__ = [
     "transform",
     "Fleet",
     "Store",
+    "Submission",
+    "submit",
 ]

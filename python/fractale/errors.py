@@ -30,6 +30,17 @@ class StoreError(FractaleError):
     """The cluster store cannot do what was asked (an unknown cluster, a name taken, a lock)."""
 
 
+class SubmitError(FractaleError):
+    """A job that cannot be submitted, followed or cancelled: the scheduler's or ssh's own
+    message says why (an unreachable host, a refused script, an unknown job)."""
+
+    def __init__(self, message: str, *, expected: str | None = None) -> None:
+        super().__init__(message)
+        self.file = None
+        self.location = None
+        self.expected = expected
+
+
 class AgentError(FractaleError):
     """An agent, its plan or its LLM backend cannot go on."""
 
@@ -54,5 +65,6 @@ __all__ = [
     "MalformedAnswer",
     "MatchError",
     "StoreError",
+    "SubmitError",
     "TranslateError",
 ]

@@ -8,6 +8,7 @@ holding one folder per cluster::
     <store>/<cluster>/<subsystem>.json    any other subsystem graph, e.g. spack.json
     <store>/<cluster>/state.json          its load when last read: jobs running and pending
                                           (``fractale cluster state NAME --save``; see snapshot.py)
+    <store>/.jobs/<cluster>/<job>.json    each job fractale submitted there (see jobs.py)
 
 Every graph is validated by the core before anything is written, so a bad graph leaves the
 store as it was. Writes are atomic: a file is written beside its final name and renamed into
@@ -197,6 +198,16 @@ class Cluster:
     def metadata(self) -> dict[str, Any]:
         return dict(self.config.get("metadata") or {})
 
+    def target(self):
+        """How jobs reach the cluster (``fractale.transform.transport.Target``): ``local``
+        unless its configuration says ``submit: {url: ssh://..., workdir: ...}``."""
+        from fractale.transform.transport import Target
+
+        submit = self.config.get("submit") or {}
+        if not isinstance(submit, dict):
+            raise StoreError(f"{self.path / CONFIG_FILE}: submit must be a mapping with a url")
+        return Target.parse(submit.get("url"), submit.get("workdir"), submit.get("ssh_options"))
+
     def subsystems(self) -> list[str]:
         """The subsystems with a graph in the cluster's folder, containment first."""
         with os.scandir(self.path) as entries:
@@ -270,6 +281,7 @@ class Cluster:
             "description": self.description,
             "cost": self.cost,
             "metadata": self.metadata,
+            "submit": self.target().to_dict(),
             "subsystems": self.subsystems(),
             "resources": self.counts(),
             "path": str(self.path),
@@ -368,12 +380,15 @@ class Store:
         description: str | None = None,
         cost: float | None = None,
         metadata: Mapping[str, Any] | None = None,
+        submit: Mapping[str, Any] | None = None,
         force: bool = False,
     ) -> Cluster:
         """Register a cluster from its containment graph and any other subsystem graphs.
 
         Every graph is validated first; an existing cluster of that name is replaced only
-        with ``force``. The cluster appears whole or not at all.
+        with ``force``. ``submit`` says how jobs reach it (``{"url": "ssh://user@host",
+        "workdir": ..., "ssh_options": {...}}``; local by default). The cluster appears whole
+        or not at all.
         """
         check_name(name)
         scheduler = check_scheduler(scheduler)
@@ -404,6 +419,8 @@ class Store:
             config["cost"] = cost
         if metadata:
             config["metadata"] = dict(metadata)
+        if submit:
+            config["submit"] = _target(submit)
         config["resources"] = resources
 
         with self.lock():
@@ -461,8 +478,9 @@ class Store:
         return target
 
     def update(self, name: str, **changes: Any) -> Cluster:
-        """Change fields of a cluster's configuration (scheduler, description, cost, metadata)."""
-        allowed = {"scheduler", "description", "cost", "metadata"}
+        """Change fields of a cluster's configuration (scheduler, description, cost, metadata,
+        submit)."""
+        allowed = {"scheduler", "description", "cost", "metadata", "submit"}
         unknown = sorted(set(changes) - allowed)
         if unknown:
             raise StoreError(f"cannot change {', '.join(unknown)}; only {', '.join(allowed)}")
@@ -470,6 +488,8 @@ class Store:
             changes["scheduler"] = check_scheduler(changes["scheduler"])
         if changes.get("cost") is not None:
             changes["cost"] = check_cost(changes["cost"])
+        if changes.get("submit"):
+            changes["submit"] = _target(changes["submit"])
         with self.lock():
             cluster = self.get(name)
             config = dict(cluster.config)
@@ -525,6 +545,23 @@ def check_scheduler(scheduler: str) -> str:
             f"unknown scheduler {scheduler!r}; expected one of {', '.join(scheduler_names())}"
         )
     return key
+
+
+def _target(submit: Mapping[str, Any]) -> dict[str, Any]:
+    """A cluster's ``submit`` setting, checked (StoreError when it is not one)."""
+    from fractale.errors import SubmitError
+    from fractale.transform.transport import Target
+
+    unknown = sorted(set(submit) - {"url", "workdir", "ssh_options"})
+    if unknown:
+        raise StoreError(f"unknown submit settings {', '.join(unknown)}; "
+                         "expected url, workdir, ssh_options")
+    try:
+        target = Target.parse(submit.get("url"), submit.get("workdir"), submit.get("ssh_options"))
+    except SubmitError as err:
+        expected = f" (expected {err.expected})" if err.expected else ""
+        raise StoreError(f"{err}{expected}") from None
+    return target.to_dict()
 
 
 def _yaml(config: Mapping[str, Any]) -> str:

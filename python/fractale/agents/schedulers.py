@@ -1,9 +1,10 @@
 """Submitting a batch script to a real workload manager, waiting for it, reading its output.
 
-Slurm goes through ``sbatch`` and ``scontrol`` (``SLURM_CONF`` and the rest of the
-environment pass through unchanged); Flux through ``flux batch``, ``flux job wait-event``
-and ``flux jobs``. The output path is set on the command line, which overrides a directive
-in the script, so fractale always knows where to read the job's output.
+Job ids and cancel commands come from the managers' submit adapters (``transform/managers/``).
+Slurm goes through ``sbatch`` and ``scontrol`` (``SLURM_CONF`` and the rest of the environment
+pass through unchanged); Flux through ``flux batch``, ``flux job wait-event`` and ``flux jobs``.
+The output path is set on the command line, which overrides a directive in the script, so
+fractale always knows where to read the job's output.
 
 A job has two limits: how long it may wait in the queue (``pending``) and how long it may
 run once started (``timeout``). A job cancelled while still pending says why the scheduler
@@ -20,6 +21,9 @@ from pathlib import Path
 
 from fractale.agents.execute import Completed, Executor
 from fractale.errors import AgentError
+from fractale.transform.managers.flux import FluxSubmitter
+from fractale.transform.managers.slurm import SLURM_STATES, SlurmSubmitter
+from fractale.transform.submitter import FINAL_STATES
 
 POLL_FIRST = 0.5
 POLL_MAX = 5.0
@@ -101,19 +105,11 @@ class Slurm(Scheduler):
 
     name = "slurm"
     directive = "#SBATCH"
+    # Slurm's states after which a job never runs again, from the Slurm adapter's table.
     TERMINAL = frozenset(
-        {
-            "COMPLETED",
-            "FAILED",
-            "CANCELLED",
-            "TIMEOUT",
-            "NODE_FAIL",
-            "OUT_OF_MEMORY",
-            "PREEMPTED",
-            "BOOT_FAIL",
-            "DEADLINE",
-        }
+        native for native, state in SLURM_STATES.items() if state in FINAL_STATES
     )
+    adapter = SlurmSubmitter()
 
     def submit_argv(self, script: Path, output: Path) -> list[str]:
         return [
@@ -125,15 +121,10 @@ class Slurm(Scheduler):
         ]
 
     def cancel_argv(self, jobid: str) -> list[str]:
-        return ["scancel", jobid]
+        return self.adapter.cancel_command(jobid)
 
     def parse_jobid(self, stdout: str) -> str | None:
-        # --parsable prints "jobid" or "jobid;cluster"; warnings may come before it.
-        for line in reversed(stdout.strip().splitlines()):
-            match = re.fullmatch(r"(\d+)(?:;\S+)?", line.strip())
-            if match:
-                return match.group(1)
-        return None
+        return self.adapter.job_id(stdout)
 
     def _query(self, jobid: str) -> tuple[str | None, int | None, str | None]:
         """The job's state, exit code and, while it waits, Slurm's reason for holding it."""
@@ -222,12 +213,13 @@ class Flux(Scheduler):
             str(script),
         ]
 
+    adapter = FluxSubmitter()
+
     def cancel_argv(self, jobid: str) -> list[str]:
-        return ["flux", "cancel", jobid]
+        return self.adapter.cancel_command(jobid)
 
     def parse_jobid(self, stdout: str) -> str | None:
-        lines = stdout.strip().splitlines()
-        return lines[-1].strip() if lines and lines[-1].strip() else None
+        return self.adapter.job_id(stdout)
 
     def wait(self, jobid: str, timeout: float, pending: float) -> tuple[str, int | None, str]:
         began = self.executor.run(

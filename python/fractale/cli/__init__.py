@@ -23,6 +23,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "select": ("select", "select", "Pick the cluster to run a job on, by a policy."),
     "script": ("script", "script", "Write a job's batch script for the cluster chosen."),
     "show": ("show", "show", "Draw a cluster's containment, or summarize it as JSON."),
+    "submit": ("submit", "submit", "Submit a job to the cluster chosen for it, here or by SSH."),
+    "jobs": ("jobs", "jobs", "List the jobs fractale submitted, with their last state."),
+    "status": ("jobs", "status", "Ask a submitted job's scheduler for its state."),
+    "wait": ("jobs", "wait", "Wait until a submitted job ends."),
+    "cancel": ("jobs", "cancel", "Cancel a submitted job."),
+    "logs": ("jobs", "logs", "Print a submitted job's output."),
 }
 
 

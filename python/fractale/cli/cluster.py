@@ -72,11 +72,21 @@ def cluster() -> None:
 @click.option("--description", help="What the cluster is, in a sentence.")
 @click.option("--cost", type=Price(), help="Price of one node for one hour.")
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="User metadata.")
+@click.option("--submit", "submit_url", default="local", show_default=True,
+              metavar="local|ssh://[USER@]HOST[:PORT]",
+              help="How jobs reach it: here, or through the system ssh client.")
+@click.option("--workdir", help="Working directory for jobs on the cluster (default: the "
+                                "current directory locally, the login directory over SSH).")
+@click.option("--ssh-option", "ssh_options", multiple=True, metavar="KEY=VALUE",
+              help="An ssh_config option for reaching it, e.g. IdentityFile=~/.ssh/hpc.")
 @click.option("--force", is_flag=True, help="Replace a cluster of that name.")
 @config_dir_option
-def add(name, scheduler, containment, subsystems, description, cost, meta, force, config_dir):
+def add(name, scheduler, containment, subsystems, description, cost, meta, submit_url, workdir,
+        ssh_options, force, config_dir):
     """Register cluster NAME from its subsystem graphs (each validated first)."""
     store = open_store(config_dir)
+    submit = {"url": submit_url, "workdir": workdir,
+              "ssh_options": key_value(ssh_options, "--ssh-option")}
     graphs = {key: Path(value) for key, value in key_value(subsystems, "--subsystem").items()}
     registered = store.add(
         name,
@@ -86,13 +96,15 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, force
         description=description,
         cost=cost,
         metadata=key_value(meta, "--meta"),
+        submit={key: value for key, value in submit.items() if value},
         force=force,
     )
     counts = registered.counts()
     click.echo(
         f"Registered {name} ({registered.scheduler}): {counts.get('node', 0)} nodes, "
         f"{counts.get('core', 0)} cores, {counts.get('gpu', 0)} GPUs; "
-        f"subsystems {', '.join(registered.subsystems())} in {registered.path}"
+        f"subsystems {', '.join(registered.subsystems())}; jobs go to "
+        f"{registered.target().where()}; in {registered.path}"
     )
 
 

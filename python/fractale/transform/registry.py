@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from fractale.errors import TranslateError
 from fractale.transform.model import JobSpec
 from fractale.transform.report import Loss
+from fractale.transform.submitter import Submitter
 
 if TYPE_CHECKING:
     from fractale.transform.launchers import LaunchWriter
@@ -54,6 +55,8 @@ class Manager(ABC):
     commands: ClassVar[tuple[str, ...]] = ()
     # How a list of queues (the first preferred) is written; None when one queue is taken.
     queue_separator: ClassVar[str | None] = None
+    # Its submit/status/cancel adapter, set at the end of the manager's module.
+    submitter: ClassVar[type[Submitter] | None] = None
 
     @abstractmethod
     def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:

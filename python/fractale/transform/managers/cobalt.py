@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
 from typing import Any
 
 from fractale.transform import launchers, units
@@ -20,6 +22,15 @@ from fractale.transform.directives import (
     Text,
 )
 from fractale.transform.registry import register
+from fractale.transform.submitter import (
+    Command,
+    Status,
+    Submitter,
+    first_match,
+    integer,
+    key_values,
+    last_line,
+)
 
 
 def _write_walltime(seconds: int) -> str:
@@ -183,3 +194,57 @@ class Cobalt(DirectiveManager):
     commands = ("cqsub", "cqstat", "cqdel", "qsub", "qstat", "qdel")
     launch = launchers.LaunchWriter(launchers.write_aprun, ("nodes", "gpus_per_task"),
                                     mpmd=True)
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# Cobalt's qstat states, and two words fractale gives a job once qstat has forgotten it and
+# its .cobaltlog tells how it ended.
+COBALT_STATES = {
+    "QUEUED": "pending", "STARTING": "pending", "USER_HOLD": "pending",
+    "ADMIN_HOLD": "pending", "DEP_HOLD": "pending", "MAXRUN_HOLD": "pending",
+    "RUNNING": "running", "EXITING": "running", "KILLING": "running",
+    "DEP_FAIL": "failed", "DONE": "completed", "KILLED": "cancelled",
+}
+
+
+class CobaltSubmitter(Submitter):
+    """``qsub`` of an executable script (``-h`` to hold); ``qstat -l`` while Cobalt holds
+    the job, then the job's ``<id>.cobaltlog`` in its working directory; ``qdel``."""
+
+    native_states = COBALT_STATES
+    executable = True
+    default_outputs = ("{{id}}.output", "{{id}}.error")
+
+    def submit_command(self, script, hold):
+        return Command(["qsub", *(["-h"] if hold else []), script])
+
+    def job_id(self, output):
+        line = last_line(output)
+        return line if line and line.isdigit() else None
+
+    def status_commands(self, job_id, workdir=None):
+        log = PurePosixPath(workdir or ".") / f"{job_id}.cobaltlog"
+        return [["qstat", "-l", job_id], ["cat", str(log)]]
+
+    def read_status(self, job_id, result):
+        if not result.ok:
+            return None
+        if result.argv[0] == "qstat":
+            fields = key_values(result.stdout, ":")
+            native = fields.get("State", "")
+            return Status(self.state(native), native) if native else None
+        code = integer(first_match(r"exit code of (-?\d+)", result.stdout))
+        if re.search(r"maximum execution time exceeded|walltime", result.stdout, re.IGNORECASE):
+            return Status("timeout", "done", code)
+        if re.search(r"user delete requested|qdel", result.stdout):
+            return Status("cancelled", "killed", code)
+        if code is None:
+            return None
+        return Status("completed" if code == 0 else "failed", "done", code)
+
+    def cancel_command(self, job_id):
+        return ["qdel", job_id]
+
+
+Cobalt.submitter = CobaltSubmitter

@@ -43,6 +43,7 @@ from fractale.transform.directives import (
 from fractale.transform.model import PROPERTY_NAME, JobSpec
 from fractale.transform.registry import register
 from fractale.transform.report import Loss
+from fractale.transform.submitter import Command, Status, Submitter, integer, last_line
 
 _FSD_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -720,3 +721,48 @@ def _with_job_geometry(line: str, job: launchers.Layout) -> str:
     for _ in options:
         cut = re.compile(r"\s*\S+").match(rest, cut).end()
     return f"{indent}flux run{rest[:cut]} {' '.join(added)}{rest[cut:]}"
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# flux jobs' {state} while a job lives, and its {result} once it is INACTIVE (RFC 21).
+FLUX_STATES = {
+    "NEW": "pending", "DEPEND": "pending", "PRIORITY": "pending", "SCHED": "pending",
+    "RUN": "running", "CLEANUP": "running",
+    "COMPLETED": "completed", "FAILED": "failed", "CANCELED": "cancelled",
+    "TIMEOUT": "timeout",
+}
+
+
+class FluxSubmitter(Submitter):
+    """``flux batch``; ``flux jobs`` with a format of its state, result and return code;
+    ``flux cancel``. A held job is submitted with urgency 0 (``--urgency=hold``)."""
+
+    native_states = FLUX_STATES
+    default_outputs = ("flux-{{id}}.out",)
+    FORMAT = "{id}|{state}|{result}|{returncode}|{exception.type}"
+
+    def submit_command(self, script, hold):
+        return Command(["flux", "batch", *(["--urgency=hold"] if hold else []), script])
+
+    def job_id(self, output):
+        return last_line(output)
+
+    def status_commands(self, job_id, workdir=None):
+        return [["flux", "jobs", "--no-header", f"--format={self.FORMAT}", job_id]]
+
+    def read_status(self, job_id, result):
+        rows = [line.split("|") for line in result.stdout.splitlines() if line.count("|") >= 4]
+        if not result.ok or not rows:
+            return None
+        _, state, outcome, code, exception = (cell.strip() for cell in rows[0][:5])
+        native = outcome if state == "INACTIVE" and outcome else state
+        mapped = self.state(native)
+        return Status(mapped, native, integer(code) if mapped not in ("pending", "running")
+                      else None, exception or None)
+
+    def cancel_command(self, job_id):
+        return ["flux", "cancel", job_id]
+
+
+Flux.submitter = FluxSubmitter

@@ -20,7 +20,7 @@ from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
-from fractale.transform.managers.flux import Flux
+from fractale.transform.managers.flux import Flux, FluxSubmitter
 from fractale.transform.model import (
     COMPONENT_FIELDS,
     PROPERTY_NAME,
@@ -32,6 +32,7 @@ from fractale.transform.model import (
 )
 from fractale.transform.registry import Manager, register
 from fractale.transform.report import Loss
+from fractale.transform.submitter import Command
 
 BATCH_COMMAND = ["flux", "broker", "{{tmpdir}}/script"]
 
@@ -538,3 +539,27 @@ def _load(text: str) -> Any:
     except (ValueError, yaml.YAMLError, RecursionError):
         # RecursionError: a document nested deeper than the readers follow is no jobspec.
         return None
+
+
+# Submitting ------------------------------------------------------------------------------
+
+
+class JobspecSubmitter(FluxSubmitter):
+    """A canonical jobspec goes to Flux as JSON through ``flux job submit``; it is followed
+    and cancelled as a Flux job, and its output, kept by Flux, is read with
+    ``flux job attach --read-only``."""
+
+    suffix = ".json"
+    default_outputs = ()
+
+    def prepare(self, text, hold):
+        return json.dumps(_load(text), indent=2) + "\n"
+
+    def submit_command(self, script, hold):
+        return Command(["flux", "job", "submit", *(["--urgency=hold"] if hold else []), script])
+
+    def logs_command(self, job_id):
+        return ["flux", "job", "attach", "--read-only", job_id]
+
+
+Jobspec.submitter = JobspecSubmitter

@@ -14,6 +14,7 @@ the pod directly. The pod requests what one node of the job holds: the CPUs of i
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from typing import Any
@@ -33,6 +34,7 @@ from fractale.transform.model import (
 )
 from fractale.transform.registry import Manager, register
 from fractale.transform.report import Loss
+from fractale.transform.submitter import Command, Status, Submitter, first_match
 
 DEFAULT_IMAGE = "ubuntu:24.04"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
@@ -516,3 +518,68 @@ def _documents(text: str) -> list[Any]:
     except (yaml.YAMLError, RecursionError):
         # RecursionError: a document nested deeper than the readers follow is no manifest.
         return []
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# A Job's condition types, and the two words fractale gives one without a final condition.
+KUBERNETES_STATES = {
+    "PENDING": "pending", "SUSPENDED": "pending", "ACTIVE": "running",
+    "COMPLETE": "completed", "FAILED": "failed", "DEADLINEEXCEEDED": "timeout",
+}
+
+
+class KubernetesSubmitter(Submitter):
+    """``kubectl create -f`` (a held Job is created suspended, ``spec.suspend: true``);
+    ``kubectl get job -o json``, read from its conditions and active pods; ``kubectl delete
+    job``; logs from ``kubectl logs job/NAME``. Jobs live in kubectl's current namespace."""
+
+    native_states = KUBERNETES_STATES
+    suffix = ".yaml"
+
+    def prepare(self, text, hold):
+        if not hold:
+            return text
+        documents = [doc for doc in _documents(text) if isinstance(doc, dict)]
+        for document in documents:
+            if document.get("kind") == "Job":
+                document.setdefault("spec", {})["suspend"] = True
+        return yaml.safe_dump_all(documents, sort_keys=False)
+
+    def submit_command(self, script, hold):
+        return Command(["kubectl", "create", "-f", script, "-o", "name"])
+
+    def job_id(self, output):
+        return first_match(r"^job(?:\.batch)?/(\S+)\s*$", output, re.MULTILINE)
+
+    def status_commands(self, job_id, workdir=None):
+        return [["kubectl", "get", "job", job_id, "-o", "json"]]
+
+    def read_status(self, job_id, result):
+        if not result.ok:
+            return None
+        try:
+            job = json.loads(result.stdout)
+        except ValueError:
+            return None
+        status = job.get("status") or {} if isinstance(job, dict) else {}
+        for condition in status.get("conditions") or []:
+            if condition.get("status") != "True":
+                continue
+            kind, why = str(condition.get("type", "")), condition.get("reason")
+            if kind == "Failed" and why == "DeadlineExceeded":
+                return Status("timeout", why, None, condition.get("message"))
+            if kind in ("Complete", "Failed", "Suspended"):
+                return Status(self.state(kind), kind, 0 if kind == "Complete" else None,
+                              condition.get("message") or why)
+        native = "Active" if status.get("active") else "Pending"
+        return Status(self.state(native), native)
+
+    def cancel_command(self, job_id):
+        return ["kubectl", "delete", "job", job_id, "--wait=false"]
+
+    def logs_command(self, job_id):
+        return ["kubectl", "logs", f"job/{job_id}", "--all-containers"]
+
+
+Kubernetes.submitter = KubernetesSubmitter

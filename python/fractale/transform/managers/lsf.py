@@ -24,6 +24,7 @@ from fractale.transform.directives import (
 )
 from fractale.transform.registry import register
 from fractale.transform.report import Loss
+from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
 
 _SECTION = re.compile(r"(\w+)\[([^\]]*)\]")
 
@@ -515,3 +516,53 @@ class Lsf(DirectiveManager):
     def finish_read(self, values, ctx):
         _order_mail(values)
         settle_names(values, ctx)
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# bjobs' STAT column. An EXIT job is told apart by its exit reason.
+LSF_STATES = {
+    "PEND": "pending", "PSUSP": "pending", "WAIT": "pending", "PROV": "pending",
+    "RUN": "running", "USUSP": "running", "SSUSP": "running",
+    "DONE": "completed", "EXIT": "failed", "ZOMBI": "failed",
+}
+
+
+class LsfSubmitter(Submitter):
+    """``bsub < script`` (``-H`` to hold; bsub reads ``#BSUB`` lines from its standard
+    input); ``bjobs -o`` with a delimiter; ``bkill``. A job naming no output file gets
+    ``lsf-%J.out``, since LSF would mail its output instead."""
+
+    native_states = LSF_STATES
+    assigned_output = "lsf-{{id}}.out"
+    FORMAT = "jobid stat exit_code exit_reason delimiter='|'"
+
+    def submit_command(self, script, hold):
+        return Command(["bsub", *(["-H"] if hold else [])], stdin=script)
+
+    def job_id(self, output):
+        return first_match(r"Job <(\d+(?:\[\d+\])?)> is submitted", output)
+
+    def status_commands(self, job_id, workdir=None):
+        return [["bjobs", "-noheader", "-o", self.FORMAT, job_id]]
+
+    def read_status(self, job_id, result):
+        rows = [line.split("|") for line in result.stdout.splitlines() if line.count("|") >= 3]
+        if not rows:
+            return None
+        _, native, code, reason = (cell.strip() for cell in rows[0][:4])
+        state = self.state(native)
+        reason = None if reason in ("", "-") else reason
+        if native == "EXIT" and reason:
+            if "RUNLIMIT" in reason or "run time limit" in reason:
+                state = "timeout"
+            elif re.search(r"TERM_OWNER|TERM_ADMIN|killed by (owner|LSF administrator)", reason):
+                state = "cancelled"
+        exit_code = 0 if native == "DONE" else integer(code)
+        return Status(state, native, exit_code, reason)
+
+    def cancel_command(self, job_id):
+        return ["bkill", job_id]
+
+
+Lsf.submitter = LsfSubmitter

@@ -33,6 +33,14 @@ from fractale.transform.managers.pbs import (
     settle_join,
 )
 from fractale.transform.registry import register
+from fractale.transform.submitter import (
+    Command,
+    Status,
+    Submitter,
+    first_match,
+    integer,
+    last_line,
+)
 
 
 class ExtendedAttributes(AdditionalAttributes):
@@ -115,3 +123,57 @@ class Moab(DirectiveManager):
             for component in values["components"]:
                 check_counts(component, ctx)
 
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# checkjob's "State:" words.
+MOAB_STATES = {
+    "IDLE": "pending", "HOLD": "pending", "USERHOLD": "pending", "SYSTEMHOLD": "pending",
+    "BATCHHOLD": "pending", "DEFERRED": "pending", "BLOCKED": "pending",
+    "NOTQUEUED": "pending", "STAGING": "pending", "STAGED": "pending",
+    "STARTING": "running", "RUNNING": "running", "SUSPENDED": "running",
+    "CANCELING": "running",
+    "COMPLETED": "completed", "REMOVED": "cancelled", "VACATED": "failed",
+}
+
+
+class MoabSubmitter(Submitter):
+    """``msub`` (``-h`` to hold); ``checkjob``, whose ``State:`` and ``Completion Code:``
+    lines are read; ``mjobctl -c``."""
+
+    native_states = MOAB_STATES
+    default_outputs = ("{{name}}.o{{seq}}", "{{name}}.e{{seq}}")
+
+    def submit_command(self, script, hold):
+        return Command(["msub", *(["-h"] if hold else []), script])
+
+    def job_id(self, output):
+        return last_line(output)
+
+    def placeholders(self, job_id):
+        return {"id": job_id, "seq": job_id.rsplit(".", 1)[-1] if job_id.startswith("Moab.")
+                else job_id.split(".")[0]}
+
+    def status_commands(self, job_id, workdir=None):
+        return [["checkjob", job_id]]
+
+    def read_status(self, job_id, result):
+        native = first_match(r"^State:\s*(\w+)", result.stdout, re.MULTILINE)
+        if not result.ok or native is None:
+            return None
+        state = self.state(native)
+        code = integer(first_match(r"^Completion Code:\s*(-?\d+)", result.stdout, re.MULTILINE))
+        if state == "completed" and code:
+            state = "failed"
+        if state in ("pending", "running"):
+            code = None
+        reason = first_match(r"^(?:BLOCK MSG|Message\[\d+\]|Holds):\s*(.+)$", result.stdout,
+                             re.MULTILINE)
+        return Status(state, native, code, reason)
+
+    def cancel_command(self, job_id):
+        return ["mjobctl", "-c", job_id]
+
+
+Moab.submitter = MoabSubmitter

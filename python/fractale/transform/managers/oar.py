@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -20,6 +21,7 @@ from fractale.transform.directives import (
     check_counts,
 )
 from fractale.transform.registry import register
+from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
 
 
 class Resources(Codec):
@@ -346,3 +348,73 @@ class Oar(DirectiveManager):
             values["components"] = ctx.scratch["_components"]
             for component in values["components"]:
                 check_counts(component, ctx)
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# oarstat's job states. An Error job is told apart by its events.
+OAR_STATES = {
+    "WAITING": "pending", "HOLD": "pending", "TOLAUNCH": "pending",
+    "TOACKRESERVATION": "pending", "LAUNCHING": "pending",
+    "RUNNING": "running", "FINISHING": "running", "SUSPENDED": "running",
+    "RESUMING": "running",
+    "TERMINATED": "completed", "ERROR": "failed", "TOERROR": "failed",
+}
+
+
+class OarSubmitter(Submitter):
+    """``oarsub -S`` (``--hold`` to hold; the script, made executable, is run by OAR, which
+    reads its ``#OAR`` lines); ``oarstat -J -f -j`` (JSON); ``oardel``."""
+
+    native_states = OAR_STATES
+    executable = True
+
+    def submit_command(self, script, hold):
+        return Command(["oarsub", *(["--hold"] if hold else []), "-S", script])
+
+    def job_id(self, output):
+        return first_match(r"^OAR_JOB_ID\s*=\s*(\d+)\s*$", output, re.MULTILINE)
+
+    def outputs(self, spec, script):
+        named = [path for path in (spec.output, spec.error) if path]
+        if named:
+            return list(dict.fromkeys(named))
+        stem = f"OAR.{spec.name}.{{{{id}}}}" if spec.name else "OAR.{{id}}"
+        return [f"{stem}.stdout", f"{stem}.stderr"]
+
+    def status_commands(self, job_id, workdir=None):
+        return [["oarstat", "-J", "-f", "-j", job_id]]
+
+    def read_status(self, job_id, result):
+        if not result.ok:
+            return None
+        try:
+            document = json.loads(result.stdout)
+        except ValueError:
+            return None
+        job = document.get(job_id) if isinstance(document, dict) else None
+        if not isinstance(job, dict) or not job.get("state"):
+            return None
+        native = str(job["state"])
+        state = self.state(native)
+        raw = integer(str(job.get("exit_code"))) if job.get("exit_code") is not None else None
+        # OAR keeps the script's raw wait status: the code shifted by 8, or the signal.
+        code = None if raw is None else (128 + (raw & 0x7F) if raw & 0x7F else raw >> 8)
+        events = [str(event.get("type", "")) for event in job.get("events") or []
+                  if isinstance(event, dict)]
+        if state == "completed" and code:
+            state = "failed"
+        if state == "failed":
+            if any("WALLTIME" in event for event in events):
+                state = "timeout"
+            elif any(event in ("FRAG_JOB_REQUEST", "USER_FRAG") for event in events):
+                state = "cancelled"
+        if state in ("pending", "running"):
+            code = None
+        return Status(state, native, code, ", ".join(events) or None)
+
+    def cancel_command(self, job_id):
+        return ["oardel", job_id]
+
+
+Oar.submitter = OarSubmitter

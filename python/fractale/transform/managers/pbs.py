@@ -34,6 +34,14 @@ from fractale.transform.directives import (
 )
 from fractale.transform.model import JobSpec
 from fractale.transform.registry import register
+from fractale.transform.submitter import (
+    Command,
+    Status,
+    Submitter,
+    integer,
+    key_values,
+    last_line,
+)
 
 RESOURCE_FIELDS = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "gpus_per_node",
                    "gpu_type", "memory_per_node", "memory_per_cpu", "walltime", "exclusive",
@@ -546,3 +554,76 @@ class Pbs(DirectiveManager):
             for component in values["components"]:
                 check_counts(component, ctx)
 
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# qstat's one-letter job_state (PBS Pro and Torque). A finished job (F, C, X) is read from
+# its exit status and, on PBS Pro, its substate.
+PBS_STATES = {
+    "Q": "pending", "H": "pending", "W": "pending", "T": "pending",
+    "R": "running", "E": "running", "B": "running", "S": "running", "U": "running",
+    "F": "completed", "C": "completed", "X": "completed",
+}
+# Exit statuses the servers give a job killed at its walltime (Torque -11, PBS Pro -29).
+PBS_WALLTIME_KILLED = frozenset({-11, -29})
+# PBS Pro's substates of a finished job: 91 terminated (deleted), 93 failed.
+PBS_SUBSTATES = {"91": "cancelled", "93": "failed"}
+
+
+def read_finished(native: str, fields: dict[str, str]) -> Status:
+    """A finished PBS or Moab job's status from its exit status (signals as 256+N)."""
+    status = integer(fields.get("Exit_status") or fields.get("exit_status"))
+    code = status
+    if status is not None and status >= 256:
+        code = 128 + status - 256
+    comment = fields.get("comment", "")
+    substate = PBS_SUBSTATES.get(fields.get("substate", ""))
+    if status in PBS_WALLTIME_KILLED or "walltime" in comment.lower() and "exceed" in comment:
+        return Status("timeout", native, code, comment or None)
+    if substate is not None:
+        return Status(substate, native, code, comment or None)
+    if status is None:
+        return Status("unknown", native, None, comment or "no exit status")
+    return Status("completed" if status == 0 else "failed", native, code, comment or None)
+
+
+class PbsSubmitter(Submitter):
+    """``qsub`` (``-h`` to hold); ``qstat -f``, then ``qstat -x -f`` for PBS Pro's finished
+    jobs (Torque answers ``-x`` in XML, read too); ``qdel``."""
+
+    native_states = PBS_STATES
+    default_outputs = ("{{name}}.o{{seq}}", "{{name}}.e{{seq}}")
+
+    def submit_command(self, script, hold):
+        return Command(["qsub", *(["-h"] if hold else []), script])
+
+    def job_id(self, output):
+        return last_line(output)
+
+    def placeholders(self, job_id):
+        return {"id": job_id, "seq": job_id.split(".")[0]}
+
+    def status_commands(self, job_id, workdir=None):
+        return [["qstat", "-f", job_id], ["qstat", "-x", "-f", job_id]]
+
+    def read_status(self, job_id, result):
+        if not result.ok:
+            return None
+        if result.stdout.lstrip().startswith("<"):
+            fields = dict(re.findall(r"<(\w+)>([^<]*)</\1>", result.stdout))
+        else:
+            fields = key_values(result.stdout)
+        native = fields.get("job_state", "").strip()
+        if not native:
+            return None
+        state = self.state(native)
+        if state == "completed":
+            return read_finished(native, fields)
+        return Status(state, native, None, fields.get("comment"))
+
+    def cancel_command(self, job_id):
+        return ["qdel", job_id]
+
+
+Pbs.submitter = PbsSubmitter

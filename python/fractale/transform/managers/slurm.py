@@ -31,6 +31,7 @@ from fractale.transform.directives import (
 )
 from fractale.transform.model import COMPONENT_FIELDS, JobSpec
 from fractale.transform.registry import register
+from fractale.transform.submitter import Command, Status, Submitter, integer
 
 # The directive that starts the next component of a heterogeneous job (packjob: its name
 # before Slurm 20.02).
@@ -380,3 +381,79 @@ def _settle_gpus(values, gpus, ctx):
         values["gpus_per_node"] = gpus // nodes
     else:
         ctx.lose("gpus_per_node", f"--gpus={gpus} does not divide over {nodes} nodes")
+
+
+# Submitting ------------------------------------------------------------------------------
+
+# squeue's long state names (and sacct's, whose CANCELLED may be followed by "by UID").
+SLURM_STATES = {
+    "PENDING": "pending", "CONFIGURING": "pending", "REQUEUED": "pending",
+    "REQUEUE_HOLD": "pending", "REQUEUE_FED": "pending", "RESV_DEL_HOLD": "pending",
+    "RUNNING": "running", "COMPLETING": "running", "SUSPENDED": "running",
+    "STOPPED": "running", "SIGNALING": "running", "STAGE_OUT": "running",
+    "RESIZING": "running",
+    "COMPLETED": "completed",
+    "FAILED": "failed", "BOOT_FAIL": "failed", "NODE_FAIL": "failed",
+    "OUT_OF_MEMORY": "failed", "PREEMPTED": "failed", "SPECIAL_EXIT": "failed",
+    "CANCELLED": "cancelled", "REVOKED": "cancelled",
+    "TIMEOUT": "timeout", "DEADLINE": "timeout",
+}
+
+
+class SlurmSubmitter(Submitter):
+    """``sbatch --parsable``; ``squeue`` while Slurm remembers the job, then ``sacct``;
+    ``scancel``."""
+
+    native_states = SLURM_STATES
+    default_outputs = ("slurm-{{id}}.out",)
+
+    def submit_command(self, script, hold):
+        return Command(["sbatch", "--parsable", *(["--hold"] if hold else []), script])
+
+    def job_id(self, output):
+        # "jobid" or "jobid;cluster", after any warning lines.
+        for line in reversed(output.strip().splitlines()):
+            match = re.fullmatch(r"(\d+)(?:;\S+)?", line.strip())
+            if match:
+                return match.group(1)
+        return None
+
+    def status_commands(self, job_id, workdir=None):
+        return [
+            ["squeue", "--noheader", "--states=all", f"--jobs={job_id}",
+             "--Format=JobID:|,State:|,Reason:|,exit_code:|"],
+            ["sacct", "--noheader", "--parsable2", "--allocations", f"--jobs={job_id}",
+             "--format=JobID,State,ExitCode"],
+        ]
+
+    def read_status(self, job_id, result):
+        if not result.ok:
+            return None
+        rows = [line.split("|") for line in result.stdout.splitlines() if "|" in line]
+        rows = [row for row in rows if row[0].strip() == job_id] or rows
+        if not rows:
+            return None
+        row = [cell.strip() for cell in rows[0]]
+        native = row[1].split()[0] if row[1] else ""
+        if result.argv[0] == "squeue":
+            # squeue's exit_code is the raw wait status: the code shifted left by 8, or the
+            # signal that killed the batch script.
+            raw = integer(row[3]) if len(row) > 3 else None
+            code = None if raw is None else (128 + (raw & 0x7F) if raw & 0x7F else raw >> 8)
+            reason = row[2] if len(row) > 2 and row[2] not in ("", "None") else None
+        else:
+            status, _, signal = (row[2] if len(row) > 2 else "").partition(":")
+            code = integer(status)
+            if code is not None and not code and integer(signal):
+                code = 128 + int(signal)
+            reason = None
+        state = self.state(native)
+        if state in ("pending", "running"):
+            code = None
+        return Status(state, native, code, reason)
+
+    def cancel_command(self, job_id):
+        return ["scancel", job_id]
+
+
+Slurm.submitter = SlurmSubmitter

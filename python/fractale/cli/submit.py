@@ -1,0 +1,67 @@
+"""``fractale submit``: run a job on the cluster chosen for it (or named), here or over SSH."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from fractale.cli.cluster import config_dir_option
+from fractale.cli.options import UserError, json_option
+from fractale.cli.satisfy import from_option, job_argument, load, require_option
+from fractale.cli.select import by_option, choose_rule, seed_option
+
+
+@click.command("submit")
+@job_argument
+@click.option("--cluster", "target", metavar="NAME", help="Submit to this cluster.")
+@by_option
+@seed_option
+@from_option
+@require_option
+@click.option("--dry-run", is_flag=True,
+              help="Print what would run on which host, and change nothing.")
+@click.option("--hold", is_flag=True, help="Submit the job held: it waits for a release.")
+@click.option("--jobspec", is_flag=True,
+              help="On a Flux cluster, submit a canonical jobspec (flux job submit) instead "
+                   "of a batch script (flux batch).")
+@json_option
+@config_dir_option
+def submit(job, target, by, deprecated_policy, seed, manager, requires, dry_run, hold, jobspec,
+           as_json, config_dir):
+    """Submit JOB to the selected (or named) cluster: write it for that cluster's scheduler
+    with its software loads, copy it there (locally or over SSH), submit it with the
+    scheduler's own command and print the job id. Exit 1 when no cluster can run it."""
+    from fractale.errors import MatchError
+    from fractale.submission import Plan
+    from fractale.submission import submit as submit_job
+
+    if target and (by or deprecated_policy):
+        raise UserError("give --cluster or --by, not both")
+    policy = choose_rule(by, deprecated_policy)
+    fleet, parsed = load(job, manager, requires, (), config_dir)
+    try:
+        done = submit_job(parsed, target, policy=policy, seed=seed, store=fleet.store,
+                          hold=hold, dry_run=dry_run, jobspec=jobspec)
+    except MatchError as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
+    if isinstance(done, Plan):
+        if as_json:
+            click.echo(json.dumps({"dry_run": True, **done.to_dict()}, indent=2))
+            return
+        click.echo(f"Would submit to {done.cluster} ({done.scheduler}) on {done.where}"
+                   f"{' (held)' if done.hold else ''}:")
+        click.echo(f"  write  {done.script}")
+        click.echo(f"  run    {done.command}")
+        click.echo("--- script ---")
+        click.echo(done.text, nl=not done.text.endswith("\n"))
+        return
+    record = done.record
+    if as_json:
+        click.echo(json.dumps(record.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(record.id)
+    click.echo(f"Submitted {record.ref} ({record.scheduler}{', held' if hold else ''}) on "
+               f"{done.record.submit['url']}: {record.script}", err=True)
