@@ -40,23 +40,15 @@ def status_from(name, job_id, *outputs):
 # ---- every manager
 
 
-# Grid Engine joined the managers after the adapters were written; its own is still to come.
-NO_ADAPTER_YET = {"gridengine"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(manager.name, marks=pytest.mark.xfail(
-        reason="Grid Engine's submit adapter is still to be written", raises=AssertionError))
-    if manager.name in NO_ADAPTER_YET else manager.name
-    for manager in all_managers()
-])
+@pytest.mark.parametrize("name", [manager.name for manager in all_managers()])
 def test_every_manager_fractale_writes_has_an_adapter_whose_states_map_into_the_one_set(name):
     assert get(name).submitter is not None, f"{name} has no submit adapter"
     submitter = adapter(name)
     assert submitter.native_states, f"{name} maps no native state"
     assert set(submitter.native_states.values()) <= set(STATES)
     assert "42" in submitter.cancel_command("42")
-    assert all("42" in " ".join(argv) for argv in submitter.status_commands("42"))
+    # A status command names the job (Grid Engine's qstat lists every job, and qacct names it).
+    assert any("42" in " ".join(argv) for argv in submitter.status_commands("42"))
     held = submitter.submit_command("/w/job.sh", True)
     free = submitter.submit_command("/w/job.sh", False)
     assert held.argv != free.argv or name == "kubernetes"
@@ -432,3 +424,76 @@ def test_kubernetes_reads_kubectl_get_job_json(status, expected):
 def test_kubernetes_does_not_know_a_deleted_job():
     gone = ("", 1, 'Error from server (NotFound): jobs.batch "hello" not found')
     assert status_from("kubernetes", "hello", gone) is None
+
+
+# ---- Grid Engine
+
+# qstat -u '*' -xml, as Son of Grid Engine 8.1.9 prints it (trimmed to the jobs' fields).
+QSTAT_XML = """<?xml version='1.0'?>
+<job_info  xmlns:xsd="http://arc.liv.ac.uk/repos/darcs/sge/source/dist/util/resources/schemas/qstat/qstat.xsd">
+  <queue_info>
+    <job_list state="running">
+      <JB_job_number>1158</JB_job_number>
+      <JB_name>md</JB_name>
+      <state>r</state>
+      <queue_name>all.q@vm</queue_name>
+      <slots>2</slots>
+    </job_list>
+  </queue_info>
+  <job_info>
+    <job_list state="pending">
+      <JB_job_number>1157</JB_job_number>
+      <JB_name>getest</JB_name>
+      <state>hqw</state>
+      <slots>1</slots>
+    </job_list>
+    <job_list state="pending">
+      <JB_job_number>1160</JB_job_number>
+      <JB_name>broken</JB_name>
+      <state>Eqw</state>
+      <slots>1</slots>
+    </job_list>
+  </job_info>
+</job_info>
+"""
+
+
+def qacct(number, failed, exit_status):
+    return (f"==============================================================\n"
+            f"qname        all.q               \nhostname     vm                  \n"
+            f"jobname      getest              \njobnumber    {number}                \n"
+            f"failed       {failed}    \nexit_status  {exit_status}                   \n")
+
+
+def test_gridengine_submits_tersely_and_holds_with_h():
+    assert adapter("gridengine").submit_command("/w/a.sh", True).argv == [
+        "qsub", "-terse", "-h", "/w/a.sh"]
+    assert adapter("gridengine").job_id("1157\n") == "1157"
+    assert adapter("gridengine").job_id("1161.1-3:1\n") == "1161"
+    assert adapter("gridengine").job_id("Unable to run job: Job was rejected\n") is None
+
+
+@pytest.mark.parametrize("job_id, expected", [
+    ("1158", Status("running", "r")),
+    ("1157", Status("pending", "hqw")),
+    ("1160", Status("failed", "Eqw")),
+])
+def test_gridengine_reads_qstat_xml_while_the_job_is_queued_or_running(job_id, expected):
+    assert status_from("gridengine", job_id, (QSTAT_XML, 0, "")) == expected
+
+
+@pytest.mark.parametrize("failed, exit_status, state, code", [
+    ("0", "0", "completed", 0),
+    ("0", "3", "failed", 3),
+    ("100 : assumedly after job", "137", "cancelled", 137),
+    ("1  : before job", "0", "failed", 0),
+])
+def test_gridengine_reads_qacct_once_the_job_has_ended(failed, exit_status, state, code):
+    ended = status_from("gridengine", "1157", (QSTAT_XML.replace("1157", "9"), 0, ""),
+                        (qacct(1157, failed, exit_status), 0, ""))
+    assert (ended.state, ended.exit_code) == (state, code)
+
+
+def test_gridengine_does_not_know_a_job_before_accounting_records_it():
+    assert status_from("gridengine", "77", (QSTAT_XML, 0, ""),
+                       ("", 1, "error: job id 77 not found")) is None

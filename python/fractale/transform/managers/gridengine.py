@@ -37,6 +37,15 @@ from fractale.transform.directives import (
 )
 from fractale.transform.model import JobSpec
 from fractale.transform.registry import register
+from fractale.transform.submitter import (
+    Command,
+    Status,
+    Submitter,
+    first_match,
+    integer,
+    key_values,
+    last_line,
+)
 
 # The PEs written: one task of many CPUs, and one task per slot.
 SMP_PE = "smp"
@@ -834,3 +843,77 @@ class GridEngine(DirectiveManager):
         gpus = ctx.scratch.get("_gpus_per_slot")
         if gpus:
             values["gpus_per_task"] = gpus * per_task
+
+
+# qstat's state letters -> STATES. A job shows several ("hqw": held, queued, waiting); the
+# first of these letters it shows decides, so an error or a deletion outranks the rest.
+GRIDENGINE_STATES = {
+    "E": "failed",      # error state: the job stays queued until cleared or deleted
+    "d": "cancelled",   # being deleted
+    "r": "running",
+    "R": "running",     # restarted
+    "t": "running",     # being transferred to its host
+    "s": "running",     # suspended by its owner
+    "S": "running",     # suspended with its queue
+    "T": "running",     # suspended by a load threshold
+    "h": "pending",     # held
+    "q": "pending",
+    "w": "pending",
+}
+
+
+class GridEngineSubmitter(Submitter):
+    """``qsub -terse`` (``-h`` to hold); ``qstat -u '*' -xml`` while the job is queued or
+    running, then ``qacct -j`` once it has ended (accounting writes its record a few seconds
+    after the end; until then the job reads as unknown); ``qdel``."""
+
+    native_states = GRIDENGINE_STATES
+    # With no -o/-e, Grid Engine writes NAME.oID and NAME.eID in the working directory.
+    default_outputs = ("{{name}}.o{{id}}", "{{name}}.e{{id}}")
+
+    def submit_command(self, script, hold):
+        return Command(["qsub", "-terse", *(["-h"] if hold else []), script])
+
+    def job_id(self, output):
+        # -terse prints the id alone; an array job's as ID.FIRST-LAST:STEP.
+        line = last_line(output)
+        match = re.fullmatch(r"(\d+)(?:\.\S*)?", line or "")
+        return match.group(1) if match else None
+
+    def status_commands(self, job_id, workdir=None):
+        return [["qstat", "-u", "*", "-xml"], ["qacct", "-j", job_id]]
+
+    def state(self, native):
+        for letter, state in GRIDENGINE_STATES.items():
+            if letter in native:
+                return state
+        return "unknown"
+
+    def read_status(self, job_id, result):
+        if not result.ok:
+            return None
+        text = result.stdout
+        if text.lstrip().startswith("<"):
+            for entry in re.findall(r"<job_list\b.*?</job_list>", text, re.S):
+                if re.search(rf"<JB_job_number>{re.escape(job_id)}</JB_job_number>", entry):
+                    native = first_match(r"<state>([^<]*)</state>", entry) or ""
+                    return Status(self.state(native), native)
+            return None
+        fields = key_values(text, " ")
+        if fields.get("jobnumber") != job_id:
+            return None
+        failed = fields.get("failed", "0").split()[0]
+        code = integer(fields.get("exit_status"))
+        native = f"failed {fields.get('failed', '0')}; exit_status {code}"
+        if failed == "0" and code == 0:
+            return Status("completed", native, code)
+        if fields.get("failed", "").startswith("100") and code is not None and code >= 128:
+            # qdel of a running job: killed by a signal ("assumedly after job").
+            return Status("cancelled", native, code, "killed by a signal")
+        return Status("failed", native, code, None if failed == "0" else fields.get("failed"))
+
+    def cancel_command(self, job_id):
+        return ["qdel", job_id]
+
+
+GridEngine.submitter = GridEngineSubmitter
