@@ -116,3 +116,9 @@ def test_count_of_an_invalid_or_missing_file_exits_two(files, tmp_path):
     assert (missing.returncode, missing.stderr) == (2, expected)
     directory = fractale("jobspec", "validate", tmp_path)
     assert directory.returncode == 2 and "is a directory" in directory.stderr
+
+
+def test_a_file_that_never_ends_is_refused_not_read_forever():
+    done = fractale("jobspec", "validate", "/dev/zero")
+    assert done.returncode == 2
+    assert "goes on past the 67108864 bytes read at most" in done.stdout + done.stderr

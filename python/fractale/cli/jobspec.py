@@ -23,9 +23,17 @@ lenient_option = click.option(
 )
 
 
+# As the core's own jobspec reader: a jobspec is kilobytes, and an endless file is refused.
+MAX_JOBSPEC_BYTES = 64 << 20
+
+
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_JOBSPEC_BYTES + 1)
+        if len(data) > MAX_JOBSPEC_BYTES:
+            raise UserError(f"{path} goes on past the {MAX_JOBSPEC_BYTES} bytes read at most")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise UserError(f"no such jobspec: {path}") from None
     except IsADirectoryError:
