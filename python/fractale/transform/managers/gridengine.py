@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fractale.transform import launchers, units
-from fractale.transform.codecs import MailEvents, read_env_items, write_env_items
+from fractale.transform.codecs import MailEvents
 from fractale.transform.directives import (
     Codec,
     Context,
@@ -35,6 +35,7 @@ from fractale.transform.directives import (
     Text,
     UnsafeValue,
 )
+from fractale.transform.managers.pbs import Export
 from fractale.transform.model import JobSpec
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
@@ -548,21 +549,6 @@ class WorkDir(Codec):
         return [] if spec.workdir is None else [spec.workdir]
 
 
-class Export(Codec):
-    """``-V`` exports the submitting environment; ``-v NAME=value,...`` sets variables."""
-
-    fields = ("export_env", "environment")
-
-    def read(self, value, ctx):
-        return {"environment": read_env_items(value.split(","), ctx)}
-
-    def write(self, spec, ctx):
-        if spec.export_env == "none":
-            ctx.lose("export_env", "Grid Engine exports nothing by default; no directive says so")
-        items = write_env_items(spec, ctx)
-        return [",".join(items)] if items else []
-
-
 class YesNo(Codec):
     """``-r y|n`` and the like: a boolean field."""
 
@@ -693,7 +679,7 @@ OPTIONS = (
     Option(("-cwd",), WorkDir(current=True)),
     Option(("-wd",), WorkDir(current=False)),
     Option(("-V",), Flag("export_env", "all")),
-    Option(("-v",), Export()),
+    Option(("-v",), Export("Grid Engine")),
     Option(("-M",), Text("mail_user")),
     Option(("-m",), Mail(MAIL, "", none="n")),
     Option(("-r",), YesNo("requeue")),

@@ -432,16 +432,21 @@ class Destination(Codec):
 
 
 class Export(Codec):
-    """``-V`` exports the submitting environment; ``-v NAME=value,...`` sets variables."""
+    """``-V`` exports the submitting environment; ``-v NAME=value,...`` sets variables (as
+    PBS, Moab and Grid Engine all spell it)."""
 
     fields = ("export_env", "environment")
+
+    def __init__(self, manager: str = "PBS") -> None:
+        self.manager = manager
 
     def read(self, value, ctx):
         return {"environment": read_env_items(value.split(","), ctx)}
 
     def write(self, spec, ctx):
         if spec.export_env == "none":
-            ctx.lose("export_env", "PBS exports nothing by default; no directive says so")
+            ctx.lose("export_env",
+                     f"{self.manager} exports nothing by default; no directive says so")
         items = write_env_items(spec, ctx)
         return [",".join(items)] if items else []
 
