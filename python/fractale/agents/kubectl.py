@@ -13,9 +13,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from fractale.agents.conditions import Outcome
 from fractale.agents.execute import Completed, Executor
+
+if TYPE_CHECKING:
+    from fractale.agents.base import Context
 
 POLL_SECONDS = 2.0
 # What fractale keeps of a Job's logs, and how long it lets a follow run on after the end.
@@ -187,3 +191,46 @@ class Kubectl:
         follower.join(5)
         logs = followed[0].output if followed else ""
         return JobEnd(condition, detail, logs, self.events(job))
+
+
+def apply_and_follow(ctx: Context, kubectl: Kubectl, step: str, resource: str, path: str,
+                     job: str, log_target: str, following: str,
+                     outputs: dict[str, Any]) -> Outcome:
+    """Replace ``resource`` (``kind/name``) with the manifest at ``path`` (deleting the
+    earlier one and waiting for it to go), then follow the Job ``job`` it runs to its end,
+    its logs read from ``log_target``: the outcome of a Kubernetes step."""
+    deleted, applied = kubectl.replace(resource, path, ctx.timeout)
+    if applied.returncode != 0:
+        kind = resource.split("/", 1)[0]
+        what = f"delete of the earlier {kind}" if applied is deleted else "apply"
+        return Outcome(
+            False,
+            f"kubectl {what} failed (exit {applied.returncode})",
+            output=applied.output,
+            returncode=applied.returncode,
+            command=applied.command,
+            executed=True,
+            outputs=outputs,
+        )
+    ctx.echo(f"[{step}] applied {resource}; following {following}")
+    end = kubectl.wait_job(
+        job,
+        f"job-name={job}",
+        log_target,
+        timeout=ctx.timeout,
+        pending=ctx.pending_timeout,
+        echo=lambda line: ctx.echo(f"[{job}] {line}"),
+    )
+    outputs.update(
+        {"applied": True, "logs": end.logs, "condition": end.condition, "events": end.events}
+    )
+    return Outcome(
+        end.condition == "Complete",
+        f"{resource} ended {end.condition}" + (f": {end.detail}" if end.detail else ""),
+        output=end.output(),
+        returncode=0 if end.condition == "Complete" else 1,
+        command=applied.command,
+        state=end.condition,
+        executed=True,
+        outputs=outputs,
+    )

@@ -18,7 +18,7 @@ import yaml
 
 from fractale.agents.base import Context, StepAgent
 from fractale.agents.conditions import Outcome
-from fractale.agents.kubectl import Kubectl
+from fractale.agents.kubectl import Kubectl, apply_and_follow
 from fractale.errors import AgentError
 
 SYSTEM = """\
@@ -154,37 +154,5 @@ class KubernetesJobAgent(StepAgent):
                 final=True,
                 outputs=outputs,
             )
-        deleted, applied = kubectl.replace(f"job/{job}", str(path), ctx.timeout)
-        if applied.returncode != 0:
-            what = "delete of the earlier Job" if applied is deleted else "apply"
-            return Outcome(
-                False,
-                f"kubectl {what} failed (exit {applied.returncode})",
-                output=applied.output,
-                returncode=applied.returncode,
-                command=applied.command,
-                executed=True,
-                outputs=outputs,
-            )
-        ctx.echo(f"[{self.name}] applied job/{job}; following its logs")
-        end = kubectl.wait_job(
-            job,
-            f"job-name={job}",
-            f"job/{job}",
-            timeout=ctx.timeout,
-            pending=ctx.pending_timeout,
-            echo=lambda line: ctx.echo(f"[{job}] {line}"),
-        )
-        outputs.update(
-            {"applied": True, "logs": end.logs, "condition": end.condition, "events": end.events}
-        )
-        return Outcome(
-            end.condition == "Complete",
-            f"job/{job} ended {end.condition}" + (f": {end.detail}" if end.detail else ""),
-            output=end.output(),
-            returncode=0 if end.condition == "Complete" else 1,
-            command=applied.command,
-            state=end.condition,
-            executed=True,
-            outputs=outputs,
-        )
+        return apply_and_follow(ctx, kubectl, self.name, f"job/{job}", str(path), job,
+                                f"job/{job}", "its logs", outputs)

@@ -17,7 +17,7 @@ import yaml
 
 from fractale.agents.base import Context, StepAgent
 from fractale.agents.conditions import Outcome
-from fractale.agents.kubectl import Kubectl
+from fractale.agents.kubectl import Kubectl, apply_and_follow
 from fractale.agents.minicluster_checks import API_VERSION, minicluster_problems
 
 CRD = "miniclusters.flux-framework.org"
@@ -122,38 +122,8 @@ class MiniClusterAgent(StepAgent):
                 final=True,
                 outputs=outputs,
             )
-        deleted, applied = kubectl.replace(f"minicluster/{name}", str(path), ctx.timeout)
-        if applied.returncode != 0:
-            what = "delete of the earlier MiniCluster" if applied is deleted else "apply"
-            return Outcome(
-                False,
-                f"kubectl {what} failed (exit {applied.returncode})",
-                output=applied.output,
-                returncode=applied.returncode,
-                command=applied.command,
-                executed=True,
-                outputs=outputs,
-            )
-        ctx.echo(f"[{self.name}] applied minicluster/{name}; following the lead broker")
         # The operator runs a MiniCluster as an indexed Job of the same name; index 0 leads.
-        end = kubectl.wait_job(
-            name,
-            f"job-name={name}",
+        return apply_and_follow(
+            ctx, kubectl, self.name, f"minicluster/{name}", str(path), name,
             f"job-name={name},batch.kubernetes.io/job-completion-index=0",
-            timeout=ctx.timeout,
-            pending=ctx.pending_timeout,
-            echo=lambda line: ctx.echo(f"[{name}] {line}"),
-        )
-        outputs.update(
-            {"applied": True, "logs": end.logs, "condition": end.condition, "events": end.events}
-        )
-        return Outcome(
-            end.condition == "Complete",
-            f"minicluster/{name} ended {end.condition}" + (f": {end.detail}" if end.detail else ""),
-            output=end.output(),
-            returncode=0 if end.condition == "Complete" else 1,
-            command=applied.command,
-            state=end.condition,
-            executed=True,
-            outputs=outputs,
-        )
+            "the lead broker", outputs)
