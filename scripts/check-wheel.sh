@@ -35,7 +35,7 @@ exercise() {
   (
     cd "$work"
     "$venv/bin/fractale" script --config-dir "$root/examples/fleet" \
-      "$root/examples/jobs/gromacs.sh" --require 'gromacs>=2023' --policy cost >script.out
+      "$root/examples/jobs/gromacs.sh" --require 'gromacs>=2023' --by cost >script.out
     grep -qFx '# Software on quartz, found by fractale' script.out &&
       grep -qFx 'spack load gromacs@2023.1/q3kcqxs' script.out &&
       grep -qFx '#SBATCH --nodes=4' script.out ||
