@@ -40,8 +40,16 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// Core errors become Python exceptions with `?`; the attributes need the GIL, which every
+/// caller of a binding already holds.
+impl From<Error> for PyErr {
+    fn from(err: Error) -> PyErr {
+        Python::attach(|py| to_pyerr(py, err))
+    }
+}
+
 /// The exception for an error, carrying `file`, `location` and `expected` as attributes.
-pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
+fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
     let message = err.to_string();
     let pyerr = match &err {
         Error::Jgf { .. } => JGFError::new_err(message),

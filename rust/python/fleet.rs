@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
-use super::errors::to_pyerr;
 use super::jobspec::Jobspec;
 use crate::fleet::{ClusterSource, Fleet};
 
@@ -30,9 +29,7 @@ impl CompiledFleet {
             .into_iter()
             .map(|(name, path)| ClusterSource { name, path })
             .collect();
-        let fleet = py
-            .detach(|| Fleet::open(&sources, cache.as_deref()))
-            .map_err(|e| to_pyerr(py, e))?;
+        let fleet = py.detach(|| Fleet::open(&sources, cache.as_deref()))?;
         Ok(CompiledFleet { fleet })
     }
 

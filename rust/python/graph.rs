@@ -9,7 +9,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 
 use super::convert::{to_py, to_value};
-use super::errors::to_pyerr;
 use super::jobspec::Jobspec;
 use crate::error::Error;
 use crate::graph::ResourceGraph as CoreGraph;
@@ -272,7 +271,7 @@ impl ResourceGraph {
         op: Op,
     ) -> PyResult<MatchResult> {
         let js = Jobspec::coerce(jobspec)?;
-        let policy = Policy::parse(policy).map_err(|e| to_pyerr(py, e))?;
+        let policy = Policy::parse(policy)?;
         let graph = self.graph.clone();
         let outcome = py.detach(|| {
             let mut state = self
@@ -309,10 +308,9 @@ fn load(
 ) -> PyResult<(CoreGraph, Option<String>)> {
     if let Ok(d) = source.cast::<PyDict>() {
         let value = to_value(d.as_any())
-            .map_err(|c| to_pyerr(py, Error::jgf(None, c.location, c.problem)))?;
-        let g = py
-            .detach(|| jgf::from_value_as(value, None, layout).map(CoreGraph::from_document))
-            .map_err(|e| to_pyerr(py, e))?;
+            .map_err(|c| PyErr::from(Error::jgf(None, c.location, c.problem)))?;
+        let g =
+            py.detach(|| jgf::from_value_as(value, None, layout).map(CoreGraph::from_document))?;
         return Ok((g, None));
     }
     let text: Option<String> = if let Ok(s) = source.cast::<PyString>() {
@@ -322,27 +320,22 @@ fn load(
     };
     if let Some(text) = text.as_ref().filter(|t| t.trim_start().starts_with('{')) {
         let text = text.clone();
-        let g = py
-            .detach(move || {
-                jgf::parse_bytes_as(text.as_bytes(), None, layout).map(CoreGraph::from_document)
-            })
-            .map_err(|e| to_pyerr(py, e))?;
+        let g = py.detach(move || {
+            jgf::parse_bytes_as(text.as_bytes(), None, layout).map(CoreGraph::from_document)
+        })?;
         return Ok((g, None));
     }
     // Longer than any path the kernel takes: text that is not JGF, never echoed whole.
     if let Some(text) = text.as_ref().filter(|t| t.len() > MAX_PATH_BYTES) {
-        return Err(to_pyerr(
-            py,
-            Error::jgf(
-                None,
-                "",
-                format!(
-                    "expected JGF text (a JSON object) or the path of a JGF file, found {} \
+        return Err(PyErr::from(Error::jgf(
+            None,
+            "",
+            format!(
+                "expected JGF text (a JSON object) or the path of a JGF file, found {} \
                      characters of other text",
-                    text.chars().count()
-                ),
+                text.chars().count()
             ),
-        ));
+        )));
     }
     let path: std::path::PathBuf = match source.extract() {
         Ok(p) => p,
@@ -355,12 +348,10 @@ fn load(
     };
     let name = path.display().to_string();
     let file = name.clone();
-    let g = py
-        .detach(move || {
-            let bytes = read_bounded(&path, MAX_GRAPH_BYTES, "graph", true)?;
-            jgf::parse_bytes_as(&bytes, Some(&file), layout).map(CoreGraph::from_document)
-        })
-        .map_err(|e| to_pyerr(py, e))?;
+    let g = py.detach(move || {
+        let bytes = read_bounded(&path, MAX_GRAPH_BYTES, "graph", true)?;
+        jgf::parse_bytes_as(&bytes, Some(&file), layout).map(CoreGraph::from_document)
+    })?;
     Ok((g, Some(name)))
 }
 
@@ -428,7 +419,7 @@ impl ResourceGraph {
         end: Option<i64>,
         policy: &str,
     ) -> PyResult<Py<Allocation>> {
-        let policy = Policy::parse(policy).map_err(|e| to_pyerr(py, e))?;
+        let policy = Policy::parse(policy)?;
         let g = &self.graph;
         let by_name = self.nodes_by_name.get_or_init(|| {
             let node_type = g.types.get("node");
@@ -440,10 +431,9 @@ impl ResourceGraph {
         let mut claims = Vec::with_capacity(nodes.len());
         for (name, cores) in &nodes {
             let v = by_name.get(name).ok_or_else(|| {
-                to_pyerr(
-                    py,
-                    Error::matching(format!("the graph has no node named {name:?}")),
-                )
+                PyErr::from(Error::matching(format!(
+                    "the graph has no node named {name:?}"
+                )))
             })?;
             claims.push((*v, *cores));
         }
@@ -455,12 +445,12 @@ impl ResourceGraph {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             Matcher::new(g).hold(&mut state, &claims, window, policy)
         };
-        let held = held.map_err(|e| to_pyerr(py, e))?;
+        let held = held?;
         self.allocation(py, held)
     }
 
     /// Give back an allocation (or the allocation with this job id).
-    fn release(&self, py: Python<'_>, allocation: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn release(&self, allocation: &Bound<'_, PyAny>) -> PyResult<()> {
         let jobid = if let Ok(a) = allocation.cast::<Allocation>() {
             a.get().jobid
         } else if allocation.is_instance_of::<PyInt>() && !allocation.is_instance_of::<PyBool>() {
@@ -468,14 +458,11 @@ impl ResourceGraph {
             match allocation.extract::<u64>() {
                 Ok(id) => id,
                 Err(_) => {
-                    return Err(to_pyerr(
-                        py,
-                        Error::Match {
-                            message: format!(
-                                "no allocation with job id {allocation} is held on this graph"
-                            ),
-                        },
-                    ))
+                    return Err(PyErr::from(Error::Match {
+                        message: format!(
+                            "no allocation with job id {allocation} is held on this graph"
+                        ),
+                    }))
                 }
             }
         } else {
@@ -484,7 +471,7 @@ impl ResourceGraph {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         Matcher::new(&self.graph)
             .release(&mut state, jobid)
-            .map_err(|e| to_pyerr(py, e))
+            .map_err(PyErr::from)
     }
 
     /// Job ids of the jobs held: allocated now or reserved.

@@ -8,7 +8,6 @@ use pyo3::types::{PyDict, PyString};
 use serde_json::Value;
 
 use super::convert::{to_py, to_value};
-use super::errors::to_pyerr;
 use crate::error::Error;
 use crate::input::{read_bounded, MAX_JOBSPEC_BYTES};
 use crate::jobspec::{self, Jobspec as CoreJobspec, Rules};
@@ -26,7 +25,7 @@ fn parse_text(
     strict: bool,
 ) -> PyResult<CoreJobspec> {
     let value = decode_text(py, text, source)?;
-    CoreJobspec::from_value_with(value, source, strict).map_err(|e| to_pyerr(py, e))
+    CoreJobspec::from_value_with(value, source, strict).map_err(PyErr::from)
 }
 
 /// Jobspec text decoded into a JSON value, errors located by line and column.
@@ -36,14 +35,11 @@ fn decode_text(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Val
         match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                return Err(to_pyerr(
-                    py,
-                    Error::jobspec(
-                        source,
-                        format!("line {} column {}", e.line(), e.column()),
-                        format!("is not valid JSON ({e})"),
-                    ),
-                ))
+                return Err(PyErr::from(Error::jobspec(
+                    source,
+                    format!("line {} column {}", e.line(), e.column()),
+                    format!("is not valid JSON ({e})"),
+                )))
             }
         }
     } else {
@@ -55,7 +51,7 @@ fn decode_text(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Val
         let options = PyDict::new(py);
         options.set_item("Loader", loader)?;
         match yaml.call_method("load", (text,), Some(&options)) {
-            Ok(doc) => document(py, &doc, source)?,
+            Ok(doc) => document(&doc, source)?,
             Err(err) => {
                 let value = err.value(py);
                 let mark = value.getattr("problem_mark").ok().filter(|m| !m.is_none());
@@ -73,10 +69,11 @@ fn decode_text(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Val
                     .ok()
                     .and_then(|p| p.extract::<String>().ok())
                     .unwrap_or_else(|| value.to_string());
-                return Err(to_pyerr(
-                    py,
-                    Error::jobspec(source, location, format!("is not valid YAML ({problem})")),
-                ));
+                return Err(PyErr::from(Error::jobspec(
+                    source,
+                    location,
+                    format!("is not valid YAML ({problem})"),
+                )));
             }
         }
     };
@@ -99,14 +96,14 @@ pub fn check_jobspec(
 ) -> PyResult<(u64, Tally)> {
     let value = decode_text(py, text, source)?;
     let rules = if lenient { Rules::Flux } else { Rules::Rfc };
-    let checked = jobspec::check(value, source, rules).map_err(|e| to_pyerr(py, e))?;
+    let checked = jobspec::check(value, source, rules)?;
     Ok((checked.version, jobspec::tally(&checked.resources)))
 }
 
 /// A jobspec handed over as Python objects, as a JSON value; what cannot be one is a
 /// `JobspecError` at its place.
-fn document(py: Python<'_>, obj: &Bound<'_, PyAny>, source: Option<&str>) -> PyResult<Value> {
-    to_value(obj).map_err(|c| to_pyerr(py, Error::jobspec(source, c.location, c.problem)))
+fn document(obj: &Bound<'_, PyAny>, source: Option<&str>) -> PyResult<Value> {
+    to_value(obj).map_err(|c| PyErr::from(Error::jobspec(source, c.location, c.problem)))
 }
 
 impl Jobspec {
@@ -120,10 +117,10 @@ impl Jobspec {
             return Ok(Arc::new(parse_text(py, &s.to_cow()?, None, true)?));
         }
         if let Ok(d) = obj.cast::<PyDict>() {
-            let value = document(py, d.as_any(), None)?;
+            let value = document(d.as_any(), None)?;
             return CoreJobspec::from_value(value, None)
                 .map(Arc::new)
-                .map_err(|e| to_pyerr(py, e));
+                .map_err(PyErr::from);
         }
         Err(pyo3::exceptions::PyTypeError::new_err(format!(
             "expected a Jobspec, jobspec text or a dict, got {}",
@@ -140,17 +137,13 @@ impl Jobspec {
     #[pyo3(signature = (path, *, strict = true))]
     fn from_path(py: Python<'_>, path: std::path::PathBuf, strict: bool) -> PyResult<Jobspec> {
         let name = path.display().to_string();
-        let bytes = read_bounded(&path, MAX_JOBSPEC_BYTES, "jobspec", false)
-            .map_err(|e| to_pyerr(py, e))?;
+        let bytes = read_bounded(&path, MAX_JOBSPEC_BYTES, "jobspec", false)?;
         let text = String::from_utf8(bytes).map_err(|e| {
-            to_pyerr(
-                py,
-                Error::jobspec(
-                    Some(&name),
-                    format!("byte {}", e.utf8_error().valid_up_to()),
-                    "expected UTF-8 text",
-                ),
-            )
+            PyErr::from(Error::jobspec(
+                Some(&name),
+                format!("byte {}", e.utf8_error().valid_up_to()),
+                "expected UTF-8 text",
+            ))
         })?;
         Ok(Jobspec {
             inner: Arc::new(parse_text(py, &text, Some(&name), strict)?),
@@ -174,13 +167,13 @@ impl Jobspec {
     /// Validate an already parsed jobspec document.
     #[staticmethod]
     #[pyo3(signature = (document, *, strict = true))]
-    fn from_dict(py: Python<'_>, document: &Bound<'_, PyDict>, strict: bool) -> PyResult<Jobspec> {
-        let value = self::document(py, document.as_any(), None)?;
+    fn from_dict(document: &Bound<'_, PyDict>, strict: bool) -> PyResult<Jobspec> {
+        let value = self::document(document.as_any(), None)?;
         CoreJobspec::from_value_with(value, None, strict)
             .map(|js| Jobspec {
                 inner: Arc::new(js),
             })
-            .map_err(|e| to_pyerr(py, e))
+            .map_err(PyErr::from)
     }
 
     #[getter]
