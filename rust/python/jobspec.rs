@@ -17,67 +17,18 @@ pub struct Jobspec {
     pub inner: Arc<CoreJobspec>,
 }
 
-/// Parse jobspec text: JSON directly, YAML through PyYAML (jobspecs are YAML documents).
-fn parse_text(
-    py: Python<'_>,
-    text: &str,
-    source: Option<&str>,
-    strict: bool,
-) -> PyResult<CoreJobspec> {
-    let value = decode_text(py, text, source)?;
-    CoreJobspec::from_value_with(value, source, strict).map_err(PyErr::from)
+/// Read jobspec text (JSON or YAML, both read in the core) and validate it.
+fn parse_text(text: &str, source: Option<&str>, strict: bool) -> PyResult<CoreJobspec> {
+    Ok(CoreJobspec::from_text(text, source, strict)?)
 }
 
-/// Jobspec text decoded into a JSON value, errors located by line and column.
-fn decode_text(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Value> {
-    let trimmed = text.trim_start();
-    let value: Value = if trimmed.starts_with('{') {
-        match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                return Err(PyErr::from(Error::jobspec(
-                    source,
-                    format!("line {} column {}", e.line(), e.column()),
-                    format!("is not valid JSON ({e})"),
-                )))
-            }
-        }
-    } else {
-        let yaml = py.import("yaml")?;
-        // libyaml's safe loader when PyYAML has it: ten times the pure-Python one's speed.
-        let loader = yaml
-            .getattr("CSafeLoader")
-            .or_else(|_| yaml.getattr("SafeLoader"))?;
-        let options = PyDict::new(py);
-        options.set_item("Loader", loader)?;
-        match yaml.call_method("load", (text,), Some(&options)) {
-            Ok(doc) => document(&doc, source)?,
-            Err(err) => {
-                let value = err.value(py);
-                let mark = value.getattr("problem_mark").ok().filter(|m| !m.is_none());
-                let location = match mark {
-                    Some(m) => {
-                        let line: usize = m.getattr("line").and_then(|l| l.extract()).unwrap_or(0);
-                        let column: usize =
-                            m.getattr("column").and_then(|c| c.extract()).unwrap_or(0);
-                        format!("line {} column {}", line + 1, column + 1)
-                    }
-                    None => String::new(),
-                };
-                let problem = value
-                    .getattr("problem")
-                    .ok()
-                    .and_then(|p| p.extract::<String>().ok())
-                    .unwrap_or_else(|| value.to_string());
-                return Err(PyErr::from(Error::jobspec(
-                    source,
-                    location,
-                    format!("is not valid YAML ({problem})"),
-                )));
-            }
-        }
-    };
-    Ok(value)
+/// Read YAML text as the core reads a jobspec's: PyYAML's safe loader's values, or a
+/// `JobspecError` at the line and column where it stops being what a jobspec can hold.
+#[pyfunction]
+#[pyo3(signature = (text, source = None))]
+pub fn load_yaml(py: Python<'_>, text: &str, source: Option<&str>) -> PyResult<Py<PyAny>> {
+    let value = jobspec::yaml::read(text, source)?;
+    to_py(py, &value)
 }
 
 /// Per resource type, the least and the most a jobspec asks for.
@@ -88,13 +39,8 @@ type Tally = BTreeMap<String, (u64, Option<u64>)>;
 /// the least and the most it asks for (`None`: no upper bound). Raises `JobspecError`.
 #[pyfunction]
 #[pyo3(signature = (text, source = None, *, lenient = false))]
-pub fn check_jobspec(
-    py: Python<'_>,
-    text: &str,
-    source: Option<&str>,
-    lenient: bool,
-) -> PyResult<(u64, Tally)> {
-    let value = decode_text(py, text, source)?;
+pub fn check_jobspec(text: &str, source: Option<&str>, lenient: bool) -> PyResult<(u64, Tally)> {
+    let value = jobspec::read(text, source)?;
     let rules = if lenient { Rules::Flux } else { Rules::Rfc };
     let checked = jobspec::check(value, source, rules)?;
     Ok((checked.version, jobspec::tally(&checked.resources)))
@@ -109,12 +55,11 @@ fn document(obj: &Bound<'_, PyAny>, source: Option<&str>) -> PyResult<Value> {
 impl Jobspec {
     /// Accept a `Jobspec`, jobspec text or a dict wherever a jobspec is asked for.
     pub fn coerce(obj: &Bound<'_, PyAny>) -> PyResult<Arc<CoreJobspec>> {
-        let py = obj.py();
         if let Ok(js) = obj.cast::<Jobspec>() {
             return Ok(js.get().inner.clone());
         }
         if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(Arc::new(parse_text(py, &s.to_cow()?, None, true)?));
+            return Ok(Arc::new(parse_text(&s.to_cow()?, None, true)?));
         }
         if let Ok(d) = obj.cast::<PyDict>() {
             let value = document(d.as_any(), None)?;
@@ -135,7 +80,7 @@ impl Jobspec {
     /// Fluxion's matcher does, without RFC 25's limits on resource types.
     #[staticmethod]
     #[pyo3(signature = (path, *, strict = true))]
-    fn from_path(py: Python<'_>, path: std::path::PathBuf, strict: bool) -> PyResult<Jobspec> {
+    fn from_path(path: std::path::PathBuf, strict: bool) -> PyResult<Jobspec> {
         let name = path.display().to_string();
         let bytes = read_bounded(&path, MAX_JOBSPEC_BYTES, "jobspec", false)?;
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -146,21 +91,16 @@ impl Jobspec {
             ))
         })?;
         Ok(Jobspec {
-            inner: Arc::new(parse_text(py, &text, Some(&name), strict)?),
+            inner: Arc::new(parse_text(&text, Some(&name), strict)?),
         })
     }
 
     /// Parse jobspec text (YAML or JSON); `source` names it in errors.
     #[staticmethod]
     #[pyo3(signature = (text, source = None, *, strict = true))]
-    fn from_str(
-        py: Python<'_>,
-        text: &str,
-        source: Option<&str>,
-        strict: bool,
-    ) -> PyResult<Jobspec> {
+    fn from_str(text: &str, source: Option<&str>, strict: bool) -> PyResult<Jobspec> {
         Ok(Jobspec {
-            inner: Arc::new(parse_text(py, text, source, strict)?),
+            inner: Arc::new(parse_text(text, source, strict)?),
         })
     }
 
@@ -202,6 +142,13 @@ impl Jobspec {
             .cloned()
             .unwrap_or(Value::Null);
         to_py(py, &c)
+    }
+
+    /// How many nodes any match takes when the node counts (and every count above them)
+    /// are fixed; `None` when a range leaves it to the match or no node is named.
+    #[getter]
+    fn fixed_node_count(&self) -> Option<u64> {
+        self.inner.fixed_node_count()
     }
 
     /// The least total amount of each resource type the request needs.

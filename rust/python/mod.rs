@@ -19,6 +19,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::Vertex>()?;
     m.add_class::<fleet::CompiledFleet>()?;
     m.add_function(wrap_pyfunction!(jobspec::check_jobspec, m)?)?;
+    m.add_function(wrap_pyfunction!(jobspec::load_yaml, m)?)?;
     m.add(
         "REQUIREMENT_KEYS",
         crate::jobspec::REQUIREMENT_KEYS.to_vec(),

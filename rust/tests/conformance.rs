@@ -18,8 +18,7 @@ fn cases_dir(name: &str) -> PathBuf {
 
 fn load_jobspec(dir: &Path, rel: &str) -> Result<Jobspec, String> {
     let text = std::fs::read_to_string(dir.join(rel)).map_err(|e| e.to_string())?;
-    let value: Value = serde_yaml::from_str(&text).map_err(|e| e.to_string())?;
-    Jobspec::from_value_with(value, Some(rel), false).map_err(|e| e.to_string())
+    Jobspec::from_text(&text, Some(rel), false).map_err(|e| e.to_string())
 }
 
 /// Run one case; `Err` describes the first step that differs.

@@ -27,8 +27,7 @@ fn material() -> Option<PathBuf> {
 
 fn jobspec(dir: &Path, rel: &str) -> Option<Jobspec> {
     let text = std::fs::read_to_string(dir.join(rel)).ok()?;
-    let value = serde_yaml::from_str::<Value>(&text).ok()?;
-    Jobspec::from_value_with(value, None, false).ok()
+    Jobspec::from_text(&text, None, false).ok()
 }
 
 #[test]

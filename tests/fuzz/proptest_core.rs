@@ -147,7 +147,7 @@ fn jobspec_reader_and_matcher_survive_arbitrary_requests() {
         .to_string()
     });
     run("jobspec arbitrary resources", specs, |t| {
-        if let Ok(js) = Jobspec::from_json_str(t, None) {
+        if let Ok(js) = Jobspec::from_text(t, None, true) {
             let mut st = AllocState::new(&graph);
             let m = Matcher::new(&graph);
             let _ = m.satisfiable(&mut st, &js, Policy::Low);
