@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Callable
 
 import yaml
-
 from fractale import Jobspec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,9 +134,9 @@ def main() -> None:
         document = yaml.load(text, Loader=LOADER)
         as_json = json.dumps(document)
         assert Jobspec.from_str(text).to_dict() == Jobspec.from_str(as_json).to_dict()
-        core_yaml = per_op(lambda: Jobspec.from_str(text), args.repeat)
-        core_json = per_op(lambda: Jobspec.from_str(as_json), args.repeat)
-        baseline = per_op(lambda: Jobspec.from_dict(yaml.load(text, Loader=LOADER)),
+        core_yaml = per_op(lambda text=text: Jobspec.from_str(text), args.repeat)
+        core_json = per_op(lambda as_json=as_json: Jobspec.from_str(as_json), args.repeat)
+        baseline = per_op(lambda text=text: Jobspec.from_dict(yaml.load(text, Loader=LOADER)),
                           args.repeat)
         print(f"{name:36} {core_yaml:9.1f} us {core_json:9.1f} us {baseline:14.1f} us "
               f"{baseline / core_yaml:5.1f}x")

@@ -8,7 +8,9 @@
 //!   493), base 60 (`1:30` is 90), with `_` anywhere after the first digit (`0o17` is
 //!   text, as it is to PyYAML); floats need a dot (`1e3` is text, `1.0e+3` a float);
 //! - quoted and block scalars are text; `!!str`, `!!int`, `!!float`, `!!bool`, `!!null`,
-//!   `!!map`, `!!seq` and the non-specific `!` are honoured;
+//!   `!!map` and `!!seq` are honoured (an explicit `!!int` and the like when the text is
+//!   written as that type), and the non-specific `!` resolves any scalar as a plain one,
+//!   as PyYAML does;
 //! - anchors and aliases copy the anchored value; merge keys (`<<: *base`, `<<: [*a, *b]`)
 //!   merge as PyYAML merges them (explicit keys win, then the earlier of the merged maps);
 //!   a key given twice keeps its first place and its last value.
@@ -17,7 +19,13 @@
 //! dates and times (PyYAML makes them `datetime`s: quote them), `.inf`/`.nan`, integers
 //! outside -2**63..2**64-1, keys that are not text (`1:`, `yes:`, `null:`, a list),
 //! other tags (`!!binary`, `!!set`, `!custom`), more than one document, nesting deeper than
-//! 128 levels and aliases that expand to more than a million values.
+//! 128 levels and aliases that expand to more than a million values. So is a raw U+0085,
+//! U+2028 or U+2029 anywhere: YAML 1.1 breaks lines there and the YAML 1.2 parser does not.
+//!
+//! Where the two grammars differ in flow collections (`[...]`, `{...}`), the parser's YAML
+//! 1.2 rules hold: a plain `-` ending a flow item (`[cat, -]`) is refused at its place (write
+//! `[cat, "-"]`), and a plain item opening with `:` (`[:x]`), which PyYAML refuses, is text.
+//! Block style, the style jobspecs are written in, reads the same in both.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -32,8 +40,21 @@ const MAX_DEPTH: usize = 128;
 /// Aliases may repeat a value, but the whole document holds at most this many values.
 const MAX_VALUES: usize = 1 << 20;
 
+/// Characters YAML 1.1 breaks lines at and YAML 1.2 does not.
+const YAML_1_1_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
+
 /// The value of one YAML document, or the place it stops being a readable jobspec.
 pub fn read(text: &str, file: Option<&str>) -> Result<Value> {
+    if let Some(at) = text.find(YAML_1_1_BREAKS) {
+        let line = text[..at].matches('\n').count() + 1;
+        let col = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count());
+        return Err(Error::jobspec(
+            file,
+            format!("line {line} column {}", col + 1),
+            "holds a raw U+0085, U+2028 or U+2029, a line break to YAML 1.1 (PyYAML) and \
+             text to YAML 1.2: write it as an escape in double quotes",
+        ));
+    }
     let mut reader = Reader {
         file,
         anchors: HashMap::new(),
@@ -309,7 +330,8 @@ impl Reader<'_> {
         let resolved = match tag {
             None if style == ScalarStyle::Plain => resolve(&text),
             None => Resolved::Text,
-            Some(tag) if tag.handle.is_empty() && tag.suffix == "!" => Resolved::Text,
+            // PyYAML resolves a scalar tagged with the non-specific `!` as if it were plain.
+            Some(tag) if tag.handle.is_empty() && tag.suffix == "!" => resolve(&text),
             Some(tag) if tag.is_yaml_core_schema() => match (tag.suffix.as_str(), resolve(&text)) {
                 ("str", _) => Resolved::Text,
                 ("null", Resolved::Null) => Resolved::Null,
