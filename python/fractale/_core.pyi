@@ -21,6 +21,7 @@ __all__ = [
     "REQUIREMENT_KEYS",
     "SOFTWARE_TYPES",
     "check_jobspec",
+    "load_yaml",
 ]
 
 _Policy = Literal["first", "low", "high"]
@@ -52,7 +53,9 @@ class Jobspec:
     @staticmethod
     def from_str(text: str, source: str | None = None, *, strict: bool = True) -> Jobspec: ...
     @staticmethod
-    def from_dict(document: dict[str, Any], *, strict: bool = True) -> Jobspec: ...
+    def from_dict(
+        document: dict[str, Any], source: str | None = None, *, strict: bool = True
+    ) -> Jobspec: ...
     @property
     def version(self) -> int: ...
     @property
@@ -63,6 +66,10 @@ class Jobspec:
         """``attributes.system.requires``: software requirements, as given."""
     @property
     def constraints(self) -> dict[str, Any] | None: ...
+    @property
+    def fixed_node_count(self) -> int | None:
+        """How many nodes any match takes when the node counts (and every count above them)
+        are fixed; None when a range leaves it to the match or no node is named."""
     def counts(self) -> dict[str, int]:
         """The least amount of each resource type the request needs in total."""
     def to_dict(self) -> dict[str, Any]: ...
@@ -207,6 +214,10 @@ class CompiledFleet:
 # The keys a software requirement may have, and the software vertex types `type` may name.
 REQUIREMENT_KEYS: list[str]
 SOFTWARE_TYPES: list[str]
+
+def load_yaml(text: str, source: str | None = None) -> Any:
+    """YAML read as the core reads a jobspec's: PyYAML's safe loader's values, or a
+    ``JobspecError`` at the line and column where it stops being what JSON can hold."""
 
 def check_jobspec(
     text: str, source: str | None = None, *, lenient: bool = False

@@ -47,7 +47,10 @@ const YAML_1_1_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
 pub fn read(text: &str, file: Option<&str>) -> Result<Value> {
     if let Some(at) = text.find(YAML_1_1_BREAKS) {
         let line = text[..at].matches('\n').count() + 1;
-        let col = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count());
+        let col = text[..at]
+            .rsplit('\n')
+            .next()
+            .map_or(0, |l| l.chars().count());
         return Err(Error::jobspec(
             file,
             format!("line {line} column {}", col + 1),
@@ -359,26 +362,27 @@ impl Reader<'_> {
                 ))
             }
         };
-        let value =
-            match resolved {
-                Resolved::Text => Value::String(text.into_owned()),
-                Resolved::Null => Value::Null,
-                Resolved::Bool(b) => Value::Bool(b),
-                Resolved::Int => integer(&text).map_err(|rule| self.err(span, rule))?,
-                Resolved::Float => float(&text).map_err(|rule| self.err(span, rule))?,
-                Resolved::Timestamp => return Err(self.err(
+        let value = match resolved {
+            Resolved::Text => Value::String(text.into_owned()),
+            Resolved::Null => Value::Null,
+            Resolved::Bool(b) => Value::Bool(b),
+            Resolved::Int => integer(&text).map_err(|rule| self.err(span, rule))?,
+            Resolved::Float => float(&text).map_err(|rule| self.err(span, rule))?,
+            Resolved::Timestamp => {
+                return Err(self.err(
                     span,
                     format!(
                         "{text:?} reads as a date or time, which a jobspec cannot hold: quote it"
                     ),
-                )),
-                Resolved::Merge | Resolved::ValueKey => {
-                    return Err(self.err(
-                        span,
-                        format!("{text:?} is a YAML key marker, not a value: quote it"),
-                    ))
-                }
-            };
+                ))
+            }
+            Resolved::Merge | Resolved::ValueKey => {
+                return Err(self.err(
+                    span,
+                    format!("{text:?} is a YAML key marker, not a value: quote it"),
+                ))
+            }
+        };
         Ok(value)
     }
 }

@@ -104,16 +104,18 @@ impl Jobspec {
         })
     }
 
-    /// Validate an already parsed jobspec document.
+    /// Validate an already parsed jobspec document; `source` names it in errors.
     #[staticmethod]
-    #[pyo3(signature = (document, *, strict = true))]
-    fn from_dict(document: &Bound<'_, PyDict>, strict: bool) -> PyResult<Jobspec> {
-        let value = self::document(document.as_any(), None)?;
-        CoreJobspec::from_value_with(value, None, strict)
-            .map(|js| Jobspec {
-                inner: Arc::new(js),
-            })
-            .map_err(PyErr::from)
+    #[pyo3(signature = (document, source = None, *, strict = true))]
+    fn from_dict(
+        document: &Bound<'_, PyDict>,
+        source: Option<&str>,
+        strict: bool,
+    ) -> PyResult<Jobspec> {
+        let value = self::document(document.as_any(), source)?;
+        Ok(Jobspec {
+            inner: Arc::new(CoreJobspec::from_value_with(value, source, strict)?),
+        })
     }
 
     #[getter]

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 import yaml
-from fractale import JobspecError, MatchError, ResourceGraph
+from fractale import Jobspec, JobspecError, MatchError, ResourceGraph
 from fractale._core import CompiledFleet
 from fractale.errors import StoreError
 from fractale.fleet import (
@@ -16,7 +16,6 @@ from fractale.fleet import (
     Requirement,
     VersionSpec,
     check_requirement,
-    fixed_node_count,
     requirements_of,
     version_key,
 )
@@ -328,14 +327,20 @@ def test_a_cluster_too_small_in_all_is_told_the_total_it_lacks(fleet_store):
 
 
 def test_a_fixed_node_count_is_read_from_the_request_and_ranges_leave_it_to_the_match():
+    def nodes(resources):
+        return Jobspec.from_dict({"version": 9999, "resources": resources, "tasks": [
+            {"command": ["x"], "slot": "t", "count": {"per_slot": 1}}]}).fixed_node_count
+
     core = {"type": "core", "count": 1}
     slot = {"type": "slot", "count": 2, "label": "t", "with": [core]}
-    assert fixed_node_count([{"type": "node", "count": 4, "with": [slot]}]) == 4
-    nested = {"type": "slot", "count": 3, "label": "t", "with": [{"type": "node", "count": 2}]}
-    assert fixed_node_count([nested]) == 6
-    ranged = {"type": "node", "count": {"min": 1, "max": 4, "operator": "+", "operand": 1}}
-    assert fixed_node_count([ranged]) is None
-    assert fixed_node_count([slot]) is None
+    assert nodes([{"type": "node", "count": 4, "with": [slot]}]) == 4
+    nested = {"type": "slot", "count": 3, "label": "t", "with": [
+        {"type": "node", "count": 2, "with": [core]}]}
+    assert nodes([nested]) == 6
+    ranged = {"type": "node", "count": {"min": 1, "max": 4, "operator": "+", "operand": 1},
+              "with": [slot]}
+    assert nodes([ranged]) is None
+    assert nodes([slot]) is None
 
 
 def test_cost_of_a_request_without_nodes_counts_the_nodes_its_match_takes(fleet_store):

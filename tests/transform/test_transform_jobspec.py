@@ -1,13 +1,13 @@
 """Flux jobspecs fractale writes follow RFC 25 (version 1) and read back into the model."""
 
 import copy
+from pathlib import Path
 
 import fractale
 import pytest
 import yaml
 from fractale.errors import TranslateError
 from fractale.transform import JobSpec
-from fractale.transform.managers.jobspec import v1_problems
 
 
 def rendered(**fields):
@@ -22,26 +22,26 @@ def test_nodes_and_tasks_per_node_become_node_slot_core():
          "with": [{"type": "core", "count": 8}]}]}]
     assert doc["tasks"][0]["count"] == {"per_slot": 1}
     assert doc["attributes"]["system"]["duration"] == 3600
-    assert v1_problems(doc) == []
+    assert fractale.Jobspec.from_dict(doc).version == 1  # the core's RFC 25 rules
 
 
 def test_tasks_over_nodes_use_a_total_count():
     doc = rendered(nodes=4, tasks=5)
     assert doc["resources"][0]["with"][0]["count"] == 2
     assert doc["tasks"][0]["count"] == {"total": 5}
-    assert v1_problems(doc) == []
+    assert fractale.Jobspec.from_dict(doc).version == 1  # the core's RFC 25 rules
 
 
 def test_tasks_without_nodes_are_slots_with_gpus():
     doc = rendered(tasks=10, cpus_per_task=2, gpus_per_task=1)
     assert doc["resources"] == [{"type": "slot", "count": 10, "label": "task", "with": [
         {"type": "core", "count": 2}, {"type": "gpu", "count": 1}]}]
-    assert v1_problems(doc) == []
+    assert fractale.Jobspec.from_dict(doc).version == 1  # the core's RFC 25 rules
 
 
 def test_a_spec_with_nothing_set_is_still_a_valid_v1_jobspec():
     doc = rendered(script="hostname\n")
-    assert v1_problems(doc) == []
+    assert fractale.Jobspec.from_dict(doc).version == 1  # the core's RFC 25 rules
     assert doc["attributes"]["system"]["duration"] == 0
 
 
@@ -94,17 +94,20 @@ def test_plain_command_jobspec_becomes_a_flux_run_line():
 
 
 BROKEN = [
-    ("version", 2, "version must be 1"),
-    ("per_slot", 2, "per_slot must be 1"),
-    ("duration", None, "duration is required"),
-    ("gpu-outside", None, "a slot must contain a core"),
-    ("two-tasks", None, "exactly one task"),
-    ("socket", None, "must be a node or a slot"),
+    ("version", 2, None, "version"),
+    ("per_slot", 2, None, "per_slot: must be 1 in a version 1 jobspec"),
+    ("duration", None, None, "duration: is required in a version 1 jobspec"),
+    ("gpu-outside", None, "gpu inside a core", "a version 1 slot holds core, or core and gpu"),
+    ("two-tasks", None, "one top-level resource and one task",
+     "a version 1 jobspec has exactly one task"),
+    ("socket", None, "opening with 'socket' is not [node>]slot",
+     '"socket" is not a version 1 resource type'),
 ]
 
 
-@pytest.mark.parametrize(("what", "value", "message"), BROKEN)
-def test_v1_rules_reject_broken_jobspecs(what, value, message):
+@pytest.mark.parametrize(("what", "value", "translated", "rfc25"), BROKEN)
+def test_rfc_25_is_the_cores_and_translation_reads_what_rfc_14_accepts(
+        what, value, translated, rfc25):
     doc = rendered(nodes=1, tasks_per_node=2)
     broken = copy.deepcopy(doc)
     if what == "version":
@@ -114,15 +117,33 @@ def test_v1_rules_reject_broken_jobspecs(what, value, message):
     elif what == "duration":
         del broken["attributes"]["system"]["duration"]
     elif what == "gpu-outside":
-        broken["resources"][0]["with"][0]["with"] = [{"type": "gpu", "count": 1}]
+        broken["resources"][0]["with"][0]["with"] = [{"type": "core", "count": 1, "with": [
+            {"type": "gpu", "count": 1}]}]
     elif what == "two-tasks":
         broken["tasks"].append(broken["tasks"][0])
     elif what == "socket":
         broken["resources"][0]["type"] = "socket"
-    problems = v1_problems(broken)
-    assert any(message in problem for problem in problems), problems
-    with pytest.raises(TranslateError, match="not a valid version 1 jobspec"):
-        fractale.parse(yaml.safe_dump(broken), "jobspec")
+    if broken["version"] == 1:
+        with pytest.raises(fractale.JobspecError, match=rfc25):
+            fractale.Jobspec.from_dict(broken)
+    if translated is None:
+        spec = fractale.parse(yaml.safe_dump(broken), "jobspec")
+        assert spec.nodes == 1
+        return
+    try:
+        result = fractale.transform(yaml.safe_dump(broken), to="slurm", source="jobspec")
+    except TranslateError as err:
+        assert translated in str(err)
+    else:
+        assert any(translated in loss.reason for loss in result.losses), result.losses
+
+
+def test_a_version_1_jobspec_naming_sockets_translates_as_flux_runs_it():
+    text = (Path(__file__).resolve().parents[2] / "examples/upstream/jobspec-sockets.yaml")
+    result = fractale.transform(text.read_text(), to="slurm", source="jobspec")
+    assert result.spec.nodes == 2 and result.spec.tasks_per_node == 2
+    assert result.spec.cpus_per_task == 8
+    assert any("socket level" in loss.reason for loss in result.losses), result.losses
 
 
 def test_json_jobspec_is_read_too():

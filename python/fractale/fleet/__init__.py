@@ -17,7 +17,7 @@ a job from a path or text), ``policies`` (the selection rules and their registry
 
 from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
 from fractale.fleet.clusters import Fleet, cluster_software, render_script
-from fractale.fleet.job import Job, JobSource, fixed_node_count
+from fractale.fleet.job import Job, JobSource
 from fractale.fleet.policies import CAPACITY_TYPES, POLICIES, RULES, Rule
 from fractale.fleet.requirements import (
     Requirement,
@@ -45,7 +45,6 @@ __all__ = [
     "VersionSpec",
     "check_requirement",
     "cluster_software",
-    "fixed_node_count",
     "no_fit_message",
     "render_script",
     "requirements_of",

@@ -4,12 +4,11 @@ with the software requirements they list or are given beside them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
-
-import yaml
 
 from fractale.errors import JobspecError, StoreError
 from fractale.fleet.requirements import Requirement, requirements_of
@@ -90,13 +89,15 @@ class Job:
         from fractale._core import Jobspec
 
         beyond_rfc25 = False
-        if manager in (None, "jobspec") and _looks_like_jobspec(text):
+        # The text is read once: as a jobspec document when it is one, else translated.
+        document = _jobspec_document(text, source) if manager in (None, "jobspec") else None
+        if document is not None:
             try:
-                jobspec = Jobspec.from_str(text, source)
+                jobspec = Jobspec.from_dict(document, source)
             except JobspecError:
                 # What Fluxion's matcher reads, or the RFC 25 error when it reads nothing.
                 try:
-                    jobspec = Jobspec.from_str(text, source, strict=False)
+                    jobspec = Jobspec.from_dict(document, source, strict=False)
                 except JobspecError:
                     pass
                 else:
@@ -105,11 +106,12 @@ class Job:
                     raise
             kind = "jobspec"
         else:
-            from fractale.transform import detect, parse, render
+            from fractale.transform import detect, parse, registry
 
             spec = parse(text, manager, file=source)
             kind = manager or detect(text)
-            jobspec = Jobspec.from_str(render(spec, "jobspec"), source)
+            canonical, _ = registry.get("jobspec").document(spec)
+            jobspec = Jobspec.from_dict(canonical, source)
         wanted = requirements_of(jobspec.requires)
         wanted += [Requirement.parse(entry) for entry in requires]
         return cls(jobspec, wanted, text, source, kind, beyond_rfc25)
@@ -122,35 +124,16 @@ class Job:
         return self.jobspec.duration
 
 
-def _looks_like_jobspec(text: str) -> bool:
+def _jobspec_document(text: str, source: str | None) -> dict[str, Any] | None:
+    """The document of a canonical jobspec, read by the core's reader (JSON, or YAML as
+    PyYAML's safe loader reads it); None when the text is not one (a batch script)."""
+    from fractale._core import load_yaml
+
     try:
-        document = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError):
-        return False
-    return isinstance(document, dict) and "resources" in document and "tasks" in document
-
-
-def fixed_node_count(resources: Sequence[Mapping[str, Any]]) -> int | None:
-    """How many nodes a request takes when its node counts (and every count above them) are
-    plain numbers; None when a range or a request without nodes leaves it to the match."""
-
-    def walk(level: Sequence[Mapping[str, Any]]) -> int | None:
-        total = 0
-        for vertex in level:
-            count = vertex.get("count", 1)
-            if vertex.get("type") == "node":
-                if not isinstance(count, int):
-                    return None
-                total += count
-                continue
-            below = walk(vertex.get("with") or [])
-            if below is None:
-                return None
-            if below:
-                if not isinstance(count, int):
-                    return None
-                total += count * below
-        return total
-
-    nodes = walk(resources)
-    return nodes or None
+        document = (json.loads(text) if text.lstrip().startswith("{")
+                    else load_yaml(text, source))
+    except (JobspecError, ValueError, RecursionError):
+        return None
+    if isinstance(document, dict) and "resources" in document and "tasks" in document:
+        return document
+    return None

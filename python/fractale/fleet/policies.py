@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fractale.fleet.answers import ClusterAnswer, Selection
-from fractale.fleet.job import Job, fixed_node_count
+from fractale.fleet.job import Job
 
 if TYPE_CHECKING:
     from fractale.fleet.clusters import Fleet
@@ -135,7 +135,7 @@ class Cost(Scored):
     def scorer(self, fleet, job):
         hours = (job.duration or 3600.0) / 3600.0
         # A fixed number of nodes is what any match takes: no need to allocate.
-        fixed = fixed_node_count(job.jobspec.to_dict().get("resources") or [])
+        fixed = job.jobspec.fixed_node_count
         taken = fleet.taken(job) if fixed is None else {}
         prices = fleet.costs()
 

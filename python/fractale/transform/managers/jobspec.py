@@ -2,7 +2,10 @@
 
 The request is ``node>slot>(core[,gpu])`` (or ``slot>...`` without nodes); a batch script
 travels as ``attributes.system.files.script`` run by ``flux broker``, as ``flux batch``
-does. Reading accepts that shape and plain commands, checked against the V1 rules first.
+does. Reading leaves validation to the core (``fractale.Jobspec``, the one RFC 14/25
+checker), reading version 1 as Flux runs it (RFC 14 alone, so levels such as sockets are
+accepted), and maps what it accepted: levels between a node and its slot, or inside the
+slot, multiply the counts below them and are reported as lost.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any, Callable
 
 import yaml
 
-from fractale.errors import TranslateError
+from fractale.errors import JobspecError, TranslateError
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
@@ -47,104 +50,6 @@ CARRIED = frozenset({
     "exclusive", "constraints", "nodelist", "exclude", "dependencies", "shell", "script",
     "dialect", "components", "container_image",
 })
-
-_V1_RESOURCE_KEYS = {"type", "count", "unit", "with", "label", "exclusive"}
-
-
-def v1_problems(doc: Any) -> list[str]:
-    """Every way ``doc`` breaks the RFC 25 (jobspec V1) rules; empty when it is valid."""
-    if not isinstance(doc, dict):
-        return ["a jobspec is a mapping"]
-    problems = []
-    for key in ("version", "resources", "tasks", "attributes"):
-        if key not in doc:
-            problems.append(f"missing required key {key!r}")
-    if problems:
-        return problems
-    if doc["version"] != 1:
-        problems.append("version must be 1")
-    resources = doc["resources"]
-    if not isinstance(resources, list) or len(resources) != 1:
-        return problems + ["resources must be a list of exactly one node or slot"]
-    top = resources[0]
-    slot = None
-    if isinstance(top, dict) and top.get("type") == "node":
-        problems += _vertex_problems(top, "resources[0]")
-        children = top.get("with")
-        if not isinstance(children, list) or len(children) != 1:
-            problems.append("resources[0].with must hold exactly one slot")
-        else:
-            slot = children[0]
-            if not isinstance(slot, dict) or slot.get("type") != "slot":
-                problems.append("a node may only contain a slot")
-                slot = None
-    elif isinstance(top, dict) and top.get("type") == "slot":
-        slot = top
-    else:
-        problems.append("the first resource must be a node or a slot")
-    if slot is not None:
-        problems += _vertex_problems(slot, "slot")
-        if slot.get("exclusive") is not None:
-            problems.append("only a node may be marked exclusive in V1")
-        if not isinstance(slot.get("label"), str):
-            problems.append("the slot needs a string label")
-        inner = slot.get("with")
-        types = [str(v.get("type")) for v in inner if isinstance(v, dict)] if isinstance(
-            inner, list) else []
-        if sorted(types) not in (["core"], ["core", "gpu"]):
-            problems.append("a slot must contain a core, optionally with a gpu, and nothing else")
-        for vertex in inner if isinstance(inner, list) else []:
-            if isinstance(vertex, dict):
-                problems += _vertex_problems(vertex, vertex.get("type", "?"))
-                if "with" in vertex:
-                    problems.append(f"{vertex.get('type')} cannot contain other resources")
-    tasks = doc["tasks"]
-    if not isinstance(tasks, list) or len(tasks) != 1 or not isinstance(tasks[0], dict):
-        problems.append("tasks must be a list of exactly one task")
-    else:
-        task = tasks[0]
-        if set(task) - {"command", "slot", "count"}:
-            problems.append("a task holds only command, slot and count")
-        command = task.get("command")
-        if not (isinstance(command, list) and command and
-                all(isinstance(w, str) for w in command)) and not isinstance(command, str):
-            problems.append("task command must be a string or a non-empty list of strings")
-        if slot is not None and task.get("slot") != slot.get("label"):
-            problems.append("task slot must name the slot's label")
-        count = task.get("count")
-        if not isinstance(count, dict) or len(count) != 1:
-            problems.append("task count must hold exactly one of per_slot or total")
-        elif "per_slot" in count and count["per_slot"] != 1:
-            problems.append("per_slot must be 1 in V1")
-        elif "total" in count and not (isinstance(count["total"], int) and count["total"] >= 1):
-            problems.append("total must be a positive integer")
-        elif not ({"per_slot", "total"} & set(count)):
-            problems.append("task count must hold per_slot or total")
-    attributes = doc["attributes"]
-    system = attributes.get("system") if isinstance(attributes, dict) else None
-    if not isinstance(system, dict):
-        problems.append("attributes.system is required")
-    elif not isinstance(system.get("duration"), (int, float)) or isinstance(
-            system.get("duration"), bool) or system["duration"] < 0:
-        problems.append("attributes.system.duration is required: a number of seconds >= 0")
-    if isinstance(attributes, dict) and set(attributes) - {"system", "user"}:
-        problems.append("attributes holds only system and user")
-    return problems
-
-
-def _vertex_problems(vertex: dict[str, Any], where: str) -> list[str]:
-    out = []
-    extra = set(vertex) - _V1_RESOURCE_KEYS
-    if extra:
-        out.append(f"{where} has keys V1 does not allow: {', '.join(sorted(extra))}")
-    if vertex.get("exclusive") is not None and vertex.get("type") != "node":
-        if vertex.get("type") != "slot":
-            out.append(f"{where}: only a node may be marked exclusive")
-    count = vertex.get("count")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        out.append(f"{where}.count must be an integer >= 1")
-    return out
-
 
 def _epoch(begin: str) -> float | None:
     moment = units.absolute(begin)
@@ -206,6 +111,12 @@ class Jobspec(Manager):
     # ---- writing
 
     def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+        doc, losses = self.document(spec)
+        return yamltext.dump(doc), losses
+
+    def document(self, spec: JobSpec) -> tuple[dict[str, Any], list[Loss]]:
+        """The canonical jobspec of ``spec`` as a document (what ``write`` dumps as YAML),
+        and what it could not carry."""
         losses: list[Loss] = []
 
         def lose(name: str, reason: str) -> None:
@@ -338,7 +249,7 @@ class Jobspec(Manager):
         }
         if spec.components:
             self._write_components(spec.components, doc, lose)
-        return yamltext.dump(doc), losses
+        return doc, losses
 
     def _write_components(self, components: list[dict[str, Any]], doc: dict[str, Any],
                           lose: Callable[[str, str], None]) -> None:
@@ -347,8 +258,7 @@ class Jobspec(Manager):
         Fluxion writes such jobspecs)."""
         doc["version"] = CANONICAL_VERSION
         for number, component in enumerate(components, start=1):
-            text, losses = self.write(JobSpec(**component))
-            part = yamltext.load(text)
+            part, losses = self.document(JobSpec(**component))
             resource, task = part["resources"][0], part["tasks"][0]
             slot = resource["with"][0] if resource["type"] == "node" else resource
             slot["label"] = task["slot"] = f"task{number}"
@@ -366,17 +276,19 @@ class Jobspec(Manager):
     # ---- reading
 
     def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
-        doc = _load(text)
-        if doc is None:
-            raise TranslateError(f"{file or '<input>'}: not YAML or JSON", file=file,
-                                 expected="a jobspec document")
+        from fractale._core import Jobspec as Canonical
+
+        try:
+            canonical = Canonical.from_str(text, file, strict=False)
+        except JobspecError as err:
+            raise TranslateError(f"not a valid jobspec: {err}", file=file,
+                                 expected="a canonical jobspec (RFC 14)") from None
+        return self.read_document(canonical.to_dict(), file)
+
+    def read_document(self, doc: dict[str, Any],
+                      file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+        """Map a jobspec document the core has validated (``fractale.Jobspec.to_dict()``)."""
         components = _split_components(doc)
-        problems = v1_problems(doc) + [problem for part in components
-                                       for problem in v1_problems(part)]
-        if problems:
-            raise TranslateError(f"{file or '<input>'}: not a valid version 1 jobspec: "
-                                 + "; ".join(problems), file=file,
-                                 expected="a jobspec following RFC 25")
         try:
             spec, losses = self._read_valid(doc)
             for part in components:
@@ -384,6 +296,10 @@ class Jobspec(Manager):
                 spec.components.append({name: getattr(read, name) for name in COMPONENT_FIELDS
                                         if not is_default(name, getattr(read, name))})
             return spec, losses
+        except _Unmapped as err:
+            raise TranslateError(f"{file or '<input>'}: {err}", file=file,
+                                 expected="a request fractale's job model holds: "
+                                          "[node>]slot>core[,gpu], one task") from None
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             raise TranslateError(f"{file or '<input>'}: malformed jobspec attribute: {err}",
                                  file=file, expected="attributes as RFC 14 defines them") from None
@@ -391,33 +307,38 @@ class Jobspec(Manager):
     def _read_valid(self, doc: dict[str, Any]) -> tuple[JobSpec, list[Loss]]:
         losses: list[Loss] = []
         values: dict[str, Any] = {}
+        if len(doc["resources"]) != 1 or len(doc["tasks"]) != 1:
+            raise _Unmapped("one top-level resource and one task are what a job holds here")
         top = doc["resources"][0]
-        slot = top["with"][0] if top["type"] == "node" else top
+        node, slots, slot = _node_and_slot(top, losses)
         count = doc["tasks"][0]["count"]
-        if top["type"] == "node":
-            values["nodes"] = top["count"]
-            if top.get("exclusive"):
+        if "per_resource" in count:
+            raise _Unmapped("tasks counted per resource are not in fractale's job model")
+        if node is not None:
+            values["nodes"] = _count(node, losses)
+            if node.get("exclusive"):
                 values["exclusive"] = True
             if "per_slot" in count:
-                values["tasks_per_node"] = slot["count"]
+                values["tasks_per_node"] = slots * count["per_slot"]
         elif "per_slot" in count:
-            values["tasks"] = slot["count"]
+            values["tasks"] = slots * count["per_slot"]
         if "total" in count:
             values["tasks"] = count["total"]
-            nodes = top["count"] if top["type"] == "node" else 1
-            if slot["count"] != math.ceil(count["total"] / nodes):
-                losses.append(Loss(f"{slot['count']} slots for {count['total']} tasks: the "
+            nodes = values.get("nodes", 1)
+            if slots != math.ceil(count["total"] / nodes):
+                losses.append(Loss(f"{slots} slots for {count['total']} tasks: the "
                                    "model holds the tasks, not spare slots",
                                    directive="resources.slot.count"))
-        for vertex in slot["with"]:
-            if vertex["type"] == "core" and vertex["count"] > 1:
-                values["cpus_per_task"] = vertex["count"]
-            elif vertex["type"] == "gpu":
-                values["gpus_per_task"] = vertex["count"]
-        system = doc["attributes"].get("system", {})
+        cores, gpus = _per_slot(slot.get("with", []), losses)
+        if cores > 1:
+            values["cpus_per_task"] = cores
+        if gpus:
+            values["gpus_per_task"] = gpus
+        attributes = doc.get("attributes") or {}
+        system = attributes.get("system") or {}
         for key, value in system.items():
             self._read_system(key, value, values, losses)
-        for key in doc["attributes"].get("user", {}) or {}:
+        for key in attributes.get("user") or {}:
             losses.append(Loss("user attribute not in fractale's job model",
                                directive=f"attributes.user.{key}"))
         command = doc["tasks"][0]["command"]
@@ -504,6 +425,71 @@ class Jobspec(Manager):
                                    directive=f"{where}.{name}"))
         else:
             losses.append(Loss("system attribute not in fractale's job model", directive=where))
+
+
+class _Unmapped(ValueError):
+    """A valid jobspec whose request fractale's job model cannot hold."""
+
+
+def _count(vertex: dict[str, Any], losses: list[Loss]) -> int:
+    """A resource's count; a range is read as its least, and reported."""
+    count = vertex["count"]
+    if isinstance(count, dict):
+        losses.append(Loss(f"a {vertex['type']} count range is read as its least, "
+                           f"{count['min']}", directive=f"resources.{vertex['type']}.count"))
+        return int(count["min"])
+    return int(count)
+
+
+def _node_and_slot(top: dict[str, Any], losses: list[Loss]
+                   ) -> tuple[dict[str, Any] | None, int, dict[str, Any]]:
+    """The node level (if any), how many slots each node (or the job) holds, and the slot:
+    levels between the node and the slot (sockets, say) multiply the slots, and are lost."""
+    if top["type"] == "slot":
+        return None, _count(top, losses), top
+    if top["type"] != "node":
+        raise _Unmapped(f"a request opening with {top['type']!r} is not [node>]slot")
+    slots, vertex = 1, top
+    while True:
+        children = vertex.get("with") or []
+        if len(children) != 1:
+            raise _Unmapped(f"the {vertex['type']} holds {len(children)} kinds of resources; "
+                            "between a node and its slot each level holds one")
+        vertex = children[0]
+        if vertex["type"] == "slot":
+            return top, slots * _count(vertex, losses), vertex
+        slots *= _count(vertex, losses)
+        losses.append(Loss(f"the {vertex['type']} level between node and slot is not in "
+                           "fractale's job model: its count multiplies the tasks per node",
+                           directive=f"resources.{vertex['type']}"))
+
+
+def _per_slot(level: list[dict[str, Any]], losses: list[Loss],
+              factor: int = 1) -> tuple[int, int]:
+    """Cores and GPUs a task slot holds: levels inside it (sockets, say) multiply the counts
+    below them and are reported as lost, as are other leaf resources (memory, say)."""
+    cores = gpus = 0
+    for vertex in level:
+        count = factor * _count(vertex, losses)
+        if vertex["type"] in ("core", "gpu"):
+            if vertex["type"] == "core":
+                cores += count
+            else:
+                gpus += count
+            for inner in vertex.get("with") or []:
+                losses.append(Loss(f"{inner['type']} inside a {vertex['type']} is not in "
+                                   "fractale's job model",
+                                   directive=f"resources.slot.{vertex['type']}.{inner['type']}"))
+        elif vertex.get("with"):
+            losses.append(Loss(f"the {vertex['type']} level inside a task slot is not in "
+                               "fractale's job model: its count multiplies what it holds",
+                               directive=f"resources.slot.{vertex['type']}"))
+            below = _per_slot(vertex["with"], losses, count)
+            cores, gpus = cores + below[0], gpus + below[1]
+        else:
+            losses.append(Loss(f"{count} {vertex['type']} per task slot is not in fractale's "
+                               "job model", directive=f"resources.slot.{vertex['type']}"))
+    return cores, gpus
 
 
 def _split_components(doc: Any) -> list[dict[str, Any]]:
