@@ -157,6 +157,25 @@ def test_register_satisfy_select_script_and_check_the_plan(tmp_path):
     assert "flux run -n 8 gmx mdrun -s topol.tpr" in written
 
 
+def test_script_writes_a_version_1_jobspec_naming_sockets_as_flux_runs_it(tmp_path):
+    home = tmp_path / "home"
+    added = fractale("cluster", "add", "compspec-a", "--scheduler", "slurm", "--containment",
+                     UPSTREAM / "containment.json", home=home)
+    assert added.returncode == 0, added.stderr
+    job = UPSTREAM / "jobspec-sockets.yaml"
+    assert fractale("jobspec", "validate", job, home=home).returncode == 2  # RFC 25
+    assert fractale("jobspec", "validate", "--lenient", job, home=home).returncode == 0
+    script = fractale("script", job, home=home)
+    assert script.returncode == 0, script.stderr
+    assert "#SBATCH --nodes=2" in script.stdout
+    assert "#SBATCH --ntasks-per-node=2" in script.stdout
+    assert "#SBATCH --cpus-per-task=4" in script.stdout
+    assert "srun" in script.stdout and "lmp -in in.reaxff" in script.stdout
+    transformed = fractale("transform", "--from", "jobspec", "--to", "flux", job, home=home)
+    assert transformed.returncode == 0, transformed.stderr
+    assert "socket level" in transformed.stderr
+
+
 def test_a_version_1_jobspec_naming_sockets_is_matched_as_fluxion_reads_it(fleet):
     text = (UPSTREAM / "jobspec.yaml").read_text().replace(
         "  - type: core\n    count: 4\n",

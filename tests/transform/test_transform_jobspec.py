@@ -142,7 +142,7 @@ def test_a_version_1_jobspec_naming_sockets_translates_as_flux_runs_it():
     text = (Path(__file__).resolve().parents[2] / "examples/upstream/jobspec-sockets.yaml")
     result = fractale.transform(text.read_text(), to="slurm", source="jobspec")
     assert result.spec.nodes == 2 and result.spec.tasks_per_node == 2
-    assert result.spec.cpus_per_task == 8
+    assert result.spec.cpus_per_task == 4
     assert any("socket level" in loss.reason for loss in result.losses), result.losses
 
 
