@@ -902,7 +902,10 @@ fn properties_of(
             return Err(Error::jgf(
                 file,
                 loc,
-                format!("expected an object, found {}", json_kind(&other)),
+                format!(
+                    "expected an object (or a list of names), found {}",
+                    json_kind(&other)
+                ),
             ))
         }
     }
