@@ -452,6 +452,19 @@ impl Fleet {
         wanted
     }
 
+    /// The full containment graph of the cluster called `name`, read from its file; with
+    /// `per_node`, with the levels between each node and its resources removed (the view a
+    /// batch script's per-node request is matched on).
+    pub fn graph(&self, name: &str, per_node: bool) -> Result<ResourceGraph> {
+        let c = self
+            .index
+            .clusters
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error::matching(format!("no cluster named {name:?} in this fleet")))?;
+        full_graph(c, per_node)
+    }
+
     /// Size totals per type of each cluster's containment graph.
     pub fn totals(&self) -> Vec<(String, BTreeMap<String, u64>)> {
         self.index
