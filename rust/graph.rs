@@ -579,4 +579,55 @@ mod tests {
         assert_eq!(g.children(0), &[1, 5]);
         assert_eq!(g.preorder(), vec![0, 1, 2, 3, 4, 5, 6]);
     }
+
+    #[test]
+    fn paths_relations_and_other_subsystems_survive_the_compact_form() {
+        let text = r#"{"graph": {"nodes": [
+            {"id": "0", "metadata": {"type": "cluster", "name": "c0", "paths": {"containment": "/c0"}}},
+            {"id": "1", "metadata": {"type": "node", "name": "n0", "paths": {"containment": "/c0/n0"}}},
+            {"id": "2", "metadata": {"type": "core", "name": "core0", "paths": {"containment": "/moved/core0"}}},
+            {"id": "3", "metadata": {"type": "node", "name": "n1"}},
+            {"id": "4", "metadata": {"type": "core", "name": "core0", "paths": {"containment": "/c0/n1/core0"}}}
+          ], "edges": [
+            {"source": "0", "target": "1", "relation": "contains", "metadata": {"subsystem": "containment"}},
+            {"source": "1", "target": "2", "relation": "has", "metadata": {"subsystem": "containment"}},
+            {"source": "1", "target": "3", "relation": "feeds", "metadata": {"subsystem": "power"}},
+            {"source": "0", "target": "3", "relation": "contains", "metadata": {"subsystem": "containment"}},
+            {"source": "3", "target": "4", "relation": "contains", "metadata": {"subsystem": "containment"}}
+          ]}}"#;
+        let g = ResourceGraph::from_jgf_str(text, None).unwrap();
+        let paths: Vec<String> = (0..5).map(|v| g.path(v).into_owned()).collect();
+        assert_eq!(
+            paths,
+            ["/c0", "/c0/n0", "/moved/core0", "/c0/n1", "/c0/n1/core0"]
+        );
+        assert_eq!(g.subsystems(), ["containment", "power"]);
+        assert_eq!(g.edge_count(), 5);
+        let node = g.types().get("node").unwrap();
+        assert!(
+            g.has_child_of_type(1, node),
+            "n0 feeds n1 in the power subsystem"
+        );
+        assert!(!g.has_child_of_type(3, node));
+
+        let again = jgf::from_value(g.to_jgf(), None).unwrap();
+        let written: Vec<&str> = again.nodes.iter().map(|n| n.path.as_str()).collect();
+        assert_eq!(written, paths);
+        let mut edges: Vec<(usize, usize, &str, &str)> = again
+            .edges
+            .iter()
+            .map(|e| (e.source, e.target, &*e.subsystem, &*e.relation))
+            .collect();
+        edges.sort();
+        assert_eq!(
+            edges,
+            [
+                (0, 1, "containment", "contains"),
+                (0, 3, "containment", "contains"),
+                (1, 2, "containment", "has"),
+                (1, 3, "power", "feeds"),
+                (3, 4, "containment", "contains"),
+            ]
+        );
+    }
 }
