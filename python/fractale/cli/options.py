@@ -146,13 +146,10 @@ def load_job(job, manager, requires, clusters, config_dir):
     fleet = Fleet(open_store(config_dir), clusters)
     if job == "-":
         return fleet, Job.from_text(sys.stdin.read(), manager, requires, source="<stdin>")
-    return fleet, Job.load(job, manager, requires)
+    return fleet, Job.from_path(job, manager, requires)
 
 
 # How the fleet chooses a cluster ---------------------------------------------------------
-
-RULES = ["first", "random", "best-fit", "cost", "earliest-start"]
-
 
 def _deprecated_policy(ctx: click.Context, param: click.Parameter, value: str | None):
     if value is not None:
@@ -163,18 +160,15 @@ def _deprecated_policy(ctx: click.Context, param: click.Parameter, value: str | 
 def rule_options(command: Command) -> Command:
     """``--by RULE``, how the cluster is chosen, with ``--policy`` kept as a deprecated alias,
     and ``--seed`` for ``--by random``; the command receives ``by``, ``deprecated_policy``
-    and ``seed`` (``choose_rule`` makes one rule of the first two)."""
+    and ``seed`` (``choose_rule`` makes one rule of the first two). The choices and their
+    help come from the fleet's registry of rules, loaded with the command that uses them."""
+    from fractale.fleet.policies import POLICIES, help_text
+
     return apply(command, [
-        click.option(
-            "--by", "by", type=click.Choice(RULES), default=None,
-            help="How to choose (default first): first by name; random; best-fit: least idle "
-                 "capacity left; cost: cheapest nodes × hours; earliest-start: where the job "
-                 "starts first, around each cluster's saved state.",
-        ),
-        click.option(
-            "--policy", "deprecated_policy", type=click.Choice(RULES),
-            callback=_deprecated_policy, help="Deprecated name of --by.",
-        ),
+        click.option("--by", "by", type=click.Choice(POLICIES), default=None,
+                     help=f"How to choose (default first): {help_text()}."),
+        click.option("--policy", "deprecated_policy", type=click.Choice(POLICIES),
+                     callback=_deprecated_policy, help="Deprecated name of --by."),
         click.option("--seed", type=int, help="Seed for --by random."),
     ])
 
