@@ -162,12 +162,12 @@ def rule_options(command: Command) -> Command:
     and ``--seed`` for ``--by random``; the command receives ``by``, ``deprecated_policy``
     and ``seed`` (``choose_rule`` makes one rule of the first two). The choices and their
     help come from the fleet's registry of rules, loaded with the command that uses them."""
-    from fractale.fleet.policies import POLICIES, help_text
+    from fractale.fleet.rules import RULE_NAMES, help_text
 
     return apply(command, [
-        click.option("--by", "by", type=click.Choice(POLICIES), default=None,
+        click.option("--by", "by", type=click.Choice(RULE_NAMES), default=None,
                      help=f"How to choose (default first): {help_text()}."),
-        click.option("--policy", "deprecated_policy", type=click.Choice(POLICIES),
+        click.option("--policy", "deprecated_policy", type=click.Choice(RULE_NAMES),
                      callback=_deprecated_policy, help="Deprecated name of --by."),
         click.option("--seed", type=int, help="Seed for --by random."),
     ])

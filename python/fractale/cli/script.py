@@ -38,11 +38,11 @@ def script(job, target, by, deprecated_policy, seed, output, force, manager, req
     from fractale.store import write_atomic
     from fractale.transform import extra as passthrough
 
-    policy = choose_rule(by, deprecated_policy)
+    rule = choose_rule(by, deprecated_policy)
     passthrough.parse(extra)
     fleet, parsed = load_job(job, manager, requires, (), config_dir)
     try:
-        written = fleet.script(parsed, target, policy, seed, extra=extra)
+        written = fleet.script(parsed, target, rule, seed, extra=extra)
     except MatchError as err:
         click.echo(str(err), err=True)
         sys.exit(1)

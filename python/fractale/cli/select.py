@@ -28,10 +28,10 @@ def select(job, by, deprecated_policy, seed, manager, requires, clusters, as_jso
     """Choose the cluster to run JOB on; exit 1 when no cluster can run it."""
     from fractale.errors import MatchError
 
-    policy = choose_rule(by, deprecated_policy)
+    rule = choose_rule(by, deprecated_policy)
     fleet, parsed = load_job(job, manager, requires, clusters, config_dir)
     try:
-        chosen = fleet.select(parsed, policy, seed)
+        chosen = fleet.select(parsed, rule, seed)
     except MatchError as err:
         click.echo(str(err), err=True)
         sys.exit(1)

@@ -41,10 +41,10 @@ def submit(job, target, by, deprecated_policy, seed, manager, requires, dry_run,
 
     if target and (by or deprecated_policy):
         raise UserError("give --cluster or --by, not both")
-    policy = choose_rule(by, deprecated_policy)
+    rule = choose_rule(by, deprecated_policy)
     fleet, parsed = load_job(job, manager, requires, (), config_dir)
     try:
-        done = submit_job(parsed, target, policy=policy, seed=seed, store=fleet.store,
+        done = submit_job(parsed, target, by=rule, seed=seed, store=fleet.store,
                           hold=hold, dry_run=dry_run, jobspec=jobspec)
     except MatchError as err:
         click.echo(str(err), err=True)
