@@ -9,23 +9,25 @@ from fractale.transform import BatchJob
 from fractale.transform.managers.jobspec import FluxJobspecManager, FluxJobspecSubmitter
 from fractale.transform.registry import get
 
+# module, old name, new name: every public name renamed this release.
+RENAMED = [
+    ("fractale", "JobSpec", "BatchJob"),
+    ("fractale.transform", "JobSpec", "BatchJob"),
+    ("fractale.transform.model", "JobSpec", "BatchJob"),
+    ("fractale.transform.managers.jobspec", "Jobspec", "FluxJobspecManager"),
+    ("fractale.transform.managers.jobspec", "JobspecSubmitter", "FluxJobspecSubmitter"),
+    ("fractale.fleet", "POLICIES", "RULE_NAMES"),
+]
 
-@pytest.mark.parametrize(
-    ("module", "old", "new"),
-    [
-        ("fractale", "JobSpec", BatchJob),
-        ("fractale.transform", "JobSpec", BatchJob),
-        ("fractale.transform.model", "JobSpec", BatchJob),
-        ("fractale.transform.managers.jobspec", "Jobspec", FluxJobspecManager),
-        ("fractale.transform.managers.jobspec", "JobspecSubmitter", FluxJobspecSubmitter),
-    ],
-)
+
+@pytest.mark.parametrize(("module", "old", "new"), RENAMED)
 def test_an_old_name_is_the_new_object_and_warns_naming_it(module, old, new):
+    loaded = importlib.import_module(module)
     with pytest.warns(DeprecationWarning) as caught:
-        value = getattr(importlib.import_module(module), old)
-    assert value is new
+        value = getattr(loaded, old)
+    assert value is getattr(loaded, new)
     [warning] = caught
-    assert str(warning.message) == f"{module}.{old} is deprecated; use {module}.{new.__name__}"
+    assert str(warning.message) == f"{module}.{old} is deprecated; use {module}.{new}"
     # The warning points at the code that used the old name, not at fractale.
     assert warning.filename == __file__
 

@@ -307,10 +307,7 @@ def test_the_rule_is_named_by_and_policy_still_works_for_one_release(fleet_store
         assert fleet.script(script, policy="cost") == fleet.script(script, by="cost")
     with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="give by only"):
         fleet.select(jobspec(), by="cost", policy="first")
-    with pytest.warns(DeprecationWarning, match="fractale.fleet.POLICIES is deprecated; use "
-                                                "fractale.fleet.RULE_NAMES"):
-        from fractale.fleet import POLICIES
-    assert POLICIES == RULE_NAMES == ("first", "random", "best-fit", "cost", "earliest-start")
+    assert RULE_NAMES == ("first", "random", "best-fit", "cost", "earliest-start")
 
 
 # Script ---------------------------------------------------------------------------------------
