@@ -9,6 +9,9 @@ holding one folder per cluster::
     <store>/<cluster>/state.json          its load when last read: jobs running and pending
                                           (``fractale cluster state NAME --save``; see snapshot.py)
     <store>/.jobs/<cluster>/<job>.json    each job fractale submitted there (see jobs.py)
+    <store>/.fleet-cache                  what the files above hold, compiled by the core: the
+                                          one cache, checked against each file's content
+                                          (``Store.compiled``)
 
 Every graph is validated by the core before anything is written, so a bad graph leaves the
 store as it was. Writes are atomic: a file is written beside its final name and renamed into
@@ -45,8 +48,8 @@ CONTAINMENT = "containment"
 # The saved snapshot of a cluster's jobs; not a subsystem graph, so no subsystem takes its name.
 STATE = "state"
 LOCK_FILE = ".lock"
-# The clusters' containment graphs compiled by the core, beside them (see ``Store.compiled``).
-FLEET_CACHE = ".fleet-cache.json"
+# What the clusters' files hold, compiled by the core, beside them (see ``Store.compiled``).
+FLEET_CACHE = ".fleet-cache"
 
 # libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -258,22 +261,11 @@ class Cluster:
         return Snapshot.from_dict(document, str(path))
 
     def counts(self) -> dict[str, int]:
-        """Vertices per type in the containment graph, as recorded when it was stored.
-
-        A graph edited by hand after it was stored is counted again by the core.
-        """
+        """Vertices per type in the containment graph, from the store's fleet cache (which
+        counts the graph again whenever its content changed)."""
         if self._counts is None:
-            recorded = self.config.get("resources")
-            try:
-                graph = os.stat(self.path / f"{CONTAINMENT}.json").st_mtime_ns
-                fresh = graph <= os.stat(self.path / CONFIG_FILE).st_mtime_ns
-            except FileNotFoundError:
-                fresh = False
-            if isinstance(recorded, dict) and fresh:
-                counts = {str(k): int(v) for k, v in recorded.items()}
-            else:
-                counts = dict(self.resource_graph().summary())
-            self._counts = counts
+            compiled = Store(self.path.parent).compiled([self.name])
+            self._counts = dict(compiled.counts()[self.name])
         return dict(self._counts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -337,15 +329,24 @@ class Store:
 
     def compiled(self, names: list[str] | None = None) -> Any:
         """The containment graphs of ``names`` (default: every cluster) compiled by the core
-        (a ``CompiledFleet``), through the store's cache of compiled clusters
-        (``FLEET_CACHE``); in memory only when the store cannot be written."""
+        (a ``CompiledFleet``), through the store's one cache of what its files hold
+        (``FLEET_CACHE``: compiled graphs, counts and totals, and a record of each cluster's
+        other files, each checked against its files' content); in memory only when the store
+        cannot be written."""
         from fractale._core import CompiledFleet
 
-        names = self.names() if names is None else names
-        cache = self.root / FLEET_CACHE
+        for name in names or ():
+            if name not in self:
+                self.get(name)  # raises, naming the known clusters
         writable = self.root.is_dir() and os.access(self.root, os.W_OK)
-        pairs = [(name, str(self.root / name / f"{CONTAINMENT}.json")) for name in names]
-        return CompiledFleet.open(pairs, str(cache) if writable else None)
+        return CompiledFleet.open_store(
+            str(self.root), names, str(self.root / FLEET_CACHE) if writable else None,
+            config=CONFIG_FILE, containment=f"{CONTAINMENT}.json", skip=[f"{STATE}.json"],
+        )
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Vertices per type in every cluster's containment graph, by cluster name."""
+        return {name: dict(counts) for name, counts in self.compiled().counts().items()}
 
     def clusters(self) -> list[Cluster]:
         return [self.get(name) for name in self.names()]
@@ -418,12 +419,9 @@ class Store:
             graphs[subsystem] = source
 
         texts: dict[str, str] = {}
-        resources: dict[str, int] = {}
         for subsystem, source in graphs.items():
             text, file = graph_text(source)
-            graph = validate_graph(text, file, subsystem)
-            if subsystem == CONTAINMENT:
-                resources = {k: int(v) for k, v in sorted(graph.summary().items())}
+            validate_graph(text, file, subsystem)
             texts[subsystem] = text
 
         config: dict[str, Any] = {"name": name, "scheduler": scheduler}
@@ -435,7 +433,6 @@ class Store:
             config["metadata"] = dict(metadata)
         if submit:
             config["submit"] = _target(submit)
-        config["resources"] = resources
 
         with self.lock():
             final = self.root / name
@@ -465,7 +462,7 @@ class Store:
         if subsystem == STATE:
             raise StoreError(f"{STATE!r} names the saved jobs of a cluster, not a subsystem")
         text, file = graph_text(source)
-        graph = validate_graph(text, file, subsystem)
+        validate_graph(text, file, subsystem)
         with self.lock():
             cluster = self.get(name)
             target = cluster.path / f"{subsystem}.json"
@@ -474,10 +471,6 @@ class Store:
                     f"cluster {name!r} already has a {subsystem!r} graph; replace it with --force"
                 )
             write_atomic(target, text)
-            if subsystem == CONTAINMENT:
-                config = dict(cluster.config)
-                config["resources"] = {k: int(v) for k, v in sorted(graph.summary().items())}
-                write_atomic(cluster.path / CONFIG_FILE, _yaml(config))
         return target
 
     def save_state(self, name: str, snapshot: Any) -> Path:

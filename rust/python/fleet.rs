@@ -1,12 +1,14 @@
 //! `fractale.CompiledFleet`: the fleet index of a cluster store, answered in Rust.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use super::graph::ResourceGraph;
 use super::jobspec::Jobspec;
+use crate::error::{Error, Result};
 use crate::fleet::{ClusterSource, Fleet};
 
 #[pyclass(name = "CompiledFleet", module = "fractale", frozen)]
@@ -18,7 +20,8 @@ pub struct CompiledFleet {
 impl CompiledFleet {
     /// Compile (or refresh from `cache`) the fleet of `clusters`, given as
     /// `(name, containment graph path)` pairs. Only clusters whose graph file changed since
-    /// the cache was written are compiled again.
+    /// the cache was written are compiled again; the cache keeps the clusters it holds
+    /// beside them.
     #[staticmethod]
     #[pyo3(signature = (clusters, cache = None))]
     fn open(
@@ -28,10 +31,56 @@ impl CompiledFleet {
     ) -> PyResult<CompiledFleet> {
         let sources: Vec<ClusterSource> = clusters
             .into_iter()
-            .map(|(name, path)| ClusterSource { name, path })
+            .map(|(name, path)| ClusterSource::new(name, path))
             .collect();
-        let fleet = py.detach(|| Fleet::open(&sources, cache.as_deref()))?;
+        let fleet = py.detach(|| Fleet::open(&sources, cache.as_deref(), false))?;
         Ok(CompiledFleet { fleet })
+    }
+
+    /// The clusters of the store at `root` (those named, or every folder holding a
+    /// `config` file), each compiled from its `containment` graph; the cache also keeps,
+    /// per cluster, the record the Python layer made of its `config` and other graph files
+    /// (`records`, `keep_records`), until one of them changes. Files named in `skip` are not
+    /// part of a cluster's record. Without `names`, clusters gone from the store leave the
+    /// cache.
+    #[staticmethod]
+    #[pyo3(signature = (root, names, cache, *, config, containment, skip))]
+    fn open_store(
+        py: Python<'_>,
+        root: PathBuf,
+        names: Option<Vec<String>>,
+        cache: Option<PathBuf>,
+        config: String,
+        containment: String,
+        skip: Vec<String>,
+    ) -> PyResult<CompiledFleet> {
+        let fleet = py.detach(|| {
+            let prune = names.is_none();
+            let sources = store_sources(&root, names, &config, &containment, &skip)?;
+            Fleet::open(&sources, cache.as_deref(), prune)
+        })?;
+        Ok(CompiledFleet { fleet })
+    }
+
+    /// Each cluster's record, as `keep_records` kept it, or None when there is none or one
+    /// of the files it was made from changed: `(name, record)` in the fleet's order.
+    fn records<'py>(&self, py: Python<'py>) -> Vec<(String, Option<Bound<'py, PyBytes>>)> {
+        self.fleet
+            .records()
+            .into_iter()
+            .map(|(name, blob)| (name, blob.map(|b| PyBytes::new(py, b))))
+            .collect()
+    }
+
+    /// Keep `(name, record)` pairs in the cache for the clusters whose files are still as
+    /// this fleet found them (best effort: an unwritable cache is left alone).
+    fn keep_records(&self, py: Python<'_>, records: Vec<(String, Vec<u8>)>) {
+        py.detach(|| self.fleet.keep_records(&records));
+    }
+
+    /// Vertices per type of every cluster's containment graph, by cluster name.
+    fn counts(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.fleet.counts().into_iter().collect()
     }
 
     /// For every cluster, in the order given: `(name, fits, reason)` for the request with
@@ -112,4 +161,62 @@ impl CompiledFleet {
             self.fleet.shape_count()
         )
     }
+}
+
+/// The clusters of the store at `root`: `names`, or every folder not starting with `.` that
+/// holds a `config` file, sorted; each with its `containment` graph and, as the files its
+/// record comes from, its `config` and every other `.json` file but those in `skip`.
+fn store_sources(
+    root: &Path,
+    names: Option<Vec<String>>,
+    config: &str,
+    containment: &str,
+    skip: &[String],
+) -> Result<Vec<ClusterSource>> {
+    let io = |e: std::io::Error, at: &Path| Error::Io {
+        file: at.display().to_string(),
+        message: e.to_string(),
+    };
+    let names = match names {
+        Some(names) => names,
+        None => {
+            let mut found = Vec::new();
+            if root.is_dir() {
+                for entry in std::fs::read_dir(root).map_err(|e| io(e, root))? {
+                    let entry = entry.map_err(|e| io(e, root))?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if !name.starts_with('.') && entry.path().join(config).is_file() {
+                        found.push(name);
+                    }
+                }
+            }
+            found.sort();
+            found
+        }
+    };
+    names
+        .into_iter()
+        .map(|name| {
+            let folder = root.join(&name);
+            let mut aux: Vec<PathBuf> = Vec::new();
+            for entry in std::fs::read_dir(&folder).map_err(|e| io(e, &folder))? {
+                let file = entry.map_err(|e| io(e, &folder))?.file_name();
+                let file = file.to_string_lossy();
+                if file.ends_with(".json")
+                    && !file.starts_with('.')
+                    && file != containment
+                    && !skip.iter().any(|s| *s == file)
+                {
+                    aux.push(folder.join(&*file));
+                }
+            }
+            aux.sort();
+            aux.insert(0, folder.join(config));
+            Ok(ClusterSource {
+                path: folder.join(containment),
+                name,
+                aux,
+            })
+        })
+        .collect()
 }

@@ -44,11 +44,8 @@ fn fleet_answers_match_the_matcher_on_every_conformance_case() {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(case_path).expect("case"))
             .expect("case json");
         let graph_path = dir.join(case["graph"].as_str().expect("graph"));
-        let sources = vec![ClusterSource {
-            name: "g".into(),
-            path: graph_path.clone(),
-        }];
-        let fleet = Fleet::open(&sources, None).expect("fleet");
+        let sources = vec![ClusterSource::new("g", graph_path.clone())];
+        let fleet = Fleet::open(&sources, None, false).expect("fleet");
         let g = ResourceGraph::from_jgf_str(
             &std::fs::read_to_string(&graph_path).expect("graph"),
             None,
@@ -99,23 +96,26 @@ fn the_cache_is_reused_until_a_graph_changes() {
     let graph = tmp.join("tiny.json");
     std::fs::copy(dir.join("graphs/tiny.json"), &graph).expect("copy");
     let cache = tmp.join("fleet.json");
-    let sources = vec![ClusterSource {
-        name: "tiny".into(),
-        path: graph.clone(),
-    }];
+    let sources = vec![ClusterSource::new("tiny", graph.clone())];
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("first").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("first")
+            .rebuilt,
         1
     );
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("second").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("second")
+            .rebuilt,
         0
     );
     std::thread::sleep(std::time::Duration::from_millis(20));
     let text = std::fs::read_to_string(&graph).expect("read");
     std::fs::write(&graph, format!("{text}\n")).expect("touch");
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("third").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("third")
+            .rebuilt,
         1
     );
     let _ = std::fs::remove_dir_all(&tmp);

@@ -108,8 +108,7 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
     )
 
 
-def _row(entry) -> dict[str, Any]:
-    counts = entry.counts()
+def _row(entry, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "name": entry.name,
         "scheduler": entry.scheduler,
@@ -128,7 +127,8 @@ def _row(entry) -> dict[str, Any]:
 def list_(as_json, config_dir):
     """List the registered clusters: name, scheduler, nodes, cores, GPUs, subsystems."""
     store = open_store(config_dir)
-    rows = [_row(entry) for entry in store.clusters()]
+    counts = store.counts()
+    rows = [_row(entry, counts[entry.name]) for entry in store.clusters()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
