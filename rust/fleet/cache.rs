@@ -225,7 +225,7 @@ impl Index {
 
 /// A record to write: new, or copied from the old cache as it is.
 pub enum Entry<'a> {
-    New(Record),
+    New(Box<Record>),
     Copied(&'a [u8]),
 }
 

@@ -78,7 +78,7 @@ pub struct Fleet {
 /// What a cluster's record needs on this load.
 enum Check<'a> {
     Fresh(&'a Meta),
-    Changed(Record),
+    Changed(Box<Record>),
     Compile(usize, Vec<(String, Stamp)>),
 }
 
@@ -156,7 +156,7 @@ impl Fleet {
                 record.blob = None;
             }
             record.aux = aux;
-            checks.push(Check::Changed(record));
+            checks.push(Check::Changed(Box::new(record)));
         }
 
         let old_shapes = old.as_ref().map(|o| o.shapes.clone()).unwrap_or_default();
@@ -187,7 +187,12 @@ impl Fleet {
                     Check::Compile(..) => {}
                 }
             }
-            entries.extend(compiled.records.into_iter().map(Entry::New));
+            entries.extend(
+                compiled
+                    .records
+                    .into_iter()
+                    .map(|r| Entry::New(Box::new(r))),
+            );
             entries.extend(kept.iter().map(|m| Entry::Copied(raw(m))));
             cache::encode(&compiled.shapes, &entries)
         });
@@ -300,7 +305,7 @@ impl Fleet {
                         changed = true;
                         let mut r = current.record(m);
                         r.blob = Some((*blob).clone());
-                        Entry::New(r)
+                        Entry::New(Box::new(r))
                     }
                     _ => Entry::Copied(&current.bytes[m.record.clone()]),
                 }

@@ -108,6 +108,33 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
     )
 
 
+@cluster.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="DIR|LIST|GRAPH...",
+                type=click.Path(path_type=Path))
+@click.option("--scheduler", help="The workload manager of clusters given as bare JGF files "
+                                  "(or whose cluster.yaml names none).")
+@click.option("--cost", type=Price(), help="Price of one node for one hour, for clusters given "
+                                           "as bare JGF files.")
+@click.option("--force", is_flag=True, help="Replace clusters of the same names.")
+@config_dir_option
+def import_(sources, scheduler, cost, force, config_dir):
+    """Register many clusters at once: cluster folders (a cluster.yaml and a containment.json,
+    other *.json files their other subsystems), folders of them or of JGF files (one cluster
+    per file, named after it), or lists of such paths, one per line.
+
+    Every graph is validated first, in parallel; when any entry is bad, each is named and
+    nothing is registered. Existing clusters are replaced only with --force.
+    """
+    from fractale.store import import_entries
+
+    store = open_store(config_dir)
+    entries = import_entries(list(sources), scheduler, cost)
+    if not entries:
+        raise UserError("no clusters to import")
+    names = store.import_clusters(entries, force=force)
+    click.echo(f"Imported {len(names)} clusters into {store.root}")
+
+
 def _row(entry, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "name": entry.name,
