@@ -64,6 +64,63 @@ pub struct Taken {
     pub reason: Option<String>,
 }
 
+/// The clusters of the store at `root`: `names`, or every folder not starting with `.` that
+/// holds a `config` file, sorted; each with its `containment` graph and, as the files its
+/// record comes from, its `config` and every other `.json` file but those in `skip`.
+pub fn store_sources(
+    root: &Path,
+    names: Option<Vec<String>>,
+    config: &str,
+    containment: &str,
+    skip: &[String],
+) -> Result<Vec<ClusterSource>> {
+    let io = |e: std::io::Error, at: &Path| Error::Io {
+        file: at.display().to_string(),
+        message: e.to_string(),
+    };
+    let names = match names {
+        Some(names) => names,
+        None => {
+            let mut found = Vec::new();
+            if root.is_dir() {
+                for entry in std::fs::read_dir(root).map_err(|e| io(e, root))? {
+                    let entry = entry.map_err(|e| io(e, root))?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let folder = entry.file_type().is_ok_and(|t| t.is_dir());
+                    if folder && !name.starts_with('.') && entry.path().join(config).is_file() {
+                        found.push(name);
+                    }
+                }
+            }
+            found.sort();
+            found
+        }
+    };
+    let one = |name: &String| -> Result<ClusterSource> {
+        let folder = root.join(name);
+        let mut aux: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(&folder).map_err(|e| io(e, &folder))? {
+            let file = entry.map_err(|e| io(e, &folder))?.file_name();
+            let file = file.to_string_lossy();
+            if file.ends_with(".json")
+                && !file.starts_with('.')
+                && file != containment
+                && !skip.iter().any(|s| *s == file)
+            {
+                aux.push(folder.join(&*file));
+            }
+        }
+        aux.sort();
+        aux.insert(0, folder.join(config));
+        Ok(ClusterSource {
+            path: folder.join(containment),
+            name: name.clone(),
+            aux,
+        })
+    };
+    parallel_map(&names, one).into_iter().collect()
+}
+
 /// The compiled fleet, loaded and ready to answer.
 pub struct Fleet {
     index: Index,
@@ -116,8 +173,7 @@ impl Fleet {
             .iter()
             .flat_map(|i| i.metas.iter().map(|m| (m.name.as_str(), m)))
             .collect();
-        let mut checks = Vec::with_capacity(sources.len());
-        for (i, source) in sources.iter().enumerate() {
+        let check = |(i, source): (usize, &ClusterSource)| -> Result<Check<'_>> {
             let path = source.path.display().to_string();
             let meta = by_name
                 .get(source.name.as_str())
@@ -125,8 +181,7 @@ impl Fleet {
                 .filter(|m| m.graph == path);
             let (aux, aux_same) = stamps(&source.aux, meta.map(|m| m.aux.as_slice()))?;
             let Some(meta) = meta else {
-                checks.push(Check::Compile(i, aux));
-                continue;
+                return Ok(Check::Compile(i, aux));
             };
             let now = cache::status(&source.path)?;
             let graph = if meta.graph_stamp.status == now {
@@ -139,12 +194,10 @@ impl Fleet {
                 })
             };
             let Some(graph) = graph else {
-                checks.push(Check::Compile(i, aux));
-                continue;
+                return Ok(Check::Compile(i, aux));
             };
             if graph == meta.graph_stamp && aux_same && aux == meta.aux {
-                checks.push(Check::Fresh(meta));
-                continue;
+                return Ok(Check::Fresh(meta));
             }
             // Same content, new status: restamped; a changed other file drops the record.
             let mut record = old
@@ -156,8 +209,13 @@ impl Fleet {
                 record.blob = None;
             }
             record.aux = aux;
-            checks.push(Check::Changed(Box::new(record)));
-        }
+            Ok(Check::Changed(Box::new(record)))
+        };
+        // Every file is checked (a status, a hash when it changed), on every core.
+        let numbered: Vec<(usize, &ClusterSource)> = sources.iter().enumerate().collect();
+        let mut checks = parallel_map(&numbered, |&pair| check(pair))
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
 
         let old_shapes = old.as_ref().map(|o| o.shapes.clone()).unwrap_or_default();
         let compiled = compile_all(sources, &mut checks, old_shapes)?;

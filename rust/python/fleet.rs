@@ -1,15 +1,14 @@
 //! `fractale.CompiledFleet`: the fleet index of a cluster store, answered in Rust.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::graph::ResourceGraph;
 use super::jobspec::Jobspec;
-use crate::error::{Error, Result};
-use crate::fleet::{ClusterSource, Fleet};
+use crate::fleet::{store_sources, ClusterSource, Fleet};
 
 #[pyclass(name = "CompiledFleet", module = "fractale", frozen)]
 pub struct CompiledFleet {
@@ -161,62 +160,4 @@ impl CompiledFleet {
             self.fleet.shape_count()
         )
     }
-}
-
-/// The clusters of the store at `root`: `names`, or every folder not starting with `.` that
-/// holds a `config` file, sorted; each with its `containment` graph and, as the files its
-/// record comes from, its `config` and every other `.json` file but those in `skip`.
-fn store_sources(
-    root: &Path,
-    names: Option<Vec<String>>,
-    config: &str,
-    containment: &str,
-    skip: &[String],
-) -> Result<Vec<ClusterSource>> {
-    let io = |e: std::io::Error, at: &Path| Error::Io {
-        file: at.display().to_string(),
-        message: e.to_string(),
-    };
-    let names = match names {
-        Some(names) => names,
-        None => {
-            let mut found = Vec::new();
-            if root.is_dir() {
-                for entry in std::fs::read_dir(root).map_err(|e| io(e, root))? {
-                    let entry = entry.map_err(|e| io(e, root))?;
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if !name.starts_with('.') && entry.path().join(config).is_file() {
-                        found.push(name);
-                    }
-                }
-            }
-            found.sort();
-            found
-        }
-    };
-    names
-        .into_iter()
-        .map(|name| {
-            let folder = root.join(&name);
-            let mut aux: Vec<PathBuf> = Vec::new();
-            for entry in std::fs::read_dir(&folder).map_err(|e| io(e, &folder))? {
-                let file = entry.map_err(|e| io(e, &folder))?.file_name();
-                let file = file.to_string_lossy();
-                if file.ends_with(".json")
-                    && !file.starts_with('.')
-                    && file != containment
-                    && !skip.iter().any(|s| *s == file)
-                {
-                    aux.push(folder.join(&*file));
-                }
-            }
-            aux.sort();
-            aux.insert(0, folder.join(config));
-            Ok(ClusterSource {
-                path: folder.join(containment),
-                name,
-                aux,
-            })
-        })
-        .collect()
 }
