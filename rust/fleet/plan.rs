@@ -149,7 +149,7 @@ pub fn full_graph(c: &Meta, per_node: bool) -> Result<ResourceGraph> {
 pub fn held_amounts(g: &ResourceGraph, taken: &[crate::matcher::Taken]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for t in taken.iter().filter(|t| t.exclusive) {
-        *out.entry(g.node(t.vertex).kind.to_string()).or_default() += t.size;
+        *out.entry(g.type_name(t.vertex).to_owned()).or_default() += t.size;
     }
     out
 }
@@ -163,7 +163,7 @@ pub fn full_graph_taken(c: &Meta, js: &Jobspec, per_node: bool) -> Taken {
                 let nodes = a
                     .taken
                     .iter()
-                    .filter(|t| &*g.node(t.vertex).kind == "node")
+                    .filter(|t| g.type_name(t.vertex) == "node")
                     .count();
                 (Some(held_amounts(&g, &a.taken)), nodes as u64, None)
             }

@@ -68,7 +68,7 @@ impl ShapeTable {
         let mut table = ShapeTable::default();
         for shape in shapes {
             let g = ResourceGraph::from_jgf_bytes(&shape, Some("fleet cache"))?;
-            let node = g.children(g.root).first().copied().unwrap_or(g.root);
+            let node = g.children(g.root()).first().copied().unwrap_or(g.root());
             table
                 .by_key
                 .insert(subtree_key(&g, node, &[]), table.shapes.len() as u32);
@@ -118,13 +118,13 @@ impl ShapeTable {
 fn subtree_key(g: &ResourceGraph, v: u32, drop: &[&str]) -> String {
     use std::fmt::Write;
     let mut key = String::new();
-    let _ = write!(key, "{}|", g.node(g.root).kind);
+    let _ = write!(key, "{}|", g.type_name(g.root()));
     let mut position = 0usize;
     let mut stack = vec![(v, usize::MAX)];
     while let Some((u, parent)) = stack.pop() {
-        let n = g.node(u);
-        let here = if u == v || !drop.contains(&&*n.kind) {
-            let _ = write!(key, "{}:{}:{}:{};", n.kind, n.size, n.unit, parent);
+        let kind = g.type_name(u);
+        let here = if u == v || !drop.contains(&kind) {
+            let _ = write!(key, "{}:{}:{}:{};", kind, g.size(u), g.unit(u), parent);
             position += 1;
             position - 1
         } else {
@@ -149,12 +149,11 @@ fn copy_tree(
     let mut edges: Vec<Edge> = Vec::new();
     let contains: Arc<str> = Arc::from("contains");
     let containment: Arc<str> = Arc::from(CONTAINMENT);
-    let mut keep = |src: &Node, parent: Option<usize>, nodes: &mut Vec<Node>| -> usize {
-        let mut copy = src.clone();
+    let mut keep = |mut copy: Node, parent: Option<usize>, nodes: &mut Vec<Node>| -> usize {
         copy.jgf_id = String::new();
         copy.path = match parent {
-            Some(p) => format!("{}/{}", nodes[p].path, src.name),
-            None => format!("/{}", src.name),
+            Some(p) => format!("{}/{}", nodes[p].path, copy.name),
+            None => format!("/{}", copy.name),
         };
         nodes.push(copy);
         let here = nodes.len() - 1;
@@ -168,12 +167,12 @@ fn copy_tree(
         }
         here
     };
-    let top = under_root.then(|| keep(g.node(g.root), None, &mut nodes));
+    let top = under_root.then(|| keep(g.to_node(g.root()), None, &mut nodes));
     // Children are pushed in reverse so that they come out in edge order.
     let mut stack = vec![(start, top)];
     while let Some((u, parent)) = stack.pop() {
         let here = if u == start || !dropped(u) {
-            Some(keep(g.node(u), parent, &mut nodes))
+            Some(keep(g.to_node(u), parent, &mut nodes))
         } else {
             parent
         };
@@ -195,7 +194,7 @@ fn copy_tree(
 /// with the levels in `drop` removed. Ids, status and extras are made plain so that the
 /// shape says only what matching depends on.
 fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Vec<u8> {
-    let mut doc = copy_tree(g, v, true, |u| drop.contains(&&*g.node(u).kind));
+    let mut doc = copy_tree(g, v, true, |u| drop.contains(&g.type_name(u)));
     for (i, n) in doc.nodes.iter_mut().enumerate() {
         n.uniq_id = i as i64;
         n.status = Status::Up;
@@ -208,15 +207,14 @@ fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Vec<u8> {
 /// `table`.
 pub fn compile(bytes: &[u8], file: &str, table: &mut ShapeTable) -> Result<Compiled> {
     let g = ResourceGraph::from_jgf_bytes(bytes, Some(file))?;
-    let node_type = g.types.get("node");
+    let node_type = g.types().get("node");
     let mut nodes = Vec::new();
     let mut decomposable = node_type.is_some();
     let mut upper: Vec<String> = Vec::new();
     // Walk the tree: vertices above nodes must hold nothing but the path to nodes.
-    let mut stack = vec![g.root];
+    let mut stack = vec![g.root()];
     while let Some(u) = stack.pop() {
-        if Some(g.kind[u as usize]) == node_type {
-            let n = g.node(u);
+        if Some(g.kind(u)) == node_type {
             let shape = table.intern(&g, u, &[]);
             let flat_shape = table.intern(&g, u, BETWEEN_NODE_AND_RESOURCES);
             let mut below = vec![u];
@@ -228,14 +226,14 @@ pub fn compile(bytes: &[u8], file: &str, table: &mut ShapeTable) -> Result<Compi
             nodes.push(NodeEntry {
                 shape,
                 flat_shape,
-                name: n.name.clone(),
-                rank: n.rank,
-                properties: n.properties().keys().cloned().collect(),
+                name: g.name(u).to_owned(),
+                rank: g.rank(u),
+                properties: g.properties(u).keys().cloned().collect(),
                 up,
             });
             continue;
         }
-        let kind = g.node(u).kind.to_string();
+        let kind = g.type_name(u).to_owned();
         if !upper.contains(&kind) {
             upper.push(kind);
         }
@@ -257,17 +255,17 @@ pub fn compile(bytes: &[u8], file: &str, table: &mut ShapeTable) -> Result<Compi
 /// A whole graph with the levels between nodes and their resources removed.
 pub fn flatten_graph(g: &ResourceGraph) -> Result<ResourceGraph> {
     let inside_node = |u: u32| {
-        let mut p = g.parent[u as usize];
+        let mut p = g.parent(u);
         while p != NO_PARENT {
-            if &*g.node(p).kind == "node" {
+            if g.type_name(p) == "node" {
                 return true;
             }
-            p = g.parent[p as usize];
+            p = g.parent(p);
         }
         false
     };
-    let doc = copy_tree(g, g.root, false, |u| {
-        inside_node(u) && BETWEEN_NODE_AND_RESOURCES.contains(&&*g.node(u).kind)
+    let doc = copy_tree(g, g.root(), false, |u| {
+        inside_node(u) && BETWEEN_NODE_AND_RESOURCES.contains(&g.type_name(u))
     });
     Ok(ResourceGraph::from_document(doc))
 }
