@@ -63,11 +63,8 @@ fn compare_on(dir: &Path) {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(case_path).expect("case"))
             .expect("case json");
         let graph_path = dir.join(case["graph"].as_str().expect("graph"));
-        let sources = vec![ClusterSource {
-            name: "g".into(),
-            path: graph_path.clone(),
-        }];
-        let fleet = Fleet::open(&sources, None).expect("fleet");
+        let sources = vec![ClusterSource::new("g", graph_path.clone())];
+        let fleet = Fleet::open(&sources, None, false).expect("fleet");
         let g = ResourceGraph::from_jgf_str(
             &std::fs::read_to_string(&graph_path).expect("graph"),
             None,
@@ -124,23 +121,26 @@ fn the_cache_is_reused_until_a_graph_changes() {
     let graph = tmp.join("graph.json");
     std::fs::copy(&graphs[0], &graph).expect("copy");
     let cache = tmp.join("fleet.json");
-    let sources = vec![ClusterSource {
-        name: "kept".into(),
-        path: graph.clone(),
-    }];
+    let sources = vec![ClusterSource::new("kept", graph.clone())];
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("first").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("first")
+            .rebuilt,
         1
     );
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("second").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("second")
+            .rebuilt,
         0
     );
     std::thread::sleep(std::time::Duration::from_millis(20));
     let text = std::fs::read_to_string(&graph).expect("read");
     std::fs::write(&graph, format!("{text}\n")).expect("touch");
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("third").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("third")
+            .rebuilt,
         1
     );
     let _ = std::fs::remove_dir_all(&tmp);
