@@ -10,42 +10,15 @@ from typing import Any
 import click
 import yaml
 
-from fractale.cli.options import Price, UserError, json_option
-
-config_dir_option = click.option(
-    "--config-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="FRACTALE_HOME",
-    help="The cluster store (default: $FRACTALE_HOME, else ~/.fractale).",
+from fractale.cli.options import (
+    Price,
+    UserError,
+    config_dir_option,
+    json_option,
+    open_store,
+    pairs,
+    table,
 )
-
-
-def open_store(config_dir: Path | None):
-    from fractale.store import Store
-
-    return Store(config_dir)
-
-
-def key_value(values: tuple[str, ...], what: str) -> dict[str, str]:
-    """``NAME=VALUE`` options as a mapping; UserError for one without '='."""
-    out: dict[str, str] = {}
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key.strip() or not rest.strip():
-            raise UserError(f"{what} must be NAME=VALUE, not {value!r}")
-        if key.strip() in out:
-            raise UserError(f"{what} {key.strip()!r} is given twice")
-        out[key.strip()] = rest.strip()
-    return out
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Plain text columns, as wide as their widest cell."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = []
-    for row in [headers, *rows]:
-        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return "\n".join(lines)
 
 
 @click.group("cluster")
@@ -86,8 +59,8 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
     """Register cluster NAME from its subsystem graphs (each validated first)."""
     store = open_store(config_dir)
     submit = {"url": submit_url, "workdir": workdir,
-              "ssh_options": key_value(ssh_options, "--ssh-option")}
-    graphs = {key: Path(value) for key, value in key_value(subsystems, "--subsystem").items()}
+              "ssh_options": pairs(ssh_options, "--ssh-option", empty=False)}
+    graphs = pairs(subsystems, "--subsystem", Path, empty=False)
     registered = store.add(
         name,
         scheduler,
@@ -95,7 +68,7 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
         graphs,
         description=description,
         cost=cost,
-        metadata=key_value(meta, "--meta"),
+        metadata=pairs(meta, "--meta", empty=False),
         submit={key: value for key, value in submit.items() if value},
         force=force,
     )
@@ -108,8 +81,34 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
     )
 
 
-def _row(entry) -> dict[str, Any]:
-    counts = entry.counts()
+@cluster.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="DIR|LIST|GRAPH...",
+                type=click.Path(path_type=Path))
+@click.option("--scheduler", help="The workload manager of clusters given as bare JGF files "
+                                  "(or whose cluster.yaml names none).")
+@click.option("--cost", type=Price(), help="Price of one node for one hour, for clusters given "
+                                           "as bare JGF files.")
+@click.option("--force", is_flag=True, help="Replace clusters of the same names.")
+@config_dir_option
+def import_(sources, scheduler, cost, force, config_dir):
+    """Register many clusters at once: cluster folders (a cluster.yaml and a containment.json,
+    other *.json files their other subsystems), folders of them or of JGF files (one cluster
+    per file, named after it), or lists of such paths, one per line.
+
+    Every graph is validated first, in parallel; when any entry is bad, each is named and
+    nothing is registered. Existing clusters are replaced only with --force.
+    """
+    from fractale.store import import_entries
+
+    store = open_store(config_dir)
+    entries = import_entries(list(sources), scheduler, cost)
+    if not entries:
+        raise UserError("no clusters to import")
+    names = store.import_clusters(entries, force=force)
+    click.echo(f"Imported {len(names)} clusters into {store.root}")
+
+
+def _row(entry, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "name": entry.name,
         "scheduler": entry.scheduler,
@@ -128,7 +127,8 @@ def _row(entry) -> dict[str, Any]:
 def list_(as_json, config_dir):
     """List the registered clusters: name, scheduler, nodes, cores, GPUs, subsystems."""
     store = open_store(config_dir)
-    rows = [_row(entry) for entry in store.clusters()]
+    counts = store.counts()
+    rows = [_row(entry, counts[entry.name]) for entry in store.clusters()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

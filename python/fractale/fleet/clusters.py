@@ -7,6 +7,7 @@ answers every cluster at once, in parallel, from the store's cache of compiled c
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,9 +16,10 @@ from typing import Any
 from fractale.errors import FractaleError, MatchError, StoreError
 from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
 from fractale.fleet.job import Job, JobSource
-from fractale.fleet.policies import Taken, rule
-from fractale.fleet.requirements import check_requirement
+from fractale.fleet.requirements import RequirementCheck, check_requirement
+from fractale.fleet.rules import Taken, rule
 from fractale.generate.software import Software, software_in
+from fractale.renamed import old_keyword
 from fractale.store import CONTAINMENT, Cluster, Store
 
 
@@ -30,16 +32,41 @@ def cluster_software(cluster: Cluster) -> list[Software]:
     return found
 
 
+def _record(cluster: Cluster) -> bytes:
+    """What the fleet needs of a cluster's files besides its containment: its configuration
+    and its software, as two lines of JSON (the cache keeps them while the files are
+    unchanged)."""
+    software = [item.to_dict() for item in cluster_software(cluster)]
+    return (json.dumps(cluster.config, separators=(",", ":"), default=str).encode() + b"\n"
+            + json.dumps(software, separators=(",", ":")).encode())
+
+
 class Fleet:
     """The clusters of a store (or some of them), matched against jobs."""
 
     def __init__(self, store: Store | str | Path | None = None, clusters: Iterable[str] = ()):
         self.store = store if isinstance(store, Store) else Store(store)
-        names = list(clusters) or self.store.names()
-        self.clusters = [self.store.get(name) for name in names]
-        self._software: dict[str, list[Software]] = {}
-        # The compiled containment of these clusters, opened on first use and kept.
-        self._compiled: Any = None
+        # The clusters' containment compiled by the core, through the store's one cache,
+        # which also keeps each cluster's record (its configuration and software) until one
+        # of its files changes.
+        self.compiled: Any = self.store.compiled(list(clusters) or None)
+        self.clusters: list[Cluster] = []
+        # Each cluster's software, as JSON text: clusters with the same software share it.
+        self._software_text: dict[str, bytes] = {}
+        self._software: dict[bytes, list[Software]] = {}
+        made = []
+        counts = self.compiled.counts()
+        for name, record in self.compiled.records():
+            if record is None:
+                record = _record(self.store.get(name))
+                made.append((name, record))
+            config_text, _, software_text = record.partition(b"\n")
+            cluster = Cluster(name, self.store.root / name, json.loads(config_text))
+            cluster._counts = counts[name]
+            self.clusters.append(cluster)
+            self._software_text[name] = software_text
+        if made:
+            self.compiled.keep_records(made)
 
     def __repr__(self) -> str:
         return f"Fleet({self.store!r}, {len(self.clusters)} clusters)"
@@ -47,17 +74,12 @@ class Fleet:
     def _job(self, job: Job | JobSource) -> Job:
         return job if isinstance(job, Job) else Job.load(job)
 
-    @property
-    def compiled(self) -> Any:
-        """The clusters' containment compiled by the core (``CompiledFleet``)."""
-        if self._compiled is None:
-            self._compiled = self.store.compiled([cluster.name for cluster in self.clusters])
-        return self._compiled
-
     def software(self, cluster: Cluster) -> list[Software]:
-        if cluster.name not in self._software:
-            self._software[cluster.name] = cluster_software(cluster)
-        return self._software[cluster.name]
+        """What the cluster's software subsystems list."""
+        text = self._software_text[cluster.name]
+        if text not in self._software:
+            self._software[text] = [Software(**item) for item in json.loads(text)]
+        return self._software[text]
 
     def taken(self, job: Job) -> dict[str, Taken]:
         """What allocating ``job`` on each idle cluster would hold, by cluster name."""
@@ -93,10 +115,15 @@ class Fleet:
         if not self.clusters:
             raise StoreError(f"no clusters are registered in {self.store.root}")
         fits = self.compiled.satisfiable(job.jobspec, job.per_node)
+        # Clusters with the same software meet the job's requirements alike.
+        checked: dict[bytes, list[RequirementCheck]] = {}
         answers = []
         for cluster, (_, fit, reason) in zip(self.clusters, fits):
-            installed = self.software(cluster) if job.requires else []
-            checks = [check_requirement(r, installed) for r in job.requires]
+            text = self._software_text[cluster.name] if job.requires else b""
+            checks = checked.get(text)
+            if checks is None:
+                installed = self.software(cluster) if job.requires else []
+                checks = checked[text] = [check_requirement(r, installed) for r in job.requires]
             answer = ClusterAnswer(cluster.name, cluster.scheduler, fit, reason, checks)
             if when and answer.ok:
                 answer.start = self.earliest_start(cluster, job)
@@ -104,11 +131,13 @@ class Fleet:
         return answers
 
     def select(
-        self, job: Job | JobSource, policy: str = "first", seed: int | None = None
+        self, job: Job | JobSource, by: str = "first", seed: int | None = None, *,
+        policy: str | None = None,
     ) -> Selection:
-        """One cluster that can run the job, chosen by the rule named ``policy`` (the CLI's
-        ``--by``; see ``fractale.fleet.policies``). ``MatchError`` when none fits."""
-        chosen = rule(policy)
+        """One cluster that can run the job, chosen by the rule named ``by`` (the CLI's
+        ``--by``; see ``fractale.fleet.rules``). ``MatchError`` when none fits.
+        ``policy``: the deprecated name of ``by``."""
+        chosen = rule(old_keyword("Fleet.select", "policy", "by", policy, by, "first"))
         job = self._job(job)
         answers = self.satisfy(job, when=chosen.when)
         fitting = [answer for answer in answers if answer.ok]
@@ -120,16 +149,20 @@ class Fleet:
         self,
         job: Job | JobSource,
         cluster: str | None = None,
-        policy: str = "first",
+        by: str = "first",
         seed: int | None = None,
         extra: Sequence[str] = (),
+        *,
+        policy: str | None = None,
     ) -> Script:
-        """The job as a batch script for ``cluster`` (or the one ``policy`` selects), in
-        that cluster's scheduler's syntax, loading the software that met its requirements.
-        ``extra``: ``MANAGER:DIRECTIVE`` entries, the scheduler's added verbatim."""
+        """The job as a batch script for ``cluster`` (or the one the rule ``by`` selects),
+        in that cluster's scheduler's syntax, loading the software that met its requirements.
+        ``extra``: ``MANAGER:DIRECTIVE`` entries, the scheduler's added verbatim. ``policy``:
+        the deprecated name of ``by``."""
+        by = old_keyword("Fleet.script", "policy", "by", policy, by, "first")
         job = self._job(job)
         if cluster is None:
-            answer = self.select(job, policy, seed).answer
+            answer = self.select(job, by, seed).answer
         else:
             named = [c for c in self.clusters if c.name == cluster]
             if not named:

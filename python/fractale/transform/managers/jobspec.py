@@ -20,6 +20,7 @@ from typing import Any, Callable
 import yaml
 
 from fractale.errors import JobspecError, TranslateError
+from fractale.renamed import old_names
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
@@ -27,7 +28,7 @@ from fractale.transform.managers.flux import Flux, FluxSubmitter
 from fractale.transform.model import (
     COMPONENT_FIELDS,
     PROPERTY_NAME,
-    JobSpec,
+    BatchJob,
     field_names,
     is_default,
     type_problems,
@@ -56,7 +57,7 @@ def _epoch(begin: str) -> float | None:
     return None if moment is None else moment.replace(tzinfo=timezone.utc).timestamp()
 
 
-def _constraints(spec: JobSpec, lose: Callable[[str, str], None]) -> dict[str, Any] | None:
+def _constraints(spec: BatchJob, lose: Callable[[str, str], None]) -> dict[str, Any] | None:
     terms: list[dict[str, Any]] = []
     properties = []
     for constraint in spec.constraints:
@@ -94,7 +95,7 @@ def _read_constraints(node: Any, values: dict[str, Any], losses: list[Loss]) -> 
 
 
 @register
-class Jobspec(Manager):
+class FluxJobspecManager(Manager):
     name = "jobspec"
     description = "Flux canonical jobspec (YAML or JSON)"
     # A jobspec's batch script is a Flux batch script: Flux's variables and launcher.
@@ -110,11 +111,11 @@ class Jobspec(Manager):
 
     # ---- writing
 
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         doc, losses = self.document(spec)
         return yamltext.dump(doc), losses
 
-    def document(self, spec: JobSpec) -> tuple[dict[str, Any], list[Loss]]:
+    def document(self, spec: BatchJob) -> tuple[dict[str, Any], list[Loss]]:
         """The canonical jobspec of ``spec`` as a document (what ``write`` dumps as YAML),
         and what it could not carry."""
         losses: list[Loss] = []
@@ -258,7 +259,7 @@ class Jobspec(Manager):
         Fluxion writes such jobspecs)."""
         doc["version"] = CANONICAL_VERSION
         for number, component in enumerate(components, start=1):
-            part, losses = self.document(JobSpec(**component))
+            part, losses = self.document(BatchJob(**component))
             resource, task = part["resources"][0], part["tasks"][0]
             slot = resource["with"][0] if resource["type"] == "node" else resource
             slot["label"] = task["slot"] = f"task{number}"
@@ -275,7 +276,7 @@ class Jobspec(Manager):
 
     # ---- reading
 
-    def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+    def read(self, text: str, file: str | None = None) -> tuple[BatchJob, list[Loss]]:
         from fractale._core import Jobspec as Canonical
 
         try:
@@ -286,7 +287,7 @@ class Jobspec(Manager):
         return self.read_document(canonical.to_dict(), file)
 
     def read_document(self, doc: dict[str, Any],
-                      file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+                      file: str | None = None) -> tuple[BatchJob, list[Loss]]:
         """Map a jobspec document the core has validated (``fractale.Jobspec.to_dict()``)."""
         components = _split_components(doc)
         try:
@@ -304,7 +305,7 @@ class Jobspec(Manager):
             raise TranslateError(f"{file or '<input>'}: malformed jobspec attribute: {err}",
                                  file=file, expected="attributes as RFC 14 defines them") from None
 
-    def _read_valid(self, doc: dict[str, Any]) -> tuple[JobSpec, list[Loss]]:
+    def _read_valid(self, doc: dict[str, Any]) -> tuple[BatchJob, list[Loss]]:
         losses: list[Loss] = []
         values: dict[str, Any] = {}
         if len(doc["resources"]) != 1 or len(doc["tasks"]) != 1:
@@ -365,7 +366,7 @@ class Jobspec(Manager):
         problems = type_problems(values) or value_problems(values)
         if problems:
             raise ValueError("; ".join(problems))
-        return JobSpec(**values), losses
+        return BatchJob(**values), losses
 
     def _read_system(self, key: str, value: Any, values: dict[str, Any],
                      losses: list[Loss]) -> None:
@@ -530,7 +531,7 @@ def _load(text: str) -> Any:
 # Submitting ------------------------------------------------------------------------------
 
 
-class JobspecSubmitter(FluxSubmitter):
+class FluxJobspecSubmitter(FluxSubmitter):
     """A canonical jobspec goes to Flux as JSON through ``flux job submit``; it is followed
     and cancelled as a Flux job, and its output, kept by Flux, is read with
     ``flux job attach --read-only``."""
@@ -548,4 +549,8 @@ class JobspecSubmitter(FluxSubmitter):
         return ["flux", "job", "attach", "--read-only", job_id]
 
 
-Jobspec.submitter = JobspecSubmitter
+FluxJobspecManager.submitter = FluxJobspecSubmitter
+
+# Old names kept for one release.
+__getattr__ = old_names(__name__, {"Jobspec": "FluxJobspecManager",
+                                   "JobspecSubmitter": "FluxJobspecSubmitter"})
