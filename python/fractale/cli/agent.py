@@ -561,9 +561,9 @@ def scale(
 @click.option("--app", required=True, help="The application, its size and how it runs.")
 @click.option(
     "--prices",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Price table (YAML) of instance types or cluster nodes; see examples/prices/.",
+    help="Price table (YAML) of instance types or cluster nodes; see examples/prices/. "
+    "Without it, fractale's own table of common AWS and Google Cloud instances.",
 )
 @click.option("--cpus", type=click.FloatRange(min=0), help="CPUs the application needs in all.")
 @click.option("--memory-gb", type=click.FloatRange(min=0), help="Memory it needs in all (GB).")
@@ -581,7 +581,7 @@ def scale(
 @_common
 def cost(
     app: str,
-    prices: Path,
+    prices: Path | None,
     cpus: float | None,
     memory_gb: float | None,
     gpus: float | None,
@@ -595,7 +595,7 @@ def cost(
     """Propose the cheapest configurations that fit the application, priced from a table."""
     inputs = {
         "app": app,
-        "prices": str(prices),
+        "prices": str(prices) if prices else None,
         "cpus": cpus,
         "memory_gb": memory_gb,
         "gpus": gpus,
