@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
 import yaml
 from fractale import JobspecError, MatchError, ResourceGraph
+from fractale._core import CompiledFleet
 from fractale.errors import StoreError
 from fractale.fleet import (
+    RULE_NAMES,
     Fleet,
     Job,
     Requirement,
     VersionSpec,
     check_requirement,
     fixed_node_count,
-    per_node_view,
     requirements_of,
     version_key,
 )
@@ -198,20 +200,27 @@ def test_a_batch_script_is_matched_per_node_across_sockets(fleet_store):
     assert not answers["tiny"].ok
 
 
-def test_a_canonical_jobspec_is_matched_level_by_level():
+def per_node_view(tmp_path, graph):
+    """The core's per-node view of ``graph``: its levels between nodes and resources removed."""
+    path = tmp_path / "graph.json"
+    path.write_text(json.dumps(graph))
+    return CompiledFleet.open([("c", str(path))]).graph("c", per_node=True)
+
+
+def test_a_canonical_jobspec_is_matched_level_by_level(tmp_path):
     graph = {"graph": synthetic_graph(1, cores=8, gpus=0, memory=0)["graph"]}
     request = jobspec(nodes=1, sockets=None, cores=12)
     assert not ResourceGraph.from_jgf(graph).satisfiable(request)
-    assert ResourceGraph.from_jgf(per_node_view(graph)).satisfiable(request)
+    assert per_node_view(tmp_path, graph).satisfiable(request)
     assert not Job.from_text(request).per_node
     assert Job.from_text(SLURM_SCRIPT).per_node
 
 
-def test_the_per_node_view_keeps_every_resource_under_its_node():
-    view = per_node_view(synthetic_graph(2, sockets=2, cores=3, gpus=2, memory=2))
-    summary = ResourceGraph.from_jgf(view).summary()
-    assert summary == {"cluster": 1, "node": 2, "core": 12, "gpu": 4, "memory": 4}
-    paths = {v["metadata"]["paths"]["containment"] for v in view["graph"]["nodes"]}
+def test_the_per_node_view_keeps_every_resource_under_its_node(tmp_path):
+    view = per_node_view(tmp_path, synthetic_graph(2, sockets=2, cores=3, gpus=2, memory=2))
+    assert view.summary() == {"cluster": 1, "node": 2, "core": 12, "gpu": 4, "memory": 4}
+    paths = {vertex["metadata"]["paths"]["containment"]
+             for vertex in view.to_jgf()["graph"]["nodes"]}
     assert "/cluster0/node1/core5" in paths
 
 
@@ -261,8 +270,8 @@ def test_cost_takes_price_times_nodes_times_hours(fleet_store):
 def test_ties_go_to_the_name_that_sorts_first(store, graphs):
     store.add("b", "slurm", graphs["cpu"], cost=1.0)
     store.add("a", "slurm", graphs["cpu"], cost=1.0)
-    for policy in ("best-fit", "cost", "first"):
-        assert Fleet(store).select(jobspec(), policy).cluster == "a"
+    for rule in ("best-fit", "cost", "first"):
+        assert Fleet(store).select(jobspec(), rule).cluster == "a"
 
 
 def test_unpriced_clusters_come_after_priced_ones(store, graphs):
@@ -274,8 +283,31 @@ def test_unpriced_clusters_come_after_priced_ones(store, graphs):
 def test_select_refuses_when_no_cluster_fits_and_says_why(fleet_store):
     with pytest.raises(MatchError, match=r"no cluster can run this job:\n  cpu: "):
         Fleet(fleet_store).select(jobspec(nodes=99))
-    with pytest.raises(MatchError, match="unknown policy"):
+    with pytest.raises(MatchError, match="unknown rule 'cheapest' for choosing a cluster; "
+                                         "expected one of first, random, best-fit, cost"):
         Fleet(fleet_store).select(jobspec(), "cheapest")
+
+
+def test_the_rule_is_named_by_and_policy_still_works_for_one_release(fleet_store):
+    fleet = Fleet(fleet_store)
+    chosen = fleet.select(jobspec(nodes=2), by="cost")
+    assert (chosen.cluster, chosen.by) == ("cpu", "cost")
+    document = chosen.to_dict()
+    assert document["by"] == "cost"
+    with pytest.warns(DeprecationWarning, match=r"Fleet.select\(policy=...\) is deprecated; "
+                                                r"use by="):
+        assert fleet.select(jobspec(nodes=2), policy="cost").to_dict() == document
+    with pytest.warns(DeprecationWarning, match="Selection.policy is deprecated; use "
+                                                "Selection.by"):
+        assert chosen.policy == "cost"
+    # The JSON key's old name stays beside the new one for readers of `select --json`.
+    assert document["policy"] == "cost"
+    script = Job.from_text(SLURM_SCRIPT, requires=["gromacs>=2023"])
+    with pytest.warns(DeprecationWarning, match=r"Fleet.script\(policy=...\)"):
+        assert fleet.script(script, policy="cost") == fleet.script(script, by="cost")
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="give by only"):
+        fleet.select(jobspec(), by="cost", policy="first")
+    assert RULE_NAMES == ("first", "random", "best-fit", "cost", "earliest-start")
 
 
 # Script ---------------------------------------------------------------------------------------

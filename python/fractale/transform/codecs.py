@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from fractale.transform import units
 from fractale.transform.directives import Codec, Context
-from fractale.transform.model import DEPENDENCY_KINDS, MAIL_EVENTS, JobSpec
+from fractale.transform.model import DEPENDENCY_KINDS, MAIL_EVENTS, BatchJob
 
 _SAFE_ENV_VALUE = re.compile(r"[A-Za-z0-9_./:@+{}-]*")
 
@@ -59,7 +59,7 @@ class Dependencies(Codec):
             value = value[len(self.prefix):] if value.startswith(self.prefix) else value
         return {"dependencies": read_dependencies(value, ctx)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if not spec.dependencies:
             return []
         return [self.prefix + write_dependencies(spec.dependencies)]
@@ -69,7 +69,7 @@ def env_value_ok(value: str) -> bool:
     return bool(_SAFE_ENV_VALUE.fullmatch(value))
 
 
-def write_env_items(spec: JobSpec, ctx: Context) -> list[str]:
+def write_env_items(spec: BatchJob, ctx: Context) -> list[str]:
     """``NAME=value`` items for the spec's variables; values needing quoting are reported."""
     items = []
     for name, value in spec.environment.items():
@@ -123,7 +123,7 @@ class MailEvents(Codec):
             events.update(self.tokens[key])
         return {"mail_events": [e for e in MAIL_EVENTS if e in events]}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if not spec.mail_events:
             return []
         wanted = set(spec.mail_events)
@@ -165,7 +165,7 @@ class GpuCount(Codec):
                 ctx.lose("gpu_type", "GPU type not carried by this option")
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         count = getattr(spec, self.fields[0])
         if (self.typed and self.fields[0] == "gpus_per_task" and spec.gpu_type is not None
                 and spec.gpus_per_node is None and spec.gpus_per_task is None):
@@ -176,7 +176,7 @@ class GpuCount(Codec):
             return [f"{spec.gpu_type}:{count}"]
         return [str(count)]
 
-    def owns_type(self, spec: JobSpec) -> bool:
+    def owns_type(self, spec: BatchJob) -> bool:
         """The type goes with the first GPU count written (per node before per task)."""
         if self.fields[0] == "gpus_per_node":
             return True
@@ -202,7 +202,7 @@ class Licenses(Codec):
             out[name] = int(count or 1)
         return {"licenses": out}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if not spec.licenses:
             return []
         return [",".join(f"{name}{self.count_separator}{count}"
@@ -226,7 +226,7 @@ class Array(Codec):
         except ValueError as err:
             raise ctx.fail(f"{ctx.directive}: {err}", "indexes such as 1-100:2%10") from None
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         if self.to_native is None:

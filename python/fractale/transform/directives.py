@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar
 
 from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
-from fractale.transform.model import JobSpec, field_names, is_default, value_problems
+from fractale.transform.model import BatchJob, field_names, is_default, value_problems
 from fractale.transform.registry import Manager
 from fractale.transform.report import Loss
 
@@ -96,7 +96,7 @@ class Codec(ABC):
         return self.read("", ctx)
 
     @abstractmethod
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         """One entry per directive to write; ``None`` writes the bare flag."""
 
 
@@ -129,7 +129,7 @@ class Text(Codec):
                 raise ctx.fail(str(err), "a valid value") from None
         return {self.fields[0]: value}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         return [] if value is None else [value]
 
@@ -137,7 +137,7 @@ class Text(Codec):
 class Name(Text):
     """A job name; characters a manager would choke on become ``_`` (and are reported)."""
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -161,7 +161,7 @@ class Int(Codec):
                            f"an integer >= {self.minimum}")
         return {self.fields[0]: int(text)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is not None and value < self.minimum:
             ctx.lose(self.fields[0],
@@ -182,7 +182,7 @@ class Flag(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {self.fields[0]: self.value}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [None] if getattr(spec, self.fields[0]) == self.value else []
 
 
@@ -206,7 +206,7 @@ class Quantity(Codec):
             return {}
         return {self.fields[0]: quantity}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -233,7 +233,7 @@ class Path(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {self.fields[0]: ctx.manager.path_to_model(value)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -257,7 +257,7 @@ class Items(Codec):
         parts = self.split(value) if self.split else value.split(self.separator)
         return {self.fields[0]: [p.strip() for p in parts if p.strip()]}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = getattr(spec, self.fields[0])
         return [self.separator.join(items)] if items else []
 
@@ -273,7 +273,7 @@ class Ignored(Codec):
         ctx.lose(None, self.reason)
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -315,7 +315,7 @@ class DirectiveManager(Manager):
     def finish_read(self, values: dict[str, Any], ctx: Context) -> None:
         """Settle values several options contributed to (``ctx.scratch``)."""
 
-    def extra_directives(self, spec: JobSpec, ctx: Context) -> list[str]:
+    def extra_directives(self, spec: BatchJob, ctx: Context) -> list[str]:
         """Directive lines the table cannot produce row by row (composite resources)."""
         return []
 
@@ -370,7 +370,7 @@ class DirectiveManager(Manager):
         match = self.prefix_pattern.match(stripped)
         return stripped[match.end():] if match else None
 
-    def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+    def read(self, text: str, file: str | None = None) -> tuple[BatchJob, list[Loss]]:
         ctx = Context(self, file=file)
         lines = split_lines(text)
         values: dict[str, Any] = {}
@@ -403,7 +403,7 @@ class DirectiveManager(Manager):
         check_counts(values, ctx)
         values["script"] = normalize_script("\n".join(body))
         values["dialect"] = self.name
-        spec = JobSpec(**values)
+        spec = BatchJob(**values)
         return spec, ctx.losses
 
     def tokenize(self, options: str, ctx: Context) -> list[str]:
@@ -471,7 +471,7 @@ class DirectiveManager(Manager):
             return f"{self.prefix} {name}={quote(value)}"
         return f"{self.prefix} {name} {quote(value)}"
 
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         ctx = Context(self, stage="render")
         lines = [f"#!{spec.shell or DEFAULT_SHELL}"]
         for option in self._written:
@@ -526,7 +526,7 @@ def normalize_script(script: str) -> str:
     return text + "\n" if text else ""
 
 
-def report_unwritten(spec: JobSpec, written: frozenset[str], ctx: Context) -> None:
+def report_unwritten(spec: BatchJob, written: frozenset[str], ctx: Context) -> None:
     manager = ctx.manager
     for name in field_names():
         if name in BODY_FIELDS or name in written or is_default(name, getattr(spec, name)):

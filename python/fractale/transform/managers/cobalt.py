@@ -22,7 +22,7 @@ from fractale.transform.directives import (
     Quantity,
     Text,
 )
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
     Command,
@@ -50,7 +50,7 @@ class OutputPrefix(Codec):
         prefix = ctx.manager.path_to_model(value.strip())
         return {"output": f"{prefix}.output", "error": f"{prefix}.error"}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -69,7 +69,7 @@ class Env(Codec):
                 ctx.lose("environment", f"variable {item} has no value")
         return {"environment": out}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = []
         for name, value in spec.environment.items():
             if ":" in value or not env_value_ok(value):
@@ -95,7 +95,7 @@ class Attributes(Codec):
                 out.setdefault("constraints", []).append(item)
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = list(spec.constraints)
         if spec.nodelist:
             items.append("location=" + ",".join(spec.nodelist))
@@ -113,7 +113,7 @@ class Dependencies(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"dependencies": [f"afterok:{job}" for job in value.split(":") if job]}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         jobs = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
@@ -132,7 +132,7 @@ class Notify(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"mail_user": value.strip(), "mail_events": ["begin", "end"]}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.mail_user is None:
             if spec.mail_events:
                 ctx.lose("mail_events", "Cobalt mails only with an address")
@@ -152,7 +152,7 @@ class Mode(Codec):
             ctx.lose(None, f"mode {value} is not in fractale's job model")
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 

@@ -41,7 +41,7 @@ from fractale.transform.directives import (
     report_unwritten,
     split_lines,
 )
-from fractale.transform.model import PROPERTY_NAME, JobSpec
+from fractale.transform.model import PROPERTY_NAME, BatchJob
 from fractale.transform.registry import register
 from fractale.transform.report import Loss
 from fractale.transform.submitter import Command, Status, Submitter, integer, last_line
@@ -106,7 +106,7 @@ class BeginTime(Codec):
             ctx.lose("begin", f"begin time {text!r} depends on the day it is submitted")
             return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.begin is None:
             return []
         seconds = units.relative_seconds(spec.begin)
@@ -127,7 +127,7 @@ class SetAttr(Codec):
         ctx.lose(None, "job attribute not in fractale's job model")
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.container_image is None:
             return []
         return [f"container_image={spec.container_image}"]
@@ -149,7 +149,7 @@ class Dependency(Codec):
                                "--dependency=begin-time:EPOCH") from None
         return {"dependencies": read_dependencies(value, ctx, separator="\n")}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return list(spec.dependencies)
 
 
@@ -171,7 +171,7 @@ class Env(Codec):
             return {"environment": {name: rest}}
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [f"{name}={value}" for name, value in spec.environment.items()]
 
 
@@ -187,7 +187,7 @@ class EnvRemove(Codec):
                                 "fractale's job model")
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.export_env == "all":
             ctx.lose("export_env", "Flux passes the whole environment already; nothing to write")
         return ["*"] if spec.export_env == "none" else []
@@ -213,7 +213,7 @@ class Requires(Codec):
                 out["constraints"].append(term)
         return {key: items for key, items in out.items() if items}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         out: list[str | None] = []
         for constraint in spec.constraints:
             if PROPERTY_NAME.fullmatch(constraint) and ":" not in constraint:
@@ -243,7 +243,7 @@ class Urgency(Codec):
             ctx.lose("urgency", f"Flux takes urgencies from 0 to 31: submitting {text} fails")
         return {"urgency": int(text)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.urgency is None:
             return []
         if not 0 <= spec.urgency <= 31:
@@ -364,7 +364,7 @@ class Flux(DirectiveManager):
             return self._read_command(*command, file)
         return self._read_script(text, file)
 
-    def _read_script(self, text: str, file: str | None) -> tuple[JobSpec, list[Loss]]:
+    def _read_script(self, text: str, file: str | None) -> tuple[BatchJob, list[Loss]]:
         ctx = Context(self, file=file)
         lines = split_lines(text)
         if not lines or not lines[0].startswith("#!"):
@@ -395,7 +395,7 @@ class Flux(DirectiveManager):
                 if number not in script.directive_lines]
         values["script"] = normalize_script("\n".join(body))
         values["dialect"] = self.name
-        return JobSpec(**values), ctx.losses
+        return BatchJob(**values), ctx.losses
 
     def _read_options(self, words: list[str], command: str, values: dict[str, Any],
                       ctx: Context) -> None:
@@ -451,7 +451,7 @@ class Flux(DirectiveManager):
                            "exclusive", "-N NODES with -x")
 
     def _read_command(self, kind: str, arguments: str,
-                      file: str | None) -> tuple[JobSpec, list[Loss]]:
+                      file: str | None) -> tuple[BatchJob, list[Loss]]:
         """A command line: its options read as flux-core reads that command's; the program
         (launched with the command's task options, or run as is for flux batch) is the body."""
         ctx = Context(self, file=file)
@@ -481,11 +481,11 @@ class Flux(DirectiveManager):
         check_counts(values, ctx)
         values["script"] = normalize_script(body)
         values["dialect"] = self.name
-        return JobSpec(**values), ctx.losses
+        return BatchJob(**values), ctx.losses
 
     # ---- writing
 
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         ctx = Context(self, stage="render")
         lines = [f"#!{spec.shell or DEFAULT_SHELL}"]
         for option in self._written:
@@ -622,7 +622,7 @@ def read_tasks(options: list[fluxcli.Given], ctx: Context) -> dict[str, Any]:
 # ---------------------------------------------------------------- writing the slot shape
 
 
-def slot_shape(spec: JobSpec, ctx: Context) -> Shape:
+def slot_shape(spec: BatchJob, ctx: Context) -> Shape:
     """The batch slots that hold ``spec``'s geometry, and the per-task launch inside them.
     What no slot shape can say is reported on ``ctx``."""
     nodes, tasks, per_node = spec.nodes, spec.tasks, spec.tasks_per_node

@@ -36,7 +36,7 @@ from fractale.transform.directives import (
     UnsafeValue,
 )
 from fractale.transform.managers.pbs import Export
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
     Command,
@@ -108,7 +108,7 @@ class Slots:
     per_host: int | None
 
 
-def plan(spec: JobSpec, ctx: Context) -> Slots:
+def plan(spec: BatchJob, ctx: Context) -> Slots:
     """The slots for ``spec``, reporting the layout fields Grid Engine cannot carry; worked
     out once per write and shared by the rows that need it."""
     if "slots" in ctx.scratch:
@@ -158,7 +158,7 @@ class ParallelEnvironment(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"_pe": value, "_pe_line": ctx.line}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         slots = plan(spec, ctx)
         return [] if slots.pe is None else [f"{slots.pe} {slots.count}"]
 
@@ -232,7 +232,7 @@ class Resources(Codec):
             ctx.lose(None, f"resource {key}={setting} is a complex of the site's own, not in "
                            "fractale's job model")
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         out: list[str | None] = []
         if spec.walltime is not None:
             out.append(f"h_rt={units.hms(spec.walltime)}")
@@ -253,7 +253,7 @@ class Resources(Codec):
                 out.append("hostname=" + "&".join(f"!{host}" for host in spec.exclude))
         return out
 
-    def memory_per_slot(self, spec: JobSpec, ctx: Context) -> int | None:
+    def memory_per_slot(self, spec: BatchJob, ctx: Context) -> int | None:
         if spec.memory_per_cpu is not None:
             if spec.memory_per_node is not None:
                 ctx.lose("memory_per_node", "Grid Engine asks for memory per slot only; the "
@@ -273,7 +273,7 @@ class Resources(Codec):
             ctx.lose(name, f"written as {memory} MiB for {where}")
         return memory
 
-    def gpus_per_slot(self, spec: JobSpec, ctx: Context) -> int | None:
+    def gpus_per_slot(self, spec: BatchJob, ctx: Context) -> int | None:
         slots = plan(spec, ctx)
         if spec.gpus_per_task is not None:
             if spec.gpus_per_node is not None:
@@ -344,7 +344,7 @@ class Queues(Codec):
             out["nodelist"] = hosts
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         hosts = spec.nodelist
         if any("[" in host for host in hosts):
             ctx.lose("nodelist", "Grid Engine host patterns do not take Slurm host ranges")
@@ -370,14 +370,14 @@ class Soft(Codec):
         ctx.scratch["soft"] = self.soft
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
 # ---------------------------------------------------------------- arrays and dependencies
 
 
-def writes_array(spec: JobSpec) -> bool:
+def writes_array(spec: BatchJob) -> bool:
     """Whether ``spec``'s array is one range from 1 up, which ``-t`` can say."""
     if spec.array is None:
         return False
@@ -404,7 +404,7 @@ class Tasks(Codec):
             raise ctx.fail("-t task ids start at 1", "a range such as 1-100:2")
         return {"array": array}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         ranges, _ = units.array_parts(spec.array)
@@ -430,7 +430,7 @@ class Throttle(Codec):
             raise ctx.fail(f"-tc expects a positive count, got {value!r}", "-tc N")
         return {"_throttle": int(value), "_throttle_line": ctx.line}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         _, limit = units.array_parts(spec.array)
@@ -452,7 +452,7 @@ class Hold(Codec):
                                "them at submission, fractale's job model holds job ids")
         return {"dependencies": out}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         ids = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
@@ -490,7 +490,7 @@ class OutputPath(Codec):
             ctx.lose(None, f"a path used only on host {host}; fractale keeps the path")
         return {self.fields[0]: ctx.manager.path_to_model(path)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -523,7 +523,7 @@ class Join(Codec):
             raise ctx.fail(f"-j expects y or n, got {value!r}", "y or n")
         return {"join_output": answer.startswith("y")}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.join_output and spec.error is not None:
             ctx.lose("error", "the streams are joined, so no error file is written")
         joined = spec.join_output or (spec.output is not None and spec.error is None)
@@ -543,7 +543,7 @@ class WorkDir(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"workdir": None} if self.current else {"workdir": value.strip()}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if self.current:
             return [None] if spec.workdir is None else []
         return [] if spec.workdir is None else [spec.workdir]
@@ -561,7 +561,7 @@ class YesNo(Codec):
             raise ctx.fail(f"{ctx.directive} expects y or n, got {value!r}", "y or n")
         return {self.fields[0]: answer.startswith("y")}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         return [] if value is None else ["y" if value else "n"]
 
@@ -576,7 +576,7 @@ class Immediate(Codec):
             ctx.lose(None, "starting at once or not at all is not in fractale's job model")
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -588,7 +588,7 @@ class Accounting(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"_accounting": value.strip(), "_accounting_line": ctx.line}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -605,7 +605,7 @@ class Shell(Codec):
                            "-S /bin/bash")
         return {"shell": path}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         path = spec.shell.split()[0] if spec.shell.strip() else "/bin/sh"
         if path != spec.shell:
             ctx.lose("shell", f"-S takes the shell's path only: {path}")
@@ -622,7 +622,7 @@ class AdvanceReservation(Codec):
             raise ctx.fail(f"-ar expects a reservation id, got {value!r}", "a number")
         return {"reservation": value.strip()}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.reservation is None:
             return []
         if not spec.reservation.isdigit():
@@ -640,7 +640,7 @@ class Priority(Int):
             raise ctx.fail(f"-p takes -1023 to 1024, not {value}", "-1023 to 1024")
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.priority is not None and spec.priority > 1024:
             ctx.lose("priority", f"Grid Engine takes -1023 to 1024, not {spec.priority}")
             return []

@@ -22,7 +22,7 @@ from fractale.transform.directives import (
     Quantity,
     Text,
 )
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.report import Loss
 from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
@@ -79,7 +79,7 @@ class Requirements(Codec):
                 ctx.lose(None, f"{name}[{body}] is not in fractale's job model")
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         sections = []
         nodes, per_node = spec.nodes, spec.tasks_per_node
         if nodes == 1:
@@ -155,7 +155,7 @@ class Queues(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"queue": ",".join(value.split())}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.queue is None else [" ".join(spec.queue.split(","))]
 
 
@@ -172,7 +172,7 @@ class Slots(Codec):
             ctx.lose("tasks", f"task range {value}: the minimum is kept")
         return {"tasks": int(low)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.tasks is not None:
             return [str(spec.tasks)]
         if spec.nodes not in (None, 1) and spec.tasks_per_node is not None:
@@ -191,7 +191,7 @@ class Nodes(Codec):
             raise ctx.fail(f"-nnodes expects a count, got {value!r}", "an integer")
         return {"nodes": int(value)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.nodes in (None, 1) or spec.tasks_per_node is not None:
             return []
         if spec.tasks is not None and spec.tasks % spec.nodes == 0:
@@ -228,7 +228,7 @@ class Gpus(Codec):
                 ctx.lose(None, f"-gpu {item} is not in fractale's job model")
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         parts = []
         if spec.gpus_per_node is not None:
             parts.append(f"num={spec.gpus_per_node}")
@@ -263,7 +263,7 @@ class NameAndArray(Codec):
             raise ctx.fail(f"-J: {err}", "name[1-100:2]%10") from None
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.name is None and spec.array is None:
             return []
         name = ""
@@ -298,7 +298,7 @@ class Env(Codec):
             out["environment"] = read_env_items(names, ctx)
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = write_env_items(spec, ctx)
         if spec.export_env == "none":
             if items:
@@ -345,7 +345,7 @@ class Dependency(Codec):
             result["_named"] = named
         return result
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         terms = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
@@ -398,7 +398,7 @@ class Hosts(Codec):
             hosts.append(name)
         return {"nodelist": hosts} if hosts else {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [" ".join(spec.nodelist)] if spec.nodelist else []
 
 
@@ -414,7 +414,7 @@ class MailFlag(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"mail_events": [self.event]}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if self.event == "end":
             for event in spec.mail_events:
                 if event not in ("begin", "end"):

@@ -21,7 +21,7 @@ from fractale.transform.directives import (
     Text,
     check_counts,
 )
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
 
@@ -57,7 +57,7 @@ class Resources(Codec):
                 ctx.lose(None, f"-l item {item} is not in fractale's job model")
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         levels = []
         nodes, per_node = spec.nodes, spec.tasks_per_node
         if spec.tasks is not None:
@@ -168,7 +168,7 @@ class Properties(Codec):
                 out.setdefault("exclude" if negated[0] else "nodelist", []).extend(hosts)
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         terms = list(spec.constraints)
         for key, hosts, operator in (("nodelist", spec.nodelist, "IN"),
                                      ("exclude", spec.exclude, "NOT IN")):
@@ -193,7 +193,7 @@ class Queue(Codec):
             return {}
         return {"queue": value.strip()}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.queue == "default":
             ctx.lose("queue", "a queue named default is OAR's default queue")
         return [] if spec.queue is None else [spec.queue]
@@ -209,7 +209,7 @@ class Anterior(Codec):
             raise ctx.fail("-a needs the id of the job to wait for", "-a JOBID")
         return {"dependencies": [f"afterany:{value.strip()}"]}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         out: list[str | None] = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
@@ -230,7 +230,7 @@ class ArrayCount(Codec):
             raise ctx.fail(f"--array expects a count, got {value!r}", "a positive integer")
         return {"array": f"1-{int(value)}"}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         ranges, limit = units.array_parts(spec.array)
@@ -261,7 +261,7 @@ class Notify(Codec):
             out["mail_events"] = [e for e in ("begin", "end", "fail") if e in events]
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.mail_user is None:
             if spec.mail_events:
                 ctx.lose("mail_events", "OAR mails only with an address")
@@ -286,7 +286,7 @@ class JobType(Codec):
         ctx.lose(None, f"job type {value} is not in fractale's job model")
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.requeue is False:
             ctx.lose("requeue", "OAR jobs are not resubmitted unless idempotent")
         return ["idempotent"] if spec.requeue else []

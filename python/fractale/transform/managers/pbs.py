@@ -32,7 +32,7 @@ from fractale.transform.directives import (
     Text,
     check_counts,
 )
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
     Command,
@@ -206,11 +206,11 @@ class Resources(Codec):
         except ValueError as err:
             raise ctx.fail(str(err), "walltime=HH:MM:SS") from None
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return (self.write_pro(spec, ctx) if self.style == "pro"
                 else self.write_torque(spec, ctx))
 
-    def _layout(self, spec: JobSpec, ctx: Context) -> tuple[int | None, int | None]:
+    def _layout(self, spec: BatchJob, ctx: Context) -> tuple[int | None, int | None]:
         """(chunks/nodes, tasks per node) with tasks folded in where they divide."""
         nodes, per_node = spec.nodes, spec.tasks_per_node
         if spec.tasks is not None:
@@ -233,7 +233,7 @@ class Resources(Codec):
         select = self._chunk(spec, ctx)
         for number, component in enumerate(spec.components, start=1):
             part = Context(ctx.manager, stage=ctx.stage)
-            chunk = self._chunk(JobSpec(**component), part) or "1"
+            chunk = self._chunk(BatchJob(**component), part) or "1"
             for name in ("queue", "exclusive"):
                 if component.get(name):
                     part.lose(name, f"PBS Pro sets {name} for the whole job, not per chunk")
@@ -251,7 +251,7 @@ class Resources(Codec):
             out.append("place=scatter:excl")
         return out
 
-    def _chunk(self, spec: JobSpec, ctx: Context) -> str | None:
+    def _chunk(self, spec: BatchJob, ctx: Context) -> str | None:
         """One chunk shape ``N:ncpus=...`` for the spec's layout, None when it asks none."""
         nodes, per_node = self._layout(spec, ctx)
         chunk = []
@@ -359,7 +359,7 @@ class StreamPath(Path):
             return {self.fields[0]: path.rstrip("/") + "/" + self.default}
         return super().read(value, ctx)
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is not None and value.endswith("/" + self.default):
             return [value[: -len(self.default)]]
@@ -392,7 +392,7 @@ class Join(Codec):
             raise ctx.fail(f"-j expects oe, eo or n, got {value!r}", "oe, eo or n")
         return {"_join": value}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.join_output and spec.error is not None:
             ctx.lose("error", "the streams are joined, so no error file is written")
         joined = spec.join_output or (spec.output is not None and spec.error is None)
@@ -427,7 +427,7 @@ class Destination(Codec):
                            f"{queue or '(the default)'} is kept")
         return {"queue": queue} if queue else {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.queue is None else [spec.queue]
 
 
@@ -443,7 +443,7 @@ class Export(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"environment": read_env_items(value.split(","), ctx)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.export_env == "none":
             ctx.lose("export_env",
                      f"{self.manager} exports nothing by default; no directive says so")
@@ -463,7 +463,7 @@ class AdditionalAttributes(Codec):
         ctx.lose(None, f"-W {key} is not in fractale's job model")
         return {}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         kept = [d for d in spec.dependencies if d != "singleton"]
         if len(kept) != len(spec.dependencies):
             ctx.lose("dependencies", f"{ctx.manager.name} has no singleton dependency")
@@ -478,7 +478,7 @@ class Rerunnable(Codec):
             raise ctx.fail(f"-r expects y or n, got {value!r}", "y or n")
         return {"requeue": value.lower() == "y"}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.requeue is None else ["y" if spec.requeue else "n"]
 
 

@@ -31,7 +31,7 @@ from fractale.transform.directives import (
     check_counts,
     merge,
 )
-from fractale.transform.model import COMPONENT_FIELDS, JobSpec
+from fractale.transform.model import COMPONENT_FIELDS, BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import Command, Status, Submitter, integer
 
@@ -53,7 +53,7 @@ class Nodes(Codec):
             ctx.lose("nodes", f"node range {value}: the minimum {match.group(1)} is kept")
         return {"nodes": int(match.group(1))}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.nodes is None else [str(spec.nodes)]
 
 
@@ -75,7 +75,7 @@ class Gres(Codec):
                 out["gpu_type"] = kind
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -102,7 +102,7 @@ class TotalGpus(Codec):
             out["gpu_type"] = kind
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -130,7 +130,7 @@ class Export(Codec):
             out["environment"] = read_env_items(names, ctx)
         return out
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = write_env_items(spec, ctx)
         if spec.export_env == "all" or (spec.export_env is None and items):
             # Named variables without ALL would be all the job gets.
@@ -149,7 +149,7 @@ class Exclusive(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"exclusive": True}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [None] if spec.exclusive else []
 
 
@@ -163,7 +163,7 @@ class Features(Items):
     def __init__(self) -> None:
         super().__init__("constraints", "&")
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         kept = []
         for constraint in spec.constraints:
             if self._FEATURE.fullmatch(constraint):
@@ -189,7 +189,7 @@ class Nice(Codec):
             raise ctx.fail(f"--nice expects an integer, got {value!r}", "an integer")
         return {"priority": -int(value)}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.priority is None else [str(-spec.priority)]
 
 
@@ -202,7 +202,7 @@ class PyxisImage(Codec):
     def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"container_image": value}
 
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.container_image is not None:
             ctx.lose("container_image", "needs the pyxis plugin, which stock Slurm lacks; "
                                         "run the image from the script instead")
@@ -364,7 +364,7 @@ class Slurm(DirectiveManager):
         lines = []
         for component in spec.components:
             lines.append(f"{self.prefix} {HETJOB[0]}")
-            part = JobSpec(**component)
+            part = BatchJob(**component)
             for option in self._written:
                 if set(option.codec.fields) <= set(COMPONENT_FIELDS) | {"gpu_type"}:
                     for value in option.codec.write(part, ctx):
