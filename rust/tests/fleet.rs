@@ -3,6 +3,8 @@
 //! tests/data/conformance, and the full one in ../shared when present), and on the cache's
 //! upkeep.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use fractale::fleet::{ClusterSource, Fleet};
@@ -11,33 +13,6 @@ use fractale::jobspec::Jobspec;
 use fractale::matcher::{AllocState, Matcher, Outcome, Policy};
 use serde_json::Value;
 
-/// The Fluxion conformance folders: the trimmed set kept in the repository, always, and the
-/// full set beside the project when present (its absence fails under CI=true).
-fn material() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let kept = root.join("tests/data/conformance/fluxion");
-    assert!(
-        kept.is_dir(),
-        "{} is missing from the repository",
-        kept.display()
-    );
-    let shared = root.join("../shared/conformance/fluxion");
-    if shared.is_dir() {
-        return vec![kept, shared];
-    }
-    // CI always has the material: there, its absence is a failure, not a skip.
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} is absent under CI=true",
-        shared.display()
-    );
-    eprintln!(
-        "skipped: {} is absent, only the kept cases run",
-        shared.display()
-    );
-    vec![kept]
-}
-
 fn jobspec(dir: &Path, rel: &str) -> Option<Jobspec> {
     let text = std::fs::read_to_string(dir.join(rel)).ok()?;
     Jobspec::from_text(&text, None, false).ok()
@@ -45,7 +20,7 @@ fn jobspec(dir: &Path, rel: &str) -> Option<Jobspec> {
 
 #[test]
 fn fleet_answers_match_the_matcher_on_every_conformance_case() {
-    for dir in material() {
+    for dir in common::conformance_folders("fluxion") {
         compare_on(&dir);
     }
 }
@@ -109,7 +84,7 @@ fn compare_on(dir: &Path) {
 
 #[test]
 fn the_cache_is_reused_until_a_graph_changes() {
-    let kept = &material()[0];
+    let kept = &common::conformance_folders("fluxion")[0];
     let mut graphs: Vec<PathBuf> = std::fs::read_dir(kept.join("graphs"))
         .expect("graphs")
         .filter_map(|e| e.ok().map(|e| e.path()))
