@@ -330,7 +330,7 @@ impl FluxRules<'_> {
         };
         if key != "per_resource" {
             let n = &count[key];
-            if !n.as_u64().is_some_and(|n| n >= 1) {
+            if n.as_u64().is_none_or(|n| n < 1) {
                 return Err(self.err(
                     format!("{loc}.count.{key}"),
                     format!("must be an integer of at least 1, found {}", render(n)),
