@@ -60,7 +60,7 @@ def _check(path: Path, lenient: bool) -> dict[str, Any]:
         return {**entry, "valid": False, "version": None,
                 "error": {"location": None, "message": err.message}}
     except JobspecError as err:
-        error = {"location": err.location, "message": str(err)}
+        error: dict[str, Any] = {"location": err.location, "message": str(err)}
         if not lenient:
             try:
                 check_jobspec(text, str(path), lenient=True)

@@ -107,10 +107,13 @@ class Job:
             kind = "jobspec"
         else:
             from fractale.transform import detect, parse, registry
+            from fractale.transform.managers.jobspec import FluxJobspecManager
 
             spec = parse(text, manager, file=source)
             kind = manager or detect(text)
-            canonical, _ = registry.get("jobspec").document(spec)
+            writer = registry.get("jobspec")
+            assert isinstance(writer, FluxJobspecManager)
+            canonical, _ = writer.document(spec)
             jobspec = Jobspec.from_dict(canonical, source)
         wanted = requirements_of(jobspec.requires)
         wanted += [Requirement.parse(entry) for entry in requires]

@@ -220,7 +220,7 @@ class FluxJobspecManager(Manager):
         constraints = _constraints(spec, lose)
         if constraints is not None:
             system["constraints"] = constraints
-        dependencies = []
+        dependencies: list[dict[str, Any]] = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
             if kind == "singleton":
