@@ -166,7 +166,7 @@ def rule_options(command: Command) -> Command:
 
     return apply(command, [
         click.option("--by", "by", type=click.Choice(RULE_NAMES), default=None,
-                     help=f"How to choose (default first): {help_text()}."),
+                     help=f"How to choose: {help_text()}."),
         click.option("--policy", "deprecated_policy", type=click.Choice(RULE_NAMES),
                      callback=_deprecated_policy, help="Deprecated name of --by."),
         click.option("--seed", type=int, help="Seed for --by random."),
