@@ -1,7 +1,7 @@
 """What fractale's commands share: every option used by more than one command, the
 parameter types and readers behind them, and the user-error exception.
 
-Command modules import this module, never each other (tests/test_cli_layout.py), and it
+Command modules import this module, never each other (tests/cli/test_cli_layout.py), and it
 imports nothing but click at load time: the store, the fleet and the agents load when a
 command runs.
 """
