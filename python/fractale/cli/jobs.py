@@ -8,12 +8,22 @@ scheduler, host or store that cannot answer.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from pathlib import Path
+from typing import Any, Callable
 
 import click
 
-from fractale.cli.options import config_dir_option, json_option, open_store, table
+from fractale.cli.options import (
+    Command,
+    apply,
+    config_dir_option,
+    json_option,
+    open_store,
+    table,
+)
 
 job_ref = click.argument("ref", metavar="ID")
 # States after which (or while) a job is doing well.
@@ -81,30 +91,37 @@ def jobs(cluster, refresh, as_json, config_dir):
     sys.exit(2 if problems else 0)
 
 
-@click.command("status")
-@job_ref
-@json_option
-@config_dir_option
-def status(ref, as_json, config_dir):
+def one_job(name: str, *options: Callable[[Command], Command]) -> Callable[[Command], Command]:
+    """Command ``name`` on one submitted job: ID, its own ``options``, ``--json`` and
+    ``--config-dir``; the function receives the job's ``Submission`` and ``as_json``."""
+
+    def decorate(function: Command) -> Command:
+        @functools.wraps(function)
+        def wrapper(ref: str, config_dir: Path | None, **kwargs: Any) -> Any:
+            return function(_open(ref, config_dir), **kwargs)
+
+        return click.command(name)(
+            apply(wrapper, [job_ref, *options, json_option, config_dir_option]))
+
+    return decorate
+
+
+@one_job("status")
+def status(submission, as_json):
     """Show the state of job ID (CLUSTER:ID, or an ID one cluster has), asking its
     scheduler. Exit 0 pending, running or completed; 1 failed, cancelled, timeout or
     unknown."""
-    submission = _open(ref, config_dir)
     submission.status()
     _show(submission, as_json)
     sys.exit(0 if submission.record.state in GOOD_STATES else 1)
 
 
-@click.command("wait")
-@job_ref
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Give up after this long (default: wait for as long as it takes).")
-@json_option
-@config_dir_option
-def wait(ref, timeout, as_json, config_dir):
+@one_job("wait", click.option(
+    "--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+    help="Give up after this long (default: wait for as long as it takes)."))
+def wait(submission, timeout, as_json):
     """Wait until job ID ends. Exit 0 when it completed, 1 when it failed, was cancelled,
     timed out, or is still going when --timeout passes."""
-    submission = _open(ref, config_dir)
     final = submission.wait(timeout)
     _show(submission, as_json)
     if not final.final and not as_json:
@@ -112,24 +129,16 @@ def wait(ref, timeout, as_json, config_dir):
     sys.exit(0 if final.state == "completed" else 1)
 
 
-@click.command("cancel")
-@job_ref
-@json_option
-@config_dir_option
-def cancel(ref, as_json, config_dir):
+@one_job("cancel")
+def cancel(submission, as_json):
     """Cancel job ID (a held one too) with its scheduler's own command."""
-    submission = _open(ref, config_dir)
     submission.cancel()
     _show(submission, as_json)
 
 
-@click.command("logs")
-@job_ref
-@json_option
-@config_dir_option
-def logs(ref, as_json, config_dir):
+@one_job("logs")
+def logs(submission, as_json):
     """Print what job ID wrote to its output (read on its cluster)."""
-    submission = _open(ref, config_dir)
     text = submission.logs()
     if as_json:
         click.echo(json.dumps({"ref": submission.ref, "outputs": submission.record.outputs,
