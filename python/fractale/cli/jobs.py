@@ -8,32 +8,15 @@ scheduler, host or store that cannot answer.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from pathlib import Path
-from typing import Any, Callable
 
 import click
 
-from fractale.cli.options import (
-    Command,
-    apply,
-    config_dir_option,
-    json_option,
-    open_store,
-    table,
-)
+from fractale.cli.options import config_dir_option, json_option, one_job, open_store, table
 
-job_ref = click.argument("ref", metavar="ID")
 # States after which (or while) a job is doing well.
 GOOD_STATES = ("pending", "running", "completed")
-
-
-def _open(ref, config_dir):
-    from fractale.submission import Submission
-
-    return Submission.open(ref, open_store(config_dir))
 
 
 def _line(record) -> str:
@@ -89,21 +72,6 @@ def jobs(cluster, refresh, as_json, config_dir):
     for problem in problems:
         click.echo(f"Error: {problem}", err=True)
     sys.exit(2 if problems else 0)
-
-
-def one_job(name: str, *options: Callable[[Command], Command]) -> Callable[[Command], Command]:
-    """Command ``name`` on one submitted job: ID, its own ``options``, ``--json`` and
-    ``--config-dir``; the function receives the job's ``Submission`` and ``as_json``."""
-
-    def decorate(function: Command) -> Command:
-        @functools.wraps(function)
-        def wrapper(ref: str, config_dir: Path | None, **kwargs: Any) -> Any:
-            return function(_open(ref, config_dir), **kwargs)
-
-        return click.command(name)(
-            apply(wrapper, [job_ref, *options, json_option, config_dir_option]))
-
-    return decorate
 
 
 @one_job("status")

@@ -113,6 +113,26 @@ def open_store(config_dir: Path | None):
     return Store(config_dir)
 
 
+# A submitted job -------------------------------------------------------------------------
+
+def one_job(name: str, *options: Callable[[Command], Command]) -> Callable[[Command], Command]:
+    """Command ``name`` on one submitted job: ID, its own ``options``, ``--json`` and
+    ``--config-dir``; the function receives the job's ``Submission`` and ``as_json``."""
+
+    def decorate(function: Command) -> Command:
+        @functools.wraps(function)
+        def wrapper(ref: str, config_dir: Path | None, **kwargs: Any) -> Any:
+            from fractale.submission import Submission
+
+            return function(Submission.open(ref, open_store(config_dir)), **kwargs)
+
+        job_id = click.argument("ref", metavar="ID")
+        return click.command(name)(
+            apply(wrapper, [job_id, *options, json_option, config_dir_option]))
+
+    return decorate
+
+
 # A job and the fleet it is matched against -----------------------------------------------
 
 def job_options(command: Command) -> Command:
