@@ -1,8 +1,9 @@
 """Benchmark of fractale's core against a pure-Python matcher run in the same process.
 
 For synthetic clusters of 1, 100, 1,000 and 10,000 nodes (2 sockets x 32 cores, 4 GPUs and
-8 memory pools each) it prints JGF load time and throughput, resident memory per vertex, and
-the latency of ``satisfiable`` and ``allocate`` for four requests, each beside the baseline.
+8 memory pools each) it prints JGF load time and throughput, resident memory per vertex (steady
+and at the load's peak), and the latency of ``satisfiable`` and ``allocate`` for four requests,
+each beside the baseline.
 
     python benches/bench_core.py [--sizes 1,100,1000,10000] [--policy first]
 """
@@ -29,6 +30,20 @@ from python_matcher import PythonGraph  # noqa: E402
 def rss_bytes() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def reset_peak() -> None:
+    """Start the resident peak (VmHWM) afresh from the current resident size."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def peak_bytes() -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def jobspec(resources: list) -> dict:
@@ -183,11 +198,13 @@ def bench_size(nodes: int, folder: Path, policy: str, baseline_limit: int) -> No
     megabytes = path.stat().st_size / 1e6
 
     before = rss_bytes()
+    reset_peak()
     start = time.perf_counter()
     graph = fractale.ResourceGraph.from_jgf(str(path))
     load = time.perf_counter() - start
     vertices = graph.vertex_count
     per_vertex = (rss_bytes() - before) / vertices
+    peak_per_vertex = (peak_bytes() - before) / vertices
 
     run_baseline = nodes <= baseline_limit
     if run_baseline:
@@ -201,7 +218,7 @@ def bench_size(nodes: int, folder: Path, policy: str, baseline_limit: int) -> No
     print(f"\n== {nodes} nodes: {vertices:,} vertices, {megabytes:.1f} MB of JGF, policy {policy}")
     line = (
         f"  load        fractale {fmt(load)} ({megabytes / load:7.1f} MB/s),"
-        f" {per_vertex:6.0f} B/vertex resident"
+        f" {per_vertex:6.0f} B/vertex resident, {peak_per_vertex:6.0f} at the load's peak"
     )
     if run_baseline:
         line += f" | python {fmt(py_load)}, {py_per_vertex:6.0f} B/vertex | x{py_load / load:6.1f}"

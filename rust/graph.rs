@@ -515,7 +515,7 @@ fn forget_implied_paths(nodes: &mut [Node], order: &[u32], parent: &[u32]) {
         let implied = node.path.len() == base.len() + 1 + node.name.len()
             && node.path.starts_with(base)
             && node.path[base.len()..].starts_with('/')
-            && node.path.ends_with(node.name.as_str());
+            && node.path.ends_with(&*node.name);
         let full = std::mem::take(&mut nodes[v].path);
         if !implied {
             nodes[v].path = full.clone();

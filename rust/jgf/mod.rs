@@ -37,7 +37,7 @@ mod tests {
         assert_eq!(doc.nodes.len(), 3);
         assert_eq!(doc.edges.len(), 2);
         assert_eq!(doc.root, 0);
-        assert_eq!(doc.nodes[1].name, "node0");
+        assert_eq!(&*doc.nodes[1].name, "node0");
         assert_eq!(doc.nodes[1].rank, 3);
         assert_eq!(doc.nodes[2].size, 16);
         assert_eq!(doc.nodes[2].status, Status::Down);
@@ -214,11 +214,11 @@ mod tests {
             5,
             "no vertex is made when the paths name the root"
         );
-        assert_eq!(doc.nodes[doc.root].name, "software0");
+        assert_eq!(&*doc.nodes[doc.root].name, "software0");
         let parent_of = |name: &str| {
-            let v = doc.nodes.iter().position(|n| n.name == name).unwrap();
+            let v = doc.nodes.iter().position(|n| &*n.name == name).unwrap();
             let e = doc.edges.iter().find(|e| e.target == v).unwrap();
-            doc.nodes[e.source].name.clone()
+            doc.nodes[e.source].name.to_string()
         };
         assert_eq!(parent_of("package0"), "software0");
         assert_eq!(parent_of("package1"), "software0");
@@ -235,7 +235,7 @@ mod tests {
         assert_eq!(doc.nodes.len(), 5);
         let root = &doc.nodes[doc.root];
         assert_eq!(
-            (&*root.kind, root.name.as_str(), root.path.as_str()),
+            (&*root.kind, &*root.name, root.path.as_str()),
             ("software", "spack0", "/spack0")
         );
         assert_eq!(doc.edges.iter().filter(|e| e.source == doc.root).count(), 2);

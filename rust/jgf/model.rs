@@ -58,7 +58,7 @@ pub struct Node {
     pub jgf_id: String,
     pub kind: Arc<str>,
     pub basename: Arc<str>,
-    pub name: String,
+    pub name: Arc<str>,
     pub id: i64,
     pub uniq_id: i64,
     pub rank: i64,

@@ -355,9 +355,10 @@ impl<'f> Builder<'f> {
                 jgf_id.parse::<i64>().unwrap_or(i as i64)
             }
         });
+        // Names repeat from node to node (core0, socket1): one allocation each.
         let name = match meta.name {
-            Some(n) => n.0.into_owned(),
-            None => format!("{basename}{id}"),
+            Some(n) => self.strings.get(&n.0),
+            None => self.strings.get(&format!("{basename}{id}")),
         };
         let size = match meta.size {
             None => 1,

@@ -86,7 +86,7 @@ pub(super) fn root_forest(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>, strings:
         jgf_id,
         kind: software.clone(),
         basename: software,
-        name: name.clone(),
+        name: strings.get(&name),
         id,
         uniq_id: id,
         rank: -1,
@@ -177,11 +177,7 @@ pub(super) fn containment_root(
             ))
         }
         many => {
-            let names: Vec<&str> = many
-                .iter()
-                .take(4)
-                .map(|&v| nodes[v].name.as_str())
-                .collect();
+            let names: Vec<&str> = many.iter().take(4).map(|&v| &*nodes[v].name).collect();
             return Err(Error::jgf(
                 file,
                 "graph.edges",
@@ -216,7 +212,7 @@ pub(super) fn containment_root(
     if reached != expected {
         let stray = (0..n)
             .find(|&v| in_containment[v] && !visited[v])
-            .map(|v| nodes[v].name.clone())
+            .map(|v| nodes[v].name.to_string())
             .unwrap_or_default();
         return Err(Error::jgf(
             file,

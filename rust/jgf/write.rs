@@ -47,7 +47,7 @@ pub(crate) fn write<'n, 's>(
         let mut meta = Map::new();
         meta.insert("type".into(), Value::String(node.kind.to_string()));
         meta.insert("basename".into(), Value::String(node.basename.to_string()));
-        meta.insert("name".into(), Value::String(node.name.clone()));
+        meta.insert("name".into(), Value::String(node.name.to_string()));
         meta.insert("id".into(), Value::from(node.id));
         meta.insert("uniq_id".into(), Value::from(node.uniq_id));
         meta.insert("rank".into(), Value::from(node.rank));

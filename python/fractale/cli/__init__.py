@@ -1,7 +1,7 @@
 """The ``fractale`` command: one root group whose subcommands load only when used.
 
 ``fractale --help`` reads the table below and imports nothing of fractale's but this package
-(tests/test_cli_layout.py holds it to that); a command's module loads when it runs, when its
+(tests/cli/test_cli_layout.py holds it to that); a command's module loads when it runs, when its
 help is asked, or when the shell completes it.
 """
 

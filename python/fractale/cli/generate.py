@@ -10,16 +10,7 @@ from typing import Any, Callable
 
 import click
 
-from fractale.cli.options import UserError, config_dir_option, open_store
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise UserError(f"cannot read {path}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not a UTF-8 text file") from None
+from fractale.cli.options import UserError, config_dir_option, open_store, read_text
 
 
 def output_options(subsystem: str, scheduler: str | None = None) -> Callable:
@@ -154,6 +145,14 @@ def hwloc(xml, output, cluster, subsystem, scheduler, name, force, config_dir):
     emit(document, output, cluster, subsystem, scheduler, force, config_dir)
 
 
+def _saved_or_live(saved: Path | None, name: str | None, graph: Callable[..., Any],
+                   run: Callable[[], str]) -> Any:
+    """A scheduler's graph from its command's SAVED output, or from running it here."""
+    if saved is not None:
+        return graph(read_text(saved), name, source=str(saved))
+    return graph(run(), name)
+
+
 @generate.command("slurm")
 @click.argument("saved", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @output_options("containment", "slurm")
@@ -163,10 +162,7 @@ def slurm(saved, output, cluster, subsystem, scheduler, name, force, config_dir)
     SAVED output)."""
     from fractale.generate.slurm import read_scontrol, slurm_graph
 
-    if saved is not None:
-        document = slurm_graph(_read(saved), name, source=str(saved))
-    else:
-        document = slurm_graph(read_scontrol(), name)
+    document = _saved_or_live(saved, name, slurm_graph, read_scontrol)
     emit(document, output, cluster, subsystem, scheduler, force, config_dir)
 
 
@@ -179,10 +175,7 @@ def gridengine(saved, output, cluster, subsystem, scheduler, name, force, config
     output)."""
     from fractale.generate.gridengine import gridengine_graph, read_qhost
 
-    if saved is not None:
-        document = gridengine_graph(_read(saved), name, source=str(saved))
-    else:
-        document = gridengine_graph(read_qhost(), name)
+    document = _saved_or_live(saved, name, gridengine_graph, read_qhost)
     emit(document, output, cluster, subsystem, scheduler, force, config_dir)
 
 
@@ -195,7 +188,7 @@ def flux(resource_set, output, cluster, subsystem, scheduler, name, force, confi
     resource.R`); its scheduling JGF is used when R carries one."""
     from fractale.generate.flux import flux_graph
 
-    document = flux_graph(_read(resource_set), name, source=str(resource_set))
+    document = flux_graph(read_text(resource_set), name, source=str(resource_set))
     emit(document, output, cluster, subsystem, scheduler, force, config_dir)
 
 
@@ -207,7 +200,7 @@ def kubernetes(nodes, output, cluster, subsystem, scheduler, name, force, config
     """Containment of a Kubernetes cluster from `kubectl get nodes -o json` output."""
     from fractale.generate.kubernetes import kubernetes_graph
 
-    document = kubernetes_graph(_read(nodes), name, source=str(nodes))
+    document = kubernetes_graph(read_text(nodes), name, source=str(nodes))
     emit(document, output, cluster, subsystem, scheduler, force, config_dir)
 
 
@@ -221,7 +214,7 @@ def spack(database, output, cluster, subsystem, scheduler, name, force, config_d
     from fractale.generate.software import software_graph, spack_database, spack_software
 
     path = spack_database(database)
-    document = software_graph(spack_software(_read(path), str(path)), subsystem)
+    document = software_graph(spack_software(read_text(path), str(path)), subsystem)
     emit(document, output, cluster, subsystem, scheduler, force, config_dir)
 
 

@@ -13,17 +13,10 @@ import sys
 
 import click
 
-from fractale.cli.options import config_dir_option, json_option, open_store, table
+from fractale.cli.options import config_dir_option, json_option, one_job, open_store, table
 
-job_ref = click.argument("ref", metavar="ID")
 # States after which (or while) a job is doing well.
 GOOD_STATES = ("pending", "running", "completed")
-
-
-def _open(ref, config_dir):
-    from fractale.submission import Submission
-
-    return Submission.open(ref, open_store(config_dir))
 
 
 def _line(record) -> str:
@@ -81,30 +74,22 @@ def jobs(cluster, refresh, as_json, config_dir):
     sys.exit(2 if problems else 0)
 
 
-@click.command("status")
-@job_ref
-@json_option
-@config_dir_option
-def status(ref, as_json, config_dir):
+@one_job("status")
+def status(submission, as_json):
     """Show the state of job ID (CLUSTER:ID, or an ID one cluster has), asking its
     scheduler. Exit 0 pending, running or completed; 1 failed, cancelled, timeout or
     unknown."""
-    submission = _open(ref, config_dir)
     submission.status()
     _show(submission, as_json)
     sys.exit(0 if submission.record.state in GOOD_STATES else 1)
 
 
-@click.command("wait")
-@job_ref
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Give up after this long (default: wait for as long as it takes).")
-@json_option
-@config_dir_option
-def wait(ref, timeout, as_json, config_dir):
+@one_job("wait", click.option(
+    "--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+    help="Give up after this long (default: wait for as long as it takes)."))
+def wait(submission, timeout, as_json):
     """Wait until job ID ends. Exit 0 when it completed, 1 when it failed, was cancelled,
     timed out, or is still going when --timeout passes."""
-    submission = _open(ref, config_dir)
     final = submission.wait(timeout)
     _show(submission, as_json)
     if not final.final and not as_json:
@@ -112,24 +97,16 @@ def wait(ref, timeout, as_json, config_dir):
     sys.exit(0 if final.state == "completed" else 1)
 
 
-@click.command("cancel")
-@job_ref
-@json_option
-@config_dir_option
-def cancel(ref, as_json, config_dir):
+@one_job("cancel")
+def cancel(submission, as_json):
     """Cancel job ID (a held one too) with its scheduler's own command."""
-    submission = _open(ref, config_dir)
     submission.cancel()
     _show(submission, as_json)
 
 
-@click.command("logs")
-@job_ref
-@json_option
-@config_dir_option
-def logs(ref, as_json, config_dir):
+@one_job("logs")
+def logs(submission, as_json):
     """Print what job ID wrote to its output (read on its cluster)."""
-    submission = _open(ref, config_dir)
     text = submission.logs()
     if as_json:
         click.echo(json.dumps({"ref": submission.ref, "outputs": submission.record.outputs,

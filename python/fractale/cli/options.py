@@ -1,7 +1,7 @@
 """What fractale's commands share: every option used by more than one command, the
 parameter types and readers behind them, and the user-error exception.
 
-Command modules import this module, never each other (tests/test_cli_layout.py), and it
+Command modules import this module, never each other (tests/cli/test_cli_layout.py), and it
 imports nothing but click at load time: the store, the fleet and the agents load when a
 command runs.
 """
@@ -113,6 +113,26 @@ def open_store(config_dir: Path | None):
     return Store(config_dir)
 
 
+# A submitted job -------------------------------------------------------------------------
+
+def one_job(name: str, *options: Callable[[Command], Command]) -> Callable[[Command], Command]:
+    """Command ``name`` on one submitted job: ID, its own ``options``, ``--json`` and
+    ``--config-dir``; the function receives the job's ``Submission`` and ``as_json``."""
+
+    def decorate(function: Command) -> Command:
+        @functools.wraps(function)
+        def wrapper(ref: str, config_dir: Path | None, **kwargs: Any) -> Any:
+            from fractale.submission import Submission
+
+            return function(Submission.open(ref, open_store(config_dir)), **kwargs)
+
+        job_id = click.argument("ref", metavar="ID")
+        return click.command(name)(
+            apply(wrapper, [job_id, *options, json_option, config_dir_option]))
+
+    return decorate
+
+
 # A job and the fleet it is matched against -----------------------------------------------
 
 def job_options(command: Command) -> Command:
@@ -166,7 +186,7 @@ def rule_options(command: Command) -> Command:
 
     return apply(command, [
         click.option("--by", "by", type=click.Choice(RULE_NAMES), default=None,
-                     help=f"How to choose (default first): {help_text()}."),
+                     help=f"How to choose: {help_text()}."),
         click.option("--policy", "deprecated_policy", type=click.Choice(RULE_NAMES),
                      callback=_deprecated_policy, help="Deprecated name of --by."),
         click.option("--seed", type=int, help="Seed for --by random."),
