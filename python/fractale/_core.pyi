@@ -132,13 +132,16 @@ class ResourceGraph:
 
     @staticmethod
     def from_jgf(
-        source: str | os.PathLike[str] | dict[str, Any],
+        jgf: str | os.PathLike[str] | dict[str, Any],
+        /,
         *,
+        source: str | None = None,
         name: str | None = None,
         forest: bool = False,
     ) -> ResourceGraph:
-        """Load from a path, a JSON string or a parsed document; ``forest`` accepts a
-        software graph whose trees hang off no root (compspec's)."""
+        """Load from a path, a JSON string or a parsed document; ``source`` names where
+        text or a document came from (errors carry it, and it is the default ``name``);
+        ``forest`` accepts a software graph whose trees hang off no root (compspec's)."""
     @property
     def name(self) -> str | None: ...
     def satisfiable(

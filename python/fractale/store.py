@@ -161,15 +161,7 @@ def validate_graph(text: str, file: str | None = None, subsystem: str = CONTAINM
         error = JGFError(f"{file + ': ' if file else ''}expected a JGF document (a JSON object)")
         error.file, error.location, error.expected = file, "", "a JSON object"
         raise error
-    try:
-        graph = ResourceGraph.from_jgf(text, forest=subsystem != CONTAINMENT)
-    except JGFError as err:
-        if not file or err.file:
-            raise
-        # The core saw text; name the file it came from, keeping where and what.
-        named = JGFError(f"{file}: {err}")
-        named.file, named.location, named.expected = file, err.location, err.expected
-        raise named from None
+    graph = ResourceGraph.from_jgf(text, source=file, forest=subsystem != CONTAINMENT)
     if subsystem == CONTAINMENT and not graph.summary().get("node"):
         where = f"{file}: " if file else ""
         raise JGFError(f"{where}a containment graph needs at least one vertex of type 'node'")

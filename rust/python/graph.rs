@@ -301,17 +301,20 @@ enum Op {
 const MAX_PATH_BYTES: usize = 4096;
 
 /// Read a JGF source: a path, JSON text, or bytes of either.
+/// `origin` names where text or a document came from (a path names itself): errors carry it.
 fn load(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
+    origin: Option<String>,
     layout: Layout,
 ) -> PyResult<(CoreGraph, Option<String>)> {
     if let Ok(d) = source.cast::<PyDict>() {
+        let file = origin.as_deref();
         let value = to_value(d.as_any())
-            .map_err(|c| PyErr::from(Error::jgf(None, c.location, c.problem)))?;
+            .map_err(|c| PyErr::from(Error::jgf(file, c.location, c.problem)))?;
         let g =
-            py.detach(|| jgf::from_value_as(value, None, layout).map(CoreGraph::from_document))?;
-        return Ok((g, None));
+            py.detach(|| jgf::from_value_as(value, file, layout).map(CoreGraph::from_document))?;
+        return Ok((g, origin));
     }
     let text: Option<String> = if let Ok(s) = source.cast::<PyString>() {
         Some(s.to_cow()?.into_owned())
@@ -320,15 +323,17 @@ fn load(
     };
     if let Some(text) = text.as_ref().filter(|t| t.trim_start().starts_with('{')) {
         let text = text.clone();
+        let file = origin.clone();
         let g = py.detach(move || {
-            jgf::parse_bytes_as(text.as_bytes(), None, layout).map(CoreGraph::from_document)
+            jgf::parse_bytes_as(text.as_bytes(), file.as_deref(), layout)
+                .map(CoreGraph::from_document)
         })?;
-        return Ok((g, None));
+        return Ok((g, origin));
     }
     // Longer than any path the kernel takes: text that is not JGF, never echoed whole.
     if let Some(text) = text.as_ref().filter(|t| t.len() > MAX_PATH_BYTES) {
         return Err(PyErr::from(Error::jgf(
-            None,
+            origin.as_deref(),
             "",
             format!(
                 "expected JGF text (a JSON object) or the path of a JGF file, found {} \
@@ -346,7 +351,7 @@ fn load(
             )))
         }
     };
-    let name = path.display().to_string();
+    let name = origin.unwrap_or_else(|| path.display().to_string());
     let file = name.clone();
     let g = py.detach(move || {
         // The file's bytes are let go of before the graph is built from the document.
@@ -368,18 +373,20 @@ fn load(
 #[pymethods]
 impl ResourceGraph {
     /// Load a JGF resource graph from a path, a JSON string or a parsed document.
-    /// `forest=True` accepts containment edges that form a forest, as compspec writes
+    /// `source` names where text or a document came from, for errors and as the default
+    /// name. `forest=True` accepts containment edges that form a forest, as compspec writes
     /// software graphs, joining the trees under their subsystem root.
     #[staticmethod]
-    #[pyo3(signature = (source, *, name = None, forest = false))]
+    #[pyo3(signature = (jgf, /, *, source = None, name = None, forest = false))]
     fn from_jgf(
         py: Python<'_>,
-        source: &Bound<'_, PyAny>,
+        jgf: &Bound<'_, PyAny>,
+        source: Option<String>,
         name: Option<String>,
         forest: bool,
     ) -> PyResult<ResourceGraph> {
         let layout = if forest { Layout::Forest } else { Layout::Tree };
-        let (graph, file) = load(py, source, layout)?;
+        let (graph, file) = load(py, jgf, source, layout)?;
         Ok(ResourceGraph::new(graph, name.or(file)))
     }
 

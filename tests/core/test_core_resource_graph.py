@@ -189,6 +189,22 @@ def test_a_bad_file_names_the_file(tmp_path):
     assert str(info.value).startswith(f"{bad}: graph.nodes[0].metadata.type:")
 
 
+@pytest.mark.parametrize("as_dict", [False, True], ids=["text", "document"])
+def test_source_names_text_or_a_document_in_errors_and_as_the_name(fluxion, as_dict):
+    broken = '{"graph": {"nodes": [{"id": "0", "metadata": {"type": 1}}], "edges": []}}'
+    given = json.loads(broken) if as_dict else broken
+    with pytest.raises(fractale.JGFError) as info:
+        fractale.ResourceGraph.from_jgf(given, source="site/containment.json")
+    assert info.value.file == "site/containment.json"
+    assert info.value.location == "graph.nodes[0].metadata.type"
+    assert str(info.value).startswith("site/containment.json: graph.nodes[0].metadata.type:")
+    tiny = (fluxion / "graphs" / "tiny.json").read_text()
+    good = fractale.ResourceGraph.from_jgf(
+        json.loads(tiny) if as_dict else tiny, source="site/containment.json"
+    )
+    assert good.name == "site/containment.json"
+
+
 def test_a_missing_file_is_a_fractale_error(tmp_path):
     with pytest.raises(fractale.FractaleError, match="cannot read the graph"):
         fractale.ResourceGraph.from_jgf(str(tmp_path / "absent.json"))
