@@ -87,8 +87,7 @@ const RELEASE_BYTES: usize = 8 << 20;
 /// mapped (reading past its new end raises SIGBUS); the store replaces graph files by rename,
 /// which leaves a mapped file whole.
 pub struct Mapped {
-    base: *mut libc::c_void,
-    len: usize,
+    map: memmap2::Mmap,
     released: std::cell::Cell<usize>,
 }
 
@@ -96,7 +95,6 @@ impl Mapped {
     /// Map `path` when it is a regular file of at least `MAP_FROM_BYTES` bytes (at most
     /// `limit`); `None` for anything to read with `read_bounded` instead.
     pub fn open(path: &Path, limit: u64, what: &str) -> Result<Option<Mapped>> {
-        use std::os::fd::AsRawFd;
         let name = path.display().to_string();
         let Ok(file) = std::fs::File::open(path) else {
             return Ok(None);
@@ -108,43 +106,28 @@ impl Mapped {
         if len > limit {
             return Err(too_large(&name, what, len, limit));
         }
-        let Ok(len) = usize::try_from(len) else {
+        // SAFETY: a read-only private mapping of a regular file; see the type's comment for
+        // why the file is not shrunk while it is mapped.
+        let Ok(map) = (unsafe { memmap2::MmapOptions::new().map(&file) }) else {
             return Ok(None);
         };
-        // SAFETY: a fresh read-only private mapping of an open file, of its length; the
-        // mapping is owned by the returned value and unmapped on drop.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Ok(None);
-        }
-        // SAFETY: advice on the mapping just made; failure only loses the hint.
-        unsafe { libc::madvise(base, len, libc::MADV_SEQUENTIAL) };
+        // Failure only loses the hint.
+        let _ = map.advise(memmap2::Advice::Sequential);
         Ok(Some(Mapped {
-            base,
-            len,
+            map,
             released: std::cell::Cell::new(0),
         }))
     }
 
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `base` maps `len` readable bytes for as long as `self` lives.
-        unsafe { std::slice::from_raw_parts(self.base as *const u8, self.len) }
+        &self.map
     }
 
     /// Hand back the whole pages below `address` (an address inside `bytes()`), a run of
     /// `RELEASE_BYTES` at a time.
     pub fn release_before(&self, address: usize) {
-        let start = self.base as usize;
-        let Some(offset) = address.checked_sub(start).filter(|&o| o <= self.len) else {
+        let start = self.map.as_ptr() as usize;
+        let Some(offset) = address.checked_sub(start).filter(|&o| o <= self.map.len()) else {
             return;
         };
         let released = self.released.get();
@@ -152,23 +135,16 @@ impl Mapped {
             return;
         }
         let upto = offset & !(RELEASE_BYTES - 1);
-        // SAFETY: a page-aligned range inside the mapping; MADV_DONTNEED on a private file
-        // mapping only drops pages that a later access reads back from the file.
-        unsafe {
-            libc::madvise(
-                (start + released) as *mut libc::c_void,
+        // SAFETY: DONTNEED on a private read-only file mapping drops only pages that a later
+        // access reads back from the file: nothing reading `bytes()` can tell.
+        let _ = unsafe {
+            self.map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                released,
                 upto - released,
-                libc::MADV_DONTNEED,
             )
         };
         self.released.set(upto);
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping this value owns, once.
-        unsafe { libc::munmap(self.base, self.len) };
     }
 }
 
