@@ -7,6 +7,8 @@
 //! `request` and `scoring` are its inputs and tables; `state` is what persists between calls.
 
 mod cxxsort;
+#[cfg(test)]
+mod oracle;
 mod order;
 mod planner;
 mod request;
