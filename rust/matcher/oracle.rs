@@ -111,7 +111,8 @@ fn random_graph(rng: &mut Rng) -> ResourceGraph {
                 .nodes
                 .iter()
                 .position(|v| v["metadata"]["paths"]["containment"] == path);
-            let rack = found.unwrap_or_else(|| b.add(Some(root), "rack", r, 1, &path, false));
+            let down = rng.chance(10);
+            let rack = found.unwrap_or_else(|| b.add(Some(root), "rack", r, 1, &path, down));
             (rack, path)
         } else {
             (root, "/c0".to_owned())

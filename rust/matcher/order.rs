@@ -16,8 +16,11 @@ pub(super) struct ById {
     list: Vec<u32>,
     /// `DISTINCT` and `UNIT` per vertex.
     flags: Vec<u8>,
-    /// How many vertices each type has.
-    per_type: Vec<u64>,
+    /// Every vertex of each type in the containment tree, sorted by (id, index).
+    of_kind: Vec<Vec<u32>>,
+    /// Per type: whether its vertices in the tree have distinct ids, none lies below another of
+    /// its type, and none lies outside the tree (each is then a candidate scored on its own).
+    spread: Vec<bool>,
 }
 
 impl ById {
@@ -26,10 +29,8 @@ impl ById {
         let mut start = Vec::with_capacity(n + 1);
         let mut list = Vec::with_capacity(n);
         let mut flags = vec![0u8; n];
-        let mut per_type = vec![0u64; g.types.len()];
         start.push(0);
         for v in 0..n as u32 {
-            per_type[g.kind[v as usize] as usize] += 1;
             let from = list.len();
             list.extend_from_slice(g.children(v));
             let kids = &mut list[from..];
@@ -41,11 +42,44 @@ impl ById {
             flags[v as usize] = u8::from(distinct) * DISTINCT + u8::from(unit) * UNIT;
             start.push(list.len() as u32);
         }
+        let nt = g.types.len();
+        let mut of_kind: Vec<Vec<u32>> = vec![Vec::new(); nt];
+        let mut spread = vec![true; nt];
+        // Down the tree, the types above each vertex (as a bit set when there are few types).
+        let mut above: Vec<u64> = vec![0; n];
+        for v in g.preorder() {
+            let t = g.kind[v as usize] as usize;
+            of_kind[t].push(v);
+            let mine = above[v as usize];
+            if nt <= 64 && mine & (1 << t) != 0 {
+                spread[t] = false;
+            }
+            for &c in g.children(v) {
+                above[c as usize] = mine | if nt <= 64 { 1 << t } else { 0 };
+            }
+        }
+        let mut in_tree = vec![0u64; nt];
+        for (t, vs) in of_kind.iter_mut().enumerate() {
+            in_tree[t] = vs.len() as u64;
+            vs.sort_by_key(|&v| (g.node(v).id, v));
+            if nt > 64 || vs.windows(2).any(|w| g.node(w[0]).id == g.node(w[1]).id) {
+                spread[t] = false;
+            }
+        }
+        for &k in &g.kind {
+            in_tree[k as usize] = in_tree[k as usize].wrapping_sub(1);
+        }
+        for (t, left) in in_tree.iter().enumerate() {
+            if *left != 0 {
+                spread[t] = false;
+            }
+        }
         ById {
             start,
             list,
             flags,
-            per_type,
+            of_kind,
+            spread,
         }
     }
 
@@ -67,8 +101,9 @@ impl ById {
         self.flags[v as usize] & UNIT != 0
     }
 
-    /// Whether every vertex of type `t` is a child of `v`.
-    pub(super) fn holds_all(&self, g: &ResourceGraph, v: u32, t: TypeId) -> bool {
-        self.of_type(g, v, t).len() as u64 == self.per_type[t as usize]
+    /// The vertices of type `t`, lowest `id` first, when each is a candidate on its own (see
+    /// `spread`).
+    pub(super) fn spread(&self, t: TypeId) -> Option<&[u32]> {
+        self.spread[t as usize].then(|| self.of_kind[t as usize].as_slice())
     }
 }

@@ -354,21 +354,24 @@ impl<'a> Walk<'a> {
             self.dom_slot(u, next, slot, check_pristine, &mut dfu);
         } else {
             // Below a match every candidate is a child of `u`, chosen at `u`; above the first
-            // match candidates are chosen at the root, and met there only as its children.
+            // match, candidates of the request's top level are chosen at the root.
             let cut = match kind {
                 Kind::Resource => self.cut(u, next, 1, false),
-                _ if u == self.g.root => self.cut(u, next, 1, false).filter(|wanted| {
-                    wanted
-                        .iter()
-                        .all(|&(t, _)| self.st.by_id.holds_all(self.g, u, t))
-                }),
+                _ if u == self.g.root => self.cut(u, next, 1, false),
                 _ => None,
             };
             match cut {
-                Some(wanted) => self.explore_best(u, next, &mut x_inout, &mut dfu, &wanted),
+                Some(wanted) if kind == Kind::Resource => {
+                    self.explore_best(u, next, &mut x_inout, &mut dfu, &wanted)
+                }
+                Some(wanted)
+                    if wanted.len() == 1 && self.st.by_id.spread(wanted[0].0).is_some() =>
+                {
+                    self.explore_everywhere(next, &mut dfu, wanted[0])
+                }
                 // Below a match that asks for nothing more, no child can match.
-                None if kind == Kind::Resource && next.is_empty() => false,
-                None => self.explore(u, next, check_pristine, &mut x_inout, &mut dfu, 1),
+                _ if kind == Kind::Resource && next.is_empty() => false,
+                _ => self.explore(u, next, check_pristine, &mut x_inout, &mut dfu, 1),
             };
         }
         *excl = x_in;
@@ -539,6 +542,66 @@ impl<'a> Walk<'a> {
                 if have >= need {
                     break;
                 }
+            }
+        }
+        any
+    }
+
+    /// `explore` at the root for a request whose one top level is of type `t`, when each vertex
+    /// of that type is a candidate on its own: those vertices best score first, each once the
+    /// vertices between it and the root have let the walk through (and been scored as the
+    /// walk scores them), until those that fit hold the amount wanted.
+    fn explore_everywhere(
+        &mut self,
+        resources: &[Req],
+        dfu: &mut Scoring,
+        (t, need): (TypeId, u64),
+    ) -> bool {
+        let by_id = Arc::clone(&self.st.by_id);
+        let Some(all) = by_id.spread(t) else {
+            return false;
+        };
+        let (g, root) = (self.g, self.g.root);
+        let mut through: HashMap<u32, bool> = HashMap::new();
+        let mut path = Vec::new();
+        let (mut have, mut any) = (0, false);
+        for i in 0..all.len() {
+            let c = match self.policy {
+                Policy::High => all[all.len() - 1 - i],
+                _ => all[i],
+            };
+            path.clear();
+            let mut a = g.parent[c as usize];
+            let mut open = true;
+            while a != root {
+                if let Some(&known) = through.get(&a) {
+                    open = known;
+                    break;
+                }
+                path.push(a);
+                a = g.parent[a as usize];
+            }
+            for &a in path.iter().rev() {
+                open = open && self.prune(false, a, resources);
+                through.insert(a, open);
+                if open {
+                    let score = MATCH_MET + g.doc.nodes[a as usize].id + 1;
+                    dfu.add(self.kind(a), candidate(a, score, self.avail(a), false));
+                }
+            }
+            if !open {
+                continue;
+            }
+            let mut x = false;
+            if !self.dom_dfv(c, resources, true, &mut x, dfu) {
+                continue;
+            }
+            let count = dfu.avail;
+            dfu.add(t, candidate(c, dfu.overall, count, x));
+            any = true;
+            have += count;
+            if have >= need {
+                break;
             }
         }
         any
