@@ -161,7 +161,7 @@ impl ShapeTable {
         let mut table = ShapeTable::default();
         for shape in &index.shapes {
             let g = ResourceGraph::from_jgf_value(shape.clone(), Some("fleet cache"))?;
-            let node = g.children(g.root).first().copied().unwrap_or(g.root);
+            let node = g.children(g.root()).first().copied().unwrap_or(g.root());
             let key = subtree_key(&g, node, &[]);
             table.by_key.insert(key, table.shapes.len() as u32);
             table.shapes.push(shape.clone());
@@ -187,13 +187,13 @@ impl ShapeTable {
 fn subtree_key(g: &ResourceGraph, v: u32, drop: &[&str]) -> String {
     use std::fmt::Write;
     let mut key = String::new();
-    let _ = write!(key, "{}|", g.node(g.root).kind);
+    let _ = write!(key, "{}|", g.type_name(g.root()));
     let mut position = 0usize;
     let mut stack = vec![(v, usize::MAX)];
     while let Some((u, parent)) = stack.pop() {
-        let n = g.node(u);
-        let here = if u == v || !drop.contains(&&*n.kind) {
-            let _ = write!(key, "{}:{}:{}:{};", n.kind, n.size, n.unit, parent);
+        let kind = g.type_name(u);
+        let here = if u == v || !drop.contains(&kind) {
+            let _ = write!(key, "{}:{}:{}:{};", kind, g.size(u), g.unit(u), parent);
             position += 1;
             position - 1
         } else {
@@ -218,12 +218,11 @@ fn copy_tree(
     let mut edges: Vec<Edge> = Vec::new();
     let contains: Arc<str> = Arc::from("contains");
     let containment: Arc<str> = Arc::from(CONTAINMENT);
-    let mut keep = |src: &Node, parent: Option<usize>, nodes: &mut Vec<Node>| -> usize {
-        let mut copy = src.clone();
+    let mut keep = |mut copy: Node, parent: Option<usize>, nodes: &mut Vec<Node>| -> usize {
         copy.jgf_id = String::new();
         copy.path = match parent {
-            Some(p) => format!("{}/{}", nodes[p].path, src.name),
-            None => format!("/{}", src.name),
+            Some(p) => format!("{}/{}", nodes[p].path, copy.name),
+            None => format!("/{}", copy.name),
         };
         nodes.push(copy);
         let here = nodes.len() - 1;
@@ -237,12 +236,12 @@ fn copy_tree(
         }
         here
     };
-    let top = under_root.then(|| keep(g.node(g.root), None, &mut nodes));
+    let top = under_root.then(|| keep(g.to_node(g.root()), None, &mut nodes));
     // Children are pushed in reverse so that they come out in edge order.
     let mut stack = vec![(start, top)];
     while let Some((u, parent)) = stack.pop() {
         let here = if u == start || !dropped(u) {
-            Some(keep(g.node(u), parent, &mut nodes))
+            Some(keep(g.to_node(u), parent, &mut nodes))
         } else {
             parent
         };
@@ -264,7 +263,7 @@ fn copy_tree(
 /// with the levels in `drop` removed. Ids, status and extras are made plain so that the
 /// shape says only what matching depends on.
 fn node_graph(g: &ResourceGraph, v: u32, drop: &[&str]) -> Value {
-    let mut doc = copy_tree(g, v, true, |u| drop.contains(&&*g.node(u).kind));
+    let mut doc = copy_tree(g, v, true, |u| drop.contains(&g.type_name(u)));
     for (i, n) in doc.nodes.iter_mut().enumerate() {
         n.uniq_id = i as i64;
         n.status = Status::Up;
@@ -281,15 +280,14 @@ fn compile(
 ) -> Result<CachedCluster> {
     let file = source.path.display().to_string();
     let g = ResourceGraph::from_jgf_bytes(bytes, Some(&file))?;
-    let node_type = g.types.get("node");
+    let node_type = g.types().get("node");
     let mut nodes = Vec::new();
     let mut decomposable = node_type.is_some();
     let mut upper: Vec<String> = Vec::new();
     // Walk the tree: vertices above nodes must hold nothing but the path to nodes.
-    let mut stack = vec![g.root];
+    let mut stack = vec![g.root()];
     while let Some(u) = stack.pop() {
-        if Some(g.kind[u as usize]) == node_type {
-            let n = g.node(u);
+        if Some(g.kind(u)) == node_type {
             let shape = table.intern(&g, u, &[]);
             let flat_shape = table.intern(&g, u, BETWEEN_NODE_AND_RESOURCES);
             let mut below = vec![u];
@@ -301,14 +299,14 @@ fn compile(
             nodes.push(NodeEntry {
                 shape,
                 flat_shape,
-                name: n.name.clone(),
-                rank: n.rank,
-                properties: n.properties().keys().cloned().collect(),
+                name: g.name(u).to_owned(),
+                rank: g.rank(u),
+                properties: g.properties(u).keys().cloned().collect(),
                 up,
             });
             continue;
         }
-        let kind = g.node(u).kind.to_string();
+        let kind = g.type_name(u).to_owned();
         if !upper.contains(&kind) {
             upper.push(kind);
         }
@@ -452,6 +450,19 @@ impl Fleet {
         wanted.sort_unstable();
         wanted.dedup();
         wanted
+    }
+
+    /// The full containment graph of the cluster called `name`, read from its file; with
+    /// `per_node`, with the levels between each node and its resources removed (the view a
+    /// batch script's per-node request is matched on).
+    pub fn graph(&self, name: &str, per_node: bool) -> Result<ResourceGraph> {
+        let c = self
+            .index
+            .clusters
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error::matching(format!("no cluster named {name:?} in this fleet")))?;
+        full_graph(c, per_node)
     }
 
     /// Size totals per type of each cluster's containment graph.
@@ -649,7 +660,7 @@ fn full_graph(c: &CachedCluster, per_node: bool) -> Result<ResourceGraph> {
 fn held_amounts(g: &ResourceGraph, taken: &[crate::matcher::Taken]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for t in taken.iter().filter(|t| t.exclusive) {
-        *out.entry(g.node(t.vertex).kind.to_string()).or_default() += t.size;
+        *out.entry(g.type_name(t.vertex).to_owned()).or_default() += t.size;
     }
     out
 }
@@ -663,7 +674,7 @@ fn full_graph_taken(c: &CachedCluster, js: &Jobspec, per_node: bool) -> Taken {
                 let nodes = a
                     .taken
                     .iter()
-                    .filter(|t| &*g.node(t.vertex).kind == "node")
+                    .filter(|t| g.type_name(t.vertex) == "node")
                     .count();
                 (Some(held_amounts(&g, &a.taken)), nodes as u64, None)
             }
@@ -710,17 +721,17 @@ fn full_graph_fit(c: &CachedCluster, js: &Jobspec, per_node: bool) -> Fit {
 /// A whole graph with the levels between nodes and their resources removed.
 fn flatten_graph(g: &ResourceGraph) -> Result<ResourceGraph> {
     let inside_node = |u: u32| {
-        let mut p = g.parent[u as usize];
+        let mut p = g.parent(u);
         while p != NO_PARENT {
-            if &*g.node(p).kind == "node" {
+            if g.type_name(p) == "node" {
                 return true;
             }
-            p = g.parent[p as usize];
+            p = g.parent(p);
         }
         false
     };
-    let doc = copy_tree(g, g.root, false, |u| {
-        inside_node(u) && BETWEEN_NODE_AND_RESOURCES.contains(&&*g.node(u).kind)
+    let doc = copy_tree(g, g.root(), false, |u| {
+        inside_node(u) && BETWEEN_NODE_AND_RESOURCES.contains(&g.type_name(u))
     });
     Ok(ResourceGraph::from_document(doc))
 }

@@ -2,6 +2,7 @@
 //! the containment tree laid out for fast traversal, and per-vertex subtree totals per type
 //! so that requests that cannot fit are rejected without a traversal.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -47,25 +48,25 @@ impl Types {
 /// An immutable resource graph. Vertex `v` is `doc.nodes[v]` and petgraph node `v`.
 #[derive(Debug, Clone)]
 pub struct ResourceGraph {
-    pub doc: Document,
-    pub graph: DiGraph<(), u16>,
-    pub subsystems: Vec<String>,
-    pub types: Types,
+    doc: Document,
+    graph: DiGraph<(), u16>,
+    subsystems: Vec<String>,
+    types: Types,
     /// Interned type of each vertex.
-    pub kind: Vec<TypeId>,
+    kind: Vec<TypeId>,
     /// Containment parent of each vertex (`u32::MAX` for the root and vertices outside containment).
-    pub parent: Vec<u32>,
+    parent: Vec<u32>,
     /// Containment children of vertex `v` are `child_list[child_start[v]..child_start[v + 1]]`, in edge order.
-    pub child_start: Vec<u32>,
-    pub child_list: Vec<u32>,
+    child_start: Vec<u32>,
+    child_list: Vec<u32>,
     /// Total size of each type in each vertex's subtree, the vertex itself included:
     /// `subtree[v * types.len() + t]`.
-    pub subtree: Vec<u64>,
-    pub root: u32,
+    subtree: Vec<u64>,
+    root: u32,
     /// How many `node` vertices are up.
-    pub up_nodes: u64,
+    up_nodes: u64,
     /// The largest per-vertex subtree total of type `t` among vertices of type `k`: `max_below[k * n + t]`.
-    pub max_below: Vec<u64>,
+    max_below: Vec<u64>,
 }
 
 pub const NO_PARENT: u32 = u32::MAX;
@@ -173,32 +174,134 @@ impl ResourceGraph {
         Ok(Self::from_document(jgf::from_value(value, file)?))
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.doc.nodes.len()
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.doc.nodes.is_empty()
     }
 
-    pub fn node(&self, v: u32) -> &Node {
-        &self.doc.nodes[v as usize]
+    /// The root of the containment tree.
+    #[inline]
+    pub fn root(&self) -> u32 {
+        self.root
     }
 
+    /// The graph's resource types.
+    #[inline]
+    pub fn types(&self) -> &Types {
+        &self.types
+    }
+
+    /// The interned type of `v`.
+    #[inline]
+    pub fn kind(&self, v: u32) -> TypeId {
+        self.kind[v as usize]
+    }
+
+    /// The type name of `v` (`core`, `node`, ...).
+    #[inline]
+    pub fn type_name(&self, v: u32) -> &str {
+        self.types.name(self.kind(v))
+    }
+
+    /// The containment parent of `v`, `NO_PARENT` for the root.
+    #[inline]
+    pub fn parent(&self, v: u32) -> u32 {
+        self.parent[v as usize]
+    }
+
+    /// The containment children of `v`, in edge order.
+    #[inline]
     pub fn children(&self, v: u32) -> &[u32] {
         &self.child_list
             [self.child_start[v as usize] as usize..self.child_start[v as usize + 1] as usize]
     }
 
+    /// Does `v` have an out-neighbour of type `t` in any subsystem?
+    pub fn has_child_of_type(&self, v: u32, t: TypeId) -> bool {
+        if self.children(v).iter().any(|&c| self.kind(c) == t) {
+            return true;
+        }
+        self.subsystems.len() > 1
+            && self
+                .graph
+                .neighbors(NodeIndex::new(v as usize))
+                .any(|c| self.kind[c.index()] == t)
+    }
+
+    /// How much of its type `v` holds (1 for most vertices; memory in its unit).
+    #[inline]
+    pub fn size(&self, v: u32) -> u64 {
+        self.doc.nodes[v as usize].size
+    }
+
+    /// `metadata.id`: the vertex's number among its siblings of one type.
+    #[inline]
+    pub fn id(&self, v: u32) -> i64 {
+        self.doc.nodes[v as usize].id
+    }
+
+    /// `metadata.uniq_id`.
+    #[inline]
+    pub fn uniq_id(&self, v: u32) -> i64 {
+        self.doc.nodes[v as usize].uniq_id
+    }
+
+    /// `metadata.rank` (-1 when unset).
+    #[inline]
+    pub fn rank(&self, v: u32) -> i64 {
+        self.doc.nodes[v as usize].rank
+    }
+
+    /// `metadata.name`.
+    #[inline]
+    pub fn name(&self, v: u32) -> &str {
+        &self.doc.nodes[v as usize].name
+    }
+
+    /// `metadata.unit` (empty when unset).
+    #[inline]
+    pub fn unit(&self, v: u32) -> &str {
+        &self.doc.nodes[v as usize].unit
+    }
+
+    #[inline]
     pub fn is_up(&self, v: u32) -> bool {
         self.doc.nodes[v as usize].status == Status::Up
     }
 
-    pub fn path(&self, v: u32) -> &str {
-        &self.doc.nodes[v as usize].path
+    /// The containment path of `v`.
+    pub fn path(&self, v: u32) -> Cow<'_, str> {
+        Cow::Borrowed(&self.doc.nodes[v as usize].path)
+    }
+
+    /// `metadata.properties` of `v`.
+    pub fn properties(&self, v: u32) -> &BTreeMap<String, String> {
+        self.doc.nodes[v as usize].properties()
+    }
+
+    /// An owned copy of vertex `v` as the JGF model holds it, to build another document from.
+    pub fn to_node(&self, v: u32) -> Node {
+        self.doc.nodes[v as usize].clone()
+    }
+
+    /// How many `node` vertices are up.
+    #[inline]
+    pub fn up_nodes(&self) -> u64 {
+        self.up_nodes
+    }
+
+    /// The subsystems the edges belong to, containment first.
+    pub fn subsystems(&self) -> &[String] {
+        &self.subsystems
     }
 
     /// Total size of type `t` in the subtree of `v`.
+    #[inline]
     pub fn subtree_total(&self, v: u32, t: TypeId) -> u64 {
         self.subtree[v as usize * self.types.len() + t as usize]
     }
@@ -282,9 +385,9 @@ mod tests {
     #[test]
     fn subtree_totals_count_sizes_per_type() {
         let g = small();
-        let core = g.types.get("core").unwrap();
-        let memory = g.types.get("memory").unwrap();
-        assert_eq!(g.subtree_total(g.root, core), 3);
+        let core = g.types().get("core").unwrap();
+        let memory = g.types().get("memory").unwrap();
+        assert_eq!(g.subtree_total(g.root(), core), 3);
         assert_eq!(g.subtree_total(1, memory), 64);
         assert_eq!(g.subtree_total(5, core), 1);
     }
@@ -292,7 +395,10 @@ mod tests {
     #[test]
     fn max_total_under_a_type_is_the_best_single_vertex() {
         let g = small();
-        let (node, core) = (g.types.get("node").unwrap(), g.types.get("core").unwrap());
+        let (node, core) = (
+            g.types().get("node").unwrap(),
+            g.types().get("core").unwrap(),
+        );
         assert_eq!(g.max_total_under(node, core), 2);
     }
 

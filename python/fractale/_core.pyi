@@ -1,7 +1,7 @@
 """Typed interface of fractale's compiled core."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, final
 
 __version__: str
@@ -178,7 +178,7 @@ class CompiledFleet:
 
     @staticmethod
     def open(
-        clusters: list[tuple[str, str | os.PathLike[str]]],
+        clusters: Sequence[tuple[str, str | os.PathLike[str]]],
         cache: str | os.PathLike[str] | None = None,
     ) -> CompiledFleet:
         """Compile ``(name, containment graph path)`` pairs, reusing ``cache`` for every
@@ -192,6 +192,9 @@ class CompiledFleet:
     ) -> list[tuple[str, dict[str, int] | None, int, str | None]]:
         """``(name, held, nodes, reason)``: what allocating on each idle cluster would hold
         per type, and how many nodes it would touch."""
+    def graph(self, name: str, per_node: bool = False) -> ResourceGraph:
+        """Cluster ``name``'s full containment graph; ``per_node`` removes the levels
+        between each node and its resources (sockets, NUMA nodes, caches)."""
     def totals(self) -> dict[str, dict[str, int]]:
         """Size totals per type of every cluster's containment graph."""
     @property

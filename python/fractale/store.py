@@ -45,6 +45,8 @@ CONTAINMENT = "containment"
 # The saved snapshot of a cluster's jobs; not a subsystem graph, so no subsystem takes its name.
 STATE = "state"
 LOCK_FILE = ".lock"
+# The clusters' containment graphs compiled by the core, beside them (see ``Store.compiled``).
+FLEET_CACHE = ".fleet-cache.json"
 
 # libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -332,6 +334,18 @@ class Store:
         if not isinstance(config, dict):
             raise StoreError(f"{config_path} must hold a mapping")
         return Cluster(name, folder, config)
+
+    def compiled(self, names: list[str] | None = None) -> Any:
+        """The containment graphs of ``names`` (default: every cluster) compiled by the core
+        (a ``CompiledFleet``), through the store's cache of compiled clusters
+        (``FLEET_CACHE``); in memory only when the store cannot be written."""
+        from fractale._core import CompiledFleet
+
+        names = self.names() if names is None else names
+        cache = self.root / FLEET_CACHE
+        writable = self.root.is_dir() and os.access(self.root, os.W_OK)
+        pairs = [(name, str(self.root / name / f"{CONTAINMENT}.json")) for name in names]
+        return CompiledFleet.open(pairs, str(cache) if writable else None)
 
     def clusters(self) -> list[Cluster]:
         return [self.get(name) for name in self.names()]

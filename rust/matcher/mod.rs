@@ -152,7 +152,7 @@ impl<'a> Matcher<'a> {
                             "each {} must hold {} {} but the largest holds {}",
                             r.name,
                             n,
-                            g.types.name(t),
+                            g.types().name(t),
                             best
                         ));
                     }
@@ -168,8 +168,8 @@ impl<'a> Matcher<'a> {
     fn totals_short(&self, js: &Jobspec) -> Option<String> {
         let g = self.graph;
         for (name, need) in js.counts() {
-            if let Some(t) = g.types.get(&name) {
-                let have = g.subtree_total(g.root, t);
+            if let Some(t) = g.types().get(&name) {
+                let have = g.subtree_total(g.root(), t);
                 if have < need {
                     return Some(format!(
                         "the request needs {need} {name} in all, the graph has {have}"
@@ -192,7 +192,7 @@ impl<'a> Matcher<'a> {
     fn root_needs(&self, js: &Jobspec) -> Vec<(TypeId, u64)> {
         js.counts()
             .into_iter()
-            .filter_map(|(name, n)| self.graph.types.get(&name).map(|t| (t, n)))
+            .filter_map(|(name, n)| self.graph.types().get(&name).map(|t| (t, n)))
             .collect()
     }
 
@@ -206,7 +206,7 @@ impl<'a> Matcher<'a> {
 
     fn nodes_short(&self, js: &Jobspec) -> Option<String> {
         let wanted = js.counts().get("node").copied().unwrap_or(0);
-        let up = self.graph.up_nodes;
+        let up = self.graph.up_nodes();
         (wanted > 0 && wanted > up)
             .then(|| format!("the request needs {wanted} nodes, {up} are up"))
     }
@@ -328,7 +328,7 @@ impl<'a> Matcher<'a> {
             // The whole graph must have enough of each type free throughout the window.
             let enough = needs.iter().all(|&(t, n)| {
                 st.plan
-                    .subtree_free_during(g.root, t, g.subtree_total(g.root, t), window)
+                    .subtree_free_during(g.root(), t, g.subtree_total(g.root(), t), window)
                     >= n
             });
             if !enough {
@@ -363,10 +363,10 @@ impl<'a> Matcher<'a> {
                 window.start, window.end
             )));
         }
-        let core = g.types.get("core");
+        let core = g.types().get("core");
         let mut chosen = Vec::new();
         for &(node, cores) in claims {
-            let name = &g.node(node).name;
+            let name = g.name(node);
             match cores {
                 None => {
                     if st.plan.listed_during(node, window) {
@@ -379,7 +379,7 @@ impl<'a> Matcher<'a> {
                 }
                 Some(n) => {
                     let free: Vec<u32> = subtree(g, node)
-                        .filter(|&v| Some(g.kind[v as usize]) == core)
+                        .filter(|&v| Some(g.kind(v)) == core)
                         .filter(|&v| !st.plan.listed_during(v, window))
                         .take(n as usize)
                         .collect();
@@ -444,7 +444,7 @@ fn allocated(outcome: Outcome, allocation: Allocation) -> MatchResult {
 
 /// Order taken vertices by containment path, for display and comparison.
 pub fn by_path(g: &ResourceGraph, taken: &mut [Taken]) {
-    taken.sort_by(|a, b| match g.path(a.vertex).cmp(g.path(b.vertex)) {
+    taken.sort_by(|a, b| match g.path(a.vertex).cmp(&g.path(b.vertex)) {
         Ordering::Equal => a.vertex.cmp(&b.vertex),
         other => other,
     });
@@ -542,7 +542,7 @@ mod tests {
         r.allocation.as_ref().map_or(0, |a| {
             a.taken
                 .iter()
-                .filter(|t| t.exclusive && &*g.node(t.vertex).kind == kind)
+                .filter(|t| t.exclusive && g.type_name(t.vertex) == kind)
                 .map(|t| t.size)
                 .sum()
         })
@@ -568,11 +568,10 @@ mod tests {
             let a = r.allocation.unwrap();
             a.taken
                 .iter()
-                .map(|t| g.node(t.vertex))
-                .find(|n| &*n.kind == "node")
+                .map(|t| t.vertex)
+                .find(|&v| g.type_name(v) == "node")
+                .map(|v| g.name(v).to_owned())
                 .unwrap()
-                .name
-                .clone()
         };
         assert_eq!(first_node(Policy::Low), "node0");
         assert_eq!(first_node(Policy::High), "node2");
@@ -781,9 +780,7 @@ mod tests {
         let g = cluster(2, 2);
         let mut st = AllocState::new(&g);
         let m = Matcher::new(&g);
-        let node0 = (0..g.len() as u32)
-            .find(|&v| g.node(v).name == "node0")
-            .unwrap();
+        let node0 = (0..g.len() as u32).find(|&v| g.name(v) == "node0").unwrap();
         let held = m
             .hold(
                 &mut st,

@@ -34,21 +34,21 @@ impl ById {
             let from = list.len();
             list.extend_from_slice(g.children(v));
             let kids = &mut list[from..];
-            kids.sort_by_key(|&c| (g.kind[c as usize], g.node(c).id));
-            let distinct = kids.windows(2).all(|w| {
-                (g.kind[w[0] as usize], g.node(w[0]).id) != (g.kind[w[1] as usize], g.node(w[1]).id)
-            });
-            let unit = kids.iter().all(|&c| g.node(c).size == 1);
+            kids.sort_by_key(|&c| (g.kind(c), g.id(c)));
+            let distinct = kids
+                .windows(2)
+                .all(|w| (g.kind(w[0]), g.id(w[0])) != (g.kind(w[1]), g.id(w[1])));
+            let unit = kids.iter().all(|&c| g.size(c) == 1);
             flags[v as usize] = u8::from(distinct) * DISTINCT + u8::from(unit) * UNIT;
             start.push(list.len() as u32);
         }
-        let nt = g.types.len();
+        let nt = g.types().len();
         let mut of_kind: Vec<Vec<u32>> = vec![Vec::new(); nt];
         let mut spread = vec![true; nt];
         // Down the tree, the types above each vertex (as a bit set when there are few types).
         let mut above: Vec<u64> = vec![0; n];
         for v in g.preorder() {
-            let t = g.kind[v as usize] as usize;
+            let t = g.kind(v) as usize;
             of_kind[t].push(v);
             let mine = above[v as usize];
             if nt <= 64 && mine & (1 << t) != 0 {
@@ -61,12 +61,12 @@ impl ById {
         let mut in_tree = vec![0u64; nt];
         for (t, vs) in of_kind.iter_mut().enumerate() {
             in_tree[t] = vs.len() as u64;
-            vs.sort_by_key(|&v| (g.node(v).id, v));
-            if nt > 64 || vs.windows(2).any(|w| g.node(w[0]).id == g.node(w[1]).id) {
+            vs.sort_by_key(|&v| (g.id(v), v));
+            if nt > 64 || vs.windows(2).any(|w| g.id(w[0]) == g.id(w[1])) {
                 spread[t] = false;
             }
         }
-        for &k in &g.kind {
+        for k in (0..n as u32).map(|v| g.kind(v)) {
             in_tree[k as usize] = in_tree[k as usize].wrapping_sub(1);
         }
         for (t, left) in in_tree.iter().enumerate() {
@@ -86,8 +86,8 @@ impl ById {
     /// The children of `v` of type `t`, lowest `id` first.
     pub(super) fn of_type(&self, g: &ResourceGraph, v: u32, t: TypeId) -> &[u32] {
         let all = &self.list[self.start[v as usize] as usize..self.start[v as usize + 1] as usize];
-        let from = all.partition_point(|&c| g.kind[c as usize] < t);
-        let to = all.partition_point(|&c| g.kind[c as usize] <= t);
+        let from = all.partition_point(|&c| g.kind(c) < t);
+        let to = all.partition_point(|&c| g.kind(c) <= t);
         &all[from..to]
     }
 

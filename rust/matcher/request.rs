@@ -46,7 +46,7 @@ pub(super) fn compile(g: &ResourceGraph, reqs: &[Request]) -> Vec<Req> {
             let kind = if r.is_slot() {
                 SLOT
             } else {
-                g.types.get(&r.kind).unwrap_or(ABSENT)
+                g.types().get(&r.kind).unwrap_or(ABSENT)
             };
             Req {
                 kind,

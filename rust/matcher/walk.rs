@@ -12,7 +12,6 @@ use super::scoring::{EGroup, EvalEdge, Scoring, Tally};
 use super::state::AllocState;
 use super::{Allocation, Policy, Taken};
 use crate::graph::{ResourceGraph, TypeId, NO_PARENT};
-use crate::jgf::Status;
 use crate::jobspec::{Constraint, ConstraintTarget, Jobspec, Request};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -46,17 +45,17 @@ pub(super) struct Walk<'a> {
     reordered: Vec<(u32, u32)>,
 }
 
-struct NodeView<'a>(&'a crate::jgf::Node);
+struct NodeView<'a>(&'a ResourceGraph, u32);
 
 impl ConstraintTarget for NodeView<'_> {
     fn name(&self) -> &str {
-        &self.0.name
+        self.0.name(self.1)
     }
     fn rank(&self) -> i64 {
-        self.0.rank
+        self.0.rank(self.1)
     }
     fn has_property(&self, key: &str) -> bool {
-        self.0.properties().contains_key(key)
+        self.0.properties(self.1).contains_key(key)
     }
 }
 
@@ -70,11 +69,11 @@ impl<'a> Walk<'a> {
         window: Window,
         satisfiability: bool,
     ) -> Walk<'a> {
-        let mut exclusive_types = vec![false; g.types.len()];
+        let mut exclusive_types = vec![false; g.types().len()];
         fn mark(reqs: &[Request], g: &ResourceGraph, out: &mut [bool]) {
             for r in reqs {
                 if r.exclusive == Some(true) {
-                    if let Some(t) = g.types.get(&r.kind) {
+                    if let Some(t) = g.types().get(&r.kind) {
                         out[t as usize] = true;
                     }
                 }
@@ -90,8 +89,8 @@ impl<'a> Walk<'a> {
             window,
             constraint: js.constraints.as_ref(),
             exclusive_types,
-            node_type: g.types.get("node"),
-            core_type: g.types.get("core"),
+            node_type: g.types().get("node"),
+            core_type: g.types().get("core"),
             multilevel: 0,
             node_factor: 0,
             root_needs: 1,
@@ -116,9 +115,9 @@ impl<'a> Walk<'a> {
             satisfiability: false,
             window,
             constraint: None,
-            exclusive_types: vec![false; g.types.len()],
-            node_type: g.types.get("node"),
-            core_type: g.types.get("core"),
+            exclusive_types: vec![false; g.types().len()],
+            node_type: g.types().get("node"),
+            core_type: g.types().get("core"),
             multilevel: 0,
             node_factor: 0,
             root_needs: 1,
@@ -133,16 +132,16 @@ impl<'a> Walk<'a> {
     pub(super) fn claim(&mut self, vertices: &[u32]) {
         self.new_marks();
         for &v in vertices {
-            let size = self.g.doc.nodes[v as usize].size;
+            let size = self.g.size(v);
             self.mark(v, size, true);
-            let mut parent = self.g.parent[v as usize];
-            while parent != NO_PARENT && self.g.parent[parent as usize] != NO_PARENT {
+            let mut parent = self.g.parent(v);
+            while parent != NO_PARENT && self.g.parent(parent) != NO_PARENT {
                 if self.st.mark_seq[parent as usize] == self.st.seq {
                     break;
                 }
-                let size = self.g.doc.nodes[parent as usize].size;
+                let size = self.g.size(parent);
                 self.mark(parent, size, false);
-                parent = self.g.parent[parent as usize];
+                parent = self.g.parent(parent);
             }
         }
     }
@@ -163,12 +162,12 @@ impl<'a> Walk<'a> {
     }
 
     fn kind(&self, v: u32) -> TypeId {
-        self.g.kind[v as usize]
+        self.g.kind(v)
     }
 
     /// How much of `v` no job holds exclusively at any time in the window.
     fn avail(&self, v: u32) -> u64 {
-        let size = self.g.doc.nodes[v as usize].size;
+        let size = self.g.size(v);
         self.st.plan.avail_during(v, size, self.window)
     }
 
@@ -181,18 +180,7 @@ impl<'a> Walk<'a> {
 
     /// Does `v` have a child (in any subsystem) of type `t`?
     fn has_child_of(&self, v: u32, t: TypeId) -> bool {
-        if self.g.children(v).iter().any(|&c| self.kind(c) == t) {
-            return true;
-        }
-        if self.g.subsystems.len() > 1 {
-            use petgraph::graph::NodeIndex;
-            return self
-                .g
-                .graph
-                .neighbors(NodeIndex::new(v as usize))
-                .any(|c| self.g.kind[c.index()] == t);
-        }
-        false
+        self.g.has_child_of_type(v, t)
     }
 
     /// Match the visited vertex against the request level: which requests apply below it.
@@ -251,13 +239,12 @@ impl<'a> Walk<'a> {
     }
 
     fn prune(&self, exclusive_in: bool, u: u32, resources: &[Req]) -> bool {
-        let node = &self.g.doc.nodes[u as usize];
-        if !self.satisfiability && node.status != Status::Up {
+        if !self.satisfiability && !self.g.is_up(u) {
             return false;
         }
         let ku = self.kind(u);
         if let (Some(c), Some(nt)) = (self.constraint, self.node_type) {
-            if ku == nt && !c.matches(&NodeView(node)) {
+            if ku == nt && !c.matches(&NodeView(self.g, u)) {
                 return false;
             }
         }
@@ -289,8 +276,8 @@ impl<'a> Walk<'a> {
 
     fn discover(&mut self, u: u32) {
         if self.policy == Policy::First && Some(self.kind(u)) == self.node_type {
-            let v = &self.g.doc.nodes[u as usize];
-            self.node_factor = (v.id + 2) * 10000 + ((v.uniq_id % 10000) - 1).abs();
+            let (id, uniq_id) = (self.g.id(u), self.g.uniq_id(u));
+            self.node_factor = (id + 2) * 10000 + ((uniq_id % 10000) - 1).abs();
             self.multilevel += self.node_factor;
         }
     }
@@ -313,7 +300,7 @@ impl<'a> Walk<'a> {
         if self.policy == Policy::First && Some(ku) == self.node_type {
             self.multilevel -= self.node_factor;
         }
-        let id = self.g.doc.nodes[u as usize].id;
+        let id = self.g.id(u);
         dfu.overall = if met {
             MATCH_MET + self.multilevel + id + 1
         } else {
@@ -357,7 +344,7 @@ impl<'a> Walk<'a> {
             // match, candidates of the request's top level are chosen at the root.
             let cut = match kind {
                 Kind::Resource => self.cut(u, next, 1, false),
-                _ if u == self.g.root => self.cut(u, next, 1, false),
+                _ if u == self.g.root() => self.cut(u, next, 1, false),
                 _ => None,
             };
             match cut {
@@ -405,9 +392,7 @@ impl<'a> Walk<'a> {
         let g = self.g;
         let weight = &self.st.weight;
         let mut kids = g.children(u).to_vec();
-        kids.sort_by_key(|&c| {
-            std::cmp::Reverse((weight[c as usize], g.doc.nodes[c as usize].uniq_id))
-        });
+        kids.sort_by_key(|&c| std::cmp::Reverse((weight[c as usize], g.uniq_id(c))));
         let kids = Arc::new(kids);
         self.st.order.insert(u, Arc::clone(&kids));
         kids
@@ -561,7 +546,7 @@ impl<'a> Walk<'a> {
         let Some(all) = by_id.spread(t) else {
             return false;
         };
-        let (g, root) = (self.g, self.g.root);
+        let (g, root) = (self.g, self.g.root());
         let mut through: HashMap<u32, bool> = HashMap::new();
         let mut path = Vec::new();
         let (mut have, mut any) = (0, false);
@@ -571,7 +556,7 @@ impl<'a> Walk<'a> {
                 _ => all[i],
             };
             path.clear();
-            let mut a = g.parent[c as usize];
+            let mut a = g.parent(c);
             let mut open = true;
             while a != root {
                 if let Some(&known) = through.get(&a) {
@@ -579,13 +564,13 @@ impl<'a> Walk<'a> {
                     break;
                 }
                 path.push(a);
-                a = g.parent[a as usize];
+                a = g.parent(a);
             }
             for &a in path.iter().rev() {
                 open = open && self.prune(false, a, resources);
                 through.insert(a, open);
                 if open {
-                    let score = MATCH_MET + g.doc.nodes[a as usize].id + 1;
+                    let score = MATCH_MET + g.id(a) + 1;
                     dfu.add(self.kind(a), candidate(a, score, self.avail(a), false));
                 }
             }
@@ -703,7 +688,7 @@ impl<'a> Walk<'a> {
     fn marked_children(&self) -> HashMap<u32, Vec<u32>> {
         let mut below: HashMap<u32, Vec<u32>> = HashMap::new();
         for &v in &self.st.marked {
-            let parent = self.g.parent[v as usize];
+            let parent = self.g.parent(v);
             if parent != NO_PARENT {
                 below.entry(parent).or_default().push(v);
             }
@@ -746,19 +731,19 @@ impl<'a> Walk<'a> {
 
     /// Ancestors of a chosen vertex that no level of the request constrained are shared whole.
     fn mark_unconstrained_ancestors(&mut self, v: u32, dfu: &Scoring) {
-        let mut parent = self.g.parent[v as usize];
+        let mut parent = self.g.parent(v);
         while parent != NO_PARENT {
-            if self.g.parent[parent as usize] == NO_PARENT {
+            if self.g.parent(parent) == NO_PARENT {
                 break;
             }
             if self.st.mark_seq[parent as usize] == self.st.seq {
                 break;
             }
             let target = parent;
-            parent = self.g.parent[parent as usize];
+            parent = self.g.parent(parent);
             let unconstrained = dfu.evals(self.kind(target)).is_some_and(|e| e.best_k == 0);
             if unconstrained {
-                let size = self.g.doc.nodes[target as usize].size;
+                let size = self.g.size(target);
                 self.mark(target, size, false);
             }
         }
@@ -767,7 +752,7 @@ impl<'a> Walk<'a> {
     pub(super) fn select(&mut self, resources: &[Req]) -> bool {
         self.new_marks();
         self.multilevel = 0;
-        let root = self.g.root;
+        let root = self.g.root();
         let kr = self.kind(root);
         let excl = resources
             .iter()
@@ -825,9 +810,9 @@ impl<'a> Walk<'a> {
     pub(super) fn takes_anything(&self) -> bool {
         let below = self.marked_children();
         let mut stack = vec![(
-            self.g.root,
+            self.g.root(),
             self.root_exclusive,
-            self.exclusive_types[self.kind(self.g.root) as usize],
+            self.exclusive_types[self.kind(self.g.root()) as usize],
         )];
         while let Some((u, exclusive, shadow)) = stack.pop() {
             let whole = shadow || self.exclusive_types[self.kind(u) as usize];
@@ -844,10 +829,10 @@ impl<'a> Walk<'a> {
     /// Record the chosen vertices as held by `jobid` over the window, walking the marks from
     /// the root.
     pub(super) fn update(&mut self, jobid: u64) -> Allocation {
-        let root = self.g.root;
+        let root = self.g.root();
         let mut taken = Vec::new();
         let shadow = self.exclusive_types[self.kind(root) as usize];
-        let mut above = vec![0u64; self.g.types.len()];
+        let mut above = vec![0u64; self.g.types().len()];
         let mut below = self.marked_children();
         self.update_vertex(
             &mut below,
@@ -891,7 +876,7 @@ impl<'a> Walk<'a> {
         let g = self.g;
         let has_children = !g.children(u).is_empty();
         let mut mine = if has_children {
-            vec![0u64; self.g.types.len()]
+            vec![0u64; self.g.types().len()]
         } else {
             Vec::new()
         };
@@ -906,7 +891,7 @@ impl<'a> Walk<'a> {
             let ci = c as usize;
             let x = self.st.mark_exclusive[ci] || whole;
             let child_needs = if whole {
-                self.g.doc.nodes[ci].size
+                self.g.size(c)
             } else {
                 self.st.mark_needs[ci]
             };
@@ -966,7 +951,7 @@ impl<'a> Walk<'a> {
         if free == 0 && !holds_any {
             return;
         }
-        let parent = self.g.parent[c as usize];
+        let parent = self.g.parent(c);
         if self.st.order.contains_key(&parent) {
             self.reordered.push((parent, c));
         }
@@ -979,8 +964,7 @@ impl<'a> Walk<'a> {
         let mut changes = std::mem::take(&mut self.reordered);
         changes.sort_by_key(|&(parent, _)| parent);
         let g = self.g;
-        let key =
-            |weight: u64, v: u32| std::cmp::Reverse((weight, g.doc.nodes[v as usize].uniq_id));
+        let key = |weight: u64, v: u32| std::cmp::Reverse((weight, g.uniq_id(v)));
         for group in changes.chunk_by(|a, b| a.0 == b.0) {
             let parent = group[0].0;
             let Some(order) = self.st.order.remove(&parent) else {

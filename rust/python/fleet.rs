@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
+use super::graph::ResourceGraph;
 use super::jobspec::Jobspec;
 use crate::fleet::{ClusterSource, Fleet};
 
@@ -68,6 +69,15 @@ impl CompiledFleet {
             .into_iter()
             .map(|t| (t.cluster, t.held, t.nodes, t.reason))
             .collect())
+    }
+
+    /// The full containment graph of cluster `name`, read from its file, as a fresh
+    /// `ResourceGraph`; with `per_node`, with the levels between each node and its resources
+    /// (sockets, NUMA nodes, caches) removed, the view a batch script's request is about.
+    #[pyo3(signature = (name, per_node = false))]
+    fn graph(&self, py: Python<'_>, name: &str, per_node: bool) -> PyResult<ResourceGraph> {
+        let graph = py.detach(|| self.fleet.graph(name, per_node))?;
+        Ok(ResourceGraph::new(graph, Some(name.to_owned())))
     }
 
     /// Size totals per type of every cluster's containment graph, by cluster name.

@@ -72,13 +72,13 @@ impl Allocation {
             taken
                 .iter()
                 .map(|t| {
-                    let n = g.node(t.vertex);
+                    let v = t.vertex;
                     Vertex {
-                        path: g.path(t.vertex).to_owned(),
-                        kind: n.kind.to_string(),
-                        name: n.name.clone(),
-                        id: n.id,
-                        rank: n.rank,
+                        path: g.path(v).into_owned(),
+                        kind: g.type_name(v).to_owned(),
+                        name: g.name(v).to_owned(),
+                        id: g.id(v),
+                        rank: g.rank(v),
                         exclusive: t.exclusive,
                         size: t.size,
                     }
@@ -431,10 +431,10 @@ impl ResourceGraph {
         let policy = Policy::parse(policy)?;
         let g = &self.graph;
         let by_name = self.nodes_by_name.get_or_init(|| {
-            let node_type = g.types.get("node");
+            let node_type = g.types().get("node");
             (0..g.len() as u32)
-                .filter(|&v| Some(g.kind[v as usize]) == node_type)
-                .map(|v| (g.node(v).name.clone(), v))
+                .filter(|&v| Some(g.kind(v)) == node_type)
+                .map(|v| (g.name(v).to_owned(), v))
                 .collect()
         });
         let mut claims = Vec::with_capacity(nodes.len());
@@ -505,8 +505,13 @@ impl ResourceGraph {
     fn free(&self) -> BTreeMap<String, u64> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let g = &self.graph;
-        (0..g.types.len() as u32)
-            .map(|t| (g.types.name(t).to_owned(), state.free_total(g, g.root, t)))
+        (0..g.types().len() as u32)
+            .map(|t| {
+                (
+                    g.types().name(t).to_owned(),
+                    state.free_total(g, g.root(), t),
+                )
+            })
             .collect()
     }
 
@@ -516,7 +521,7 @@ impl ResourceGraph {
     }
 
     fn subsystems(&self) -> Vec<String> {
-        self.graph.subsystems.clone()
+        self.graph.subsystems().to_vec()
     }
 
     #[getter]

@@ -88,7 +88,7 @@ fn run_case(dir: &Path, case: &Value) -> Result<(), String> {
                     by_path(&g, &mut taken);
                     let mut got: Vec<(String, bool, u64)> = taken
                         .iter()
-                        .map(|t| (g.path(t.vertex).to_owned(), t.exclusive, t.size))
+                        .map(|t| (g.path(t.vertex).into_owned(), t.exclusive, t.size))
                         .collect();
                     let mut want: Vec<(String, bool, u64)> = want
                         .iter()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
 import yaml
 from fractale import JobspecError, MatchError, ResourceGraph
+from fractale._core import CompiledFleet
 from fractale.errors import StoreError
 from fractale.fleet import (
     Fleet,
@@ -15,7 +17,6 @@ from fractale.fleet import (
     VersionSpec,
     check_requirement,
     fixed_node_count,
-    per_node_view,
     requirements_of,
     version_key,
 )
@@ -198,20 +199,27 @@ def test_a_batch_script_is_matched_per_node_across_sockets(fleet_store):
     assert not answers["tiny"].ok
 
 
-def test_a_canonical_jobspec_is_matched_level_by_level():
+def per_node_view(tmp_path, graph):
+    """The core's per-node view of ``graph``: its levels between nodes and resources removed."""
+    path = tmp_path / "graph.json"
+    path.write_text(json.dumps(graph))
+    return CompiledFleet.open([("c", str(path))]).graph("c", per_node=True)
+
+
+def test_a_canonical_jobspec_is_matched_level_by_level(tmp_path):
     graph = {"graph": synthetic_graph(1, cores=8, gpus=0, memory=0)["graph"]}
     request = jobspec(nodes=1, sockets=None, cores=12)
     assert not ResourceGraph.from_jgf(graph).satisfiable(request)
-    assert ResourceGraph.from_jgf(per_node_view(graph)).satisfiable(request)
+    assert per_node_view(tmp_path, graph).satisfiable(request)
     assert not Job.from_text(request).per_node
     assert Job.from_text(SLURM_SCRIPT).per_node
 
 
-def test_the_per_node_view_keeps_every_resource_under_its_node():
-    view = per_node_view(synthetic_graph(2, sockets=2, cores=3, gpus=2, memory=2))
-    summary = ResourceGraph.from_jgf(view).summary()
-    assert summary == {"cluster": 1, "node": 2, "core": 12, "gpu": 4, "memory": 4}
-    paths = {v["metadata"]["paths"]["containment"] for v in view["graph"]["nodes"]}
+def test_the_per_node_view_keeps_every_resource_under_its_node(tmp_path):
+    view = per_node_view(tmp_path, synthetic_graph(2, sockets=2, cores=3, gpus=2, memory=2))
+    assert view.summary() == {"cluster": 1, "node": 2, "core": 12, "gpu": 4, "memory": 4}
+    paths = {vertex["metadata"]["paths"]["containment"]
+             for vertex in view.to_jgf()["graph"]["nodes"]}
     assert "/cluster0/node1/core5" in paths
 
 

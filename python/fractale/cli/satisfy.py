@@ -32,7 +32,7 @@ def load(job, manager, requires, clusters, config_dir):
     fleet = Fleet(open_store(config_dir), clusters)
     if job == "-":
         return fleet, Job.from_text(sys.stdin.read(), manager, requires, source="<stdin>")
-    return fleet, Job.load(job, manager, requires)
+    return fleet, Job.from_path(job, manager, requires)
 
 
 def _software_cell(check) -> str:

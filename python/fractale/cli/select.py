@@ -10,8 +10,10 @@ import click
 from fractale.cli.cluster import config_dir_option
 from fractale.cli.options import json_option
 from fractale.cli.satisfy import clusters_option, from_option, job_argument, load, require_option
+from fractale.fleet.policies import POLICIES, help_text
 
-_RULES = ["first", "random", "best-fit", "cost", "earliest-start"]
+# The registry of selection rules: ``--by``'s choices and help come from it.
+_RULES = list(POLICIES)
 
 
 def _deprecated_policy(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -29,9 +31,7 @@ def by_option(command):
     )(command)
     command = click.option(
         "--by", "by", type=click.Choice(_RULES), default=None,
-        help="How to choose (default first): first by name; random; best-fit: least idle "
-             "capacity left; cost: cheapest nodes × hours; earliest-start: where the job "
-             "starts first, around each cluster's saved state.",
+        help=f"How to choose (default first): {help_text()}.",
     )(command)
     return command
 

@@ -1,0 +1,161 @@
+"""The fleet: the clusters of a store matched against jobs, one chosen by a selection rule,
+and the job written as a batch script for it.
+
+Containment matching goes through the core's compiled fleet (``CompiledFleet``), which
+answers every cluster at once, in parallel, from the store's cache of compiled clusters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from fractale.errors import FractaleError, MatchError, StoreError
+from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
+from fractale.fleet.job import Job, JobSource
+from fractale.fleet.policies import Taken, rule
+from fractale.fleet.requirements import check_requirement
+from fractale.generate.software import Software, software_in
+from fractale.store import CONTAINMENT, Cluster, Store
+
+
+def cluster_software(cluster: Cluster) -> list[Software]:
+    """Everything the cluster's software subsystems list, subsystem by subsystem."""
+    found: list[Software] = []
+    for subsystem in cluster.subsystems():
+        if subsystem != CONTAINMENT:
+            found += software_in(cluster.document(subsystem), subsystem)
+    return found
+
+
+class Fleet:
+    """The clusters of a store (or some of them), matched against jobs."""
+
+    def __init__(self, store: Store | str | Path | None = None, clusters: Iterable[str] = ()):
+        self.store = store if isinstance(store, Store) else Store(store)
+        names = list(clusters) or self.store.names()
+        self.clusters = [self.store.get(name) for name in names]
+        self._software: dict[str, list[Software]] = {}
+        # The compiled containment of these clusters, opened on first use and kept.
+        self._compiled: Any = None
+
+    def __repr__(self) -> str:
+        return f"Fleet({self.store!r}, {len(self.clusters)} clusters)"
+
+    def _job(self, job: Job | JobSource) -> Job:
+        return job if isinstance(job, Job) else Job.load(job)
+
+    @property
+    def compiled(self) -> Any:
+        """The clusters' containment compiled by the core (``CompiledFleet``)."""
+        if self._compiled is None:
+            self._compiled = self.store.compiled([cluster.name for cluster in self.clusters])
+        return self._compiled
+
+    def software(self, cluster: Cluster) -> list[Software]:
+        if cluster.name not in self._software:
+            self._software[cluster.name] = cluster_software(cluster)
+        return self._software[cluster.name]
+
+    def taken(self, job: Job) -> dict[str, Taken]:
+        """What allocating ``job`` on each idle cluster would hold, by cluster name."""
+        return {name: (held, nodes, reason) for name, held, nodes, reason in
+                self.compiled.taken(job.jobspec, job.per_node)}
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Size totals per type of each cluster's containment graph, by cluster name."""
+        return dict(self.compiled.totals())
+
+    def costs(self) -> dict[str, float | None]:
+        """Each cluster's price of a node-hour, None when it has none."""
+        return {cluster.name: cluster.cost for cluster in self.clusters}
+
+    def earliest_start(self, cluster: Cluster, job: Job, now: int | None = None) -> Start:
+        """When ``job`` would start on ``cluster``: its containment planned with the jobs of
+        the cluster's saved snapshot, then the job reserved at the earliest time it fits."""
+        graph = self.compiled.graph(cluster.name, job.per_node)
+        snapshot = cluster.state()
+        if snapshot is not None:
+            notes = snapshot.plan(graph)
+            zero = snapshot.time
+        else:
+            notes = ["no saved state: planned as idle"]
+            zero = int(time.time()) if now is None else now
+        result = graph.reserve(job.jobspec)
+        return Start(result.status, result.at, zero, snapshot is not None, notes)
+
+    def satisfy(self, job: Job | JobSource, when: bool = False) -> list[ClusterAnswer]:
+        """Every cluster's answer, in name order; with ``when``, each cluster that can run the
+        job also says when it would start there."""
+        job = self._job(job)
+        if not self.clusters:
+            raise StoreError(f"no clusters are registered in {self.store.root}")
+        fits = self.compiled.satisfiable(job.jobspec, job.per_node)
+        answers = []
+        for cluster, (_, fit, reason) in zip(self.clusters, fits):
+            installed = self.software(cluster) if job.requires else []
+            checks = [check_requirement(r, installed) for r in job.requires]
+            answer = ClusterAnswer(cluster.name, cluster.scheduler, fit, reason, checks)
+            if when and answer.ok:
+                answer.start = self.earliest_start(cluster, job)
+            answers.append(answer)
+        return answers
+
+    def select(
+        self, job: Job | JobSource, policy: str = "first", seed: int | None = None
+    ) -> Selection:
+        """One cluster that can run the job, chosen by the rule named ``policy`` (the CLI's
+        ``--by``; see ``fractale.fleet.policies``). ``MatchError`` when none fits."""
+        chosen = rule(policy)
+        job = self._job(job)
+        answers = self.satisfy(job, when=chosen.when)
+        fitting = [answer for answer in answers if answer.ok]
+        if not fitting:
+            raise MatchError(no_fit_message(answers))
+        return chosen.choose(self, job, fitting, seed)
+
+    def script(
+        self,
+        job: Job | JobSource,
+        cluster: str | None = None,
+        policy: str = "first",
+        seed: int | None = None,
+        extra: Sequence[str] = (),
+    ) -> Script:
+        """The job as a batch script for ``cluster`` (or the one ``policy`` selects), in
+        that cluster's scheduler's syntax, loading the software that met its requirements.
+        ``extra``: ``MANAGER:DIRECTIVE`` entries, the scheduler's added verbatim."""
+        job = self._job(job)
+        if cluster is None:
+            answer = self.select(job, policy, seed).answer
+        else:
+            named = [c for c in self.clusters if c.name == cluster]
+            if not named:
+                self.store.get(cluster)  # raises, naming the known clusters
+                raise StoreError(f"cluster {cluster!r} is not part of this fleet")
+            answer = Fleet(self.store, [cluster]).satisfy(job)[0]
+            if not answer.ok:
+                raise MatchError(no_fit_message([answer]))
+        loads = list(dict.fromkeys(c.software.load for c in answer.software if c.software))
+        text = render_script(job, answer.scheduler, loads, answer.cluster, extra)
+        return Script(answer.cluster, answer.scheduler, text, loads)
+
+
+def render_script(job: Job, scheduler: str, loads: Sequence[str], cluster: str,
+                  extra: Sequence[str] = ()) -> str:
+    """The job in ``scheduler``'s syntax with ``loads`` run before its body and the
+    ``extra`` directives given for ``scheduler``."""
+    from fractale.transform import parse, render
+
+    try:
+        spec = parse(job.text, job.manager, file=job.source)
+    except FractaleError as err:
+        raise FractaleError(f"cannot write a {scheduler} script for this job: {err}") from None
+    if loads:
+        header = f"# Software on {cluster}, found by fractale\n" + "\n".join(loads) + "\n"
+        body = spec.script
+        spec = spec.replace(script=header + ("\n" + body if body.strip() else ""))
+    return render(spec, scheduler, extra=extra)
+
