@@ -13,6 +13,7 @@ mod order;
 mod planner;
 mod request;
 mod scoring;
+mod shape;
 mod state;
 mod walk;
 

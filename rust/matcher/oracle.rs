@@ -102,7 +102,10 @@ fn random_graph(rng: &mut Rng) -> ResourceGraph {
     let (node_ids, socket_ids, core_ids) = (ids(rng), ids(rng), ids(rng));
     let (mut node_n, mut socket_n, mut core_n, mut other_n) = (0, 0, 0, 0);
     let nodes = rng.between(1, 8);
+    // Nodes all alike (the walk then answers most from a copy), or each its own.
+    let (uniform, shape_seed) = (rng.chance(50), rng.next() | 1);
     for n in 0..nodes {
+        let mut shape = Rng(if uniform { shape_seed } else { rng.next() | 1 });
         let (parent, prefix) = if racks > 0 {
             let r = n % racks;
             // Racks come first in the vertex list only when they are added before their nodes.
@@ -121,11 +124,11 @@ fn random_graph(rng: &mut Rng) -> ResourceGraph {
         let npath = format!("{prefix}/node{n}");
         let node = b.add(Some(parent), "node", nid, 1, &npath, rng.chance(5));
         let mut core_local = 0;
-        for s in 0..rng.between(1, 3) {
+        for s in 0..shape.between(1, 3) {
             let sid = pick(rng, socket_ids, &mut socket_n, s);
             let spath = format!("{npath}/socket{s}");
             let socket = b.add(Some(node), "socket", sid, 1, &spath, rng.chance(4));
-            for c in 0..rng.between(1, 5) {
+            for c in 0..shape.between(1, 5) {
                 let cid = pick(rng, core_ids, &mut core_n, core_local);
                 core_local += 1;
                 b.add(
@@ -137,7 +140,7 @@ fn random_graph(rng: &mut Rng) -> ResourceGraph {
                     rng.chance(3),
                 );
             }
-            for g in 0..rng.below(3) {
+            for g in 0..shape.below(3) {
                 other_n += 1;
                 b.add(
                     Some(socket),
@@ -148,9 +151,9 @@ fn random_graph(rng: &mut Rng) -> ResourceGraph {
                     false,
                 );
             }
-            for m in 0..rng.below(3) {
+            for m in 0..shape.below(3) {
                 other_n += 1;
-                let size = rng.between(1, 8);
+                let size = shape.between(1, 8);
                 b.add(
                     Some(socket),
                     "memory",

@@ -3,10 +3,11 @@
 //! cached child orders.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::order::ById;
 use super::planner::{Plan, Time, Window};
+use super::shape::Shapes;
 use super::Allocation;
 use crate::graph::{ResourceGraph, TypeId};
 
@@ -34,6 +35,8 @@ pub struct AllocState {
     /// Score every candidate, never stopping early: the walk as Fluxion runs it, kept as the
     /// oracle the early stop is tested against.
     pub(super) exhaustive: bool,
+    /// Which subtrees are copies of one another, found the first time a walk asks.
+    pub(super) shapes: OnceLock<Arc<Shapes>>,
 }
 
 impl AllocState {
@@ -52,6 +55,7 @@ impl AllocState {
             allocations: BTreeMap::new(),
             by_id: Arc::new(ById::new(g)),
             exhaustive: false,
+            shapes: OnceLock::new(),
         }
     }
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use super::planner::Window;
 use super::request::{Req, ABSENT, MATCH_MET, SLOT};
-use super::scoring::{EGroup, EvalEdge, Scoring, Tally};
+use super::scoring::{EGroup, EvalEdge, Evals, Scoring, Tally};
+use super::shape::Shapes;
 use super::state::AllocState;
 use super::{Allocation, Policy, Taken};
 use crate::graph::{ResourceGraph, TypeId, NO_PARENT};
@@ -43,6 +44,26 @@ pub(super) struct Walk<'a> {
     shortfall: Option<(String, u64, u64)>,
     /// Children re-weighed by this allocation under a parent whose order is cached.
     reordered: Vec<(u32, u32)>,
+    /// Answers of subtrees no job touches, by shape and how they were visited.
+    memo: HashMap<MemoKey, Memo>,
+    /// Subtrees answered from a copy, with how they were visited: walked if chosen.
+    served: HashMap<u32, (&'a [Req], bool, bool)>,
+    /// Walk every subtree, answering none from a copy (while walking a served one again).
+    memo_off: bool,
+}
+
+/// A subtree's shape, the request level it was visited with (by address and length: one walk's
+/// levels do not move), whether above the first match, whether exclusive from above.
+type MemoKey = (u64, (usize, usize), bool, bool);
+
+/// What `dom_dfv` gave for a subtree of a shape: fit or not, what it passed up, its top.
+struct Memo {
+    top: u32,
+    fits: bool,
+    avail: u64,
+    overall: i64,
+    excl: bool,
+    evals: Vec<(TypeId, Evals)>,
 }
 
 struct NodeView<'a>(&'a ResourceGraph, u32);
@@ -97,6 +118,9 @@ impl<'a> Walk<'a> {
             root_exclusive: false,
             shortfall: None,
             reordered: Vec::new(),
+            memo: HashMap::new(),
+            served: HashMap::new(),
+            memo_off: false,
         }
     }
 
@@ -124,6 +148,9 @@ impl<'a> Walk<'a> {
             root_exclusive: false,
             shortfall: None,
             reordered: Vec::new(),
+            memo: HashMap::new(),
+            served: HashMap::new(),
+            memo_off: false,
         }
     }
 
@@ -316,7 +343,7 @@ impl<'a> Walk<'a> {
     fn dom_dfv(
         &mut self,
         u: u32,
-        resources: &[Req],
+        resources: &'a [Req],
         pristine: bool,
         excl: &mut bool,
         to_parent: &mut Scoring,
@@ -373,6 +400,93 @@ impl<'a> Walk<'a> {
         true
     }
 
+    /// Whether the subtree of `c` may be answered from a copy: `low` or `high` (whose scores
+    /// are the vertices' ids), no constraint (which reads names and ranks), one subsystem, and
+    /// no job listing anything in it.
+    fn shareable(&self, c: u32) -> bool {
+        !self.memo_off
+            && !self.st.exhaustive
+            && self.policy != Policy::First
+            && self.constraint.is_none()
+            && self.g.subsystems().len() == 1
+            && !self.g.children(c).is_empty()
+            && self.st.plan.idle(c)
+    }
+
+    /// `dom_dfv` of `c`, answered from a copy of its subtree walked before in this walk when
+    /// there is one: the copy's answer shifted onto `c`. What the walk of `c` would have marked
+    /// is marked only if something in it is chosen (`enforce` walks it then).
+    fn dom_dfv_shared(
+        &mut self,
+        c: u32,
+        resources: &'a [Req],
+        pristine: bool,
+        excl: &mut bool,
+        dfu: &mut Scoring,
+    ) -> bool {
+        if !self.shareable(c) {
+            return self.dom_dfv(c, resources, pristine, excl, dfu);
+        }
+        let g = self.g;
+        let shapes = Arc::clone(self.st.shapes.get_or_init(|| Arc::new(Shapes::new(g))));
+        let level = (resources.as_ptr() as usize, resources.len());
+        let key = (shapes.of(c), level, pristine, *excl);
+        if let Some(m) = self.memo.get(&key) {
+            self.served.insert(c, (resources, pristine, *excl));
+            *excl = m.excl;
+            if m.fits {
+                dfu.merge(Scoring::shifted(&m.evals, i64::from(c) - i64::from(m.top)));
+                dfu.avail = m.avail;
+                dfu.overall = m.overall + (g.id(c) - g.id(m.top));
+            }
+            return m.fits;
+        }
+        let mut own = Scoring::default();
+        let fits = self.dom_dfv(c, resources, pristine, excl, &mut own);
+        let memo = Memo {
+            top: c,
+            fits,
+            avail: own.avail,
+            overall: own.overall,
+            excl: *excl,
+            evals: own.evals.clone(),
+        };
+        self.memo.insert(key, memo);
+        if fits {
+            let (avail, overall) = (own.avail, own.overall);
+            dfu.merge(own);
+            dfu.avail = avail;
+            dfu.overall = overall;
+        }
+        fits
+    }
+
+    /// Walk again, for their marks, the subtrees answered from a copy that hold a vertex
+    /// `dfu` chose.
+    fn walk_served(&mut self, dfu: &Scoring) {
+        let g = self.g;
+        for (_, ev) in &dfu.evals {
+            if ev.best_k == 0 {
+                continue;
+            }
+            for group in ev.groups[..ev.best_i].iter().filter(|group| !group.root) {
+                for e in &group.edges {
+                    let mut v = e.target;
+                    while v != NO_PARENT {
+                        if let Some((resources, pristine, excl)) = self.served.remove(&v) {
+                            let (mut x, mut own) = (excl, Scoring::default());
+                            let was = std::mem::replace(&mut self.memo_off, true);
+                            self.dom_dfv(v, resources, pristine, &mut x, &mut own);
+                            self.memo_off = was;
+                            break;
+                        }
+                        v = g.parent(v);
+                    }
+                }
+            }
+        }
+    }
+
     fn resolve(&mut self, dfu: Scoring, to_parent: &mut Scoring) {
         if dfu.overall > 0 {
             if dfu.constrained {
@@ -401,7 +515,7 @@ impl<'a> Walk<'a> {
     fn explore(
         &mut self,
         u: u32,
-        resources: &[Req],
+        resources: &'a [Req],
         pristine: bool,
         excl: &mut bool,
         dfu: &mut Scoring,
@@ -440,7 +554,7 @@ impl<'a> Walk<'a> {
                 continue;
             }
             let mut x = *excl;
-            if !self.dom_dfv(c, resources, pristine, &mut x, dfu) {
+            if !self.dom_dfv_shared(c, resources, pristine, &mut x, dfu) {
                 continue;
             }
             let count = dfu.avail;
@@ -501,7 +615,7 @@ impl<'a> Walk<'a> {
     fn explore_best(
         &mut self,
         u: u32,
-        resources: &[Req],
+        resources: &'a [Req],
         excl: &mut bool,
         dfu: &mut Scoring,
         wanted: &[(TypeId, u64)],
@@ -538,7 +652,7 @@ impl<'a> Walk<'a> {
     /// walk scores them), until those that fit hold the amount wanted.
     fn explore_everywhere(
         &mut self,
-        resources: &[Req],
+        resources: &'a [Req],
         dfu: &mut Scoring,
         (t, need): (TypeId, u64),
     ) -> bool {
@@ -595,8 +709,8 @@ impl<'a> Walk<'a> {
     fn dom_slot(
         &mut self,
         u: u32,
-        shape: &[Req],
-        slot: Option<(&Req, bool)>,
+        shape: &'a [Req],
+        slot: Option<(&'a Req, bool)>,
         pristine: bool,
         dfu: &mut Scoring,
     ) {
@@ -711,6 +825,9 @@ impl<'a> Walk<'a> {
     }
 
     fn enforce(&mut self, dfu: &Scoring, unconstrained: bool) {
+        if !self.served.is_empty() {
+            self.walk_served(dfu);
+        }
         for (_, ev) in &dfu.evals {
             if ev.best_k == 0 {
                 continue;
@@ -749,7 +866,7 @@ impl<'a> Walk<'a> {
         }
     }
 
-    pub(super) fn select(&mut self, resources: &[Req]) -> bool {
+    pub(super) fn select(&mut self, resources: &'a [Req]) -> bool {
         self.new_marks();
         self.multilevel = 0;
         let root = self.g.root();
