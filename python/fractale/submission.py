@@ -27,6 +27,7 @@ from typing import Any, Union
 from fractale.errors import FractaleError, SubmitError
 from fractale.fleet import Fleet, Job, JobSource
 from fractale.jobs import JobBook, JobRecord, now
+from fractale.renamed import old_keyword
 from fractale.store import Store
 from fractale.transform.registry import get as manager_named
 from fractale.transform.submitter import Status, Submitter
@@ -186,7 +187,7 @@ def submit(
     job: Job | JobSource,
     cluster: str | None = None,
     *,
-    policy: str = "first",
+    by: str = "first",
     seed: int | None = None,
     requires: Iterable[Any] = (),
     manager: str | None = None,
@@ -194,11 +195,12 @@ def submit(
     hold: bool = False,
     dry_run: bool = False,
     jobspec: bool = False,
+    policy: str | None = None,
 ) -> Submission | Plan:
-    """Submit ``job`` (a path, text or ``fleet.Job``) to ``cluster``, or to the one
-    ``policy`` selects; a ``Submission`` to follow it, or with ``dry_run`` the ``Plan``.
+    """Submit ``job`` (a path, text or ``fleet.Job``) to ``cluster``, or to the one the
+    rule ``by`` selects; a ``Submission`` to follow it, or with ``dry_run`` the ``Plan``.
     With ``jobspec``, a Flux cluster is given a canonical jobspec (``flux job submit``)
-    instead of a batch script (``flux batch``).
+    instead of a batch script (``flux batch``). ``policy``: the deprecated name of ``by``.
 
     ``MatchError`` when no cluster can run it; ``SubmitError`` with the scheduler's (or
     ssh's) own message when the cluster cannot be reached or refuses the job.
@@ -207,7 +209,8 @@ def submit(
     fleet = Fleet(store)
     if not isinstance(job, Job):
         job = Job.load(job, manager, requires)
-    written = fleet.script(job, cluster, policy, seed)
+    by = old_keyword("submit", "policy", "by", policy, by, "first")
+    written = fleet.script(job, cluster, by, seed)
     entry = store.get(written.cluster)
     manager = written.scheduler
     if jobspec:

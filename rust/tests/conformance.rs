@@ -1,7 +1,7 @@
-//! Fluxion conformance: every case under ../shared/conformance/fluxion (allocations) and
-//! ../shared/conformance/fluxion-reserve (reservations in time) must give the outcome, the job
-//! id, the start time and exactly the vertices Fluxion gave. Skips with a message when a folder
-//! is absent.
+//! Fluxion conformance: every case must give the outcome, the job id, the start time and
+//! exactly the vertices Fluxion gave. The trimmed set kept in the repository
+//! (tests/data/conformance/, picked by its trim.py) always runs; the full set beside the
+//! project (../shared/conformance/) runs when present, and its absence fails under CI=true.
 
 use std::path::{Path, PathBuf};
 
@@ -10,10 +10,30 @@ use fractale::jobspec::Jobspec;
 use fractale::matcher::{by_path, AllocState, Matcher, Outcome, Policy};
 use serde_json::Value;
 
-fn cases_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/conformance")
-        .join(name)
+/// The folders of the conformance set `name` to run: the kept one, then the shared one.
+fn folders(name: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kept = root.join("tests/data/conformance").join(name);
+    assert!(
+        kept.is_dir(),
+        "{} is missing from the repository",
+        kept.display()
+    );
+    let shared = root.join("../shared/conformance").join(name);
+    if shared.is_dir() {
+        return vec![kept, shared];
+    }
+    // CI always has the shared material: there, its absence is a failure, not a skip.
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is absent under CI=true",
+        shared.display()
+    );
+    eprintln!(
+        "skipped: {} is absent, only the kept cases run",
+        shared.display()
+    );
+    vec![kept]
 }
 
 fn load_jobspec(dir: &Path, rel: &str) -> Result<Jobspec, String> {
@@ -118,21 +138,8 @@ fn run_case(dir: &Path, case: &Value) -> Result<(), String> {
 }
 
 /// Run every case of one conformance folder; panics listing the failures.
-fn run_folder(name: &str) {
-    let dir = cases_dir(name);
-    if !dir.is_dir() {
-        // CI always has the material: there, its absence is a failure, not a skip.
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{} is absent under CI=true",
-            dir.display()
-        );
-        eprintln!(
-            "skipped: {} is absent, no conformance cases to run",
-            dir.display()
-        );
-        return;
-    }
+fn run_folder(dir: &Path) {
+    let folder = dir.display();
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir.join("cases"))
         .expect("cases")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -151,21 +158,25 @@ fn run_folder(name: &str) {
         }
         let case: Value =
             serde_json::from_str(&std::fs::read_to_string(path).expect("case")).expect("case json");
-        match run_case(&dir, &case) {
+        match run_case(dir, &case) {
             Ok(()) => passed += 1,
             Err(why) => failed.push(format!("{name}: {why}")),
         }
     }
     println!(
-        "{name} conformance: {passed} passed, {} failed",
+        "{folder} conformance: {passed} passed, {} failed",
         failed.len()
     );
     for f in failed.iter().take(40) {
         println!("  FAIL {f}");
     }
     assert!(
+        filter.is_some() || passed + failed.len() > 0,
+        "{folder} holds no cases"
+    );
+    assert!(
         failed.is_empty(),
-        "{} of {} {name} conformance cases failed",
+        "{} of {} {folder} conformance cases failed",
         failed.len(),
         passed + failed.len()
     );
@@ -173,10 +184,12 @@ fn run_folder(name: &str) {
 
 #[test]
 fn every_fluxion_conformance_case_passes() {
-    run_folder("fluxion");
+    folders("fluxion").iter().for_each(|dir| run_folder(dir));
 }
 
 #[test]
 fn every_fluxion_reservation_case_passes() {
-    run_folder("fluxion-reserve");
+    folders("fluxion-reserve")
+        .iter()
+        .for_each(|dir| run_folder(dir));
 }

@@ -1,58 +1,15 @@
-"""Shared pieces of the agent tests: replay files, contexts, and a guard on processes."""
+"""Shared pieces of the agent tests: a guard on processes, stand-in cluster tools, and the
+command line (replay files and contexts are fixtures of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
-from fractale.agents.base import Context
-from fractale.agents.llm import open_backend
-from fractale.agents.record import Records
-from fractale.agents.usage import Ledger
-
-
-def write_replay(path: Path, responses: list[dict], model: str = "claude-sonnet-5-5") -> Path:
-    path.write_text(yaml.safe_dump({"model": model, "responses": responses}), encoding="utf-8")
-    return path
-
-
-def fence(text: str, language: str = "") -> str:
-    return f"```{language}\n{text.rstrip()}\n```\n"
-
-
-@pytest.fixture
-def fenced():
-    """Wrap an artifact in a fenced code block, as a model answers."""
-    return fence
-
-
-@pytest.fixture
-def replay(tmp_path):
-    """Write a replay file of the given responses and return its path."""
-
-    def make(responses: list[dict], model: str = "claude-sonnet-5-5") -> Path:
-        return write_replay(tmp_path / "replay.yaml", responses, model)
-
-    return make
-
-
-@pytest.fixture
-def context(tmp_path):
-    """A Context answering from a replay file, with records in tmp_path/results."""
-
-    def make(replay_path: Path, **options) -> Context:
-        budget = options.pop("budget", None)
-        llm = open_backend(replay=replay_path, ledger=Ledger(budget_usd=budget))
-        records = Records(tmp_path / "results", incremental=options.pop("incremental", False))
-        return Context(llm=llm, workdir=tmp_path / "work", records=records, **options)
-
-    return make
+from stand_ins import fake_tool
 
 
 @pytest.fixture
@@ -67,15 +24,6 @@ def no_processes(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", refuse)
     monkeypatch.setattr(subprocess, "run", refuse)
     return started
-
-
-def fake_tool(directory: Path, name: str, body: str) -> Path:
-    """An executable stand-in for a cluster tool that logs its arguments."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
-    path.chmod(0o755)
-    return path
 
 
 KUBECTL = """\
@@ -143,15 +91,3 @@ def slurm_env(slurm, monkeypatch):
     """The environment a user of this Slurm has: SLURM_CONF pointing at its configuration."""
     monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
     return slurm
-
-
-def fractale(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The fractale command line, run as a user would, in ``cwd``."""
-    return subprocess.run(
-        [sys.executable, "-c", "from fractale.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=900,
-        check=False,
-    )

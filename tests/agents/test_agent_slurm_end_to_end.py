@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import fractale
+from fractale_command import run as fractale
 
 pytestmark = pytest.mark.slurm
 

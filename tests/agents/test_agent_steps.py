@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fake_tool
 from fractale.agents.steps.batch import BatchAgent
 from fractale.agents.steps.build import BuildAgent
 from fractale.agents.steps.kubernetes_job import KubernetesJobAgent, manifest_problems
 from fractale.agents.steps.results import ResultsAgent
 from fractale.agents.steps.transform import TransformAgent
+from stand_ins import fake_tool
 
 LAMMPS_LOG = """\
 LAMMPS (2 Aug 2023 - Update 3)

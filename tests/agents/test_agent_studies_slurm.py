@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import fractale
+from fractale_command import run as fractale
 
 pytestmark = pytest.mark.slurm
 

@@ -1,11 +1,19 @@
 """Every Fluxion conformance case gives Fluxion's outcome and exactly Fluxion's vertices;
-reservation cases also Fluxion's job id and start time."""
+reservation cases also Fluxion's job id and start time. The trimmed set kept in the repository
+(tests/data/conformance, picked by its trim.py) always runs; the full shared set runs when it
+is beside the project."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import fractale
 import pytest
 import yaml
+
+KEPT = Path(__file__).resolve().parents[1] / "data" / "conformance"
+TRIM = KEPT / "trim.py"
 
 
 def _cases(folder):
@@ -49,37 +57,87 @@ def _run(folder, case_path):
     return None
 
 
-def test_every_fluxion_case_passes_through_the_python_api(fluxion, capsys):
+def _folder(request, where: str, name: str) -> Path:
+    """The kept copy of the conformance set ``name``, or the shared one (a fixture)."""
+    if where == "kept":
+        return KEPT / name
+    return request.getfixturevalue(name.replace("-", "_"))
+
+
+@pytest.mark.parametrize("where", ["kept", "shared"])
+def test_every_fluxion_case_passes_through_the_python_api(where, request, capsys):
+    folder = _folder(request, where, "fluxion")
     failures = {}
-    cases = _cases(fluxion)
+    cases = _cases(folder)
     for path in cases:
-        why = _run(fluxion, path)
+        why = _run(folder, path)
         if why:
             failures[path.name] = why
     with capsys.disabled():
-        print(f"\nfluxion conformance: {len(cases) - len(failures)} of {len(cases)} cases pass")
+        passed = len(cases) - len(failures)
+        print(f"\nfluxion conformance ({where}): {passed} of {len(cases)} cases pass")
     assert cases, "the conformance folder holds no cases"
     assert not failures, failures
 
 
-def test_every_fluxion_reservation_case_passes_through_the_python_api(fluxion_reserve, capsys):
-    cases = _cases(fluxion_reserve)
-    failures = {path.name: why for path in cases if (why := _run(fluxion_reserve, path))}
+@pytest.mark.parametrize("where", ["kept", "shared"])
+def test_every_fluxion_reservation_case_passes_through_the_python_api(where, request, capsys):
+    folder = _folder(request, where, "fluxion-reserve")
+    cases = _cases(folder)
+    failures = {path.name: why for path in cases if (why := _run(folder, path))}
     with capsys.disabled():
         passed = len(cases) - len(failures)
-        print(f"\nfluxion-reserve conformance: {passed} of {len(cases)} cases pass")
+        print(f"\nfluxion-reserve conformance ({where}): {passed} of {len(cases)} cases pass")
     assert cases, "the reservation conformance folder holds no cases"
     assert not failures, failures
 
 
+@pytest.mark.parametrize("where", ["kept", "shared"])
 @pytest.mark.parametrize("policy", ["first", "low", "high"])
-def test_cases_cover_every_policy(fluxion, fluxion_reserve, policy):
-    for folder in (fluxion, fluxion_reserve):
+def test_cases_cover_every_policy(where, request, policy):
+    for name in ("fluxion", "fluxion-reserve"):
+        folder = _folder(request, where, name)
         policies = {json.loads(p.read_text())["policy"] for p in _cases(folder)}
         assert policy in policies
 
 
-def test_reservation_cases_hold_later_starts_and_cancels(fluxion_reserve):
-    steps = [s for p in _cases(fluxion_reserve) for s in json.loads(p.read_text())["steps"]]
+@pytest.mark.parametrize("where", ["kept", "shared"])
+def test_reservation_cases_hold_later_starts_and_cancels(where, request):
+    folder = _folder(request, where, "fluxion-reserve")
+    steps = [s for p in _cases(folder) for s in json.loads(p.read_text())["steps"]]
     assert any(s["op"] == "reserve" and s["expect"]["status"] == "reserved" for s in steps)
     assert any(s["op"] == "cancel" for s in steps)
+
+
+def test_the_kept_cases_hold_every_step_kind_and_every_answer():
+    seen = {
+        (step["op"], step.get("expect", {}).get("status"))
+        for name in ("fluxion", "fluxion-reserve")
+        for path in _cases(KEPT / name)
+        for step in json.loads(path.read_text())["steps"]
+    }
+    assert seen >= {
+        ("satisfiability", "satisfiable"), ("satisfiability", "unsatisfiable"),
+        ("allocate", "allocated"), ("allocate", "busy"), ("allocate", "unsatisfiable"),
+        ("allocate", "not_allocated"), ("cancel", None),
+        ("reserve", "allocated"), ("reserve", "reserved"), ("reserve", "unsatisfiable"),
+    }
+
+
+def test_the_kept_set_is_the_one_trim_picks_copied_byte_for_byte(fluxion, tmp_path):
+    """trim.py, run on the shared set, picks exactly the kept files, each unchanged: every
+    answer kept in the repository is still Fluxion's."""
+    shared = fluxion.parent
+    out = tmp_path / "conformance"
+    out.mkdir()
+    (out / "trim.py").write_bytes(TRIM.read_bytes())
+    done = subprocess.run([sys.executable, str(out / "trim.py"), str(shared)],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    picked = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    kept = sorted(p.relative_to(KEPT) for p in KEPT.rglob("*") if p.is_file()
+                  and "__pycache__" not in p.parts and p != KEPT / "README.md")
+    assert picked == kept
+    for rel in picked:
+        if rel.name != "trim.py":
+            assert (KEPT / rel).read_bytes() == (shared / rel).read_bytes(), rel

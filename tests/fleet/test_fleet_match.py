@@ -11,6 +11,7 @@ from fractale import JobspecError, MatchError, ResourceGraph
 from fractale._core import CompiledFleet
 from fractale.errors import StoreError
 from fractale.fleet import (
+    RULE_NAMES,
     Fleet,
     Job,
     Requirement,
@@ -269,8 +270,8 @@ def test_cost_takes_price_times_nodes_times_hours(fleet_store):
 def test_ties_go_to_the_name_that_sorts_first(store, graphs):
     store.add("b", "slurm", graphs["cpu"], cost=1.0)
     store.add("a", "slurm", graphs["cpu"], cost=1.0)
-    for policy in ("best-fit", "cost", "first"):
-        assert Fleet(store).select(jobspec(), policy).cluster == "a"
+    for rule in ("best-fit", "cost", "first"):
+        assert Fleet(store).select(jobspec(), rule).cluster == "a"
 
 
 def test_unpriced_clusters_come_after_priced_ones(store, graphs):
@@ -282,8 +283,31 @@ def test_unpriced_clusters_come_after_priced_ones(store, graphs):
 def test_select_refuses_when_no_cluster_fits_and_says_why(fleet_store):
     with pytest.raises(MatchError, match=r"no cluster can run this job:\n  cpu: "):
         Fleet(fleet_store).select(jobspec(nodes=99))
-    with pytest.raises(MatchError, match="unknown policy"):
+    with pytest.raises(MatchError, match="unknown rule 'cheapest' for choosing a cluster; "
+                                         "expected one of first, random, best-fit, cost"):
         Fleet(fleet_store).select(jobspec(), "cheapest")
+
+
+def test_the_rule_is_named_by_and_policy_still_works_for_one_release(fleet_store):
+    fleet = Fleet(fleet_store)
+    chosen = fleet.select(jobspec(nodes=2), by="cost")
+    assert (chosen.cluster, chosen.by) == ("cpu", "cost")
+    document = chosen.to_dict()
+    assert document["by"] == "cost"
+    with pytest.warns(DeprecationWarning, match=r"Fleet.select\(policy=...\) is deprecated; "
+                                                r"use by="):
+        assert fleet.select(jobspec(nodes=2), policy="cost").to_dict() == document
+    with pytest.warns(DeprecationWarning, match="Selection.policy is deprecated; use "
+                                                "Selection.by"):
+        assert chosen.policy == "cost"
+    # The JSON key's old name stays beside the new one for readers of `select --json`.
+    assert document["policy"] == "cost"
+    script = Job.from_text(SLURM_SCRIPT, requires=["gromacs>=2023"])
+    with pytest.warns(DeprecationWarning, match=r"Fleet.script\(policy=...\)"):
+        assert fleet.script(script, policy="cost") == fleet.script(script, by="cost")
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="give by only"):
+        fleet.select(jobspec(), by="cost", policy="first")
+    assert RULE_NAMES == ("first", "random", "best-fit", "cost", "earliest-start")
 
 
 # Script ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fuzz translation: reading any text as any manager's job, and writing JobSpecs built from
+"""Fuzz translation: reading any text as any manager's job, and writing BatchJobs built from
 the fuzzer's bytes for every manager. Anything but a ``TranslateError`` is a finding, and so
 is a batch script holding a line that is neither a directive nor a line of the job's script.
 
@@ -13,7 +13,7 @@ import atheris
 
 with atheris.instrument_imports():
     from fractale.errors import TranslateError
-    from fractale.transform import JobSpec, get, names, read, write
+    from fractale.transform import BatchJob, get, names, read, write
 
 MANAGERS = names()
 TEXT_FIELDS = ("name", "account", "queue", "output", "error", "workdir", "array", "begin",
@@ -22,7 +22,7 @@ COUNT_FIELDS = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "gpus_per_n
                 "walltime", "memory_per_node")
 
 
-def _spec(provider: atheris.FuzzedDataProvider) -> JobSpec:
+def _spec(provider: atheris.FuzzedDataProvider) -> BatchJob:
     fields: dict = {}
     for name in TEXT_FIELDS:
         if provider.ConsumeBool():
@@ -35,7 +35,7 @@ def _spec(provider: atheris.FuzzedDataProvider) -> JobSpec:
                                  provider.ConsumeUnicodeNoSurrogates(16)}
     fields["exclusive"] = provider.ConsumeBool()
     fields["script"] = provider.ConsumeUnicodeNoSurrogates(64)
-    return JobSpec(**fields)
+    return BatchJob(**fields)
 
 
 def one_input(data: bytes) -> None:

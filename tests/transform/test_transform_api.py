@@ -3,7 +3,7 @@
 import fractale
 import pytest
 from fractale.errors import TranslateError
-from fractale.transform import JobSpec, detect, read, write
+from fractale.transform import BatchJob, detect, read, write
 
 SLURM_MPI = """#!/bin/bash
 #SBATCH --job-name=lammps-lj
@@ -23,7 +23,7 @@ srun -N 4 -n 144 lmp -in in.lj > run.$SLURM_JOB_ID.log
 
 def test_parse_reads_a_slurm_script_into_the_model():
     spec = fractale.parse(SLURM_MPI)
-    assert spec == JobSpec(
+    assert spec == BatchJob(
         name="lammps-lj", account="chem123", queue="pbatch", nodes=4, tasks_per_node=36,
         walltime=7200, output="lammps-{{id}}.out", mail_events=["end", "fail"],
         mail_user="ana@example.org", dialect="slurm",
@@ -88,7 +88,7 @@ def test_detect_refuses_text_with_two_managers_directives():
 
 def test_unknown_target_manager_is_an_error():
     with pytest.raises(TranslateError, match="unknown workload manager 'sge'"):
-        fractale.render(JobSpec(), "sge")
+        fractale.render(BatchJob(), "sge")
 
 
 def test_malformed_value_names_the_file_and_line():
@@ -117,7 +117,7 @@ def test_flux_command_line_is_read_as_a_job():
 
 
 def test_write_returns_text_and_losses():
-    text, losses = write(JobSpec(nodes=1, tasks=4, memory_per_node=2048,
+    text, losses = write(BatchJob(nodes=1, tasks=4, memory_per_node=2048,
                                  script="hostname\n"), "flux")
     assert text.startswith("#!/bin/bash\n#FLUX: --nodes=1\n#FLUX: --nslots=4\n")
     assert [loss.field for loss in losses] == ["memory_per_node"]
@@ -125,18 +125,18 @@ def test_write_returns_text_and_losses():
 
 def test_a_node_count_alone_is_written_as_one_shared_slot_per_node_and_said():
     # Flux's -N alone would take the nodes whole: a Slurm -N 2 shares them.
-    text, losses = write(JobSpec(nodes=2, script="hostname\n"), "flux")
+    text, losses = write(BatchJob(nodes=2, script="hostname\n"), "flux")
     assert "#FLUX: --nodes=2\n#FLUX: --nslots=2\n" in text
     assert [loss.field for loss in losses] == ["tasks"]
-    text, losses = write(JobSpec(nodes=2, exclusive=True, script="hostname\n"), "flux")
+    text, losses = write(BatchJob(nodes=2, exclusive=True, script="hostname\n"), "flux")
     assert "#FLUX: --nodes=2\n\n" in text and losses == []
 
 
 def test_spec_round_trips_through_plain_data():
     spec = fractale.parse(SLURM_MPI)
-    assert JobSpec.from_dict(spec.to_dict()) == spec
-    with pytest.raises(ValueError, match="unknown JobSpec fields: colour"):
-        JobSpec.from_dict({"colour": "red"})
+    assert BatchJob.from_dict(spec.to_dict()) == spec
+    with pytest.raises(ValueError, match="unknown BatchJob fields: colour"):
+        BatchJob.from_dict({"colour": "red"})
 
 
 def test_write_reports_a_field_the_table_forgot_by_reading_back(monkeypatch):
@@ -144,6 +144,6 @@ def test_write_reports_a_field_the_table_forgot_by_reading_back(monkeypatch):
 
     rows = tuple(row for row in Slurm._written if "--time" not in row.names)
     monkeypatch.setattr(Slurm, "_written", rows)
-    _, losses = write(JobSpec(walltime=600, script="hostname\n"), "slurm")
+    _, losses = write(BatchJob(walltime=600, script="hostname\n"), "slurm")
     (loss,) = [loss for loss in losses if loss.field == "walltime"]
     assert "reads this back as None" in loss.reason

@@ -1,4 +1,4 @@
-"""A JobSpec that no manager could write faithfully is refused before any writer runs, naming
+"""A BatchJob that no manager could write faithfully is refused before any writer runs, naming
 the field; a script read with the wrong --from is an error, not an empty job."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fractale.errors import TranslateError
-from fractale.transform import JobSpec, names, read, render
+from fractale.transform import BatchJob, names, read, render
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -32,17 +32,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 @pytest.mark.parametrize("manager", names())
 def test_a_spec_no_manager_can_write_is_refused_naming_the_field(fields, field, manager):
     with pytest.raises(TranslateError, match="the job cannot be written") as err:
-        render(JobSpec(**fields), manager)
+        render(BatchJob(**fields), manager)
     assert err.value.location == field
 
 
 @pytest.mark.parametrize("manager", names())
 def test_a_plain_shebang_with_arguments_is_written(manager):
-    assert render(JobSpec(name="x", tasks=1, shell="/usr/bin/env -S bash -l"), manager)
+    assert render(BatchJob(name="x", tasks=1, shell="/usr/bin/env -S bash -l"), manager)
 
 
 def test_render_refuses_what_is_not_a_jobspec():
-    with pytest.raises(TranslateError, match="expected a JobSpec to write, not dict"):
+    with pytest.raises(TranslateError, match="expected a BatchJob to write, not dict"):
         render({"name": "x"}, "slurm")
 
 

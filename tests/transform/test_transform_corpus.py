@@ -2,7 +2,7 @@
 directives it is expected to, and is recognised as its manager's without --from."""
 
 import pytest
-from fractale.transform import JobSpec, detect, read
+from fractale.transform import BatchJob, detect, read
 from transform_corpus import MANAGERS, expected, ident, scripts
 
 ALL = scripts()
@@ -16,7 +16,7 @@ def test_corpus_holds_ten_scripts_per_manager():
 @pytest.mark.parametrize("path", ALL, ids=ident)
 def test_script_reads_into_its_expected_model(path):
     spec, _ = read(path.read_text(), path.parent.name, file=path.name)
-    assert spec == JobSpec.from_dict(expected(path)["model"])
+    assert spec == BatchJob.from_dict(expected(path)["model"])
 
 
 @pytest.mark.parametrize("path", ALL, ids=ident)

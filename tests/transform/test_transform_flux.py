@@ -10,10 +10,10 @@ import sys
 import pytest
 import yaml
 from fractale.errors import TranslateError
-from fractale.transform import JobSpec, read, transform, write
+from fractale.transform import BatchJob, read, transform, write
 
 
-def flux(*lines: str, file: str | None = "job.sh") -> JobSpec:
+def flux(*lines: str, file: str | None = "job.sh") -> BatchJob:
     spec, _ = read("#!/bin/bash\n" + "\n".join(lines) + "\n", "flux", file=file)
     return spec
 
@@ -190,7 +190,7 @@ def test_command_lines_flux_refuses_are_refused(command):
 
 
 def test_whole_nodes_with_tasks_per_node_are_a_per_resource_jobspec():
-    text, _ = write(JobSpec(nodes=4, tasks_per_node=2, exclusive=True, script="x\n"), "jobspec")
+    text, _ = write(BatchJob(nodes=4, tasks_per_node=2, exclusive=True, script="x\n"), "jobspec")
     doc = yaml.safe_load(text)
     assert doc["resources"] == [{"type": "node", "count": 4, "exclusive": True, "with": [
         {"type": "slot", "count": 1, "label": "task", "with": [{"type": "core", "count": 1}]}]}]
@@ -247,14 +247,14 @@ def test_a_job_is_written_as_slots_and_a_flux_run_launch():
 
 
 @pytest.mark.parametrize(("spec", "directives"), [
-    (JobSpec(), ["--nslots=1"]),
-    (JobSpec(tasks=6, cpus_per_task=2), ["--nslots=6", "--cores-per-slot=2"]),
-    (JobSpec(nodes=3, exclusive=True), ["--nodes=3"]),
-    (JobSpec(nodes=3), ["--nodes=3", "--nslots=3"]),
-    (JobSpec(nodes=2, tasks=5, exclusive=True), ["--nodes=2", "--nslots=5", "--exclusive"]),
-    (JobSpec(tasks=8, tasks_per_node=4), ["--nodes=2", "--nslots=8"]),
-    (JobSpec(nodes=2, gpus_per_node=4), ["--nodes=2", "--nslots=2", "--gpus-per-slot=4"]),
-    (JobSpec(tasks=4, exclusive=True), ["--nslots=4"]),
+    (BatchJob(), ["--nslots=1"]),
+    (BatchJob(tasks=6, cpus_per_task=2), ["--nslots=6", "--cores-per-slot=2"]),
+    (BatchJob(nodes=3, exclusive=True), ["--nodes=3"]),
+    (BatchJob(nodes=3), ["--nodes=3", "--nslots=3"]),
+    (BatchJob(nodes=2, tasks=5, exclusive=True), ["--nodes=2", "--nslots=5", "--exclusive"]),
+    (BatchJob(tasks=8, tasks_per_node=4), ["--nodes=2", "--nslots=8"]),
+    (BatchJob(nodes=2, gpus_per_node=4), ["--nodes=2", "--nslots=2", "--gpus-per-slot=4"]),
+    (BatchJob(tasks=4, exclusive=True), ["--nslots=4"]),
 ])
 def test_every_job_names_slots_or_nodes_with_batch_options_only(spec, directives):
     text, _ = write(spec.replace(script="hostname\n"), "flux")
@@ -264,6 +264,6 @@ def test_every_job_names_slots_or_nodes_with_batch_options_only(spec, directives
 
 
 def test_what_flux_batch_cannot_say_is_reported():
-    _, losses = write(JobSpec(tasks=4, exclusive=True, gpu_type="a100", gpus_per_task=1,
+    _, losses = write(BatchJob(tasks=4, exclusive=True, gpu_type="a100", gpus_per_task=1,
                               memory_per_node=1024, script="x\n"), "flux")
     assert {"exclusive", "gpu_type", "memory_per_node"} <= {loss.field for loss in losses}

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fractale.transform import JobSpec, read, transform, units, write
+from fractale.transform import BatchJob, read, transform, units, write
 from fractale.transform.managers.gridengine import read_memory
 from transform_corpus import ident, scripts
 
@@ -33,7 +33,7 @@ def held_job(gridengine, tmp_path_factory):
     gridengine.delete(job_id)
 
 
-def fit(spec: JobSpec, held: str, host: str) -> JobSpec:
+def fit(spec: BatchJob, held: str, host: str) -> BatchJob:
     """The same job, naming what the one-host test cluster has."""
     return spec.replace(
         nodelist=[host] if spec.nodelist else [],
@@ -44,14 +44,14 @@ def fit(spec: JobSpec, held: str, host: str) -> JobSpec:
     )
 
 
-def expected_queues(spec: JobSpec) -> tuple[str, ...]:
+def expected_queues(spec: BatchJob) -> tuple[str, ...]:
     queues = spec.queue.split(",") if spec.queue else []
     if not spec.nodelist:
         return tuple(queues)
     return tuple(f"{queue}@{host}" for queue in queues or ["*"] for host in spec.nodelist)
 
 
-def expected_slots(spec: JobSpec) -> tuple[str | None, int]:
+def expected_slots(spec: BatchJob) -> tuple[str | None, int]:
     if spec.tasks is not None:
         return "mpi", spec.tasks
     if spec.cpus_per_task is not None:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from fractale.transform import JobSpec, read, write
+from fractale.transform import BatchJob, read, write
 from fractale.transform.directives import DirectiveManager, quote
 from fractale.transform.managers.kubernetes import dns1123_label
 from fractale.transform.registry import get, names
@@ -30,8 +30,8 @@ HOSTILE = [
 ]
 
 
-def hostile_spec(value: str) -> JobSpec:
-    return JobSpec(
+def hostile_spec(value: str) -> BatchJob:
+    return BatchJob(
         name=value, account=value, queue=value, output=f"/tmp/{value}.out",
         error=f"{value}.err", workdir=f"/scratch/{value}", constraints=[value],
         environment={"SAFE": "1", "BAD": value}, mail_user=value, reservation=value,
@@ -91,7 +91,7 @@ def test_hostile_values_stay_data_in_a_jobspec(template, tmp_path):
 
 
 def test_names_are_sanitized_for_schedulers_and_reported():
-    text, losses = write(JobSpec(name="my job; rm -rf ~", script="true\n"), "pbs")
+    text, losses = write(BatchJob(name="my job; rm -rf ~", script="true\n"), "pbs")
     assert "#PBS -N my_job__rm_-rf__" in text
     assert any(loss.field == "name" and "written as" in loss.reason for loss in losses)
 
@@ -117,7 +117,7 @@ def test_values_no_directive_can_carry_are_refused(value):
 
 @pytest.mark.parametrize("manager", names())
 def test_a_refused_value_is_reported_not_dropped_silently(manager):
-    _, losses = write(JobSpec(workdir='/data/"quoted"\ndir', nodes=1, tasks=1,
+    _, losses = write(BatchJob(workdir='/data/"quoted"\ndir', nodes=1, tasks=1,
                               script="true\n"), manager)
     if manager in SCRIPT_MANAGERS:
         assert any(loss.field == "workdir" for loss in losses)
@@ -126,7 +126,7 @@ def test_a_refused_value_is_reported_not_dropped_silently(manager):
 @pytest.mark.slurm
 def test_slurm_keeps_a_name_with_spaces_hash_and_dollar_as_one_name(slurm, tmp_path):
     name = "my run #2 $HOME"
-    text, _ = write(JobSpec(name=name, tasks=1, walltime=60, output=str(tmp_path / "o.txt"),
+    text, _ = write(BatchJob(name=name, tasks=1, walltime=60, output=str(tmp_path / "o.txt"),
                             script="true\n"), "slurm")
     script = tmp_path / "named.sbatch"
     script.write_text(text)

@@ -6,12 +6,12 @@ import fractale
 import pytest
 import yaml
 from fractale.errors import TranslateError
-from fractale.transform import JobSpec
+from fractale.transform import BatchJob
 from fractale.transform.managers.jobspec import v1_problems
 
 
 def rendered(**fields):
-    return yaml.safe_load(fractale.render(JobSpec(**fields), "jobspec"))
+    return yaml.safe_load(fractale.render(BatchJob(**fields), "jobspec"))
 
 
 def test_nodes_and_tasks_per_node_become_node_slot_core():
@@ -75,7 +75,7 @@ def test_gpus_per_node_are_spread_over_the_task_slots():
 
 
 def test_rendered_jobspec_reads_back_into_the_same_spec():
-    spec = JobSpec(name="sim", nodes=2, tasks_per_node=4, cpus_per_task=2, walltime=600,
+    spec = BatchJob(name="sim", nodes=2, tasks_per_node=4, cpus_per_task=2, walltime=600,
                    exclusive=True, begin="2026-05-01T10:00:00", script="hostname\n",
                    dialect="jobspec")
     assert fractale.parse(fractale.render(spec, "jobspec")) == spec
@@ -138,7 +138,7 @@ def test_json_jobspec_is_read_too():
     ({"nodes": 2, "tasks_per_node": 4, "gpus_per_node": 4}, {"node": 2, "core": 8, "gpu": 8}),
 ])
 def test_fractales_jobspec_parser_counts_what_was_asked(fields, counts):
-    jobspec = fractale.Jobspec.from_str(fractale.render(JobSpec(walltime=60, **fields),
+    jobspec = fractale.Jobspec.from_str(fractale.render(BatchJob(walltime=60, **fields),
                                                         "jobspec"))
     assert jobspec.version == 1
     assert jobspec.duration == 60

@@ -6,13 +6,13 @@ import copy
 import kubernetes_validate
 import pytest
 import yaml
-from fractale.transform import JobSpec, parse, transform, write
+from fractale.transform import BatchJob, parse, transform, write
 
 VERSION = kubernetes_validate.latest_version()
 
 
 def manifest(**fields):
-    text, losses = write(JobSpec(script="echo hi\n", **fields), "kubernetes")
+    text, losses = write(BatchJob(script="echo hi\n", **fields), "kubernetes")
     return yaml.safe_load(text), losses
 
 
@@ -78,7 +78,7 @@ def test_the_queue_is_a_kueue_label_and_hosts_are_node_affinity():
 
 def test_requeue_is_the_retry_limit():
     assert manifest(requeue=False)[0]["spec"]["backoffLimit"] == 0
-    assert parse(write(JobSpec(requeue=True, script="x\n"), "kubernetes")[0]).requeue is True
+    assert parse(write(BatchJob(requeue=True, script="x\n"), "kubernetes")[0]).requeue is True
 
 
 def test_what_a_job_cannot_hold_is_reported():

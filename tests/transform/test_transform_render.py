@@ -4,12 +4,12 @@ tests/transform/rendered/ (read them to see how each manager spells the same job
 from pathlib import Path
 
 import pytest
-from fractale.transform import JobSpec, write
+from fractale.transform import BatchJob, write
 from fractale.transform.registry import names
 
 RENDERED = Path(__file__).parent / "rendered"
 
-HYBRID = JobSpec(
+HYBRID = BatchJob(
     name="hybrid-sim", account="phys42", queue="batch", nodes=2, tasks_per_node=4,
     cpus_per_task=8, gpus_per_node=4, memory_per_node=65536, walltime=5400,
     output="sim-{{id}}.out", mail_user="ana@example.org", mail_events=["end", "fail"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fractale.transform import JobSpec, same_meaning, units
+from fractale.transform import BatchJob, same_meaning, units
 from fractale.transform.model import MAIL_EVENTS, field_names
 from fractale.transform.registry import get, names
 from hypothesis import HealthCheck, given, settings
@@ -76,7 +76,7 @@ def env_and_policy(policies):
 
 
 def specs(manager, fields, *, extra=None, check=None):
-    """JobSpecs with any subset of ``fields`` set, for ``manager``'s own dialect."""
+    """BatchJobs with any subset of ``fields`` set, for ``manager``'s own dialect."""
     strategies = {name: strategy if name in LISTLIKE else maybe(strategy)
                   for name, strategy in fields.items()}
 
@@ -93,7 +93,7 @@ def specs(manager, fields, *, extra=None, check=None):
             values.update(extra(values, draw))
         values["script"] = draw(script)
         values["dialect"] = manager
-        return JobSpec(**values)
+        return BatchJob(**values)
     strategy = build()
     return strategy.filter(check) if check else strategy
 
@@ -343,7 +343,7 @@ def test_every_spec_the_manager_can_express_round_trips_exactly(manager):
 
 
 ANY_SPEC = st.builds(
-    JobSpec,
+    BatchJob,
     name=maybe(st.text(max_size=12)), account=maybe(ident), queue=maybe(ident),
     nodes=maybe(count), tasks=maybe(count), tasks_per_node=maybe(count),
     cpus_per_task=maybe(count), gpus_per_task=maybe(count), gpus_per_node=maybe(count),

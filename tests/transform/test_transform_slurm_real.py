@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from fractale.transform import JobSpec, read, transform, write
+from fractale.transform import BatchJob, read, transform, write
 from transform_corpus import ident, scripts
 
 pytestmark = pytest.mark.slurm
@@ -37,7 +37,7 @@ def cpus(slurm):
     return int(slurm.node(HOST)["CPUTot"])
 
 
-def fit(spec: JobSpec, held: str, cpus_per_node: int) -> JobSpec:
+def fit(spec: BatchJob, held: str, cpus_per_node: int) -> BatchJob:
     """The same job, asking only for what the test cluster has."""
     nodes = min(spec.nodes, 2) if spec.nodes else spec.nodes
     per_node = spec.tasks_per_node
@@ -68,7 +68,7 @@ def fit(spec: JobSpec, held: str, cpus_per_node: int) -> JobSpec:
 
 def fit_component(component: dict, cpus_per_node: int) -> dict:
     """A heterogeneous job's further component, asking only for what the cluster has."""
-    fitted = fit(JobSpec(**component), "", cpus_per_node)
+    fitted = fit(BatchJob(**component), "", cpus_per_node)
     return {name: value for name, value in fitted.to_dict().items()
             if name in component and value is not None and name not in ("queue", "nodelist")}
 

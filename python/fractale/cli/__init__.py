@@ -1,15 +1,16 @@
-"""The ``fractale`` command: one root group whose subcommands load only when used."""
+"""The ``fractale`` command: one root group whose subcommands load only when used.
+
+``fractale --help`` reads the table below and imports nothing of fractale's but this package
+(tests/test_cli_layout.py holds it to that); a command's module loads when it runs, when its
+help is asked, or when the shell completes it.
+"""
 
 from __future__ import annotations
 
 import importlib
-import platform
 import sys
-from importlib import metadata
 
 import click
-
-from fractale import __version__ as CORE_VERSION
 
 # name -> (module under fractale.cli, attribute, one-line help shown by `fractale --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -20,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "cluster": ("cluster", "cluster", "Register, list, show and remove clusters in the store."),
     "generate": ("generate", "generate", "Write subsystem graphs (JGF) from real sources."),
     "satisfy": ("satisfy", "satisfy", "Which registered clusters can run a job, and why not."),
-    "select": ("select", "select", "Pick the cluster to run a job on, by a policy."),
+    "select": ("select", "select", "Pick the cluster to run a job on, by a rule (--by)."),
     "script": ("script", "script", "Write a job's batch script for the cluster chosen."),
     "show": ("show", "show", "Draw a cluster's containment, or summarize it as JSON."),
     "submit": ("submit", "submit", "Submit a job to the cluster chosen for it, here or by SSH."),
@@ -55,12 +56,17 @@ def versions() -> str:
     """What ``fractale --version`` prints: the installed package's version and the compiled
     core's (they differ only when the extension is stale, e.g. an old editable build), and
     the Python running them."""
+    import platform
+    from importlib import metadata
+
+    from fractale._core import __version__ as core
+
     try:
         package = metadata.version("fractale")
     except metadata.PackageNotFoundError:
         package = "(not installed)"
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"fractale {package} (core {CORE_VERSION}, {python})"
+    return f"fractale {package} (core {core}, {python})"
 
 
 def print_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

@@ -3,93 +3,33 @@
 ``fractale agent run PLAN.yaml`` follows a plan; ``fractale agent STEP ...`` runs one step
 agent (transform, batch, kubernetes-job, build, results, cost, minicluster) or one study
 (optimize, scale); ``fractale agent check PLAN.yaml`` validates a plan without running it.
-The Anthropic SDK loads only when a model is used.
+Each step command's options are named after the agent's inputs and handed to it as they are
+(converted by their types and callbacks). The Anthropic SDK loads only when a model is used.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from fractale.cli.options import UserError
+from fractale.cli.options import (
+    TextFile,
+    UserError,
+    agent_options,
+    app_option,
+    kubernetes_options,
+    notes_option,
+    pairs,
+    template_option,
+    time_option,
+    where_options,
+)
 
 EXIT_FAILED = 1
-
-
-def _common(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every agent command shares."""
-    options = [
-        click.option("--model", help="Claude model (default: $FRACTALE_MODEL, else fractale's)."),
-        click.option(
-            "--replay",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Answer from a replay file instead of the API (offline, deterministic).",
-        ),
-        click.option(
-            "--record",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Keep every model answer in a replay file for offline rehearsal.",
-        ),
-        click.option("--dry-run", is_flag=True, help="Generate every artifact, execute nothing."),
-        click.option(
-            "--max-attempts",
-            type=click.IntRange(min=1),
-            default=3,
-            show_default=True,
-            help="Attempts per step (a plan step's own 'attempts' wins).",
-        ),
-        click.option(
-            "--budget",
-            type=click.FloatRange(min=0, min_open=True),
-            help="Stop before spending more than this many dollars of tokens.",
-        ),
-        click.option(
-            "--results",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Write a JSON record per step into this directory.",
-        ),
-        click.option("--incremental", is_flag=True, help="Write records after every attempt."),
-        click.option("--use-cache", is_flag=True, help="Reuse a step's last successful artifact."),
-        click.option(
-            "--workdir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Where artifacts go (default: a new ./fractale-runs/<time>-<name>).",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=1),
-            default=3600.0,
-            show_default=True,
-            help="Seconds a job or build may run once started.",
-        ),
-        click.option(
-            "--pending-timeout",
-            type=click.FloatRange(min=1),
-            default=3600.0,
-            show_default=True,
-            help="Seconds a job may wait in the queue before it is cancelled.",
-        ),
-        click.option("-v", "--verbose", count=True, help="Log more (-vv: HTTP too)."),
-        click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
-    ]
-
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> Any:
-        from fractale.agents.session import Options, configure_logging
-
-        configure_logging(kwargs.pop("verbose"))
-        option_names = Options.__dataclass_fields__
-        options = Options(**{key: kwargs.pop(key) for key in list(kwargs) if key in option_names})
-        return command(options=options, **kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
 
 
 def _echo(message: str) -> None:
@@ -157,33 +97,23 @@ def check(plan: Path, sets: tuple[str, ...]) -> None:
     """Validate PLAN without running anything."""
     from fractale.agents.plan import load_plan
 
-    loaded = load_plan(plan, overrides=_overrides(sets))
+    loaded = load_plan(plan, overrides=pairs(sets, "--set"))
     click.echo(f"{plan}: valid plan {loaded.name!r} with {len(loaded.steps)} step(s)")
     for step in loaded.steps:
         click.echo(f"  {step.name}: {step.agent} (on failure: {step.on_failure.action})")
 
 
-def _overrides(sets: tuple[str, ...]) -> dict[str, str]:
-    values = {}
-    for item in sets:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip():
-            raise UserError(f"--set takes NAME=VALUE, not {item!r}")
-        values[name.strip()] = value
-    return values
-
-
 @agent.command("run")
 @click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a plan input.")
-@_common
+@agent_options
 def run(plan: Path, sets: tuple[str, ...], options: Any, as_json: bool) -> None:
     """Follow PLAN: each step's agent, with the manager acting on failures."""
     from fractale.agents.manager import Manager
     from fractale.agents.plan import load_plan
     from fractale.agents.session import open_context
 
-    loaded = load_plan(plan, overrides=_overrides(sets))
+    loaded = load_plan(plan, overrides=pairs(sets, "--set"))
     ctx = open_context(options, loaded.name, _echo)
     outcome = Manager(loaded, ctx).run()
     ordered = [outcome.records[step.name] for step in loaded.steps if step.name in outcome.records]
@@ -196,7 +126,7 @@ def _single(agent_name: str, inputs: dict[str, Any], options: Any, as_json: bool
     from fractale.agents.session import open_context
     from fractale.agents.steps import agent_class
 
-    given = {key: value for key, value in inputs.items() if value not in (None, "", ())}
+    given = {key: value for key, value in inputs.items() if value not in (None, "", (), {})}
     step = agent_class(agent_name)(given)
     ctx = open_context(options, agent_name, _echo)
     record = step.run(ctx, agent_name)
@@ -238,39 +168,36 @@ def _parameter(text: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), spec
 
 
-def _pairs(items: tuple[str, ...], option: str) -> dict[str, Any]:
-    values = {}
-    for item in items:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip():
-            raise UserError(f"{option} takes NAME=VALUE, not {item!r}")
-        values[name.strip()] = _scalar(value.strip())
-    return values
+def _parameters(_ctx: click.Context, param: click.Parameter, items: tuple[str, ...]
+                ) -> dict[str, Any]:
+    return dict(_parameter(item) for item in items)
 
 
-def _named(text: str | None) -> dict[str, str] | None:
-    """``NAME[=DESCRIPTION]`` as {NAME: DESCRIPTION}."""
-    if text is None:
-        return None
+def _starts(_ctx: click.Context, param: click.Parameter, items: tuple[str, ...]
+            ) -> dict[str, Any]:
+    return pairs(items, "--start", _scalar)
+
+
+def _named(text: str) -> tuple[str, str]:
+    """``NAME[=DESCRIPTION]`` as (NAME, DESCRIPTION)."""
     name, _, description = text.partition("=")
     if not name.strip():
         raise UserError(f"give a NAME[=DESCRIPTION], not {text!r}")
-    return {name.strip(): description.strip()}
+    return name.strip(), description.strip()
 
 
-def _template(script: Path | None) -> str | None:
-    return script.read_text(encoding="utf-8") if script else None
+def _one_named(_ctx: click.Context, param: click.Parameter, text: str | None
+               ) -> dict[str, str] | None:
+    return None if text is None else dict([_named(text)])
 
 
-_TEMPLATE = click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A batch script template to fill in instead of asking the model for each run.",
-)
+def _all_named(_ctx: click.Context, param: click.Parameter, items: tuple[str, ...]
+               ) -> dict[str, str]:
+    return dict(_named(item) for item in items)
 
 
 @agent.command("transform")
-@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("script_file", metavar="SCRIPT", type=click.Path(exists=True, dir_okay=False))
 @click.option("--to", "to", required=True, help="Workload manager to translate to.")
 @click.option(
     "--from", "source", help="Workload manager SCRIPT is written for (default: detected)."
@@ -281,174 +208,79 @@ _TEMPLATE = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the finished translation here (never over an existing file).",
 )
-@_common
-def transform(
-    script: Path, to: str, source: str | None, output: Path | None, options: Any, as_json: bool
-) -> None:
+@agent_options
+def transform(output: Path | None, options: Any, as_json: bool, **inputs: Any) -> None:
     """Translate SCRIPT, letting the model finish what fractale's tables leave unmapped."""
     if output is not None and output.exists():
         raise UserError(f"{output} exists; fractale does not overwrite it")
-    record = _single(
-        "transform", {"script_file": str(script), "to": to, "source": source}, options, as_json
-    )
+    record = _single("transform", inputs, options, as_json)
     if output is not None and record.status == "succeeded":
         output.write_text(record.outputs["artifact"], encoding="utf-8")
 
 
 @agent.command("batch")
-@click.option("--app", required=True, help="What to run: the application and its command line.")
-@click.option("--cluster", help="A cluster registered with `fractale cluster add`.")
-@click.option("--scheduler", type=click.Choice(["slurm", "flux"]), help="Without a cluster.")
+@app_option("What to run: the application and its command line.")
+@where_options
 @click.option("--nodes", type=click.IntRange(min=1), help="Nodes to ask for.")
 @click.option("--tasks", type=click.IntRange(min=1), help="Tasks to run.")
-@click.option("--time", "time_limit", help="Wall-time limit, e.g. 10m.")
-@click.option(
-    "--script",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Start from this batch script instead of asking the model.",
-)
-@click.option("--notes", help="Anything else the script must do.")
-@_common
-def batch(
-    app: str,
-    cluster: str | None,
-    scheduler: str | None,
-    nodes: int | None,
-    tasks: int | None,
-    time_limit: str | None,
-    script: Path | None,
-    notes: str | None,
-    options: Any,
-    as_json: bool,
-) -> None:
+@time_option("Wall-time limit")
+@click.option("--script", type=TextFile(),
+              help="Start from this batch script instead of asking the model.")
+@notes_option("the script must do")
+@agent_options
+def batch(options: Any, as_json: bool, **inputs: Any) -> None:
     """Write a batch script, submit it, wait, and repair it until it completes."""
-    if not cluster and not scheduler:
-        raise UserError("give --cluster NAME or --scheduler slurm|flux")
-    inputs = {
-        "app": app,
-        "cluster": cluster,
-        "scheduler": scheduler,
-        "nodes": nodes,
-        "tasks": tasks,
-        "time": time_limit,
-        "script": _text(script) if script else None,
-        "notes": notes,
-    }
     _single("batch", inputs, options, as_json)
 
 
-def _text(path: Path) -> str:
-    """A file the user names, as text; an unreadable or binary one is their error."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise UserError(f"cannot read {path}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise UserError(f"{path}: byte {err.start} is not UTF-8 text") from None
-
-
 @agent.command("kubernetes-job")
-@click.option("--app", required=True, help="What the Job runs.")
+@app_option("What the Job runs.")
 @click.option("--image", help="Container image.")
 @click.option("--name", help="The Job's name.")
-@click.option("--namespace", help="Namespace to apply it in.")
-@click.option("--context", "kube_context", help="kubectl context (default: the current one).")
-@click.option("--notes", help="Anything else the manifest must do.")
-@_common
-def kubernetes_job(
-    app: str,
-    image: str | None,
-    name: str | None,
-    namespace: str | None,
-    kube_context: str | None,
-    notes: str | None,
-    options: Any,
-    as_json: bool,
-) -> None:
+@kubernetes_options
+@notes_option("the manifest must do")
+@agent_options
+def kubernetes_job(options: Any, as_json: bool, **inputs: Any) -> None:
     """Write a batch/v1 Job, validate it, and run it when kubectl has a cluster."""
-    inputs = {
-        "app": app,
-        "image": image,
-        "name": name,
-        "namespace": namespace,
-        "context": kube_context,
-        "notes": notes,
-    }
     _single("kubernetes-job", inputs, options, as_json)
 
 
 @agent.command("build")
-@click.option("--app", required=True, help="The application to package.")
+@app_option("The application to package.")
 @click.option("--tag", help="Image tag (default fractale/<app>:latest).")
-@click.option(
-    "--context",
-    "build_context",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Build context directory.",
-)
-@click.option(
-    "--builder", type=click.Choice(["docker", "podman"]), help="Default: whichever works."
-)
-@click.option("--notes", help="Anything else the image must have.")
-@_common
-def build(
-    app: str,
-    tag: str | None,
-    build_context: Path | None,
-    builder: str | None,
-    notes: str | None,
-    options: Any,
-    as_json: bool,
-) -> None:
+@click.option("--context", type=click.Path(exists=True, file_okay=False),
+              help="Build context directory.")
+@click.option("--builder", type=click.Choice(["docker", "podman"]),
+              help="Default: whichever works.")
+@notes_option("the image must have")
+@agent_options
+def build(options: Any, as_json: bool, **inputs: Any) -> None:
     """Write a Dockerfile and build it with docker or podman when one works."""
-    inputs = {
-        "app": app,
-        "tag": tag,
-        "context": str(build_context) if build_context else None,
-        "builder": builder,
-        "notes": notes,
-    }
     _single("build", inputs, options, as_json)
 
 
 @agent.command("results")
-@click.argument("output_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--metric",
-    "metrics",
-    multiple=True,
-    required=True,
-    metavar="NAME[=DESCRIPTION]",
-    help="A metric to extract (repeat for more).",
-)
-@_common
-def results(output_file: Path, metrics: tuple[str, ...], options: Any, as_json: bool) -> None:
+@click.argument("output_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--metric", "metrics", multiple=True, required=True, callback=_all_named,
+              metavar="NAME[=DESCRIPTION]", help="A metric to extract (repeat for more).")
+@agent_options
+def results(options: Any, as_json: bool, **inputs: Any) -> None:
     """Extract named metrics from OUTPUT_FILE into JSON."""
-    wanted = {}
-    for item in metrics:
-        name, _, text = item.partition("=")
-        if not name.strip():
-            raise UserError(f"--metric takes NAME[=DESCRIPTION], not {item!r}")
-        wanted[name.strip()] = text.strip()
-    _single("results", {"output_file": str(output_file), "metrics": wanted}, options, as_json)
+    _single("results", inputs, options, as_json)
 
 
 @agent.command("optimize")
-@click.option("--app", required=True, help="The application, its command line and needs.")
-@click.option("--cluster", help="A cluster registered with `fractale cluster add`.")
-@click.option("--scheduler", type=click.Choice(["slurm", "flux"]), help="Without a cluster.")
+@app_option("The application, its command line and needs.")
+@where_options
 @click.option(
-    "--param",
-    "params",
-    multiple=True,
-    required=True,
+    "--param", "parameters", multiple=True, required=True, callback=_parameters,
     metavar="NAME[:KIND]=MIN..MAX|A,B,C",
     help="A parameter to tune; KIND is nodes, tasks, env or flag (default; passed as --NAME).",
 )
-@click.option("--start", "starts", multiple=True, metavar="NAME=VALUE", help="First round.")
-@click.option(
-    "--fom", required=True, metavar="NAME[=DESCRIPTION]", help="The figure of merit to read."
-)
+@click.option("--start", multiple=True, callback=_starts, metavar="NAME=VALUE",
+              help="First round.")
+@click.option("--fom", required=True, callback=_one_named, metavar="NAME[=DESCRIPTION]",
+              help="The figure of merit to read.")
 @click.option("--goal", type=click.Choice(["maximize", "minimize"]), default="maximize",
               show_default=True)
 @click.option("--target", type=float, help="Stop once the figure of merit reaches this.")
@@ -458,111 +290,43 @@ def results(output_file: Path, metrics: tuple[str, ...], options: Any, as_json: 
               help="The most rounds to run.")
 @click.option("--study-budget", type=click.FloatRange(min=0, min_open=True),
               help="Dollars of model tokens the search may spend before it stops and reports.")
-@click.option("--time", "time_limit", help="Each run's wall-time limit, e.g. 10m.")
-@_TEMPLATE
-@click.option("--notes", help="Anything else each run's script must do.")
-@_common
-def optimize(
-    app: str,
-    cluster: str | None,
-    scheduler: str | None,
-    params: tuple[str, ...],
-    starts: tuple[str, ...],
-    fom: str,
-    goal: str,
-    target: float | None,
-    patience: int,
-    rounds: int,
-    study_budget: float | None,
-    time_limit: str | None,
-    script: Path | None,
-    notes: str | None,
-    options: Any,
-    as_json: bool,
-) -> None:
+@time_option("Each run's wall-time limit")
+@template_option
+@notes_option("each run's script must do")
+@agent_options
+def optimize(study_budget: float | None, options: Any, as_json: bool, **inputs: Any) -> None:
     """Search the parameters' bounds for the best figure of merit, one measured run a round."""
-    if not cluster and not scheduler:
-        raise UserError("give --cluster NAME or --scheduler slurm|flux")
-    inputs = {
-        "app": app,
-        "cluster": cluster,
-        "scheduler": scheduler,
-        "parameters": dict(_parameter(item) for item in params),
-        "start": _pairs(starts, "--start") or None,
-        "fom": _named(fom),
-        "goal": goal,
-        "target": target,
-        "patience": patience,
-        "rounds": rounds,
-        "budget": study_budget,
-        "time": time_limit,
-        "script": _template(script),
-        "notes": notes,
-    }
-    _single("optimize", inputs, options, as_json)
+    # The study's own budget, not --budget (the whole command's, in ``options``).
+    _single("optimize", {**inputs, "budget": study_budget}, options, as_json)
 
 
 @agent.command("scale")
-@click.option("--app", required=True, help="The application, its command line and needs.")
-@click.option("--cluster", help="A cluster registered with `fractale cluster add`.")
-@click.option("--scheduler", type=click.Choice(["slurm", "flux"]), help="Without a cluster.")
+@app_option("The application, its command line and needs.")
+@where_options
 @click.option("--sizes", required=True, help="Sizes to run, going up: 1,2,4,8.")
 @click.option("--mode", type=click.Choice(["strong", "weak"]), default="strong",
               show_default=True)
 @click.option("--dimension", type=click.Choice(["tasks", "nodes"]), default="tasks",
               show_default=True, help="What a size counts.")
-@click.option("--metric", metavar="NAME[=DESCRIPTION]",
+@click.option("--metric", callback=_one_named, metavar="NAME[=DESCRIPTION]",
               help="What to measure (default: time, the run's wall time in seconds).")
 @click.option("--better", type=click.Choice(["lower", "higher"]), default="lower",
               show_default=True, help="lower for a time, higher for a rate.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Stop once parallel efficiency falls below this.")
-@click.option("--time", "time_limit", help="Each run's wall-time limit, e.g. 10m.")
-@_TEMPLATE
-@click.option("--notes", help="Anything else each run's script must do.")
-@_common
-def scale(
-    app: str,
-    cluster: str | None,
-    scheduler: str | None,
-    sizes: str,
-    mode: str,
-    dimension: str,
-    metric: str | None,
-    better: str,
-    threshold: float,
-    time_limit: str | None,
-    script: Path | None,
-    notes: str | None,
-    options: Any,
-    as_json: bool,
-) -> None:
+@time_option("Each run's wall-time limit")
+@template_option
+@notes_option("each run's script must do")
+@agent_options
+def scale(options: Any, as_json: bool, **inputs: Any) -> None:
     """Measure strong or weak scaling over SIZES; write a table and a speedup/efficiency plot."""
-    if not cluster and not scheduler:
-        raise UserError("give --cluster NAME or --scheduler slurm|flux")
-    inputs = {
-        "app": app,
-        "cluster": cluster,
-        "scheduler": scheduler,
-        "sizes": sizes,
-        "mode": mode,
-        "dimension": dimension,
-        "metric": _named(metric),
-        "better": better,
-        "threshold": threshold,
-        "time": time_limit,
-        "script": _template(script),
-        "notes": notes,
-    }
     _single("scale", inputs, options, as_json)
 
 
 @agent.command("cost")
-@click.option("--app", required=True, help="The application, its size and how it runs.")
+@app_option("The application, its size and how it runs.")
 @click.option(
-    "--prices",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--prices", required=True, type=click.Path(exists=True, dir_okay=False),
     help="Price table (YAML) of instance types or cluster nodes; see examples/prices/.",
 )
 @click.option("--cpus", type=click.FloatRange(min=0), help="CPUs the application needs in all.")
@@ -573,71 +337,26 @@ def scale(
 @click.option("--options", "count", type=click.IntRange(min=1), default=3, show_default=True,
               help="How many configurations to propose.")
 @click.option(
-    "--job",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--job", type=click.Path(exists=True, dir_okay=False),
     help="The job (batch script or jobspec): also price it on the registered clusters.",
 )
-@click.option("--notes", help="Anything else that matters (deadline, provider, region).")
-@_common
-def cost(
-    app: str,
-    prices: Path,
-    cpus: float | None,
-    memory_gb: float | None,
-    gpus: float | None,
-    hours: float | None,
-    count: int,
-    job: Path | None,
-    notes: str | None,
-    options: Any,
-    as_json: bool,
-) -> None:
+@notes_option("that matters (deadline, provider, region)")
+@agent_options
+def cost(count: int, options: Any, as_json: bool, **inputs: Any) -> None:
     """Propose the cheapest configurations that fit the application, priced from a table."""
-    inputs = {
-        "app": app,
-        "prices": str(prices),
-        "cpus": cpus,
-        "memory_gb": memory_gb,
-        "gpus": gpus,
-        "hours": hours,
-        "options": count,
-        "job": str(job) if job else None,
-        "notes": notes,
-    }
-    _single("cost", inputs, options, as_json)
+    # --options is the agent's "options" input; ``options`` here are the agent options.
+    _single("cost", {**inputs, "options": count}, options, as_json)
 
 
 @agent.command("minicluster")
-@click.option("--app", required=True, help="What Flux runs: the application and command line.")
+@app_option("What Flux runs: the application and command line.")
 @click.option("--image", help="The application's container image.")
 @click.option("--name", help="The MiniCluster's name.")
 @click.option("--size", type=click.IntRange(min=1), help="Pods in the MiniCluster.")
 @click.option("--tasks", type=click.IntRange(min=1), help="Tasks Flux runs across them.")
-@click.option("--namespace", help="Namespace to apply it in.")
-@click.option("--context", "kube_context", help="kubectl context (default: the current one).")
-@click.option("--notes", help="Anything else the MiniCluster must do.")
-@_common
-def minicluster(
-    app: str,
-    image: str | None,
-    name: str | None,
-    size: int | None,
-    tasks: int | None,
-    namespace: str | None,
-    kube_context: str | None,
-    notes: str | None,
-    options: Any,
-    as_json: bool,
-) -> None:
+@kubernetes_options
+@notes_option("the MiniCluster must do")
+@agent_options
+def minicluster(options: Any, as_json: bool, **inputs: Any) -> None:
     """Write a Flux Operator MiniCluster, check it offline, and run it when kubectl can."""
-    inputs = {
-        "app": app,
-        "image": image,
-        "name": name,
-        "size": size,
-        "tasks": tasks,
-        "namespace": namespace,
-        "context": kube_context,
-        "notes": notes,
-    }
     _single("minicluster", inputs, options, as_json)

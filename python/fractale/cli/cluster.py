@@ -10,42 +10,15 @@ from typing import Any
 import click
 import yaml
 
-from fractale.cli.options import Price, UserError, json_option
-
-config_dir_option = click.option(
-    "--config-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="FRACTALE_HOME",
-    help="The cluster store (default: $FRACTALE_HOME, else ~/.fractale).",
+from fractale.cli.options import (
+    Price,
+    UserError,
+    config_dir_option,
+    json_option,
+    open_store,
+    pairs,
+    table,
 )
-
-
-def open_store(config_dir: Path | None):
-    from fractale.store import Store
-
-    return Store(config_dir)
-
-
-def key_value(values: tuple[str, ...], what: str) -> dict[str, str]:
-    """``NAME=VALUE`` options as a mapping; UserError for one without '='."""
-    out: dict[str, str] = {}
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key.strip() or not rest.strip():
-            raise UserError(f"{what} must be NAME=VALUE, not {value!r}")
-        if key.strip() in out:
-            raise UserError(f"{what} {key.strip()!r} is given twice")
-        out[key.strip()] = rest.strip()
-    return out
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Plain text columns, as wide as their widest cell."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = []
-    for row in [headers, *rows]:
-        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return "\n".join(lines)
 
 
 @click.group("cluster")
@@ -86,8 +59,8 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
     """Register cluster NAME from its subsystem graphs (each validated first)."""
     store = open_store(config_dir)
     submit = {"url": submit_url, "workdir": workdir,
-              "ssh_options": key_value(ssh_options, "--ssh-option")}
-    graphs = {key: Path(value) for key, value in key_value(subsystems, "--subsystem").items()}
+              "ssh_options": pairs(ssh_options, "--ssh-option", empty=False)}
+    graphs = pairs(subsystems, "--subsystem", Path, empty=False)
     registered = store.add(
         name,
         scheduler,
@@ -95,7 +68,7 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
         graphs,
         description=description,
         cost=cost,
-        metadata=key_value(meta, "--meta"),
+        metadata=pairs(meta, "--meta", empty=False),
         submit={key: value for key, value in submit.items() if value},
         force=force,
     )

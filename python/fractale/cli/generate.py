@@ -10,8 +10,7 @@ from typing import Any, Callable
 
 import click
 
-from fractale.cli.cluster import config_dir_option, open_store
-from fractale.cli.options import UserError
+from fractale.cli.options import UserError, config_dir_option, open_store
 
 
 def _read(path: Path) -> str:

@@ -13,8 +13,7 @@ import sys
 
 import click
 
-from fractale.cli.cluster import config_dir_option, open_store, table
-from fractale.cli.options import json_option
+from fractale.cli.options import config_dir_option, json_option, open_store, table
 
 job_ref = click.argument("ref", metavar="ID")
 # States after which (or while) a job is doing well.

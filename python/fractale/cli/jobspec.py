@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from fractale.cli.options import UserError, json_option
+from fractale.cli.options import UserError, json_option, table
 
 lenient_option = click.option(
     "--lenient",
@@ -128,7 +128,5 @@ def count(file: Path, lenient: bool, as_json: bool) -> None:
             "counts": {kind: {"min": least, "max": most} for kind, (least, most) in tally.items()},
         }, indent=2))
         return
-    from fractale.cli.cluster import table
-
     rows = [[kind, _amount(least, most)] for kind, (least, most) in tally.items()]
     click.echo(table(["TYPE", "COUNT"], rows))

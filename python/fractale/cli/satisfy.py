@@ -7,32 +7,14 @@ import sys
 
 import click
 
-from fractale.cli.cluster import config_dir_option, open_store, table
-from fractale.cli.options import json_option
-
-job_argument = click.argument("job", metavar="JOB")
-from_option = click.option(
-    "--from", "manager", metavar="MANAGER",
-    help="The workload manager JOB is written for (default: detected).",
+from fractale.cli.options import (
+    clusters_option,
+    config_dir_option,
+    job_options,
+    json_option,
+    load_job,
+    table,
 )
-require_option = click.option(
-    "--require", "requires", multiple=True, metavar="SPEC",
-    help="Also require software, e.g. 'gromacs>=2023' or gromacs@2023.1 (repeatable).",
-)
-clusters_option = click.option(
-    "--cluster", "clusters", multiple=True, metavar="NAME",
-    help="Consider only these clusters (repeatable; default: all).",
-)
-
-
-def load(job, manager, requires, clusters, config_dir):
-    """The fleet and the job, as every fleet command reads them."""
-    from fractale.fleet import Fleet, Job
-
-    fleet = Fleet(open_store(config_dir), clusters)
-    if job == "-":
-        return fleet, Job.from_text(sys.stdin.read(), manager, requires, source="<stdin>")
-    return fleet, Job.from_path(job, manager, requires)
 
 
 def _software_cell(check) -> str:
@@ -57,9 +39,7 @@ def start_cell(start) -> str:
 
 
 @click.command("satisfy")
-@job_argument
-@from_option
-@require_option
+@job_options
 @clusters_option
 @click.option("--when", is_flag=True,
               help="Also say when the job would start on each cluster that can run it, planned "
@@ -73,7 +53,7 @@ def satisfy(job, manager, requires, clusters, when, as_json, config_dir):
 
     Exit status 0 when at least one cluster can run it, 1 when none can, 2 on bad input.
     """
-    fleet, parsed = load(job, manager, requires, clusters, config_dir)
+    fleet, parsed = load_job(job, manager, requires, clusters, config_dir)
     answers = fleet.satisfy(parsed, when=when)
     if as_json:
         click.echo(json.dumps({

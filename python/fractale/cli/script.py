@@ -8,22 +8,25 @@ from pathlib import Path
 
 import click
 
-from fractale.cli.cluster import config_dir_option
-from fractale.cli.options import UserError, extra_option, json_option
-from fractale.cli.satisfy import from_option, job_argument, load, require_option
-from fractale.cli.select import by_option, choose_rule, seed_option
+from fractale.cli.options import (
+    UserError,
+    choose_rule,
+    config_dir_option,
+    extra_option,
+    job_options,
+    json_option,
+    load_job,
+    rule_options,
+)
 
 
 @click.command("script")
-@job_argument
+@job_options
 @click.option("--cluster", "target", metavar="NAME", help="Write it for this cluster.")
-@by_option
-@seed_option
+@rule_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the script to FILE (default: standard output).")
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
-@from_option
-@require_option
 @extra_option
 @json_option
 @config_dir_option
@@ -35,11 +38,11 @@ def script(job, target, by, deprecated_policy, seed, output, force, manager, req
     from fractale.store import write_atomic
     from fractale.transform import extra as passthrough
 
-    policy = choose_rule(by, deprecated_policy)
+    rule = choose_rule(by, deprecated_policy)
     passthrough.parse(extra)
-    fleet, parsed = load(job, manager, requires, (), config_dir)
+    fleet, parsed = load_job(job, manager, requires, (), config_dir)
     try:
-        written = fleet.script(parsed, target, policy, seed, extra=extra)
+        written = fleet.script(parsed, target, rule, seed, extra=extra)
     except MatchError as err:
         click.echo(str(err), err=True)
         sys.exit(1)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from fractale.cli.cluster import config_dir_option, open_store
-from fractale.cli.options import UserError
+from fractale.cli.options import UserError, config_dir_option, open_store
 
 
 @click.command("show")

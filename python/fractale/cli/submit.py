@@ -7,19 +7,21 @@ import sys
 
 import click
 
-from fractale.cli.cluster import config_dir_option
-from fractale.cli.options import UserError, json_option
-from fractale.cli.satisfy import from_option, job_argument, load, require_option
-from fractale.cli.select import by_option, choose_rule, seed_option
+from fractale.cli.options import (
+    UserError,
+    choose_rule,
+    config_dir_option,
+    job_options,
+    json_option,
+    load_job,
+    rule_options,
+)
 
 
 @click.command("submit")
-@job_argument
+@job_options
 @click.option("--cluster", "target", metavar="NAME", help="Submit to this cluster.")
-@by_option
-@seed_option
-@from_option
-@require_option
+@rule_options
 @click.option("--dry-run", is_flag=True,
               help="Print what would run on which host, and change nothing.")
 @click.option("--hold", is_flag=True, help="Submit the job held: it waits for a release.")
@@ -39,10 +41,10 @@ def submit(job, target, by, deprecated_policy, seed, manager, requires, dry_run,
 
     if target and (by or deprecated_policy):
         raise UserError("give --cluster or --by, not both")
-    policy = choose_rule(by, deprecated_policy)
-    fleet, parsed = load(job, manager, requires, (), config_dir)
+    rule = choose_rule(by, deprecated_policy)
+    fleet, parsed = load_job(job, manager, requires, (), config_dir)
     try:
-        done = submit_job(parsed, target, policy=policy, seed=seed, store=fleet.store,
+        done = submit_job(parsed, target, by=rule, seed=seed, store=fleet.store,
                           hold=hold, dry_run=dry_run, jobspec=jobspec)
     except MatchError as err:
         click.echo(str(err), err=True)

@@ -3,7 +3,7 @@
 ``Fleet(store).satisfy(job)`` answers for every cluster whether the job's resources fit its
 containment graph (with the core's reason when they do not) and whether each software
 requirement (``attributes.system.requires``) is met by its software subsystems, comparing
-versions. ``select`` picks one fitting cluster by a rule (``policies``); ``script`` writes
+versions. ``select`` picks one fitting cluster by a rule (``rules``); ``script`` writes
 the job for the chosen cluster's scheduler with the ``spack load``/``module load`` lines its
 software needs. ``satisfy(job, when=True)`` also answers when the job would start on each
 cluster that can run it, planned around the jobs of the cluster's saved snapshot
@@ -11,14 +11,13 @@ cluster that can run it, planned around the jobs of the cluster's saved snapshot
 starts first.
 
 The package's rooms: ``requirements`` (software requirements and versions), ``job`` (reading
-a job from a path or text), ``policies`` (the selection rules and their registry),
+a job from a path or text), ``rules`` (the selection rules and their registry),
 ``answers`` (what the fleet answers), ``clusters`` (the fleet itself).
 """
 
 from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
 from fractale.fleet.clusters import Fleet, cluster_software, render_script
 from fractale.fleet.job import Job, JobSource, fixed_node_count
-from fractale.fleet.policies import CAPACITY_TYPES, POLICIES, RULES, Rule
 from fractale.fleet.requirements import (
     Requirement,
     RequirementCheck,
@@ -27,10 +26,15 @@ from fractale.fleet.requirements import (
     requirements_of,
     version_key,
 )
+from fractale.fleet.rules import CAPACITY_TYPES, RULE_NAMES, RULES, Rule
+from fractale.renamed import old_names
+
+# Old names kept for one release.
+__getattr__ = old_names(__name__, {"POLICIES": "RULE_NAMES"})
 
 __all__ = [
     "CAPACITY_TYPES",
-    "POLICIES",
+    "RULE_NAMES",
     "RULES",
     "ClusterAnswer",
     "Fleet",

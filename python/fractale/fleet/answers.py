@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fractale.fleet.requirements import RequirementCheck
+from fractale.renamed import old_attribute
 
 
 @dataclass
@@ -68,11 +69,12 @@ class ClusterAnswer:
 
 @dataclass
 class Selection:
-    """The cluster a policy chose, with the score of every fitting cluster it weighed."""
+    """The cluster a rule (``by``) chose, with the score of every fitting cluster it weighed."""
 
     answer: ClusterAnswer
-    policy: str
+    by: str
     scores: dict[str, Any]
+    policy = old_attribute("Selection", "policy", "by")
 
     @property
     def cluster(self) -> str:
@@ -82,7 +84,9 @@ class Selection:
         return {
             "cluster": self.cluster,
             "scheduler": self.answer.scheduler,
-            "policy": self.policy,
+            "by": self.by,
+            # The key's old name, kept one release for readers of `select --json`.
+            "policy": self.by,
             "scores": self.scores,
             "answer": self.answer.to_dict(),
         }

@@ -15,9 +15,10 @@ from typing import Any
 from fractale.errors import FractaleError, MatchError, StoreError
 from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
 from fractale.fleet.job import Job, JobSource
-from fractale.fleet.policies import Taken, rule
 from fractale.fleet.requirements import check_requirement
+from fractale.fleet.rules import Taken, rule
 from fractale.generate.software import Software, software_in
+from fractale.renamed import old_keyword
 from fractale.store import CONTAINMENT, Cluster, Store
 
 
@@ -104,11 +105,13 @@ class Fleet:
         return answers
 
     def select(
-        self, job: Job | JobSource, policy: str = "first", seed: int | None = None
+        self, job: Job | JobSource, by: str = "first", seed: int | None = None, *,
+        policy: str | None = None,
     ) -> Selection:
-        """One cluster that can run the job, chosen by the rule named ``policy`` (the CLI's
-        ``--by``; see ``fractale.fleet.policies``). ``MatchError`` when none fits."""
-        chosen = rule(policy)
+        """One cluster that can run the job, chosen by the rule named ``by`` (the CLI's
+        ``--by``; see ``fractale.fleet.rules``). ``MatchError`` when none fits.
+        ``policy``: the deprecated name of ``by``."""
+        chosen = rule(old_keyword("Fleet.select", "policy", "by", policy, by, "first"))
         job = self._job(job)
         answers = self.satisfy(job, when=chosen.when)
         fitting = [answer for answer in answers if answer.ok]
@@ -120,16 +123,20 @@ class Fleet:
         self,
         job: Job | JobSource,
         cluster: str | None = None,
-        policy: str = "first",
+        by: str = "first",
         seed: int | None = None,
         extra: Sequence[str] = (),
+        *,
+        policy: str | None = None,
     ) -> Script:
-        """The job as a batch script for ``cluster`` (or the one ``policy`` selects), in
-        that cluster's scheduler's syntax, loading the software that met its requirements.
-        ``extra``: ``MANAGER:DIRECTIVE`` entries, the scheduler's added verbatim."""
+        """The job as a batch script for ``cluster`` (or the one the rule ``by`` selects),
+        in that cluster's scheduler's syntax, loading the software that met its requirements.
+        ``extra``: ``MANAGER:DIRECTIVE`` entries, the scheduler's added verbatim. ``policy``:
+        the deprecated name of ``by``."""
+        by = old_keyword("Fleet.script", "policy", "by", policy, by, "first")
         job = self._job(job)
         if cluster is None:
-            answer = self.select(job, policy, seed).answer
+            answer = self.select(job, by, seed).answer
         else:
             named = [c for c in self.clusters if c.name == cluster]
             if not named:

@@ -1,4 +1,4 @@
-"""Translate jobs between workload managers through one normalized model, ``JobSpec``.
+"""Translate jobs between workload managers through one normalized model, ``BatchJob``.
 
 ``parse`` reads any manager's job text, ``render`` writes a spec for a manager, and
 ``transform`` does both, returning a ``Translation`` that lists every directive, option or
@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fractale.errors import TranslateError
+from fractale.renamed import old_names
 from fractale.transform import extra as passthrough
 from fractale.transform.check import check
 from fractale.transform.directives import split_lines
-from fractale.transform.model import JobSpec, field_names
+from fractale.transform.model import BatchJob, field_names
 from fractale.transform.registry import Manager, all_managers, get, names
 from fractale.transform.report import Loss, Translation
 
@@ -43,7 +44,7 @@ def detect(text: str) -> str:
 
 
 def read(text: str, manager: str | None = None, *,
-         file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+         file: str | None = None) -> tuple[BatchJob, list[Loss]]:
     """Read job text into a spec, with every directive that could not be mapped."""
     if manager is None:
         return get(detect(text)).read(text, file)
@@ -60,7 +61,7 @@ def read(text: str, manager: str | None = None, *,
     return reader.read(text, file)
 
 
-def write(spec: JobSpec, manager: str, *,
+def write(spec: BatchJob, manager: str, *,
           extra: Iterable[str] = ()) -> tuple[str, list[Loss]]:
     """Write a spec for a manager, with every field that manager cannot express.
 
@@ -76,7 +77,7 @@ def write(spec: JobSpec, manager: str, *,
     return passthrough.add(text, target.name, added), losses
 
 
-def _write(spec: JobSpec, target: Manager) -> tuple[str, list[Loss]]:
+def _write(spec: BatchJob, target: Manager) -> tuple[str, list[Loss]]:
     shaped, chosen = _one_queue(spec, target)
     text, written = target.write(shaped)
     # The same field can be named by two rows (e.g. a layout folded into another); once is
@@ -101,7 +102,7 @@ def _write(spec: JobSpec, target: Manager) -> tuple[str, list[Loss]]:
     return text, losses
 
 
-def _one_queue(spec: JobSpec, target: Manager) -> tuple[JobSpec, list[Loss]]:
+def _one_queue(spec: BatchJob, target: Manager) -> tuple[BatchJob, list[Loss]]:
     """A list of queues (``a,b,c``) in the target's spelling, or its first queue when the
     target takes one (reported)."""
     queues = [q for q in (spec.queue or "").split(",") if q]
@@ -114,7 +115,7 @@ def _one_queue(spec: JobSpec, target: Manager) -> tuple[JobSpec, list[Loss]]:
         field="queue", stage="render")]
 
 
-def same_meaning(target: Manager, spec: JobSpec, name: str, before: object,
+def same_meaning(target: Manager, spec: BatchJob, name: str, before: object,
                   after: object) -> bool:
     """Whether a field read back differently still means what was asked: joined output
     where no error file is named (asked for, and the target joins anyway; or not asked, and
@@ -125,12 +126,12 @@ def same_meaning(target: Manager, spec: JobSpec, name: str, before: object,
     return name == "export_env" and before is None and after == target.default_export
 
 
-def parse(text: str, manager: str | None = None, *, file: str | None = None) -> JobSpec:
-    """Read a batch script, jobspec or Job manifest into a ``JobSpec``."""
+def parse(text: str, manager: str | None = None, *, file: str | None = None) -> BatchJob:
+    """Read a batch script, jobspec or Job manifest into a ``BatchJob``."""
     return read(text, manager, file=file)[0]
 
 
-def render(spec: JobSpec, manager: str, *, extra: Iterable[str] = ()) -> str:
+def render(spec: BatchJob, manager: str, *, extra: Iterable[str] = ()) -> str:
     """Write ``spec`` as ``manager``'s job text (see ``write`` for what could not be said)."""
     return write(spec, manager, extra=extra)[0]
 
@@ -178,9 +179,12 @@ def _in_source(loss: Loss, lines: list[int | None]) -> Loss:
                 stage=loss.stage)
 
 
+# Old names kept for one release.
+__getattr__ = old_names(__name__, {"JobSpec": "BatchJob"})
+
 __all__ = [
     "names",
-    "JobSpec",
+    "BatchJob",
     "Loss",
     "Translation",
     "detect",

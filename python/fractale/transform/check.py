@@ -1,4 +1,4 @@
-"""What a ``JobSpec`` must hold before any manager writes it.
+"""What a ``BatchJob`` must hold before any manager writes it.
 
 A spec read from a script is right by construction; one built in Python (or edited) may hold
 a list where a name goes, a node count of zero, a begin time no manager reads or a shebang
@@ -13,14 +13,14 @@ import re
 
 from fractale.errors import TranslateError
 from fractale.transform import units
-from fractale.transform.model import JobSpec, type_problems, value_problems
+from fractale.transform.model import BatchJob, type_problems, value_problems
 
 # One absolute interpreter path and plain arguments: what a "#!" line and a container
 # command both take without quoting.
 _SHELL = re.compile(r"/[A-Za-z0-9_./+-]*(?: +[A-Za-z0-9_./+=:,-]+)*")
 
 
-def problems(spec: JobSpec) -> list[tuple[str, str]]:
+def problems(spec: BatchJob) -> list[tuple[str, str]]:
     """(field, reason) for every field of ``spec`` that cannot be written; empty when none."""
     values = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
     wrong = [(name, reason) for name, value in values.items()
@@ -50,13 +50,13 @@ def problems(spec: JobSpec) -> list[tuple[str, str]]:
     return found
 
 
-def check(spec: JobSpec) -> None:
+def check(spec: BatchJob) -> None:
     """Raise ``TranslateError`` naming every field of ``spec`` no manager could write."""
-    if not isinstance(spec, JobSpec):
-        raise TranslateError(f"expected a JobSpec to write, not {type(spec).__name__}",
-                             expected="a fractale.JobSpec")
+    if not isinstance(spec, BatchJob):
+        raise TranslateError(f"expected a BatchJob to write, not {type(spec).__name__}",
+                             expected="a fractale.BatchJob")
     found = problems(spec)
     if found:
         raise TranslateError("the job cannot be written: " + "; ".join(r for _, r in found),
                              location=", ".join(dict.fromkeys(name for name, _ in found)),
-                             expected="values of the types and ranges JobSpec documents")
+                             expected="values of the types and ranges BatchJob documents")

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from fractale.transform import units
 from fractale.transform.directives import Codec, Context
-from fractale.transform.model import DEPENDENCY_KINDS, MAIL_EVENTS, JobSpec
+from fractale.transform.model import DEPENDENCY_KINDS, MAIL_EVENTS, BatchJob
 
 _SAFE_ENV_VALUE = re.compile(r"[A-Za-z0-9_./:@+{}-]*")
 
@@ -68,7 +68,7 @@ def env_value_ok(value: str) -> bool:
     return bool(_SAFE_ENV_VALUE.fullmatch(value))
 
 
-def write_env_items(spec: JobSpec, ctx: Context) -> list[str]:
+def write_env_items(spec: BatchJob, ctx: Context) -> list[str]:
     """``NAME=value`` items for the spec's variables; values needing quoting are reported."""
     items = []
     for name, value in spec.environment.items():
@@ -175,7 +175,7 @@ class GpuCount(Codec):
             return [f"{spec.gpu_type}:{count}"]
         return [str(count)]
 
-    def owns_type(self, spec: JobSpec) -> bool:
+    def owns_type(self, spec: BatchJob) -> bool:
         """The type goes with the first GPU count written (per node before per task)."""
         if self.fields[0] == "gpus_per_node":
             return True

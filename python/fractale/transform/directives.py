@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar
 
 from fractale.errors import TranslateError
 from fractale.transform import body as body_translation
-from fractale.transform.model import JobSpec, field_names, is_default, value_problems
+from fractale.transform.model import BatchJob, field_names, is_default, value_problems
 from fractale.transform.registry import Manager
 from fractale.transform.report import Loss
 
@@ -90,7 +90,7 @@ class Codec(ABC):
         """The model fields an option's value sets."""
 
     @abstractmethod
-    def write(self, spec: JobSpec, ctx: Context) -> list[str | None]:
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         """One entry per directive to write; ``None`` writes the bare flag."""
 
 
@@ -304,7 +304,7 @@ class DirectiveManager(Manager):
     def finish_read(self, values: dict[str, Any], ctx: Context) -> None:
         """Settle values several options contributed to (``ctx.scratch``)."""
 
-    def extra_directives(self, spec: JobSpec, ctx: Context) -> list[str]:
+    def extra_directives(self, spec: BatchJob, ctx: Context) -> list[str]:
         """Directive lines the table cannot produce row by row (composite resources)."""
         return []
 
@@ -359,7 +359,7 @@ class DirectiveManager(Manager):
         match = self.prefix_pattern.match(stripped)
         return stripped[match.end():] if match else None
 
-    def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+    def read(self, text: str, file: str | None = None) -> tuple[BatchJob, list[Loss]]:
         ctx = Context(self, file=file)
         lines = split_lines(text)
         values: dict[str, Any] = {}
@@ -392,7 +392,7 @@ class DirectiveManager(Manager):
         check_counts(values, ctx)
         values["script"] = normalize_script("\n".join(body))
         values["dialect"] = self.name
-        spec = JobSpec(**values)
+        spec = BatchJob(**values)
         return spec, ctx.losses
 
     def tokenize(self, options: str, ctx: Context) -> list[str]:
@@ -457,7 +457,7 @@ class DirectiveManager(Manager):
             return f"{self.prefix} {name}={quote(value)}"
         return f"{self.prefix} {name} {quote(value)}"
 
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         ctx = Context(self, stage="render")
         lines = [f"#!{spec.shell or DEFAULT_SHELL}"]
         for option in self._written:
@@ -512,7 +512,7 @@ def normalize_script(script: str) -> str:
     return text + "\n" if text else ""
 
 
-def report_unwritten(spec: JobSpec, written: frozenset[str], ctx: Context) -> None:
+def report_unwritten(spec: BatchJob, written: frozenset[str], ctx: Context) -> None:
     manager = ctx.manager
     for name in field_names():
         if name in BODY_FIELDS or name in written or is_default(name, getattr(spec, name)):

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fractale.renamed import old_names
+
 # Placeholders a path may hold, in the neutral spelling the model stores.
 PLACEHOLDERS = ("id", "name", "array_id", "array_index", "user", "node")
 
@@ -34,7 +36,7 @@ DEPENDENCY_KINDS = ("after", "afterok", "afternotok", "afterany", "singleton")
 
 
 @dataclass
-class JobSpec:
+class BatchJob:
     """One batch job, independent of the workload manager it was written for."""
 
     name: str | None = None
@@ -101,21 +103,21 @@ class JobSpec:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JobSpec:
+    def from_dict(cls, data: dict[str, Any]) -> BatchJob:
         """Build a spec from ``to_dict`` output; unknown keys are an error."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"unknown JobSpec fields: {', '.join(unknown)}")
+            raise ValueError(f"unknown BatchJob fields: {', '.join(unknown)}")
         return cls(**{key: _copy(value) for key, value in data.items()})
 
-    def replace(self, **changes: Any) -> JobSpec:
+    def replace(self, **changes: Any) -> BatchJob:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
 
 _DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING
-                      else f.default) for f in dataclasses.fields(JobSpec)}
+                      else f.default) for f in dataclasses.fields(BatchJob)}
 
 
 # A node property a constraint can name on its own (RFC 31): no spaces, quotes or operators.
@@ -144,7 +146,7 @@ def _type_ok(value: Any, kind: str) -> bool:
 
 def type_problems(values: dict[str, Any]) -> list[str]:
     """Fields of ``values`` whose type does not match the model (e.g. a list for a name)."""
-    kinds = {f.name: str(f.type) for f in dataclasses.fields(JobSpec)}
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(BatchJob)}
     problems = [f"{name} should be {kinds[name]}, not {type(value).__name__}"
                 for name, value in values.items() if not _type_ok(value, kinds[name])]
     if not problems and values.get("components"):
@@ -172,7 +174,7 @@ def value_problems(values: dict[str, Any]) -> list[str]:
 
 
 def field_names() -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(JobSpec))
+    return tuple(f.name for f in dataclasses.fields(BatchJob))
 
 
 def is_default(name: str, value: Any) -> bool:
@@ -182,7 +184,7 @@ def is_default(name: str, value: Any) -> bool:
 def component_problems(components: list[dict[str, Any]]) -> list[str]:
     """Ways the components of a heterogeneous job break the model (unknown fields, types,
     counts below one)."""
-    kinds = {f.name: str(f.type) for f in dataclasses.fields(JobSpec)}
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(BatchJob)}
     problems = []
     for number, component in enumerate(components, start=1):
         for name, value in component.items():
@@ -201,3 +203,7 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+# Old names kept for one release.
+__getattr__ = old_names(__name__, {"JobSpec": "BatchJob"})

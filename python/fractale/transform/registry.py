@@ -1,7 +1,7 @@
 """The workload managers fractale knows, each registered under its name.
 
-A manager reads its own job text into a ``JobSpec`` (with the losses it met) and writes a
-``JobSpec`` back out (with the fields it could not express). Everything fractale knows of one
+A manager reads its own job text into a ``BatchJob`` (with the losses it met) and writes a
+``BatchJob`` back out (with the fields it could not express). Everything fractale knows of one
 manager lives on its class, in its own module under ``fractale.transform.managers``: its
 names, its directive syntax, the job variables it sets and the launcher it writes. Managers
 register themselves with ``@register``; every module of that package is imported on first
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from fractale.errors import TranslateError
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.report import Loss
 from fractale.transform.submitter import Submitter
 
@@ -59,11 +59,11 @@ class Manager(ABC):
     submitter: ClassVar[type[Submitter] | None] = None
 
     @abstractmethod
-    def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+    def read(self, text: str, file: str | None = None) -> tuple[BatchJob, list[Loss]]:
         """The job ``text`` describes, and what of it could not be read."""
 
     @abstractmethod
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         """``spec`` in this manager's syntax, and what of it could not be written."""
 
     @abstractmethod

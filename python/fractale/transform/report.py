@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Translation:
     """A job read from one manager and written for another, with what was lost on the way."""
 
     text: str
-    spec: JobSpec
+    spec: BatchJob
     source: str
     target: str
     losses: list[Loss] = field(default_factory=list)

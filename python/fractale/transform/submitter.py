@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from fractale.errors import SubmitError
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.transport import Result, Transport
 
 STATES = ("pending", "running", "completed", "failed", "cancelled", "timeout", "unknown")
@@ -105,7 +105,7 @@ class Submitter(ABC):
         """One of ``STATES`` for the scheduler's state word."""
         return self.native_states.get(native.strip().upper(), "unknown")
 
-    def outputs(self, spec: JobSpec, script: str) -> list[str]:
+    def outputs(self, spec: BatchJob, script: str) -> list[str]:
         """The job's output files, relative to its working directory, with neutral
         placeholders (``{{id}}``) left for ``output_paths`` to fill once the id is known."""
         named = [path for path in (spec.output, spec.error) if path]

@@ -9,7 +9,7 @@ hour × hours), saying where the model's arithmetic differs; that runs nothing, 
 run prices too. Where clusters are registered
 it cross-checks the fleet's own ``cost`` figures: a table entry naming a cluster against
 that cluster's cost per node-hour, and, given the job, the price ``fractale select
---policy cost`` puts on each cluster that can run it.
+--by cost`` puts on each cluster that can run it.
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ class CostAgent(StepAgent):
         return checks
 
     def fleet_prices(self, cheapest: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-        """What the fleet's cost policy says the job costs on each registered cluster."""
+        """What the fleet's cost rule says the job costs on each registered cluster."""
         if not self.inputs.get("job"):
             return [], []
         from fractale.fleet import Fleet

@@ -40,7 +40,7 @@ from fractale.transform.directives import (
     report_unwritten,
     split_lines,
 )
-from fractale.transform.model import PROPERTY_NAME, JobSpec
+from fractale.transform.model import PROPERTY_NAME, BatchJob
 from fractale.transform.registry import register
 from fractale.transform.report import Loss
 from fractale.transform.submitter import Command, Status, Submitter, integer, last_line
@@ -363,7 +363,7 @@ class Flux(DirectiveManager):
             return self._read_command(*command, file)
         return self._read_script(text, file)
 
-    def _read_script(self, text: str, file: str | None) -> tuple[JobSpec, list[Loss]]:
+    def _read_script(self, text: str, file: str | None) -> tuple[BatchJob, list[Loss]]:
         ctx = Context(self, file=file)
         lines = split_lines(text)
         if not lines or not lines[0].startswith("#!"):
@@ -394,7 +394,7 @@ class Flux(DirectiveManager):
                 if number not in script.directive_lines]
         values["script"] = normalize_script("\n".join(body))
         values["dialect"] = self.name
-        return JobSpec(**values), ctx.losses
+        return BatchJob(**values), ctx.losses
 
     def _read_options(self, words: list[str], command: str, values: dict[str, Any],
                       ctx: Context) -> None:
@@ -447,7 +447,7 @@ class Flux(DirectiveManager):
                            "exclusive", "-N NODES with -x")
 
     def _read_command(self, kind: str, arguments: str,
-                      file: str | None) -> tuple[JobSpec, list[Loss]]:
+                      file: str | None) -> tuple[BatchJob, list[Loss]]:
         """A command line: its options read as flux-core reads that command's; the program
         (launched with the command's task options, or run as is for flux batch) is the body."""
         ctx = Context(self, file=file)
@@ -477,11 +477,11 @@ class Flux(DirectiveManager):
         check_counts(values, ctx)
         values["script"] = normalize_script(body)
         values["dialect"] = self.name
-        return JobSpec(**values), ctx.losses
+        return BatchJob(**values), ctx.losses
 
     # ---- writing
 
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         ctx = Context(self, stage="render")
         lines = [f"#!{spec.shell or DEFAULT_SHELL}"]
         for option in self._written:
@@ -618,7 +618,7 @@ def read_tasks(options: list[fluxcli.Given], ctx: Context) -> dict[str, Any]:
 # ---------------------------------------------------------------- writing the slot shape
 
 
-def slot_shape(spec: JobSpec, ctx: Context) -> Shape:
+def slot_shape(spec: BatchJob, ctx: Context) -> Shape:
     """The batch slots that hold ``spec``'s geometry, and the per-task launch inside them.
     What no slot shape can say is reported on ``ctx``."""
     nodes, tasks, per_node = spec.nodes, spec.tasks, spec.tasks_per_node

@@ -36,7 +36,7 @@ from fractale.transform.directives import (
     UnsafeValue,
 )
 from fractale.transform.managers.pbs import Export
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
     Command,
@@ -108,7 +108,7 @@ class Slots:
     per_host: int | None
 
 
-def plan(spec: JobSpec, ctx: Context) -> Slots:
+def plan(spec: BatchJob, ctx: Context) -> Slots:
     """The slots for ``spec``, reporting the layout fields Grid Engine cannot carry; worked
     out once per write and shared by the rows that need it."""
     if "slots" in ctx.scratch:
@@ -253,7 +253,7 @@ class Resources(Codec):
                 out.append("hostname=" + "&".join(f"!{host}" for host in spec.exclude))
         return out
 
-    def memory_per_slot(self, spec: JobSpec, ctx: Context) -> int | None:
+    def memory_per_slot(self, spec: BatchJob, ctx: Context) -> int | None:
         if spec.memory_per_cpu is not None:
             if spec.memory_per_node is not None:
                 ctx.lose("memory_per_node", "Grid Engine asks for memory per slot only; the "
@@ -273,7 +273,7 @@ class Resources(Codec):
             ctx.lose(name, f"written as {memory} MiB for {where}")
         return memory
 
-    def gpus_per_slot(self, spec: JobSpec, ctx: Context) -> int | None:
+    def gpus_per_slot(self, spec: BatchJob, ctx: Context) -> int | None:
         slots = plan(spec, ctx)
         if spec.gpus_per_task is not None:
             if spec.gpus_per_node is not None:
@@ -377,7 +377,7 @@ class Soft(Codec):
 # ---------------------------------------------------------------- arrays and dependencies
 
 
-def writes_array(spec: JobSpec) -> bool:
+def writes_array(spec: BatchJob) -> bool:
     """Whether ``spec``'s array is one range from 1 up, which ``-t`` can say."""
     if spec.array is None:
         return False

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import yaml
 
 from fractale.errors import TranslateError
+from fractale.renamed import old_names
 from fractale.transform import body as body_translation
 from fractale.transform import units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
@@ -24,7 +25,7 @@ from fractale.transform.managers.flux import Flux, FluxSubmitter
 from fractale.transform.model import (
     COMPONENT_FIELDS,
     PROPERTY_NAME,
-    JobSpec,
+    BatchJob,
     field_names,
     is_default,
     type_problems,
@@ -151,7 +152,7 @@ def _epoch(begin: str) -> float | None:
     return None if moment is None else moment.replace(tzinfo=timezone.utc).timestamp()
 
 
-def _constraints(spec: JobSpec, lose: Callable[[str, str], None]) -> dict[str, Any] | None:
+def _constraints(spec: BatchJob, lose: Callable[[str, str], None]) -> dict[str, Any] | None:
     terms: list[dict[str, Any]] = []
     properties = []
     for constraint in spec.constraints:
@@ -189,7 +190,7 @@ def _read_constraints(node: Any, values: dict[str, Any], losses: list[Loss]) -> 
 
 
 @register
-class Jobspec(Manager):
+class FluxJobspecManager(Manager):
     name = "jobspec"
     description = "Flux canonical jobspec (YAML or JSON)"
     # A jobspec's batch script is a Flux batch script: Flux's variables and launcher.
@@ -205,7 +206,7 @@ class Jobspec(Manager):
 
     # ---- writing
 
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         losses: list[Loss] = []
 
         def lose(name: str, reason: str) -> None:
@@ -347,7 +348,7 @@ class Jobspec(Manager):
         Fluxion writes such jobspecs)."""
         doc["version"] = CANONICAL_VERSION
         for number, component in enumerate(components, start=1):
-            text, losses = self.write(JobSpec(**component))
+            text, losses = self.write(BatchJob(**component))
             part = yamltext.load(text)
             resource, task = part["resources"][0], part["tasks"][0]
             slot = resource["with"][0] if resource["type"] == "node" else resource
@@ -365,7 +366,7 @@ class Jobspec(Manager):
 
     # ---- reading
 
-    def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+    def read(self, text: str, file: str | None = None) -> tuple[BatchJob, list[Loss]]:
         doc = _load(text)
         if doc is None:
             raise TranslateError(f"{file or '<input>'}: not YAML or JSON", file=file,
@@ -388,7 +389,7 @@ class Jobspec(Manager):
             raise TranslateError(f"{file or '<input>'}: malformed jobspec attribute: {err}",
                                  file=file, expected="attributes as RFC 14 defines them") from None
 
-    def _read_valid(self, doc: dict[str, Any]) -> tuple[JobSpec, list[Loss]]:
+    def _read_valid(self, doc: dict[str, Any]) -> tuple[BatchJob, list[Loss]]:
         losses: list[Loss] = []
         values: dict[str, Any] = {}
         top = doc["resources"][0]
@@ -444,7 +445,7 @@ class Jobspec(Manager):
         problems = type_problems(values) or value_problems(values)
         if problems:
             raise ValueError("; ".join(problems))
-        return JobSpec(**values), losses
+        return BatchJob(**values), losses
 
     def _read_system(self, key: str, value: Any, values: dict[str, Any],
                      losses: list[Loss]) -> None:
@@ -544,7 +545,7 @@ def _load(text: str) -> Any:
 # Submitting ------------------------------------------------------------------------------
 
 
-class JobspecSubmitter(FluxSubmitter):
+class FluxJobspecSubmitter(FluxSubmitter):
     """A canonical jobspec goes to Flux as JSON through ``flux job submit``; it is followed
     and cancelled as a Flux job, and its output, kept by Flux, is read with
     ``flux job attach --read-only``."""
@@ -562,4 +563,8 @@ class JobspecSubmitter(FluxSubmitter):
         return ["flux", "job", "attach", "--read-only", job_id]
 
 
-Jobspec.submitter = JobspecSubmitter
+FluxJobspecManager.submitter = FluxJobspecSubmitter
+
+# Old names kept for one release.
+__getattr__ = old_names(__name__, {"Jobspec": "FluxJobspecManager",
+                                   "JobspecSubmitter": "FluxJobspecSubmitter"})

@@ -26,7 +26,7 @@ from fractale.transform import body as body_translation
 from fractale.transform import launchers, units, yamltext
 from fractale.transform.directives import DEFAULT_SHELL, normalize_script
 from fractale.transform.model import (
-    JobSpec,
+    BatchJob,
     field_names,
     is_default,
     type_problems,
@@ -88,7 +88,7 @@ def _cpu_count(text: Any) -> int:
     return max(1, int(float(value)))
 
 
-def _tasks_per_node(spec: JobSpec) -> int:
+def _tasks_per_node(spec: BatchJob) -> int:
     """How many of the job's tasks one node (the pod) holds."""
     if spec.tasks_per_node is not None:
         return spec.tasks_per_node
@@ -101,7 +101,7 @@ def _memory(mib: int) -> str:
     return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
 
 
-def _requests(spec: JobSpec, per_pod: int) -> dict[str, str]:
+def _requests(spec: BatchJob, per_pod: int) -> dict[str, str]:
     """What one node of the job holds, as the pod's resource requests."""
     out: dict[str, str] = {}
     cpus = None
@@ -119,7 +119,7 @@ def _requests(spec: JobSpec, per_pod: int) -> dict[str, str]:
     return out
 
 
-def _geometry_losses(spec: JobSpec, per_pod: int, requests: dict[str, str], lose) -> None:
+def _geometry_losses(spec: BatchJob, per_pod: int, requests: dict[str, str], lose) -> None:
     """Report the layout fields a pod holds only as its requests."""
     share = f" of the {spec.nodes}" if spec.nodes and spec.nodes > 1 else ""
     if spec.nodes is not None:
@@ -247,7 +247,7 @@ class Kubernetes(Manager):
 
     # ---- writing
 
-    def write(self, spec: JobSpec) -> tuple[str, list[Loss]]:
+    def write(self, spec: BatchJob) -> tuple[str, list[Loss]]:
         losses: list[Loss] = []
 
         def lose(name: str, reason: str) -> None:
@@ -336,7 +336,7 @@ class Kubernetes(Manager):
 
     # ---- reading
 
-    def read(self, text: str, file: str | None = None) -> tuple[JobSpec, list[Loss]]:
+    def read(self, text: str, file: str | None = None) -> tuple[BatchJob, list[Loss]]:
         docs = [doc for doc in _documents(text) if isinstance(doc, dict)]
         jobs = [doc for doc in docs if doc.get("kind") == "Job"]
         if not jobs:
@@ -359,7 +359,7 @@ class Kubernetes(Manager):
         if problems:
             raise TranslateError(f"{file or '<input>'}: malformed Job manifest: "
                                  + "; ".join(problems), file=file, expected="a batch/v1 Job")
-        return JobSpec(**values), losses
+        return BatchJob(**values), losses
 
     def _read_job(self, manifest: dict[str, Any], values: dict[str, Any],
                   losses: list[Loss]) -> None:

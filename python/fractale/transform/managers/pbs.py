@@ -32,7 +32,7 @@ from fractale.transform.directives import (
     Text,
     check_counts,
 )
-from fractale.transform.model import JobSpec
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
     Command,
@@ -210,7 +210,7 @@ class Resources(Codec):
         return (self.write_pro(spec, ctx) if self.style == "pro"
                 else self.write_torque(spec, ctx))
 
-    def _layout(self, spec: JobSpec, ctx: Context) -> tuple[int | None, int | None]:
+    def _layout(self, spec: BatchJob, ctx: Context) -> tuple[int | None, int | None]:
         """(chunks/nodes, tasks per node) with tasks folded in where they divide."""
         nodes, per_node = spec.nodes, spec.tasks_per_node
         if spec.tasks is not None:
@@ -233,7 +233,7 @@ class Resources(Codec):
         select = self._chunk(spec, ctx)
         for number, component in enumerate(spec.components, start=1):
             part = Context(ctx.manager, stage=ctx.stage)
-            chunk = self._chunk(JobSpec(**component), part) or "1"
+            chunk = self._chunk(BatchJob(**component), part) or "1"
             for name in ("queue", "exclusive"):
                 if component.get(name):
                     part.lose(name, f"PBS Pro sets {name} for the whole job, not per chunk")
@@ -251,7 +251,7 @@ class Resources(Codec):
             out.append("place=scatter:excl")
         return out
 
-    def _chunk(self, spec: JobSpec, ctx: Context) -> str | None:
+    def _chunk(self, spec: BatchJob, ctx: Context) -> str | None:
         """One chunk shape ``N:ncpus=...`` for the spec's layout, None when it asks none."""
         nodes, per_node = self._layout(spec, ctx)
         chunk = []

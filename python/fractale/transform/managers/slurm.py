@@ -29,7 +29,7 @@ from fractale.transform.directives import (
     check_counts,
     merge,
 )
-from fractale.transform.model import COMPONENT_FIELDS, JobSpec
+from fractale.transform.model import COMPONENT_FIELDS, BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import Command, Status, Submitter, integer
 
@@ -361,7 +361,7 @@ class Slurm(DirectiveManager):
         lines = []
         for component in spec.components:
             lines.append(f"{self.prefix} {HETJOB[0]}")
-            part = JobSpec(**component)
+            part = BatchJob(**component)
             for option in self._written:
                 if set(option.codec.fields) <= set(COMPONENT_FIELDS) | {"gpu_type"}:
                     for value in option.codec.write(part, ctx):

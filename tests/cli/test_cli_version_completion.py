@@ -14,7 +14,7 @@ from click.shell_completion import BashComplete, FishComplete, ZshComplete
 from click.testing import CliRunner
 from fractale.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The console script pip installed beside this interpreter.
 FRACTALE = Path(sys.executable).parent / "fractale"
 COMPLETE_VAR = "_FRACTALE_COMPLETE"

@@ -40,6 +40,22 @@ def test_the_readme_example_goes_one_step_further_with_a_dry_run(fleet, tmp_path
     assert not (fleet / ".jobs").exists()
 
 
+def test_the_python_api_chooses_by_a_rule_and_takes_policy_for_one_release(fleet, tmp_path,
+                                                                            monkeypatch):
+    import fractale
+
+    monkeypatch.chdir(tmp_path)
+    job = README_JOB[0]
+    plan = fractale.submit(job, by="cost", requires=["gromacs>=2023"], store=fleet,
+                           dry_run=True)
+    assert plan.cluster == "quartz"
+    with pytest.warns(DeprecationWarning, match=r"submit\(policy=...\) is deprecated; use by="):
+        old = fractale.submit(job, policy="cost", requires=["gromacs>=2023"], store=fleet,
+                              dry_run=True)
+    # The same cluster and script (its file name is new each time).
+    assert (old.cluster, old.text) == (plan.cluster, plan.text)
+
+
 def test_a_dry_run_to_a_named_cluster_in_json(fleet, tmp_path):
     dry = run("submit", "--dry-run", "--json", "--hold", "--cluster", "tioga",
               "--config-dir", str(fleet), *README_JOB[:3], cwd=tmp_path)

@@ -287,11 +287,11 @@ def test_oar_reads_oarstat_json(printed, expected):
 
 
 def test_oar_names_its_default_output_files_by_job_name_and_id():
-    from fractale.transform.model import JobSpec
+    from fractale.transform.model import BatchJob
 
-    assert adapter("oar").outputs(JobSpec(name="hello"), "/w/a.sh") == [
+    assert adapter("oar").outputs(BatchJob(name="hello"), "/w/a.sh") == [
         "OAR.hello.{{id}}.stdout", "OAR.hello.{{id}}.stderr"]
-    assert adapter("oar").outputs(JobSpec(), "/w/a.sh") == [
+    assert adapter("oar").outputs(BatchJob(), "/w/a.sh") == [
         "OAR.{{id}}.stdout", "OAR.{{id}}.stderr"]
 
 

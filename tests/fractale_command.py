@@ -1,4 +1,5 @@
-"""Running the ``fractale`` command as a user would, for the submit tests."""
+"""Running the ``fractale`` command as a user would, for the tests that drive it
+end to end (submission, agents, the command line)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 
 
-def run(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+def run(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     """``fractale ARGS...`` run in ``cwd``: its exit status and both streams."""
     return subprocess.run(
         [sys.executable, "-c", "from fractale.cli import main; main()", *args],

@@ -429,3 +429,74 @@ def test_the_cost_command_prints_the_priced_table(tmp_path):
     assert lines[0].split()[:6] == ["#", "instance", "count", "hours", "per", "hour"]
     assert lines[2].split()[:6] == ["1", "c7i.16xlarge", "1", "2", "2.856", "5.71"]
     assert lines[3].split()[:6] == ["2", "c7i.4xlarge", "4", "2.2", "0.714", "6.28"]
+
+
+class Handed(Exception):
+    """What a step command handed its agent, raised before any model is asked."""
+
+    def __init__(self, name: str, inputs: dict) -> None:
+        super().__init__(name)
+        self.name, self.inputs = name, inputs
+
+
+def handed(monkeypatch, *args: str) -> Handed:
+    """The agent and inputs ``fractale agent ARGS`` builds."""
+    from click.testing import CliRunner
+    from fractale.agents import steps
+    from fractale.cli import cli
+
+    def agent_class(name):
+        def build(inputs):
+            raise Handed(name, inputs)
+        return build
+
+    monkeypatch.setattr(steps, "agent_class", agent_class)
+    result = CliRunner().invoke(cli, ["agent", *args])
+    assert isinstance(result.exception, Handed), result.output
+    return result.exception
+
+
+def test_a_step_commands_options_are_its_agents_inputs(monkeypatch, tmp_path):
+    script = tmp_path / "start.sh"
+    script.write_text("#!/bin/bash\nsrun hostname\n")
+    got = handed(monkeypatch, "batch", "--app", "hostname", "--scheduler", "slurm", "--nodes",
+                 "2", "--tasks", "4", "--time", "10m", "--script", str(script), "--notes", "n")
+    assert (got.name, got.inputs) == ("batch", {
+        "app": "hostname", "scheduler": "slurm", "nodes": 2, "tasks": 4, "time": "10m",
+        "script": "#!/bin/bash\nsrun hostname\n", "notes": "n"})
+    got = handed(monkeypatch, "kubernetes-job", "--app", "x", "--context", "kind-a",
+                 "--namespace", "ns")
+    assert got.inputs == {"app": "x", "context": "kind-a", "namespace": "ns"}
+    got = handed(monkeypatch, "build", "--app", "x", "--context", str(tmp_path))
+    assert got.inputs == {"app": "x", "context": str(tmp_path)}
+    got = handed(monkeypatch, "results", str(script), "--metric", "rate=per second",
+                 "--metric", "time")
+    assert got.inputs == {"output_file": str(script),
+                          "metrics": {"rate": "per second", "time": ""}}
+    got = handed(monkeypatch, "transform", str(script), "--to", "flux", "--from", "slurm")
+    assert got.inputs == {"script_file": str(script), "to": "flux", "source": "slurm"}
+
+
+def test_the_study_and_cost_commands_name_their_inputs_apart_from_the_run_options(
+        monkeypatch, tmp_path):
+    got = handed(monkeypatch, "optimize", "--app", "x", "--cluster", "a", "--param",
+                 "tasks:tasks=1..2", "--start", "tasks=1", "--fom", "rate", "--study-budget",
+                 "0.5", "--budget", "2")
+    assert got.inputs == {
+        "app": "x", "cluster": "a", "parameters": {"tasks": {"kind": "tasks", "min": 1, "max": 2}},
+        "start": {"tasks": 1}, "fom": {"rate": ""}, "goal": "maximize", "patience": 3,
+        "rounds": 8, "budget": 0.5}
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("{}\n")
+    got = handed(monkeypatch, "cost", "--app", "x", "--prices", str(prices), "--options", "5",
+                 "--gpus", "0")
+    assert got.inputs == {"app": "x", "prices": str(prices), "gpus": 0.0, "options": 5}
+
+
+def test_a_script_that_is_not_text_is_refused_in_one_line(tmp_path):
+    binary = tmp_path / "a.out"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\xff\xfe")
+    result = invoke("batch", "--app", "x", "--scheduler", "slurm", "--script", str(binary))
+    assert result.exit_code == 2, result.output
+    assert f"{binary}: byte 8 is not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.output

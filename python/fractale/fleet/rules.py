@@ -1,5 +1,6 @@
-"""Selection policies: how ``Fleet.select`` (the CLI's ``select --by``) chooses one cluster
-among those that can run a job.
+"""Selection rules: how ``Fleet.select`` (the CLI's ``select --by``) chooses one cluster
+among those that can run a job. (Fluxion's word "policy" is the matcher's vertex order,
+``first``/``low``/``high``, a different thing.)
 
 Each rule is a small class registered under its name; ``RULES`` is the registry the CLI
 reads its ``--by`` choices and help from, so adding a rule is adding a class here. Ties go
@@ -56,7 +57,8 @@ def rule(name: str) -> Rule:
     from fractale.errors import MatchError
 
     if name not in RULES:
-        raise MatchError(f"unknown policy {name!r}; expected one of {', '.join(RULES)}")
+        raise MatchError(f"unknown rule {name!r} for choosing a cluster; expected one of "
+                         f"{', '.join(RULES)}")
     return RULES[name]()
 
 
@@ -173,4 +175,4 @@ class EarliestStart(Rule):
 
 
 # The rules' names, in the order the help lists them.
-POLICIES = tuple(RULES)
+RULE_NAMES = tuple(RULES)
