@@ -26,11 +26,8 @@ STAMP=$STATE/applied
 START_TIMEOUT=${FRACTALE_GRIDENGINE_TIMEOUT:-60}
 PACKAGES="gridengine-master gridengine-exec gridengine-client"
 
-say() { echo "gridengine.sh: $*" >&2; }
-die() {
-  say "error: $*"
-  exit 1
-}
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 host() { hostname -s; }
 # execd spools under the name it resolves for itself (here "localhost").
@@ -40,23 +37,6 @@ execd_pid() {
     live_pid "$file" sge_execd && return 0
   done
   return 1
-}
-
-# True while PID runs (a zombie has finished).
-running() {
-  local state
-  state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-
-# The pid in FILE when that process is alive and runs COMMAND.
-live_pid() {
-  local file=$1 command=$2 pid
-  [ -r "$file" ] || return 1
-  pid=$(tr -dc '0-9' <"$file")
-  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$command" ] &&
-    running "$pid" || return 1
-  echo "$pid"
 }
 
 show_logs() {
@@ -229,12 +209,6 @@ configure() {
   rm -rf "$dir"
 }
 
-take_lock() {
-  install -d -m 755 "$STATE"
-  exec 9>"$STATE/lock"
-  flock -w 300 9 || die "another .ci/gridengine.sh still holds $STATE/lock after 300s"
-}
-
 up_to_date() {
   command -v qconf >/dev/null && healthy && [ "$(desired)" = "$(cat "$STAMP" 2>/dev/null)" ]
 }
@@ -248,7 +222,7 @@ start() {
     return 0
   fi
   [ "$(id -u)" = 0 ] || die "Grid Engine is not running healthy and starting it needs root"
-  take_lock
+  take_lock "$STATE" 300
   if up_to_date; then
     say "already running and healthy"
     echo "$SGE_ROOT"
@@ -269,22 +243,12 @@ start() {
   echo "$SGE_ROOT"
 }
 
-stop_process() {
-  local pid=$1 i
-  kill "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 30); do
-    running "$pid" || return 0
-    sleep 0.5
-  done
-  kill -9 "$pid" 2>/dev/null || true
-}
-
 stop() {
   local pid
   [ "$(id -u)" = 0 ] || die "stopping Grid Engine needs root"
-  take_lock
-  if pid=$(execd_pid); then stop_process "$pid"; fi
-  if pid=$(live_pid "$QMASTER_PID" sge_qmaster); then stop_process "$pid"; fi
+  take_lock "$STATE" 300
+  if pid=$(execd_pid); then stop_process "$pid" sge_execd; fi
+  if pid=$(live_pid "$QMASTER_PID" sge_qmaster); then stop_process "$pid" sge_qmaster; fi
   rm -f "$STAMP"
   say "stopped"
 }

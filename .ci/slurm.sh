@@ -40,24 +40,11 @@ START_TIMEOUT=${FRACTALE_SLURM_TIMEOUT:-60}
 
 export SLURM_CONF=$CONF
 
-say() { echo "slurm.sh: $*" >&2; }
-die() {
-  say "error: $*"
-  exit 1
-}
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 slurmd_pid_file() { echo "$RUN_DIR/slurmd-$1.pid"; }
 slurmd_log() { echo "$LOG_DIR/slurmd-$1.log"; }
-
-# The pid in FILE when that process is alive and runs COMMAND, else nothing.
-live_pid() {
-  local file=$1 command=$2 pid
-  [ -r "$file" ] || return 1
-  pid=$(tr -dc '0-9' <"$file")
-  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$command" ] &&
-    running "$pid" || return 1
-  echo "$pid"
-}
 
 show_logs() {
   local log
@@ -209,13 +196,6 @@ ensure_packages() {
     slurm-wlm munge >&2 || die "apt-get install slurm-wlm munge failed"
 }
 
-# True while PID runs (a zombie has finished).
-running() {
-  local state
-  state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-
 # Pids of the COMMAND processes serving this Slurm: their command line or environment names
 # its private files. Pid files alone miss daemons whose start was interrupted.
 our_pids() {
@@ -228,18 +208,6 @@ our_pids() {
       running "$pid" && echo "$pid"
     fi
   done
-}
-
-# Stops PID, waiting up to 15 s before SIGKILL.
-stop_process() {
-  local pid=$1 command=$2 i
-  kill "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 30); do
-    running "$pid" || return 0
-    sleep 0.5
-  done
-  say "$command (pid $pid) ignored SIGTERM; killing it"
-  kill -9 "$pid" 2>/dev/null || true
 }
 
 stop_all() {
@@ -291,14 +259,6 @@ up_to_date() {
   done
 }
 
-# Serializes starts and stops: test sessions running side by side may all call start.
-# Daemons started under it are given "9>&-", or they would hold the lock for life.
-take_lock() {
-  install -d -m 755 "$ROOT"
-  exec 9>"$ROOT/lock"
-  flock -w 180 9 || die "another .ci/slurm.sh still holds $ROOT/lock after 180s"
-}
-
 start() {
   local host shape i missing=""
   host=$(hostname -s)
@@ -314,7 +274,7 @@ start() {
     done
     die "Slurm is not running and starting it needs root${missing:+ (also missing:$missing)}"
   fi
-  take_lock
+  take_lock "$ROOT" 180
   # Another start may have finished while this one waited for the lock.
   if up_to_date "$host"; then
     say "already running and healthy"
@@ -379,7 +339,7 @@ case ${1:-start} in
   start) start ;;
   stop)
     [ "$(id -u)" = 0 ] || die "stopping Slurm needs root"
-    take_lock
+    take_lock "$ROOT" 180
     stop_all
     say "stopped"
     ;;

@@ -15,13 +15,13 @@ import yaml
 from fractale import JGFError
 from fractale.errors import StoreError
 from fractale.generate.synthetic import synthetic_graph
-from fractale.store import Store, default_root
+from fractale.store import FLEET_CACHE, Store, default_root
 
 
 def leftovers(store):
-    """Anything in the store besides cluster folders and the lock file."""
+    """Anything in the store besides cluster folders, the lock file and the fleet cache."""
     hidden = [p.name for p in store.root.iterdir() if p.name.startswith(".")]
-    return sorted(name for name in hidden if name != ".lock")
+    return sorted(name for name in hidden if name not in (".lock", FLEET_CACHE))
 
 
 def test_a_registered_cluster_is_a_folder_with_its_yaml_and_one_graph_per_subsystem(store, graphs):
@@ -39,11 +39,13 @@ def test_a_registered_cluster_is_a_folder_with_its_yaml_and_one_graph_per_subsys
     assert cluster.subsystems() == ["containment", "spack"]
 
 
-def test_resource_counts_are_recorded_when_a_cluster_is_stored(store, graphs):
+def test_resource_counts_come_from_the_one_fleet_cache_not_a_copy_in_the_configuration(
+        store, graphs):
     cluster = store.add("cpu", "slurm", graphs["cpu"])
     assert cluster.counts()["node"] == 4
     assert cluster.counts()["core"] == 4 * 2 * 8
-    assert yaml.safe_load((cluster.path / "cluster.yaml").read_text())["resources"]["node"] == 4
+    assert store.counts() == {"cpu": cluster.counts()}
+    assert "resources" not in yaml.safe_load((cluster.path / "cluster.yaml").read_text())
 
 
 def test_names_are_sorted_and_only_count_complete_cluster_folders(store, graphs):

@@ -183,6 +183,25 @@ class CompiledFleet:
     ) -> CompiledFleet:
         """Compile ``(name, containment graph path)`` pairs, reusing ``cache`` for every
         cluster whose graph file has not changed since it was written."""
+    @staticmethod
+    def open_store(
+        root: str | os.PathLike[str],
+        names: Sequence[str] | None,
+        cache: str | os.PathLike[str] | None,
+        *,
+        config: str,
+        containment: str,
+        skip: Sequence[str],
+    ) -> CompiledFleet:
+        """The clusters of the store at ``root`` (``names``, or every folder holding a
+        ``config`` file), compiled through ``cache``, which also keeps each cluster's
+        record of its ``config`` and other graph files while they are unchanged."""
+    def records(self) -> list[tuple[str, bytes | None]]:
+        """``(name, record)`` per cluster; None when its files changed since it was kept."""
+    def keep_records(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Keep records for the clusters whose files are as this fleet found them."""
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Vertices per type of every cluster's containment graph."""
     def satisfiable(
         self, jobspec: Jobspec | str | dict[str, Any], per_node: bool = False
     ) -> list[tuple[str, bool, str | None]]:

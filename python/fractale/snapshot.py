@@ -181,8 +181,12 @@ def _job(entry: Any, where: str) -> Job:
 def _node_names(graph: Any) -> set[str]:
     document = graph.to_jgf()["graph"]["nodes"]
     nodes = document.values() if isinstance(document, Mapping) else document
-    return {(n.get("metadata") or {}).get("name") for n in nodes
-            if (n.get("metadata") or {}).get("type") == "node"}
+    names = set()
+    for node in nodes:
+        metadata = node.get("metadata") or {}
+        if metadata.get("type") == "node" and isinstance(metadata.get("name"), str):
+            names.add(metadata["name"])
+    return names
 
 
 # Slurm -------------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ holding one folder per cluster::
     <store>/<cluster>/state.json          its load when last read: jobs running and pending
                                           (``fractale cluster state NAME --save``; see snapshot.py)
     <store>/.jobs/<cluster>/<job>.json    each job fractale submitted there (see jobs.py)
+    <store>/.fleet-cache                  what the files above hold, compiled by the core: the
+                                          one cache, checked against each file's content
+                                          (``Store.compiled``)
 
 Every graph is validated by the core before anything is written, so a bad graph leaves the
 store as it was. Writes are atomic: a file is written beside its final name and renamed into
@@ -30,13 +33,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
-from fractale.errors import StoreError
+from fractale.errors import FractaleError, StoreError
 
 GraphSource = Union[str, os.PathLike, Mapping[str, Any]]
 
@@ -45,8 +49,8 @@ CONTAINMENT = "containment"
 # The saved snapshot of a cluster's jobs; not a subsystem graph, so no subsystem takes its name.
 STATE = "state"
 LOCK_FILE = ".lock"
-# The clusters' containment graphs compiled by the core, beside them (see ``Store.compiled``).
-FLEET_CACHE = ".fleet-cache.json"
+# What the clusters' files hold, compiled by the core, beside them (see ``Store.compiled``).
+FLEET_CACHE = ".fleet-cache"
 
 # libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -152,6 +156,11 @@ def validate_graph(text: str, file: str | None = None, subsystem: str = CONTAINM
     """
     from fractale._core import JGFError, ResourceGraph
 
+    if not text.lstrip().startswith("{"):
+        # The core would take other text for a path: say what the file holds instead.
+        error = JGFError(f"{file + ': ' if file else ''}expected a JGF document (a JSON object)")
+        error.file, error.location, error.expected = file, "", "a JSON object"
+        raise error
     try:
         graph = ResourceGraph.from_jgf(text, forest=subsystem != CONTAINMENT)
     except JGFError as err:
@@ -258,22 +267,11 @@ class Cluster:
         return Snapshot.from_dict(document, str(path))
 
     def counts(self) -> dict[str, int]:
-        """Vertices per type in the containment graph, as recorded when it was stored.
-
-        A graph edited by hand after it was stored is counted again by the core.
-        """
+        """Vertices per type in the containment graph, from the store's fleet cache (which
+        counts the graph again whenever its content changed)."""
         if self._counts is None:
-            recorded = self.config.get("resources")
-            try:
-                graph = os.stat(self.path / f"{CONTAINMENT}.json").st_mtime_ns
-                fresh = graph <= os.stat(self.path / CONFIG_FILE).st_mtime_ns
-            except FileNotFoundError:
-                fresh = False
-            if isinstance(recorded, dict) and fresh:
-                counts = {str(k): int(v) for k, v in recorded.items()}
-            else:
-                counts = dict(self.resource_graph().summary())
-            self._counts = counts
+            compiled = Store(self.path.parent).compiled([self.name])
+            self._counts = dict(compiled.counts()[self.name])
         return dict(self._counts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -288,6 +286,119 @@ class Cluster:
             "resources": self.counts(),
             "path": str(self.path),
         }
+
+
+@dataclass
+class ClusterImport:
+    """One cluster to import: its name, its configuration, its graphs by subsystem, and
+    where it came from (for errors)."""
+
+    name: str
+    origin: str
+    config: dict[str, Any]
+    graphs: dict[str, GraphSource]
+
+    def check(self) -> None:
+        """StoreError when the name or the configuration cannot be registered."""
+        check_name(self.name)
+        config = dict(self.config)
+        if not config.get("scheduler"):
+            raise StoreError("no scheduler: give --scheduler, or one in its cluster.yaml")
+        config["scheduler"] = check_scheduler(config["scheduler"])
+        if config.get("cost") is not None:
+            config["cost"] = check_cost(config["cost"])
+        if config.get("submit"):
+            if not isinstance(config["submit"], Mapping):
+                raise StoreError("submit must be a mapping with a url")
+            config["submit"] = _target(config["submit"])
+        unknown = sorted(set(config) - _CONFIG_KEYS)
+        if unknown:
+            raise StoreError(f"unknown settings {', '.join(unknown)} in its {CONFIG_FILE}; "
+                             f"expected {', '.join(sorted(_CONFIG_KEYS))}")
+        for subsystem in self.graphs:
+            check_name(subsystem, "subsystem name")
+        self.config = {"name": self.name, **{k: v for k, v in config.items() if k != "name"}}
+
+
+# What a cluster.yaml may set (``resources`` is what older versions recorded: ignored).
+_CONFIG_KEYS = frozenset({"name", "scheduler", "description", "cost", "metadata", "submit",
+                          "resources"})
+
+
+def import_entries(
+    paths: list[Path], scheduler: str | None = None, cost: float | None = None
+) -> list[ClusterImport]:
+    """The clusters ``fractale cluster import`` reads from ``paths``, each one of:
+
+    - a cluster folder (a ``cluster.yaml`` and a ``containment.json``, as the store keeps
+      one, other ``*.json`` files its other subsystems): one cluster named after it;
+    - a folder of cluster folders, or of JGF files: one cluster per folder or ``*.json``
+      file, named after it (a graph file's cluster runs ``scheduler`` at ``cost``);
+    - a JGF file: one cluster named after it;
+    - a list (any other file): one of the above per line, relative to the list's folder;
+      blank lines and lines starting with ``#`` are skipped.
+
+    StoreError for a path that is none of these.
+    """
+    entries: list[ClusterImport] = []
+
+    def cluster_folder(folder: Path) -> ClusterImport:
+        config_path = folder / CONFIG_FILE
+        try:
+            config = yaml.load(config_path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
+        except (OSError, UnicodeDecodeError) as err:
+            raise StoreError(f"cannot read {config_path}: {err}") from None
+        except yaml.YAMLError as err:
+            raise StoreError(f"{config_path} is not valid YAML: {err}") from None
+        if not isinstance(config, dict):
+            raise StoreError(f"{config_path} must hold a mapping")
+        config.pop("resources", None)
+        if scheduler and not config.get("scheduler"):
+            config["scheduler"] = scheduler
+        graphs: dict[str, GraphSource] = {CONTAINMENT: folder / f"{CONTAINMENT}.json"}
+        for file in sorted(folder.glob("*.json")):
+            if file.stem not in (CONTAINMENT, STATE) and not file.name.startswith("."):
+                graphs[file.stem] = file
+        return ClusterImport(folder.name, str(folder), config, graphs)
+
+    def graph_file(file: Path) -> ClusterImport:
+        config: dict[str, Any] = {"scheduler": scheduler}
+        if cost is not None:
+            config["cost"] = cost
+        return ClusterImport(file.stem, str(file), config, {CONTAINMENT: file})
+
+    def one(path: Path, listed: bool) -> None:
+        if (path / CONFIG_FILE).is_file():
+            entries.append(cluster_folder(path))
+        elif path.is_dir():
+            found = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            folders = [p for p in found if (p / CONFIG_FILE).is_file()]
+            files = [p for p in found if p.is_file() and p.suffix == ".json"]
+            if not folders and not files:
+                raise StoreError(f"{path} holds no cluster folders and no JGF files")
+            entries.extend(cluster_folder(folder) for folder in folders)
+            entries.extend(graph_file(file) for file in files)
+        elif path.is_file() and (path.suffix == ".json" or listed):
+            entries.append(graph_file(path))
+        elif path.is_file():
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as err:
+                raise StoreError(f"cannot read the list {path}: {err}") from None
+            for number, line in enumerate(lines, 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                listed_path = (path.parent / line).expanduser()
+                if not listed_path.exists():
+                    raise StoreError(f"{path}:{number}: no such cluster folder or graph: {line}")
+                one(listed_path, True)
+        else:
+            raise StoreError(f"no such cluster folder, graph or list: {path}")
+
+    for path in paths:
+        one(Path(path), False)
+    return entries
 
 
 class Store:
@@ -337,15 +448,24 @@ class Store:
 
     def compiled(self, names: list[str] | None = None) -> Any:
         """The containment graphs of ``names`` (default: every cluster) compiled by the core
-        (a ``CompiledFleet``), through the store's cache of compiled clusters
-        (``FLEET_CACHE``); in memory only when the store cannot be written."""
+        (a ``CompiledFleet``), through the store's one cache of what its files hold
+        (``FLEET_CACHE``: compiled graphs, counts and totals, and a record of each cluster's
+        other files, each checked against its files' content); in memory only when the store
+        cannot be written."""
         from fractale._core import CompiledFleet
 
-        names = self.names() if names is None else names
-        cache = self.root / FLEET_CACHE
+        for name in names or ():
+            if name not in self:
+                self.get(name)  # raises, naming the known clusters
         writable = self.root.is_dir() and os.access(self.root, os.W_OK)
-        pairs = [(name, str(self.root / name / f"{CONTAINMENT}.json")) for name in names]
-        return CompiledFleet.open(pairs, str(cache) if writable else None)
+        return CompiledFleet.open_store(
+            str(self.root), names, str(self.root / FLEET_CACHE) if writable else None,
+            config=CONFIG_FILE, containment=f"{CONTAINMENT}.json", skip=[f"{STATE}.json"],
+        )
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Vertices per type in every cluster's containment graph, by cluster name."""
+        return {name: dict(counts) for name, counts in self.compiled().counts().items()}
 
     def clusters(self) -> list[Cluster]:
         return [self.get(name) for name in self.names()]
@@ -418,12 +538,9 @@ class Store:
             graphs[subsystem] = source
 
         texts: dict[str, str] = {}
-        resources: dict[str, int] = {}
         for subsystem, source in graphs.items():
             text, file = graph_text(source)
-            graph = validate_graph(text, file, subsystem)
-            if subsystem == CONTAINMENT:
-                resources = {k: int(v) for k, v in sorted(graph.summary().items())}
+            validate_graph(text, file, subsystem)
             texts[subsystem] = text
 
         config: dict[str, Any] = {"name": name, "scheduler": scheduler}
@@ -435,7 +552,6 @@ class Store:
             config["metadata"] = dict(metadata)
         if submit:
             config["submit"] = _target(submit)
-        config["resources"] = resources
 
         with self.lock():
             final = self.root / name
@@ -457,6 +573,76 @@ class Store:
                 raise
         return self.get(name)
 
+    def import_clusters(
+        self, entries: list[ClusterImport], *, force: bool = False, workers: int | None = None
+    ) -> list[str]:
+        """Register many clusters at once (``fractale cluster import``): every entry is read
+        and validated first, in parallel, while the writer lock is held, and only when all
+        are good are they renamed into place, each whole. A bad entry (an invalid graph, a
+        bad name or scheduler, a name given twice, a name already registered without
+        ``force``) registers nothing: StoreError lists every bad entry, one per line.
+        Returns the names registered."""
+        problems: list[str] = []
+        seen: dict[str, str] = {}
+        for entry in entries:
+            try:
+                entry.check()
+            except StoreError as err:
+                problems.append(f"{entry.origin}: {err}")
+                continue
+            if entry.name in seen:
+                problems.append(f"{entry.origin}: the name {entry.name!r} is also given by "
+                                f"{seen[entry.name]}")
+            seen.setdefault(entry.name, entry.origin)
+        with self.lock():
+            if not force:
+                problems += [f"{entry.origin}: a cluster named {entry.name!r} already exists "
+                             f"in {self.root}; replace it with --force"
+                             for entry in entries if entry.name in self]
+            staged: list[tuple[ClusterImport, Path]] = []
+            try:
+                if not problems:
+                    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+                        results = list(pool.map(self._stage, entries))
+                    for entry, (staging, problem) in zip(entries, results):
+                        if staging is not None:
+                            staged.append((entry, staging))
+                        if problem:
+                            named = problem.startswith(entry.origin)
+                            problems.append(problem if named else f"{entry.origin}: {problem}")
+                if problems:
+                    raise StoreError(
+                        f"{len(problems)} of the {len(entries)} clusters cannot be imported, so "
+                        "none was:\n  " + "\n  ".join(problems)
+                    )
+                for entry, staging in staged:
+                    self._swap_in(staging, self.root / entry.name)
+                staged = []
+            finally:
+                for _, staging in staged:
+                    shutil.rmtree(staging, ignore_errors=True)
+        return [entry.name for entry in entries]
+
+    def _stage(self, entry: ClusterImport) -> tuple[Path | None, str | None]:
+        """Validate ``entry``'s graphs and write the cluster into a staging folder: the folder,
+        or the reason it cannot be imported."""
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".add-{entry.name}-"))
+        try:
+            os.chmod(staging, 0o777 & ~_umask())
+            for subsystem, source in entry.graphs.items():
+                text, file = graph_text(source)
+                validate_graph(text, file, subsystem)
+                (staging / f"{subsystem}.json").write_text(text, encoding="utf-8")
+            (staging / CONFIG_FILE).write_text(_yaml(entry.config), encoding="utf-8")
+            _fsync_tree(staging)
+        except FractaleError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            return None, str(err)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return staging, None
+
     def set_subsystem(
         self, name: str, subsystem: str, source: GraphSource, *, force: bool = False
     ) -> Path:
@@ -465,7 +651,7 @@ class Store:
         if subsystem == STATE:
             raise StoreError(f"{STATE!r} names the saved jobs of a cluster, not a subsystem")
         text, file = graph_text(source)
-        graph = validate_graph(text, file, subsystem)
+        validate_graph(text, file, subsystem)
         with self.lock():
             cluster = self.get(name)
             target = cluster.path / f"{subsystem}.json"
@@ -474,10 +660,6 @@ class Store:
                     f"cluster {name!r} already has a {subsystem!r} graph; replace it with --force"
                 )
             write_atomic(target, text)
-            if subsystem == CONTAINMENT:
-                config = dict(cluster.config)
-                config["resources"] = {k: int(v) for k, v in sorted(graph.summary().items())}
-                write_atomic(cluster.path / CONFIG_FILE, _yaml(config))
         return target
 
     def save_state(self, name: str, snapshot: Any) -> Path:

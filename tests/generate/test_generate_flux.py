@@ -8,11 +8,7 @@ import pytest
 from fractale import ResourceGraph
 from fractale.generate.flux import FluxError, flux_graph
 from fractale.generate.hostlist import expand_hostlist, expand_idset
-
-
-def metadata_by_path(document):
-    vertices = document["graph"]["nodes"]
-    return {v["metadata"]["paths"]["containment"]: v["metadata"] for v in vertices}
+from graph_reading import metadata_by_path
 
 
 def test_each_rank_becomes_a_node_named_from_the_nodelist_with_its_cores_and_gpus(data):

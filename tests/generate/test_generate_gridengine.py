@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 from click.testing import CliRunner
 from fractale import ResourceGraph
@@ -14,26 +12,12 @@ from fractale.generate.gridengine import (
     parse_hosts,
     read_qhost,
 )
+from graph_reading import kinds, node
 
 
 @pytest.fixture
 def saved(data):
     return gridengine_graph((data / "qhost-F.xml").read_text(), name="sge")
-
-
-def node(document, name):
-    for vertex in document["graph"]["nodes"]:
-        if vertex["metadata"]["type"] == "node" and vertex["metadata"]["name"] == name:
-            return vertex["metadata"]
-    raise AssertionError(f"no node {name}")
-
-
-def below(document, path):
-    return Counter(
-        v["metadata"]["type"]
-        for v in document["graph"]["nodes"]
-        if v["metadata"]["paths"]["containment"].startswith(path + "/")
-    )
 
 
 def test_every_execution_host_becomes_a_node_and_global_none(saved):
@@ -44,16 +28,16 @@ def test_every_execution_host_becomes_a_node_and_global_none(saved):
 
 
 def test_sockets_hold_the_cores_qhost_reports(saved):
-    assert below(saved, "/sge0/compute-0-1")["socket"] == 2
-    assert below(saved, "/sge0/compute-0-1/socket0")["core"] == 24
+    assert kinds(saved, "/sge0/compute-0-1")["socket"] == 2
+    assert kinds(saved, "/sge0/compute-0-1/socket0")["core"] == 24
     # m_core counts cores, not the hardware threads of num_proc.
-    assert below(saved, "/sge0/gpu-0-1")["core"] == 32
+    assert kinds(saved, "/sge0/gpu-0-1")["core"] == 32
 
 
 def test_the_gpu_complex_gives_the_gpus_spread_over_sockets(saved):
-    assert below(saved, "/sge0/gpu-0-1/socket0")["gpu"] == 2
-    assert below(saved, "/sge0/gpu-0-1/socket1")["gpu"] == 2
-    assert below(saved, "/sge0/compute-0-1")["gpu"] == 0
+    assert kinds(saved, "/sge0/gpu-0-1/socket0")["gpu"] == 2
+    assert kinds(saved, "/sge0/gpu-0-1/socket1")["gpu"] == 2
+    assert kinds(saved, "/sge0/compute-0-1")["gpu"] == 0
 
 
 def test_total_memory_is_spread_over_the_sockets_in_gb(saved):
@@ -96,8 +80,8 @@ def test_the_local_grid_engine_hosts_are_described_as_qhost_reports_them(grideng
     assert graph.summary()["node"] == 1
     values = hosts[0]["values"]
     path = f"/local0/{gridengine.host}"
-    assert below(document, path)["socket"] == int(values["m_socket"])
-    assert below(document, path)["core"] == int(values["m_core"])
+    assert kinds(document, path)["socket"] == int(values["m_socket"])
+    assert kinds(document, path)["core"] == int(values["m_core"])
     assert node(document, gridengine.host)["properties"]["arch"] == values["arch_string"]
 
 

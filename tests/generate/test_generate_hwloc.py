@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections import Counter
 
 import pytest
 from fractale import ResourceGraph
 from fractale.generate.hwloc import HwlocError, hwloc_graph, hwloc_graph_from_files, read_lstopo
-
-
-def kinds(document, under=None):
-    return Counter(
-        v["metadata"]["type"]
-        for v in document["graph"]["nodes"]
-        if under is None or v["metadata"]["paths"]["containment"].startswith(under + "/")
-    )
-
-
-def by_path(document):
-    vertices = document["graph"]["nodes"]
-    return {v["metadata"]["paths"]["containment"]: v["metadata"] for v in vertices}
+from graph_reading import kinds, metadata_by_path
 
 
 @pytest.fixture
@@ -30,7 +17,7 @@ def server(data):
 
 
 def test_packages_become_sockets_holding_their_cores(server):
-    paths = by_path(server)
+    paths = metadata_by_path(server)
     assert kinds(server)["socket"] == 2
     assert kinds(server, "/lab0/gpu-a01/socket0")["core"] == 4
     assert kinds(server, "/lab0/gpu-a01/socket1")["core"] == 4
@@ -38,12 +25,12 @@ def test_packages_become_sockets_holding_their_cores(server):
 
 
 def test_the_node_is_named_by_its_host_name_and_ranked(server):
-    node = by_path(server)["/lab0/gpu-a01"]
+    node = metadata_by_path(server)["/lab0/gpu-a01"]
     assert (node["type"], node["rank"], node["properties"]) == ("node", 0, {"x86_64": "true"})
 
 
 def test_each_numa_node_becomes_a_memory_pool_in_gb_under_its_socket(server):
-    memory = by_path(server)["/lab0/gpu-a01/socket1/memory1"]
+    memory = metadata_by_path(server)["/lab0/gpu-a01/socket1/memory1"]
     assert (memory["size"], memory["unit"]) == (251, "GB")
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 import pytest
 from fractale import ResourceGraph
 from fractale.generate.kubernetes import KubernetesError, kubernetes_graph, quantity
+from graph_reading import kinds
 
 
 @pytest.fixture
@@ -21,11 +21,7 @@ def nodes(data):
 
 
 def below(document, name):
-    return Counter(
-        v["metadata"]["type"]
-        for v in document["graph"]["nodes"]
-        if v["metadata"]["paths"]["containment"].startswith(f"/eks0/{name}/")
-    )
+    return kinds(document, f"/eks0/{name}")
 
 
 def test_capacity_gives_cores_gpus_and_memory(nodes):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 from fractale import ResourceGraph
 from fractale.generate.slurm import (
@@ -13,6 +11,7 @@ from fractale.generate.slurm import (
     read_scontrol,
     slurm_graph,
 )
+from graph_reading import kinds, node
 
 
 @pytest.fixture
@@ -20,32 +19,17 @@ def saved(data):
     return slurm_graph((data / "scontrol-nodes.txt").read_text(), name="hpc")
 
 
-def node(document, name):
-    for vertex in document["graph"]["nodes"]:
-        if vertex["metadata"]["type"] == "node" and vertex["metadata"]["name"] == name:
-            return vertex["metadata"]
-    raise AssertionError(f"no node {name}")
-
-
-def below(document, path):
-    return Counter(
-        v["metadata"]["type"]
-        for v in document["graph"]["nodes"]
-        if v["metadata"]["paths"]["containment"].startswith(path + "/")
-    )
-
-
 def test_every_slurm_node_becomes_a_node_with_sockets_of_cores(saved):
-    assert below(saved, "/hpc0/gpu001") ["socket"] == 2
-    assert below(saved, "/hpc0/gpu001/socket1")["core"] == 32
-    assert below(saved, "/hpc0/cpu001")["core"] == 48
+    assert kinds(saved, "/hpc0/gpu001") ["socket"] == 2
+    assert kinds(saved, "/hpc0/gpu001/socket1")["core"] == 32
+    assert kinds(saved, "/hpc0/cpu001")["core"] == 48
 
 
 def test_gres_gpus_follow_their_socket_affinity(saved):
-    assert below(saved, "/hpc0/gpu001/socket0")["gpu"] == 2
-    assert below(saved, "/hpc0/gpu001/socket1")["gpu"] == 2
-    assert below(saved, "/hpc0/gpu002/socket1")["gpu"] == 2
-    assert below(saved, "/hpc0/cpu001")["gpu"] == 0
+    assert kinds(saved, "/hpc0/gpu001/socket0")["gpu"] == 2
+    assert kinds(saved, "/hpc0/gpu001/socket1")["gpu"] == 2
+    assert kinds(saved, "/hpc0/gpu002/socket1")["gpu"] == 2
+    assert kinds(saved, "/hpc0/cpu001")["gpu"] == 0
 
 
 def test_real_memory_is_spread_over_the_sockets_in_gb(saved):
@@ -102,5 +86,5 @@ def test_the_local_slurm_nodes_are_described_as_scontrol_reports_them(slurm):
     for fields in lines:
         path = f"/local0/{fields['NodeName']}"
         cores = int(fields["Sockets"]) * int(fields["CoresPerSocket"])
-        assert below(document, path)["core"] == cores
-        assert below(document, path)["socket"] == int(fields["Sockets"])
+        assert kinds(document, path)["core"] == cores
+        assert kinds(document, path)["socket"] == int(fields["Sockets"])

@@ -4,19 +4,12 @@ from collections import Counter
 
 import pytest
 from fractale.generate.synthetic import synthetic_graph
-
-
-def types_of(document):
-    return Counter(vertex["metadata"]["type"] for vertex in document["graph"]["nodes"])
-
-
-def by_path(document):
-    return {v["metadata"]["paths"]["containment"]: v for v in document["graph"]["nodes"]}
+from graph_reading import kinds, metadata_by_path
 
 
 def test_counts_follow_nodes_sockets_cores_gpus_and_memory():
     document = synthetic_graph(3, sockets=2, cores=4, gpus=2, memory=4, memory_size=8)
-    assert types_of(document) == {
+    assert kinds(document) == {
         "cluster": 1,
         "node": 3,
         "socket": 6,
@@ -56,18 +49,19 @@ def test_vertices_carry_fluxion_metadata_with_uniq_id_equal_to_position():
 
 
 def test_gpus_and_memory_sit_under_sockets_with_ids_counted_per_node():
-    paths = by_path(synthetic_graph(2, sockets=2, cores=1, gpus=4, memory=2, memory_size=32))
+    document = synthetic_graph(2, sockets=2, cores=1, gpus=4, memory=2, memory_size=32)
+    paths = metadata_by_path(document)
     assert "/cluster0/node1/socket0/gpu1" in paths
     assert "/cluster0/node1/socket1/gpu3" in paths
-    memory = paths["/cluster0/node1/socket1/memory1"]["metadata"]
+    memory = paths["/cluster0/node1/socket1/memory1"]
     assert (memory["size"], memory["unit"]) == (32, "GB")
 
 
 def test_nodes_are_numbered_across_racks_and_ranked_in_order():
-    paths = by_path(synthetic_graph(5, racks=2, cores=1))
-    assert paths["/cluster0/rack0/node2"]["metadata"]["rank"] == 2
-    assert paths["/cluster0/rack1/node3"]["metadata"]["rank"] == 3
-    assert paths["/cluster0/rack1/node4/socket1/core1"]["metadata"]["rank"] == 4
+    paths = metadata_by_path(synthetic_graph(5, racks=2, cores=1))
+    assert paths["/cluster0/rack0/node2"]["rank"] == 2
+    assert paths["/cluster0/rack1/node3"]["rank"] == 3
+    assert paths["/cluster0/rack1/node4/socket1/core1"]["rank"] == 4
 
 
 def test_the_cluster_vertex_is_named_after_the_cluster():

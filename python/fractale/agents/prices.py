@@ -16,7 +16,9 @@ A price table is YAML the user supplies (``examples/prices/cloud.yaml`` is an ex
                                      #   own cost per node-hour this price is checked against
         notes: ...                   # optional
 
-Every problem is reported with the entry it is in.
+Every problem is reported with the entry it is in. Given none, the cost agent prices from
+fractale's own table of common AWS and Google Cloud instances (``BUNDLED``), as upstream
+fractale's cost agent, whose model looks prices up itself, needs no table.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 import yaml
 
 from fractale.errors import AgentError
+
+BUNDLED = Path(__file__).with_name("cloud-prices.yaml")
 
 KEYS = {
     "name",

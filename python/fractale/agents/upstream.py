@@ -52,7 +52,7 @@ UPSTREAM_AGENTS: dict[str, Mapping] = {
     "kubernetes-job": Mapping("kubernetes-job", renames={"container": "image"}),
     "flux-batch": Mapping("batch", inputs={"scheduler": "flux"}),
     "minicluster": Mapping("minicluster", renames={"container": "image"}),
-    # fractale prices from a table given in the context (upstream looks prices up itself)
+    # fractale prices from the context's table, or its own (upstream's model looks them up)
     "cost": Mapping("cost", renames={"prices": "prices", "job": "job"}),
 }
 # Upstream agents with no fractale step yet, and what they do upstream.

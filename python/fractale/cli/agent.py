@@ -326,8 +326,9 @@ def scale(options: Any, as_json: bool, **inputs: Any) -> None:
 @agent.command("cost")
 @app_option("The application, its size and how it runs.")
 @click.option(
-    "--prices", required=True, type=click.Path(exists=True, dir_okay=False),
-    help="Price table (YAML) of instance types or cluster nodes; see examples/prices/.",
+    "--prices", type=click.Path(exists=True, dir_okay=False),
+    help="Price table (YAML) of instance types or cluster nodes; see examples/prices/. "
+    "Without it, fractale's own table of common AWS and Google Cloud instances.",
 )
 @click.option("--cpus", type=click.FloatRange(min=0), help="CPUs the application needs in all.")
 @click.option("--memory-gb", type=click.FloatRange(min=0), help="Memory it needs in all (GB).")

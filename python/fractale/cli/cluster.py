@@ -81,8 +81,34 @@ def add(name, scheduler, containment, subsystems, description, cost, meta, submi
     )
 
 
-def _row(entry) -> dict[str, Any]:
-    counts = entry.counts()
+@cluster.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="DIR|LIST|GRAPH...",
+                type=click.Path(path_type=Path))
+@click.option("--scheduler", help="The workload manager of clusters given as bare JGF files "
+                                  "(or whose cluster.yaml names none).")
+@click.option("--cost", type=Price(), help="Price of one node for one hour, for clusters given "
+                                           "as bare JGF files.")
+@click.option("--force", is_flag=True, help="Replace clusters of the same names.")
+@config_dir_option
+def import_(sources, scheduler, cost, force, config_dir):
+    """Register many clusters at once: cluster folders (a cluster.yaml and a containment.json,
+    other *.json files their other subsystems), folders of them or of JGF files (one cluster
+    per file, named after it), or lists of such paths, one per line.
+
+    Every graph is validated first, in parallel; when any entry is bad, each is named and
+    nothing is registered. Existing clusters are replaced only with --force.
+    """
+    from fractale.store import import_entries
+
+    store = open_store(config_dir)
+    entries = import_entries(list(sources), scheduler, cost)
+    if not entries:
+        raise UserError("no clusters to import")
+    names = store.import_clusters(entries, force=force)
+    click.echo(f"Imported {len(names)} clusters into {store.root}")
+
+
+def _row(entry, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "name": entry.name,
         "scheduler": entry.scheduler,
@@ -101,7 +127,8 @@ def _row(entry) -> dict[str, Any]:
 def list_(as_json, config_dir):
     """List the registered clusters: name, scheduler, nodes, cores, GPUs, subsystems."""
     store = open_store(config_dir)
-    rows = [_row(entry) for entry in store.clusters()]
+    counts = store.counts()
+    rows = [_row(entry, counts[entry.name]) for entry in store.clusters()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

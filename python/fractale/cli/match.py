@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import re
 from itertools import groupby
+from typing import Literal, get_args
 
 import click
 
 from fractale.cli.options import json_option
 
-POLICIES = ("first", "low", "high")
+# The matcher's vertex orders; click hands the command only these.
+Policy = Literal["first", "low", "high"]
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 
 def _leaf_runs(names: list[str]) -> str:
     """``core0 core1 core2 core5`` -> ``core[0-2,5]``, so wide allocations stay readable."""
-    match = [re.fullmatch(r"(\D*)(\d+)", n) for n in names]
-    if len(names) < 3 or not all(match) or len({m.group(1) for m in match}) != 1:
+    match = [m for m in (re.fullmatch(r"(\D*)(\d+)", n) for n in names) if m is not None]
+    if len(names) < 3 or len(match) != len(names) or len({m.group(1) for m in match}) != 1:
         return ", ".join(names)
     ids = sorted(int(m.group(2)) for m in match)
     runs = []
@@ -52,17 +55,17 @@ def render_tree(vertices: list[dict]) -> list[str]:
         kids = children.get(path, [])
         leaves = [k for k in kids if k not in children]
         branches = [k for k in kids if k in children]
-        groups = []
+        groups: list[list[str]] = []
         for _, same in groupby(
             sorted(leaves, key=lambda k: (by_path[k]["type"], by_path[k]["exclusive"])),
             key=lambda k: (by_path[k]["type"], by_path[k]["exclusive"], by_path[k]["size"]),
         ):
-            same = list(same)
-            groups.append(same)
-        items = [("branch", b) for b in branches] + [("leaves", g) for g in groups]
-        for i, (kind, item) in enumerate(items):
+            groups.append(list(same))
+        # A branch is one path drawn with its subtree; a group of leaves shares one line.
+        items: list[str | list[str]] = [*branches, *groups]
+        for i, item in enumerate(items):
             is_last = i == len(items) - 1
-            if kind == "branch":
+            if isinstance(item, str):
                 walk(item, inner, is_last, False)
             else:
                 first = by_path[item[0]]
@@ -93,7 +96,9 @@ def render_tree(vertices: list[dict]) -> list[str]:
     help="Only ask whether the job could ever fit on this graph; allocate nothing.",
 )
 @json_option
-def match(graph: str, jobspec: str, policy: str, satisfiability: bool, as_json: bool) -> None:
+def match(
+    graph: str, jobspec: str, policy: Policy, satisfiability: bool, as_json: bool
+) -> None:
     """Match JOBSPEC (a canonical jobspec, YAML or JSON) against GRAPH (a JGF file).
 
     Prints the outcome (allocated, busy, unsatisfiable) and the vertices taken as a
@@ -117,7 +122,7 @@ def match(graph: str, jobspec: str, policy: str, satisfiability: bool, as_json: 
         click.echo(json.dumps(document, indent=2))
     else:
         allocation = result.allocation
-        headline = result.status
+        headline: str = result.status
         if allocation is not None:
             counts = ", ".join(f"{k} {v}" for k, v in allocation.counts().items())
             headline += f" (job {allocation.jobid}, policy {policy}): {counts}"

@@ -7,6 +7,7 @@ answers every cluster at once, in parallel, from the store's cache of compiled c
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 from fractale.errors import FractaleError, MatchError, StoreError
 from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
 from fractale.fleet.job import Job, JobSource
-from fractale.fleet.requirements import check_requirement
+from fractale.fleet.requirements import RequirementCheck, check_requirement
 from fractale.fleet.rules import Taken, rule
 from fractale.generate.software import Software, software_in
 from fractale.renamed import old_keyword
@@ -31,16 +32,41 @@ def cluster_software(cluster: Cluster) -> list[Software]:
     return found
 
 
+def _record(cluster: Cluster) -> bytes:
+    """What the fleet needs of a cluster's files besides its containment: its configuration
+    and its software, as two lines of JSON (the cache keeps them while the files are
+    unchanged)."""
+    software = [item.to_dict() for item in cluster_software(cluster)]
+    return (json.dumps(cluster.config, separators=(",", ":"), default=str).encode() + b"\n"
+            + json.dumps(software, separators=(",", ":")).encode())
+
+
 class Fleet:
     """The clusters of a store (or some of them), matched against jobs."""
 
     def __init__(self, store: Store | str | Path | None = None, clusters: Iterable[str] = ()):
         self.store = store if isinstance(store, Store) else Store(store)
-        names = list(clusters) or self.store.names()
-        self.clusters = [self.store.get(name) for name in names]
-        self._software: dict[str, list[Software]] = {}
-        # The compiled containment of these clusters, opened on first use and kept.
-        self._compiled: Any = None
+        # The clusters' containment compiled by the core, through the store's one cache,
+        # which also keeps each cluster's record (its configuration and software) until one
+        # of its files changes.
+        self.compiled: Any = self.store.compiled(list(clusters) or None)
+        self.clusters: list[Cluster] = []
+        # Each cluster's software, as JSON text: clusters with the same software share it.
+        self._software_text: dict[str, bytes] = {}
+        self._software: dict[bytes, list[Software]] = {}
+        made = []
+        counts = self.compiled.counts()
+        for name, record in self.compiled.records():
+            if record is None:
+                record = _record(self.store.get(name))
+                made.append((name, record))
+            config_text, _, software_text = record.partition(b"\n")
+            cluster = Cluster(name, self.store.root / name, json.loads(config_text))
+            cluster._counts = counts[name]
+            self.clusters.append(cluster)
+            self._software_text[name] = software_text
+        if made:
+            self.compiled.keep_records(made)
 
     def __repr__(self) -> str:
         return f"Fleet({self.store!r}, {len(self.clusters)} clusters)"
@@ -48,17 +74,12 @@ class Fleet:
     def _job(self, job: Job | JobSource) -> Job:
         return job if isinstance(job, Job) else Job.load(job)
 
-    @property
-    def compiled(self) -> Any:
-        """The clusters' containment compiled by the core (``CompiledFleet``)."""
-        if self._compiled is None:
-            self._compiled = self.store.compiled([cluster.name for cluster in self.clusters])
-        return self._compiled
-
     def software(self, cluster: Cluster) -> list[Software]:
-        if cluster.name not in self._software:
-            self._software[cluster.name] = cluster_software(cluster)
-        return self._software[cluster.name]
+        """What the cluster's software subsystems list."""
+        text = self._software_text[cluster.name]
+        if text not in self._software:
+            self._software[text] = [Software(**item) for item in json.loads(text)]
+        return self._software[text]
 
     def taken(self, job: Job) -> dict[str, Taken]:
         """What allocating ``job`` on each idle cluster would hold, by cluster name."""
@@ -94,10 +115,15 @@ class Fleet:
         if not self.clusters:
             raise StoreError(f"no clusters are registered in {self.store.root}")
         fits = self.compiled.satisfiable(job.jobspec, job.per_node)
+        # Clusters with the same software meet the job's requirements alike.
+        checked: dict[bytes, list[RequirementCheck]] = {}
         answers = []
         for cluster, (_, fit, reason) in zip(self.clusters, fits):
-            installed = self.software(cluster) if job.requires else []
-            checks = [check_requirement(r, installed) for r in job.requires]
+            text = self._software_text[cluster.name] if job.requires else b""
+            checks = checked.get(text)
+            if checks is None:
+                installed = self.software(cluster) if job.requires else []
+                checks = checked[text] = [check_requirement(r, installed) for r in job.requires]
             answer = ClusterAnswer(cluster.name, cluster.scheduler, fit, reason, checks)
             if when and answer.ok:
                 answer.start = self.earliest_start(cluster, job)

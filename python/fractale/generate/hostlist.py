@@ -9,7 +9,9 @@ _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:
     """Split on ``separator`` outside brackets."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "[":
             depth += 1

@@ -165,8 +165,8 @@ def slurm_graph(
                 builder.add("core", socket, ident=core, rank=rank)
                 core += 1
             for model in gpus_by_socket[index]:
-                properties = {"model": model} if model else None
-                builder.add("gpu", socket, ident=gpu, rank=rank, properties=properties)
+                model_property = {"model": model} if model else None
+                builder.add("gpu", socket, ident=gpu, rank=rank, properties=model_property)
                 gpu += 1
             if memory_sizes[index]:
                 builder.add(

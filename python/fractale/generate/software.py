@@ -60,7 +60,8 @@ class Software:
         return f"{self.name}@{self.version}" if self.version else self.name
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"name": self.name, "version": self.version, "kind": self.kind, "load": self.load}
+        out: dict[str, Any] = {
+            "name": self.name, "version": self.version, "kind": self.kind, "load": self.load}
         if self.compiler:
             out["compiler"] = self.compiler
         if self.target:

@@ -5,6 +5,7 @@ GPU counts with a type, licenses and job arrays.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from fractale.transform import units
@@ -53,12 +54,12 @@ class Dependencies(Codec):
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if self.prefix:
             value = value[len(self.prefix):] if value.startswith(self.prefix) else value
         return {"dependencies": read_dependencies(value, ctx)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if not spec.dependencies:
             return []
         return [self.prefix + write_dependencies(spec.dependencies)]
@@ -98,7 +99,7 @@ class MailEvents(Codec):
 
     fields = ("mail_events",)
 
-    def __init__(self, tokens: dict[str, tuple[str, ...]], joiner: str = ",",
+    def __init__(self, tokens: Mapping[str, tuple[str, ...]], joiner: str = ",",
                  none: str | None = None) -> None:
         # manager token -> model events it stands for
         self.tokens = tokens
@@ -108,7 +109,7 @@ class MailEvents(Codec):
     def split(self, value: str) -> list[str]:
         return value.split(self.joiner) if self.joiner else list(value)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         events: set[str] = set()
         for token in self.split(value.strip()):
             if token == self.none:
@@ -122,7 +123,7 @@ class MailEvents(Codec):
             events.update(self.tokens[key])
         return {"mail_events": [e for e in MAIL_EVENTS if e in events]}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if not spec.mail_events:
             return []
         wanted = set(spec.mail_events)
@@ -151,7 +152,7 @@ class GpuCount(Codec):
         self.fields = (name, "gpu_type") if typed else (name,)
         self.typed = typed
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         try:
             kind, count = read_gpu_spec(value)
         except ValueError as err:
@@ -164,7 +165,7 @@ class GpuCount(Codec):
                 ctx.lose("gpu_type", "GPU type not carried by this option")
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         count = getattr(spec, self.fields[0])
         if (self.typed and self.fields[0] == "gpus_per_task" and spec.gpu_type is not None
                 and spec.gpus_per_node is None and spec.gpus_per_task is None):
@@ -190,7 +191,7 @@ class Licenses(Codec):
     def __init__(self, count_separator: str = ":") -> None:
         self.count_separator = count_separator
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out = {}
         for item in value.split(","):
             name, _, count = item.strip().partition(self.count_separator)
@@ -201,7 +202,7 @@ class Licenses(Codec):
             out[name] = int(count or 1)
         return {"licenses": out}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if not spec.licenses:
             return []
         return [",".join(f"{name}{self.count_separator}{count}"
@@ -218,14 +219,14 @@ class Array(Codec):
         self.to_native = to_native
         self.from_native = from_native
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         text = self.from_native(value) if self.from_native else value
         try:
             return {"array": units.read_array(text)}
         except ValueError as err:
             raise ctx.fail(f"{ctx.directive}: {err}", "indexes such as 1-100:2%10") from None
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         if self.to_native is None:

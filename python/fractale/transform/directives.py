@@ -86,8 +86,14 @@ class Codec(ABC):
     takes_value = True
 
     @abstractmethod
-    def read(self, value: str | None, ctx: Context) -> dict[str, Any]:
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         """The model fields an option's value sets."""
+
+    def bare(self, ctx: Context) -> dict[str, Any]:
+        """The model fields an option given without a value sets. Only options that take none
+        (``takes_value`` False) are read so; they read it as an empty value unless they say
+        otherwise."""
+        return self.read("", ctx)
 
     @abstractmethod
     def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
@@ -114,7 +120,7 @@ class Text(Codec):
         self.fields = (name,)
         self.check = check
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         value = value.strip()
         if self.check is not None:
             try:
@@ -123,7 +129,7 @@ class Text(Codec):
                 raise ctx.fail(str(err), "a valid value") from None
         return {self.fields[0]: value}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         return [] if value is None else [value]
 
@@ -131,7 +137,7 @@ class Text(Codec):
 class Name(Text):
     """A job name; characters a manager would choke on become ``_`` (and are reported)."""
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -148,14 +154,14 @@ class Int(Codec):
         self.fields = (name,)
         self.minimum = minimum
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         text = value.strip()
         if not re.fullmatch(r"-?\d+", text) or int(text) < self.minimum:
             raise ctx.fail(f"{ctx.directive} expects an integer >= {self.minimum}, got {text!r}",
                            f"an integer >= {self.minimum}")
         return {self.fields[0]: int(text)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is not None and value < self.minimum:
             ctx.lose(self.fields[0],
@@ -173,10 +179,10 @@ class Flag(Codec):
         self.fields = (name,)
         self.value = value
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {self.fields[0]: self.value}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [None] if getattr(spec, self.fields[0]) == self.value else []
 
 
@@ -190,7 +196,7 @@ class Quantity(Codec):
         self.writer = writer
         self.expected = expected
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         try:
             quantity = self.reader(value)
         except ValueError as err:
@@ -200,7 +206,7 @@ class Quantity(Codec):
             return {}
         return {self.fields[0]: quantity}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -224,10 +230,10 @@ class Path(Codec):
     def __init__(self, name: str) -> None:
         self.fields = (name,)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {self.fields[0]: ctx.manager.path_to_model(value)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -247,11 +253,11 @@ class Items(Codec):
         self.separator = separator
         self.split = split
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         parts = self.split(value) if self.split else value.split(self.separator)
         return {self.fields[0]: [p.strip() for p in parts if p.strip()]}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = getattr(spec, self.fields[0])
         return [self.separator.join(items)] if items else []
 
@@ -263,11 +269,11 @@ class Ignored(Codec):
         self.reason = reason
         self.takes_value = takes_value
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         ctx.lose(None, self.reason)
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -281,6 +287,11 @@ class DirectiveManager(Manager):
     # Matches the directive prefix at the start of a line; the rest is the options.
     prefix_pattern: ClassVar[re.Pattern[str]]
     options: ClassVar[tuple[Option, ...]] = ()
+    # Derived from ``options`` by __init_subclass__: option name -> row, the rows written,
+    # and the model fields those rows write.
+    _lookup: ClassVar[dict[str, Option]] = {}
+    _written: ClassVar[tuple[Option, ...]] = ()
+    _fields: ClassVar[frozenset[str]] = frozenset()
     # Neutral placeholder name -> this manager's spelling in output paths.
     placeholders: ClassVar[dict[str, str]] = {}
     # Literal escapes in paths (e.g. Slurm's "%%" for "%").
@@ -426,7 +437,10 @@ class DirectiveManager(Manager):
                 else:
                     ctx.lose(None, "stray argument in a directive")
                 continue
-            if option.codec.takes_value and value is None:
+            if value is None and not option.codec.takes_value:
+                merge(values, option.codec.bare(ctx))
+                continue
+            if value is None:
                 if i >= len(tokens):
                     raise ctx.fail(f"{name} needs a value", f"{name} <value>")
                 value = tokens[i]

@@ -14,7 +14,7 @@ import argparse
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 FLAG, VALUE, OPTIONAL, COUNT = "flag", "value", "optional value", "count"
 
@@ -119,21 +119,23 @@ class _Record(argparse.Action):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
-        unknown = ()
+    def error(self, message: str) -> NoReturn:
+        unknown: tuple[str, ...] = ()
         if message.startswith("unrecognized arguments: "):
             unknown = tuple(message[len("unrecognized arguments: "):].split())
         raise FluxUsageError(message, unknown)
 
 
 _PARSERS: dict[str, tuple[_Parser, dict[str, CliOption]]] = {}
+# How many words argparse takes after an option of each arity.
+_NARGS: dict[str, int | str | None] = {FLAG: 0, COUNT: 0, OPTIONAL: "?", VALUE: None}
 
 
 def _parser(command: str) -> tuple[_Parser, dict[str, CliOption]]:
     if command not in _PARSERS:
         parser = _Parser(prog=f"flux {command}", add_help=False, allow_abbrev=False)
         for option in COMMANDS[command]:
-            nargs = {FLAG: 0, COUNT: 0, OPTIONAL: "?", VALUE: None}[option.arity]
+            nargs = _NARGS[option.arity]
             parser.add_argument(*option.names, dest=option.name, action=_Record, nargs=nargs,
                                 default=argparse.SUPPRESS)
         _PARSERS[command] = (parser, spellings(command))

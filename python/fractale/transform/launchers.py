@@ -576,17 +576,18 @@ def _settle_sets(layout: Layout) -> None:
     extra = layout.extra
     if not extra:
         return
-    if not all(isinstance(v, int) for v in extra.values()):
+    counts = {name: v for name, v in extra.items() if isinstance(v, int)}
+    if len(counts) != len(extra):
         layout.tasks = extra.get("sets")
         layout.extra = {}
         return
-    per_set = extra.get("tasks_per_set", 1)
-    if "sets" in extra:
-        layout.tasks = extra["sets"] * per_set
-    if "sets_per_node" in extra:
-        layout.tasks_per_node = extra["sets_per_node"] * per_set
-    if "cpus_per_set" in extra and extra["cpus_per_set"] // per_set > 0:
-        layout.cpus_per_task = extra["cpus_per_set"] // per_set
-    if extra.get("gpus_per_set"):
-        layout.gpus_per_task = max(1, extra["gpus_per_set"] // per_set)
+    per_set = counts.get("tasks_per_set", 1)
+    if "sets" in counts:
+        layout.tasks = counts["sets"] * per_set
+    if "sets_per_node" in counts:
+        layout.tasks_per_node = counts["sets_per_node"] * per_set
+    if "cpus_per_set" in counts and counts["cpus_per_set"] // per_set > 0:
+        layout.cpus_per_task = counts["cpus_per_set"] // per_set
+    if counts.get("gpus_per_set"):
+        layout.gpus_per_task = max(1, counts["gpus_per_set"] // per_set)
     layout.extra = {}

@@ -74,7 +74,7 @@ class Manager(ABC):
 _REGISTRY: dict[str, Manager] = {}
 _LOADED: list[bool] = []
 
-M = TypeVar("M", bound=type)
+M = TypeVar("M", bound="type[Manager]")
 
 
 def register(cls: M) -> M:

@@ -95,7 +95,7 @@ def read_minutes_clock(text: str) -> int:
 
 # ---------------------------------------------------------------- memory (MiB)
 
-_MEMORY_UNITS = {"": None, "b": 1 / 1048576, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1048576,
+_MEMORY_UNITS = {"b": 1 / 1048576, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1048576,
                  "p": 1073741824}
 
 
@@ -241,7 +241,10 @@ def array_parts(array: str) -> tuple[list[tuple[int, int, int]], int | None]:
     body, _, limit = array.partition("%")
     ranges = []
     for piece in body.split(","):
-        start, end, step = _RANGE.fullmatch(piece).groups()
+        match = _RANGE.fullmatch(piece)
+        if match is None:
+            raise ValueError(f"{array!r} is not a normalized array range")
+        start, end, step = match.groups()
         ranges.append((int(start), int(end if end is not None else start), int(step or 1)))
     return ranges, int(limit) if limit else None
 

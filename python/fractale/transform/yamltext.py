@@ -4,13 +4,18 @@ strings (scripts) as literal blocks so a manifest stays readable.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-# libyaml's C parser and emitter when PyYAML was built with them, else the Python ones.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# libyaml's C parser and emitter when PyYAML was built with them, else the Python ones (the
+# type checker sees the Python ones, whose interface the C ones share).
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+    _SafeDumper = yaml.SafeDumper
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Dumper(_SafeDumper):

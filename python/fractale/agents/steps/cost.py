@@ -1,6 +1,7 @@
 """The cost agent: the cheapest configurations that fit an application, from a price table.
 
-The model reads the application and the user's price table and proposes configurations
+The model reads the application and the user's price table (fractale's own table of common
+AWS and Google Cloud instances when none is given) and proposes configurations
 (instance type, how many, hours) with its estimates and reasons, through structured
 output. fractale checks each against the table (the instance exists, enough of it can be
 had, the CPUs, memory and GPUs the application needs fit) and sends a proposal that does
@@ -20,7 +21,7 @@ from typing import Any
 
 from fractale.agents.base import Context, StepAgent
 from fractale.agents.conditions import Condition, Outcome
-from fractale.agents.prices import PriceTable, load_prices
+from fractale.agents.prices import BUNDLED, PriceTable, load_prices
 from fractale.agents.record import write_json
 from fractale.agents.tables import text_table
 from fractale.errors import AgentError, FractaleError
@@ -46,7 +47,8 @@ class CostAgent(StepAgent):
     filename = "cost.json"
     INPUTS = {
         "app": (True, "the application, its size and how it runs"),
-        "prices": (True, "the price table (YAML): instance types or cluster nodes"),
+        "prices": (False, "the price table (YAML): instance types or cluster nodes "
+                          "(fractale's own table of AWS and Google Cloud instances if not given)"),
         "cpus": (False, "CPUs the application needs in all"),
         "memory_gb": (False, "memory it needs in all, in GB"),
         "gpus": (False, "GPUs it needs in all"),
@@ -64,12 +66,14 @@ class CostAgent(StepAgent):
         "fleet": "the price of the job on each registered cluster that can run it",
         "table": "the options as a text table",
         "json_path": "the JSON file of the estimate",
+        "prices": "the price table the options are priced from",
     }
     SYSTEM = SYSTEM
 
     def __init__(self, inputs: dict[str, Any], *, success: Condition | None = None) -> None:
         super().__init__(inputs, success=success)
-        self.table: PriceTable = load_prices(Path(str(self.inputs["prices"])))
+        prices = self.inputs.get("prices")
+        self.table: PriceTable = load_prices(Path(str(prices)) if prices else BUNDLED)
         self.needs: dict[str, float] = {}
         for key in ("cpus", "memory_gb", "gpus"):
             if self.inputs.get(key) not in (None, ""):
@@ -212,6 +216,7 @@ class CostAgent(StepAgent):
         write_json(
             json_path,
             {
+                "prices": str(self.table.path),
                 "currency": self.table.currency,
                 "options": priced,
                 "assumptions": assumptions,
@@ -228,6 +233,7 @@ class CostAgent(StepAgent):
             "fleet": fleet,
             "table": self.text(priced, fleet, checks),
             "json_path": str(json_path),
+            "prices": str(self.table.path),
         }
 
     def dry_outputs(self, artifact: str, path: Path) -> dict[str, Any]:

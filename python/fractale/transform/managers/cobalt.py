@@ -12,6 +12,7 @@ from fractale.transform import launchers, units
 from fractale.transform.codecs import env_value_ok
 from fractale.transform.directives import (
     Codec,
+    Context,
     DirectiveManager,
     Ignored,
     Int,
@@ -21,6 +22,7 @@ from fractale.transform.directives import (
     Quantity,
     Text,
 )
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import (
     Command,
@@ -44,11 +46,11 @@ class OutputPrefix(Codec):
 
     fields = ()
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         prefix = ctx.manager.path_to_model(value.strip())
         return {"output": f"{prefix}.output", "error": f"{prefix}.error"}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -57,7 +59,7 @@ class Env(Codec):
 
     fields = ("environment",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out = {}
         for item in value.split(":"):
             name, eq, setting = item.partition("=")
@@ -67,7 +69,7 @@ class Env(Codec):
                 ctx.lose("environment", f"variable {item} has no value")
         return {"environment": out}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = []
         for name, value in spec.environment.items():
             if ":" in value or not env_value_ok(value):
@@ -83,7 +85,7 @@ class Attributes(Codec):
 
     fields = ("constraints", "nodelist")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for item in value.split(":"):
             key, _, setting = item.partition("=")
@@ -93,7 +95,7 @@ class Attributes(Codec):
                 out.setdefault("constraints", []).append(item)
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = list(spec.constraints)
         if spec.nodelist:
             items.append("location=" + ",".join(spec.nodelist))
@@ -108,10 +110,10 @@ class Dependencies(Codec):
 
     fields = ("dependencies",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"dependencies": [f"afterok:{job}" for job in value.split(":") if job]}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         jobs = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
@@ -127,10 +129,10 @@ class Notify(Codec):
 
     fields = ("mail_user", "mail_events")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"mail_user": value.strip(), "mail_events": ["begin", "end"]}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.mail_user is None:
             if spec.mail_events:
                 ctx.lose("mail_events", "Cobalt mails only with an address")
@@ -145,12 +147,12 @@ class Mode(Codec):
 
     fields = ()
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.strip() != "script":
             ctx.lose(None, f"mode {value} is not in fractale's job model")
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from fractale.transform import body as body_translation
 from fractale.transform import fluxcli, launchers, units
@@ -85,7 +86,7 @@ class TimeLimit(Quantity):
         super().__init__("walltime", read_time_limit, units.write_fsd,
                          "minutes or a duration such as 30m or 2h")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return super().read(value, ctx) or {"walltime": None}
 
 
@@ -95,7 +96,7 @@ class BeginTime(Codec):
 
     fields = ("begin",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         text = value.strip()
         try:
             if text.startswith("+"):
@@ -105,7 +106,7 @@ class BeginTime(Codec):
             ctx.lose("begin", f"begin time {text!r} depends on the day it is submitted")
             return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.begin is None:
             return []
         seconds = units.relative_seconds(spec.begin)
@@ -118,7 +119,7 @@ class SetAttr(Codec):
 
     fields = ("container_image",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         key, sep, rest = value.partition("=")
         key = key.strip().removeprefix("attributes.").removeprefix("system.")
         if key == "container_image" and sep and rest.strip():
@@ -126,7 +127,7 @@ class SetAttr(Codec):
         ctx.lose(None, "job attribute not in fractale's job model")
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.container_image is None:
             return []
         return [f"container_image={spec.container_image}"]
@@ -137,7 +138,7 @@ class Dependency(Codec):
 
     fields = ("dependencies",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         scheme, _, rest = value.strip().partition(":")
         if scheme == "begin-time":
             try:
@@ -148,7 +149,7 @@ class Dependency(Codec):
                                "--dependency=begin-time:EPOCH") from None
         return {"dependencies": read_dependencies(value, ctx, separator="\n")}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return list(spec.dependencies)
 
 
@@ -157,7 +158,7 @@ class Env(Codec):
 
     fields = ("environment",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.startswith("-"):
             return EnvRemove().read(value[1:], ctx)
         name, eq, rest = value.partition("=")
@@ -170,7 +171,7 @@ class Env(Codec):
             return {"environment": {name: rest}}
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [f"{name}={value}" for name, value in spec.environment.items()]
 
 
@@ -179,14 +180,14 @@ class EnvRemove(Codec):
 
     fields = ("export_env",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.strip() == "*":
             return {"export_env": "none"}
         ctx.lose("environment", f"removing variables matching {value!r} is not in "
                                 "fractale's job model")
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.export_env == "all":
             ctx.lose("export_env", "Flux passes the whole environment already; nothing to write")
         return ["*"] if spec.export_env == "none" else []
@@ -197,7 +198,7 @@ class Requires(Codec):
 
     fields = ("constraints", "nodelist", "exclude")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, list[str]] = {"constraints": [], "nodelist": [], "exclude": []}
         for term in value.split():
             if term.startswith("host:"):
@@ -212,8 +213,8 @@ class Requires(Codec):
                 out["constraints"].append(term)
         return {key: items for key, items in out.items() if items}
 
-    def write(self, spec, ctx):
-        out = []
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
+        out: list[str | None] = []
         for constraint in spec.constraints:
             if PROPERTY_NAME.fullmatch(constraint) and ":" not in constraint:
                 out.append(constraint)
@@ -231,7 +232,7 @@ class Urgency(Codec):
     fields = ("urgency",)
     NAMED = {"hold": 0, "default": 16, "expedite": 31}
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         text = value.strip()
         if text in self.NAMED:
             return {"urgency": self.NAMED[text]}
@@ -242,7 +243,7 @@ class Urgency(Codec):
             ctx.lose("urgency", f"Flux takes urgencies from 0 to 31: submitting {text} fails")
         return {"urgency": int(text)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.urgency is None:
             return []
         if not 0 <= spec.urgency <= 31:
@@ -414,15 +415,18 @@ class Flux(DirectiveManager):
             if row is None:
                 ctx.lose(None, f"flux {command} option not in fractale's job model")
                 continue
-            if row.codec.takes_value and option.value is None:
+            if option.value is not None:
+                merge(values, row.codec.read(option.value, ctx))
+            elif row.codec.takes_value:
                 raise ctx.fail(f"{option.typed} needs a value", f"{option.typed} VALUE")
-            merge(values, row.codec.read(option.value, ctx))
+            else:
+                merge(values, row.codec.bare(ctx))
         if rest and command in ("batch", "alloc") and ctx.line is not None:
             ctx.directive = " ".join(rest)
             ctx.lose(None, "words after a directive's options are not read by flux batch")
 
     def _settle_slots(self, values: dict[str, Any], ctx: Context,
-                      near_misses: list[tuple[int, str]] = ()) -> None:
+                      near_misses: Sequence[tuple[int, str]] = ()) -> None:
         """flux batch's defaults and refusals for the slot options."""
         if values.get("tasks") == 0:
             # -n 0 is no slot count at all to flux batch.
@@ -488,10 +492,10 @@ class Flux(DirectiveManager):
             for value in option.codec.write(spec, ctx):
                 self.emit(lines, option.names[0], value, option.codec.fields, ctx)
         shape = slot_shape(spec, ctx)
-        for name, value in (("--nodes", shape.nodes), ("--nslots", shape.slots),
+        for name, count in (("--nodes", shape.nodes), ("--nslots", shape.slots),
                             ("--cores-per-slot", shape.cores), ("--gpus-per-slot", shape.gpus)):
-            if value is not None:
-                lines.append(self.directive(name, str(value)))
+            if count is not None:
+                lines.append(self.directive(name, str(count)))
         if shape.exclusive:
             lines.append(self.directive("--exclusive", None))
         report_unwritten(spec, self._fields | frozenset(GEOMETRY + ("tasks_per_node",
@@ -534,7 +538,7 @@ def _task_words(options: list[str], command: str) -> list[str]:
     return out
 
 
-def _count(given: dict[str, str], name: str, ctx: Context) -> int | None:
+def _count(given: dict[str, str | None], name: str, ctx: Context) -> int | None:
     value = given.get(name)
     if value is None:
         return None
@@ -706,7 +710,7 @@ def _with_job_geometry(line: str, job: launchers.Layout) -> str:
     added = []
     if not given & {"--nodes", "--ntasks"}:
         # The launch runs every task of the job, spread over its nodes.
-        if job.nodes is not None and isinstance(job.tasks, int) and job.tasks >= job.nodes:
+        if isinstance(job.nodes, int) and isinstance(job.tasks, int) and job.tasks >= job.nodes:
             added.append(f"-N {job.nodes}")
         if job.tasks is not None:
             added.append(f"-n {job.tasks}")
@@ -717,9 +721,8 @@ def _with_job_geometry(line: str, job: launchers.Layout) -> str:
     if not added:
         return line
     # After the line's own options, before the program.
-    cut = 0
-    for _ in options:
-        cut = re.compile(r"\s*\S+").match(rest, cut).end()
+    word_ends = [word.end() for word in re.finditer(r"\s*\S+", rest)]
+    cut = word_ends[len(options) - 1] if options else 0
     return f"{indent}flux run{rest[:cut]} {' '.join(added)}{rest[cut:]}"
 
 
@@ -739,7 +742,7 @@ class FluxSubmitter(Submitter):
     ``flux cancel``. A held job is submitted with urgency 0 (``--urgency=hold``)."""
 
     native_states = FLUX_STATES
-    default_outputs = ("flux-{{id}}.out",)
+    default_outputs: ClassVar[tuple[str, ...]] = ("flux-{{id}}.out",)
     FORMAT = "{id}|{state}|{result}|{returncode}|{exception.type}"
 
     def submit_command(self, script, hold):

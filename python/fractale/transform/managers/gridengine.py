@@ -155,10 +155,10 @@ class ParallelEnvironment(Codec):
 
     fields = ("nodes", "tasks", "tasks_per_node", "cpus_per_task")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"_pe": value, "_pe_line": ctx.line}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         slots = plan(spec, ctx)
         return [] if slots.pe is None else [f"{slots.pe} {slots.count}"]
 
@@ -188,7 +188,7 @@ class Resources(Codec):
     fields = ("walltime", "memory_per_cpu", "memory_per_node", "gpus_per_task",
               "gpus_per_node", "gpu_type", "exclusive", "exclude")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if ctx.scratch.get("soft"):
             ctx.lose(None, "a soft request is a preference; fractale's job model holds "
@@ -232,8 +232,8 @@ class Resources(Codec):
             ctx.lose(None, f"resource {key}={setting} is a complex of the site's own, not in "
                            "fractale's job model")
 
-    def write(self, spec, ctx):
-        out = []
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
+        out: list[str | None] = []
         if spec.walltime is not None:
             out.append(f"h_rt={units.hms(spec.walltime)}")
         memory = self.memory_per_slot(spec, ctx)
@@ -322,7 +322,7 @@ class Queues(Codec):
 
     fields = ("queue", "nodelist")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if ctx.scratch.get("soft"):
             ctx.lose(None, "a soft queue request is a preference; fractale's job model holds "
                            "requirements only")
@@ -344,7 +344,7 @@ class Queues(Codec):
             out["nodelist"] = hosts
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         hosts = spec.nodelist
         if any("[" in host for host in hosts):
             ctx.lose("nodelist", "Grid Engine host patterns do not take Slurm host ranges")
@@ -366,11 +366,11 @@ class Soft(Codec):
     def __init__(self, soft: bool) -> None:
         self.soft = soft
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         ctx.scratch["soft"] = self.soft
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -390,7 +390,7 @@ class Tasks(Codec):
 
     fields = ("array",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         match = re.fullmatch(r"(\d+)(?:-(\d+)(?::(\d+))?)?", value.strip())
         if not match:
             raise ctx.fail(f"-t expects n[-m[:s]], got {value!r}", "a range such as 1-100:2")
@@ -404,7 +404,7 @@ class Tasks(Codec):
             raise ctx.fail("-t task ids start at 1", "a range such as 1-100:2")
         return {"array": array}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         ranges, _ = units.array_parts(spec.array)
@@ -425,12 +425,12 @@ class Throttle(Codec):
 
     fields = ("array",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if not value.strip().isdigit() or int(value) < 1:
             raise ctx.fail(f"-tc expects a positive count, got {value!r}", "-tc N")
         return {"_throttle": int(value), "_throttle_line": ctx.line}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         _, limit = units.array_parts(spec.array)
@@ -442,7 +442,7 @@ class Hold(Codec):
 
     fields = ("dependencies",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out = []
         for item in _items(value):
             if item.isdigit():
@@ -452,7 +452,7 @@ class Hold(Codec):
                                "them at submission, fractale's job model holds job ids")
         return {"dependencies": out}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         ids = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
@@ -478,7 +478,7 @@ class OutputPath(Codec):
     def __init__(self, name: str) -> None:
         self.fields = (name,)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         paths = value.split(",")
         if len(paths) > 1:
             ctx.lose(None, "paths for several hosts; the first is kept")
@@ -490,7 +490,7 @@ class OutputPath(Codec):
             ctx.lose(None, f"a path used only on host {host}; fractale keeps the path")
         return {self.fields[0]: ctx.manager.path_to_model(path)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is None:
             return []
@@ -517,13 +517,13 @@ class Join(Codec):
 
     fields = ("join_output",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         answer = value.strip().lower()
         if answer not in ("y", "yes", "n", "no"):
             raise ctx.fail(f"-j expects y or n, got {value!r}", "y or n")
         return {"join_output": answer.startswith("y")}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.join_output and spec.error is not None:
             ctx.lose("error", "the streams are joined, so no error file is written")
         joined = spec.join_output or (spec.output is not None and spec.error is None)
@@ -540,10 +540,10 @@ class WorkDir(Codec):
         self.current = current
         self.takes_value = not current
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"workdir": None} if self.current else {"workdir": value.strip()}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if self.current:
             return [None] if spec.workdir is None else []
         return [] if spec.workdir is None else [spec.workdir]
@@ -555,13 +555,13 @@ class YesNo(Codec):
     def __init__(self, name: str) -> None:
         self.fields = (name,)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         answer = value.strip().lower()
         if answer not in ("y", "yes", "n", "no"):
             raise ctx.fail(f"{ctx.directive} expects y or n, got {value!r}", "y or n")
         return {self.fields[0]: answer.startswith("y")}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         return [] if value is None else ["y" if value else "n"]
 
@@ -571,12 +571,12 @@ class Immediate(Codec):
 
     fields = ()
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.strip().lower() in ("y", "yes"):
             ctx.lose(None, "starting at once or not at all is not in fractale's job model")
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -585,10 +585,10 @@ class Accounting(Codec):
 
     fields = ()
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"_accounting": value.strip(), "_accounting_line": ctx.line}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -597,7 +597,7 @@ class Shell(Codec):
 
     fields = ("shell",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         # [[host]:]path,... : the first path is kept.
         path = value.split(",")[0].rpartition(":")[2].strip()
         if not re.fullmatch(r"/[^\s\x00]*", path):
@@ -605,7 +605,7 @@ class Shell(Codec):
                            "-S /bin/bash")
         return {"shell": path}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         path = spec.shell.split()[0] if spec.shell.strip() else "/bin/sh"
         if path != spec.shell:
             ctx.lose("shell", f"-S takes the shell's path only: {path}")
@@ -617,12 +617,12 @@ class AdvanceReservation(Codec):
 
     fields = ("reservation",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if not value.strip().isdigit():
             raise ctx.fail(f"-ar expects a reservation id, got {value!r}", "a number")
         return {"reservation": value.strip()}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.reservation is None:
             return []
         if not spec.reservation.isdigit():
@@ -634,13 +634,13 @@ class AdvanceReservation(Codec):
 class Priority(Int):
     """``-p N``, from -1023 to 1024 (users may only lower their jobs' priority)."""
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out = super().read(value, ctx)
         if out["priority"] > 1024:
             raise ctx.fail(f"-p takes -1023 to 1024, not {value}", "-1023 to 1024")
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.priority is not None and spec.priority > 1024:
             ctx.lose("priority", f"Grid Engine takes -1023 to 1024, not {spec.priority}")
             return []

@@ -22,6 +22,7 @@ from fractale.transform.directives import (
     Quantity,
     Text,
 )
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.report import Loss
 from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
@@ -35,7 +36,7 @@ class Requirements(Codec):
     fields = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "memory_per_cpu",
               "memory_per_node", "constraints")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, Any] = {}
         text = value.strip()
         sections = list(_SECTION.finditer(text))
@@ -78,7 +79,7 @@ class Requirements(Codec):
                 ctx.lose(None, f"{name}[{body}] is not in fractale's job model")
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         sections = []
         nodes, per_node = spec.nodes, spec.tasks_per_node
         if nodes == 1:
@@ -122,8 +123,8 @@ def _select(expression: str, out: dict[str, Any], ctx: Context) -> None:
     terms = []
     for term in _terms(expression):
         alternatives = [t.strip().strip("()") for t in term.split("||")]
-        hosts = [_HOST_TERM.fullmatch(t) for t in alternatives]
-        if all(hosts):
+        hosts = [m for t in alternatives if (m := _HOST_TERM.fullmatch(t)) is not None]
+        if len(hosts) == len(alternatives):
             key = "nodelist" if hosts[0].group(1) != "!=" else "exclude"
             if key == "exclude" and len(hosts) > 1:
                 ctx.lose(None, f"select term {term!r} is not in fractale's job model")
@@ -151,10 +152,10 @@ class Queues(Codec):
 
     fields = ("queue",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"queue": ",".join(value.split())}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.queue is None else [" ".join(spec.queue.split(","))]
 
 
@@ -163,7 +164,7 @@ class Slots(Codec):
 
     fields = ("tasks",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         low, _, high = value.partition(",")
         if not low.strip().isdigit():
             raise ctx.fail(f"-n expects a task count, got {value!r}", "N or MIN,MAX")
@@ -171,7 +172,7 @@ class Slots(Codec):
             ctx.lose("tasks", f"task range {value}: the minimum is kept")
         return {"tasks": int(low)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.tasks is not None:
             return [str(spec.tasks)]
         if spec.nodes not in (None, 1) and spec.tasks_per_node is not None:
@@ -185,12 +186,12 @@ class Nodes(Codec):
 
     fields = ("nodes",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if not value.isdigit():
             raise ctx.fail(f"-nnodes expects a count, got {value!r}", "an integer")
         return {"nodes": int(value)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.nodes in (None, 1) or spec.tasks_per_node is not None:
             return []
         if spec.tasks is not None and spec.tasks % spec.nodes == 0:
@@ -207,7 +208,7 @@ class Gpus(Codec):
 
     fields = ("gpus_per_node", "gpus_per_task", "gpu_type")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if value.strip() == "-":
             out["gpus_per_node"] = 1
@@ -227,7 +228,7 @@ class Gpus(Codec):
                 ctx.lose(None, f"-gpu {item} is not in fractale's job model")
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         parts = []
         if spec.gpus_per_node is not None:
             parts.append(f"num={spec.gpus_per_node}")
@@ -248,7 +249,7 @@ class NameAndArray(Codec):
 
     fields = ("name", "array")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         match = re.fullmatch(r"([^\[]*)\[([^\]]+)\](?:%(\d+))?", value.strip())
         if not match:
             return {"name": value.strip()}
@@ -262,7 +263,7 @@ class NameAndArray(Codec):
             raise ctx.fail(f"-J: {err}", "name[1-100:2]%10") from None
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.name is None and spec.array is None:
             return []
         name = ""
@@ -284,7 +285,7 @@ class Env(Codec):
 
     fields = ("export_env", "environment")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         items = [item.strip() for item in value.split(",") if item.strip()]
         out: dict[str, Any] = {}
         names = []
@@ -297,7 +298,7 @@ class Env(Codec):
             out["environment"] = read_env_items(names, ctx)
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = write_env_items(spec, ctx)
         if spec.export_env == "none":
             if items:
@@ -319,7 +320,7 @@ class Dependency(Codec):
 
     fields = ("dependencies",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if "||" in value or "!" in value:
             ctx.lose("dependencies", "only && of conditions is in fractale's job model")
         out = []
@@ -344,7 +345,7 @@ class Dependency(Codec):
             result["_named"] = named
         return result
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         terms = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
@@ -384,7 +385,7 @@ class Hosts(Codec):
 
     fields = ("nodelist",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         hosts = []
         for word in value.split():
             name, plus, level = word.partition("+")
@@ -397,7 +398,7 @@ class Hosts(Codec):
             hosts.append(name)
         return {"nodelist": hosts} if hosts else {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [" ".join(spec.nodelist)] if spec.nodelist else []
 
 
@@ -410,10 +411,10 @@ class MailFlag(Codec):
     def __init__(self, event: str) -> None:
         self.event = event
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"mail_events": [self.event]}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if self.event == "end":
             for event in spec.mail_events:
                 if event not in ("begin", "end"):
@@ -429,7 +430,7 @@ class Walltime(Quantity):
         super().__init__("walltime", units.read_minutes_clock, _write_minutes,
                          "[hours:]minutes")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         limit, slash, host = value.partition("/")
         if slash:
             ctx.lose(None, f"the limit is normalized to host {host}'s CPU factor; it is "

@@ -5,10 +5,12 @@ own extensions (``-l qos=``, ``-l depend=``, ``-W x=``, ``-t name[range]%limit``
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fractale.transform import launchers
 from fractale.transform.codecs import Array, MailEvents, read_dependencies
 from fractale.transform.directives import (
+    Context,
     DirectiveManager,
     Flag,
     Ignored,
@@ -46,7 +48,7 @@ from fractale.transform.submitter import (
 class ExtendedAttributes(AdditionalAttributes):
     """``-W x=depend:afterok:ID`` and ``-W depend=...``; other ``-W`` keys are reported."""
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         key, _, setting = value.partition("=")
         if key == "x" and setting.lower().startswith("depend:"):
             return {"dependencies": read_dependencies(setting[len("depend:"):], ctx)}

@@ -11,6 +11,7 @@ from typing import Any
 from fractale.transform import launchers, units
 from fractale.transform.directives import (
     Codec,
+    Context,
     DirectiveManager,
     Ignored,
     Name,
@@ -20,6 +21,7 @@ from fractale.transform.directives import (
     Text,
     check_counts,
 )
+from fractale.transform.model import BatchJob
 from fractale.transform.registry import register
 from fractale.transform.submitter import Command, Status, Submitter, first_match, integer
 
@@ -29,7 +31,7 @@ class Resources(Codec):
 
     fields = ("nodes", "tasks", "tasks_per_node", "cpus_per_task", "gpus_per_node", "walltime")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, Any] = {}
         text = re.sub(r"\{[^}]*\}", "", value.strip())
         if text != value.strip():
@@ -55,7 +57,7 @@ class Resources(Codec):
                 ctx.lose(None, f"-l item {item} is not in fractale's job model")
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         levels = []
         nodes, per_node = spec.nodes, spec.tasks_per_node
         if spec.tasks is not None:
@@ -149,17 +151,16 @@ class Properties(Codec):
 
     fields = ("constraints", "nodelist", "exclude")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, list[str]] = {}
         for term in re.split(r"\s+AND\s+", value, flags=re.I):
             term = term.strip()
             if not term:
                 continue
-            matches = [_HOSTS.fullmatch(t.strip())
-                       for t in re.split(r"\s+OR\s+", term, flags=re.I)]
-            negated = [m is not None and m.group(1).upper() not in ("=", "IN")
-                       for m in matches]
-            if not all(matches) or (any(negated) and len(matches) > 1):
+            alternatives = re.split(r"\s+OR\s+", term, flags=re.I)
+            matches = [m for t in alternatives if (m := _HOSTS.fullmatch(t.strip())) is not None]
+            negated = [m.group(1).upper() not in ("=", "IN") for m in matches]
+            if len(matches) != len(alternatives) or (any(negated) and len(matches) > 1):
                 out.setdefault("constraints", []).append(term)
                 continue
             for match in matches:
@@ -167,7 +168,7 @@ class Properties(Codec):
                 out.setdefault("exclude" if negated[0] else "nodelist", []).extend(hosts)
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         terms = list(spec.constraints)
         for key, hosts, operator in (("nodelist", spec.nodelist, "IN"),
                                      ("exclude", spec.exclude, "NOT IN")):
@@ -186,13 +187,13 @@ class Queue(Codec):
 
     fields = ("queue",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.strip() == "default":
             ctx.lose(None, "OAR's default queue: the target manager's default queue is used")
             return {}
         return {"queue": value.strip()}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.queue == "default":
             ctx.lose("queue", "a queue named default is OAR's default queue")
         return [] if spec.queue is None else [spec.queue]
@@ -203,13 +204,13 @@ class Anterior(Codec):
 
     fields = ("dependencies",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if not value.strip():
             raise ctx.fail("-a needs the id of the job to wait for", "-a JOBID")
         return {"dependencies": [f"afterany:{value.strip()}"]}
 
-    def write(self, spec, ctx):
-        out = []
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
+        out: list[str | None] = []
         for dependency in spec.dependencies:
             kind, _, job = dependency.partition(":")
             if kind == "afterany":
@@ -224,12 +225,12 @@ class ArrayCount(Codec):
 
     fields = ("array",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if not value.strip().isdigit() or int(value) < 1:
             raise ctx.fail(f"--array expects a count, got {value!r}", "a positive integer")
         return {"array": f"1-{int(value)}"}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.array is None:
             return []
         ranges, limit = units.array_parts(spec.array)
@@ -245,7 +246,7 @@ class Notify(Codec):
     fields = ("mail_user", "mail_events")
     _TAGS = {"BEGIN": "begin", "END": "end", "ERROR": "fail", "RUNNING": "begin"}
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         match = re.fullmatch(r"(?:\[([^\]]*)\])?mail:(.+)", value.strip())
         if not match:
             ctx.lose(None, "notification other than mail is not in fractale's job model")
@@ -260,7 +261,7 @@ class Notify(Codec):
             out["mail_events"] = [e for e in ("begin", "end", "fail") if e in events]
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.mail_user is None:
             if spec.mail_events:
                 ctx.lose("mail_events", "OAR mails only with an address")
@@ -279,13 +280,13 @@ class JobType(Codec):
 
     fields = ("requeue",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.strip() == "idempotent":
             return {"requeue": True}
         ctx.lose(None, f"job type {value} is not in fractale's job model")
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.requeue is False:
             ctx.lose("requeue", "OAR jobs are not resubmitted unless idempotent")
         return ["idempotent"] if spec.requeue else []

@@ -165,7 +165,7 @@ class Resources(Codec):
         # Moab's Torque lists also carry the QoS.
         self.fields = RESOURCE_FIELDS + (("qos",) if style == "torque" else ("components",))
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for item in _split_resources(value):
             key, _, setting = item.partition("=")
@@ -206,7 +206,7 @@ class Resources(Codec):
         except ValueError as err:
             raise ctx.fail(str(err), "walltime=HH:MM:SS") from None
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return (self.write_pro(spec, ctx) if self.style == "pro"
                 else self.write_torque(spec, ctx))
 
@@ -353,13 +353,13 @@ class StreamPath(Path):
         super().__init__(name)
         self.default = "{{name}}." + name[0] + "{{id}}"
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         path = value.strip()
         if path in (".", "..") or path.endswith("/"):
             return {self.fields[0]: path.rstrip("/") + "/" + self.default}
         return super().read(value, ctx)
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         value = getattr(spec, self.fields[0])
         if value is not None and value.endswith("/" + self.default):
             return [value[: -len(self.default)]]
@@ -387,12 +387,12 @@ class Join(Codec):
 
     fields = ("join_output",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value not in ("oe", "eo", "n"):
             raise ctx.fail(f"-j expects oe, eo or n, got {value!r}", "oe, eo or n")
         return {"_join": value}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.join_output and spec.error is not None:
             ctx.lose("error", "the streams are joined, so no error file is written")
         joined = spec.join_output or (spec.output is not None and spec.error is None)
@@ -420,14 +420,14 @@ class Destination(Codec):
 
     fields = ("queue",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         queue, at, server = value.strip().partition("@")
         if at:
             ctx.lose(None, f"server {server} is not in fractale's job model; the queue "
                            f"{queue or '(the default)'} is kept")
         return {"queue": queue} if queue else {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.queue is None else [spec.queue]
 
 
@@ -440,10 +440,10 @@ class Export(Codec):
     def __init__(self, manager: str = "PBS") -> None:
         self.manager = manager
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"environment": read_env_items(value.split(","), ctx)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.export_env == "none":
             ctx.lose("export_env",
                      f"{self.manager} exports nothing by default; no directive says so")
@@ -456,14 +456,14 @@ class AdditionalAttributes(Codec):
 
     fields = ("dependencies",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         key, _, setting = value.partition("=")
         if key == "depend":
             return {"dependencies": read_dependencies(setting, ctx)}
         ctx.lose(None, f"-W {key} is not in fractale's job model")
         return {}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         kept = [d for d in spec.dependencies if d != "singleton"]
         if len(kept) != len(spec.dependencies):
             ctx.lose("dependencies", f"{ctx.manager.name} has no singleton dependency")
@@ -473,12 +473,12 @@ class AdditionalAttributes(Codec):
 class Rerunnable(Codec):
     fields = ("requeue",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.lower() not in ("y", "n"):
             raise ctx.fail(f"-r expects y or n, got {value!r}", "y or n")
         return {"requeue": value.lower() == "y"}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.requeue is None else ["y" if spec.requeue else "n"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fractale.transform import launchers, units
 from fractale.transform.codecs import (
@@ -16,6 +17,7 @@ from fractale.transform.codecs import (
 )
 from fractale.transform.directives import (
     Codec,
+    Context,
     DirectiveManager,
     Flag,
     Ignored,
@@ -43,7 +45,7 @@ class Nodes(Codec):
 
     fields = ("nodes",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", value.strip())
         if not match:
             raise ctx.fail(f"--nodes expects N or MIN-MAX, got {value!r}", "N or MIN-MAX")
@@ -51,7 +53,7 @@ class Nodes(Codec):
             ctx.lose("nodes", f"node range {value}: the minimum {match.group(1)} is kept")
         return {"nodes": int(match.group(1))}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.nodes is None else [str(spec.nodes)]
 
 
@@ -60,8 +62,8 @@ class Gres(Codec):
 
     fields = ()
 
-    def read(self, value, ctx):
-        out = {}
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for item in value.split(","):
             name, _, rest = item.partition(":")
             if name != "gpu":
@@ -73,7 +75,7 @@ class Gres(Codec):
                 out["gpu_type"] = kind
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -91,16 +93,16 @@ class TotalGpus(Codec):
 
     fields = ()
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         kind, _, count = value.rpartition(":")
         if not count.isdigit():
             raise ctx.fail(f"--gpus expects [type:]count, got {value!r}", "[type:]count")
-        out = {"_gpus": int(count)}
+        out: dict[str, Any] = {"_gpus": int(count)}
         if kind:
             out["gpu_type"] = kind
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return []
 
 
@@ -110,9 +112,9 @@ class Export(Codec):
 
     fields = ("export_env", "environment")
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         items = [item for item in value.split(",") if item]
-        out = {}
+        out: dict[str, Any] = {}
         policy = None
         names = []
         for item in items:
@@ -128,7 +130,7 @@ class Export(Codec):
             out["environment"] = read_env_items(names, ctx)
         return out
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         items = write_env_items(spec, ctx)
         if spec.export_env == "all" or (spec.export_env is None and items):
             # Named variables without ALL would be all the job gets.
@@ -144,10 +146,10 @@ class Exclusive(Codec):
     fields = ("exclusive",)
     takes_value = False
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"exclusive": True}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [None] if spec.exclusive else []
 
 
@@ -161,7 +163,7 @@ class Features(Items):
     def __init__(self) -> None:
         super().__init__("constraints", "&")
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         kept = []
         for constraint in spec.constraints:
             if self._FEATURE.fullmatch(constraint):
@@ -179,14 +181,15 @@ class Nice(Codec):
     fields = ("priority",)
     takes_value = False
 
-    def read(self, value, ctx):
-        if value is None:
-            return {"priority": -100}
+    def bare(self, ctx: Context) -> dict[str, Any]:
+        return {"priority": -100}
+
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if not re.fullmatch(r"-?\d+", value.strip()):
             raise ctx.fail(f"--nice expects an integer, got {value!r}", "an integer")
         return {"priority": -int(value)}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         return [] if spec.priority is None else [str(-spec.priority)]
 
 
@@ -196,10 +199,10 @@ class PyxisImage(Codec):
 
     fields = ("container_image",)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         return {"container_image": value}
 
-    def write(self, spec, ctx):
+    def write(self, spec: BatchJob, ctx: Context) -> list[str | None]:
         if spec.container_image is not None:
             ctx.lose("container_image", "needs the pyxis plugin, which stock Slurm lacks; "
                                         "run the image from the script instead")
@@ -223,7 +226,7 @@ class TimeLimit(Quantity):
         expected, reader, writer = SLURM_TIME
         super().__init__("walltime", reader, writer, expected)
 
-    def read(self, value, ctx):
+    def read(self, value: str, ctx: Context) -> dict[str, Any]:
         if value.strip().upper() in ("UNLIMITED", "INFINITE"):
             ctx.lose("walltime", "no time limit: the target's default limit applies")
             return {}
@@ -235,7 +238,7 @@ def _memory(name: str) -> Quantity:
                     "a size such as 4G or 500M")
 
 
-def _begin(value: int | str) -> str:
+def _begin(value: str) -> str:
     seconds = units.relative_seconds(value)
     return f"now+{seconds}" if seconds is not None else value
 

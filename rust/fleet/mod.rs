@@ -1,0 +1,572 @@
+//! A fleet of clusters compiled for matching. Each containment graph is reduced to its
+//! distinct node shapes, shared across the fleet, plus every node's name, rank and
+//! properties (what constraints test) — `shapes`; the compiled fleet is kept on disk in one
+//! binary, memory-mapped file checked by content hash and rebuilt per cluster, on every
+//! core, only when a file changed — `cache`; requests that decompose over nodes are answered
+//! from the shapes, anything else on the full graph — `plan`. Either way the answer is the
+//! matcher's, and clusters are answered in parallel.
+
+mod cache;
+mod plan;
+mod shapes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::graph::ResourceGraph;
+use crate::jobspec::Jobspec;
+use crate::matcher::{AllocState, Matcher, Policy};
+
+use cache::{Bytes, Entry, Index, Meta, Record, Stamp};
+use plan::{alike, parallel_map, Plan, ShapeAnswer};
+use shapes::ShapeTable;
+
+pub use shapes::BETWEEN_NODE_AND_RESOURCES;
+
+/// A registered cluster: its name, its containment graph file, and the other files the
+/// Python layer reads for it (its configuration, its software graphs), whose record the
+/// cache keeps while they are unchanged.
+#[derive(Debug, Clone)]
+pub struct ClusterSource {
+    pub name: String,
+    pub path: PathBuf,
+    pub aux: Vec<PathBuf>,
+}
+
+impl ClusterSource {
+    /// A cluster known by its containment graph alone.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        ClusterSource {
+            name: name.into(),
+            path: path.into(),
+            aux: Vec::new(),
+        }
+    }
+}
+
+/// A cluster's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    pub cluster: String,
+    pub ok: bool,
+    pub reason: Option<String>,
+}
+
+/// What allocating a request on an idle cluster would hold, per type, or why it cannot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Taken {
+    pub cluster: String,
+    pub held: Option<BTreeMap<String, u64>>,
+    /// How many `node` vertices the allocation touches, shared or not.
+    pub nodes: u64,
+    pub reason: Option<String>,
+}
+
+/// The clusters of the store at `root`: `names`, or every folder not starting with `.` that
+/// holds a `config` file, sorted; each with its `containment` graph and, as the files its
+/// record comes from, its `config` and every other `.json` file but those in `skip`.
+pub fn store_sources(
+    root: &Path,
+    names: Option<Vec<String>>,
+    config: &str,
+    containment: &str,
+    skip: &[String],
+) -> Result<Vec<ClusterSource>> {
+    let io = |e: std::io::Error, at: &Path| Error::Io {
+        file: at.display().to_string(),
+        message: e.to_string(),
+    };
+    let names = match names {
+        Some(names) => names,
+        None => {
+            let mut found = Vec::new();
+            if root.is_dir() {
+                for entry in std::fs::read_dir(root).map_err(|e| io(e, root))? {
+                    let entry = entry.map_err(|e| io(e, root))?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let folder = entry.file_type().is_ok_and(|t| t.is_dir());
+                    if folder && !name.starts_with('.') && entry.path().join(config).is_file() {
+                        found.push(name);
+                    }
+                }
+            }
+            found.sort();
+            found
+        }
+    };
+    let one = |name: &String| -> Result<ClusterSource> {
+        let folder = root.join(name);
+        let mut aux: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(&folder).map_err(|e| io(e, &folder))? {
+            let file = entry.map_err(|e| io(e, &folder))?.file_name();
+            let file = file.to_string_lossy();
+            if file.ends_with(".json")
+                && !file.starts_with('.')
+                && file != containment
+                && !skip.iter().any(|s| *s == file)
+            {
+                aux.push(folder.join(&*file));
+            }
+        }
+        aux.sort();
+        aux.insert(0, folder.join(config));
+        Ok(ClusterSource {
+            path: folder.join(containment),
+            name: name.clone(),
+            aux,
+        })
+    };
+    parallel_map(&names, one).into_iter().collect()
+}
+
+/// The compiled fleet, loaded and ready to answer.
+pub struct Fleet {
+    index: Index,
+    shapes: Vec<Arc<ResourceGraph>>,
+    /// Where each asked cluster's record sits in the index, in the order asked.
+    order: Vec<usize>,
+    cache: Option<PathBuf>,
+    /// How many clusters were compiled on this load.
+    pub rebuilt: usize,
+}
+
+/// What a cluster's record needs on this load.
+enum Check<'a> {
+    Fresh(&'a Meta),
+    Changed(Box<Record>),
+    Compile(usize, Vec<(String, Stamp)>),
+}
+
+/// The stamps of `files` now, reusing the ones `old` holds for files whose status did not
+/// change; and whether they all still match `old`.
+fn stamps(
+    files: &[PathBuf],
+    old: Option<&[(String, Stamp)]>,
+) -> Result<(Vec<(String, Stamp)>, bool)> {
+    let mut out = Vec::with_capacity(files.len());
+    let mut same = old.is_some_and(|o| o.len() == files.len());
+    for (i, file) in files.iter().enumerate() {
+        let name = file.display().to_string();
+        let status = cache::status(file)?;
+        let before = old.and_then(|o| o.get(i)).filter(|(n, _)| *n == name);
+        if let Some((_, s)) = before.filter(|(_, s)| s.status == status) {
+            out.push((name, *s));
+            continue;
+        }
+        let content = cache::hash_file(file)?;
+        same &= before.is_some_and(|(_, s)| s.content == content);
+        out.push((name, Stamp { status, content }));
+    }
+    Ok((out, same))
+}
+
+impl Fleet {
+    /// Bring the compiled fleet at `cache` up to date with `sources` and load it: clusters
+    /// whose graph changed are compiled again, on every core; the cache keeps clusters it
+    /// was not asked about unless `prune`. A cache that cannot be written is not an error:
+    /// the fleet is then compiled in memory on every call.
+    pub fn open(sources: &[ClusterSource], cache: Option<&Path>, prune: bool) -> Result<Fleet> {
+        let old = cache.and_then(Index::open);
+        let by_name: HashMap<&str, &Meta> = old
+            .iter()
+            .flat_map(|i| i.metas.iter().map(|m| (m.name.as_str(), m)))
+            .collect();
+        let check = |(i, source): (usize, &ClusterSource)| -> Result<Check<'_>> {
+            let path = source.path.display().to_string();
+            let meta = by_name
+                .get(source.name.as_str())
+                .copied()
+                .filter(|m| m.graph == path);
+            let (aux, aux_same) = stamps(&source.aux, meta.map(|m| m.aux.as_slice()))?;
+            let Some(meta) = meta else {
+                return Ok(Check::Compile(i, aux));
+            };
+            let now = cache::status(&source.path)?;
+            let graph = if meta.graph_stamp.status == now {
+                Some(meta.graph_stamp)
+            } else {
+                let content = cache::hash(&cache::read_graph(&source.path)?);
+                (content == meta.graph_stamp.content).then_some(Stamp {
+                    status: now,
+                    content,
+                })
+            };
+            let Some(graph) = graph else {
+                return Ok(Check::Compile(i, aux));
+            };
+            if graph == meta.graph_stamp && aux_same && aux == meta.aux {
+                return Ok(Check::Fresh(meta));
+            }
+            // Same content, new status: restamped; a changed other file drops the record.
+            let mut record = old
+                .as_ref()
+                .map(|o| o.record(meta))
+                .ok_or_else(|| Error::matching("the fleet cache changed while it was read"))?;
+            record.graph_stamp = graph;
+            if !aux_same {
+                record.blob = None;
+            }
+            record.aux = aux;
+            Ok(Check::Changed(Box::new(record)))
+        };
+        // Every file is checked (a status, a hash when it changed), on every core.
+        let numbered: Vec<(usize, &ClusterSource)> = sources.iter().enumerate().collect();
+        let mut checks = parallel_map(&numbered, |&pair| check(pair))
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
+
+        let old_shapes = old.as_ref().map(|o| o.shapes.clone()).unwrap_or_default();
+        let compiled = compile_all(sources, &mut checks, old_shapes)?;
+        let rebuilt = compiled.rebuilt;
+        let asked: std::collections::HashSet<&str> =
+            sources.iter().map(|s| s.name.as_str()).collect();
+        let kept: Vec<&Meta> = old
+            .iter()
+            .flat_map(|o| o.metas.iter())
+            .filter(|m| !prune && !asked.contains(m.name.as_str()))
+            .collect();
+        let unchanged = old.is_some()
+            && rebuilt == 0
+            && checks.iter().all(|c| matches!(c, Check::Fresh(_)))
+            && old
+                .as_ref()
+                .is_some_and(|o| o.metas.len() == sources.len() + kept.len());
+        let bytes = (!unchanged).then(|| {
+            let raw = |m: &Meta| -> &[u8] {
+                old.as_ref().map_or(&[][..], |o| &o.bytes[m.record.clone()])
+            };
+            let mut entries: Vec<Entry<'_>> = Vec::with_capacity(checks.len() + kept.len());
+            for check in checks {
+                match check {
+                    Check::Fresh(m) => entries.push(Entry::Copied(raw(m))),
+                    Check::Changed(r) => entries.push(Entry::New(r)),
+                    Check::Compile(..) => {}
+                }
+            }
+            entries.extend(
+                compiled
+                    .records
+                    .into_iter()
+                    .map(|r| Entry::New(Box::new(r))),
+            );
+            entries.extend(kept.iter().map(|m| Entry::Copied(raw(m))));
+            cache::encode(&compiled.shapes, &entries)
+        });
+        let index = match (bytes, old) {
+            (Some(bytes), _) => written(cache, bytes)?,
+            (None, Some(index)) => index,
+            (None, None) => return Err(Error::matching("the fleet cache vanished while read")),
+        };
+        Fleet::load(index, sources, cache, rebuilt)
+    }
+
+    fn load(
+        index: Index,
+        sources: &[ClusterSource],
+        cache: Option<&Path>,
+        rebuilt: usize,
+    ) -> Result<Fleet> {
+        let table = ShapeTable::from_shapes(index.shapes.clone())?;
+        let shapes = table.graphs()?;
+        let at: HashMap<&str, usize> = index
+            .metas
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect();
+        let order = sources
+            .iter()
+            .map(|s| {
+                at.get(s.name.as_str()).copied().ok_or_else(|| {
+                    Error::matching(format!("{} is missing from the fleet cache", s.name))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Fleet {
+            index,
+            shapes,
+            order,
+            cache: cache.map(Path::to_path_buf),
+            rebuilt,
+        })
+    }
+
+    fn clusters(&self) -> impl Iterator<Item = &Meta> {
+        self.order.iter().map(|&i| &self.index.metas[i])
+    }
+
+    fn metas(&self) -> Vec<&Meta> {
+        self.clusters().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.clusters().map(|c| c.name.clone()).collect()
+    }
+
+    pub fn shape_count(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// Size totals per type of each cluster's containment graph.
+    pub fn totals(&self) -> Vec<(String, BTreeMap<String, u64>)> {
+        self.clusters()
+            .map(|c| (c.name.clone(), c.totals.clone()))
+            .collect()
+    }
+
+    /// Vertices per type of each cluster's containment graph.
+    pub fn counts(&self) -> Vec<(String, BTreeMap<String, u64>)> {
+        self.clusters()
+            .map(|c| (c.name.clone(), c.counts.clone()))
+            .collect()
+    }
+
+    /// Each cluster's record of its other files, as the Python layer kept it, or None when
+    /// there is none or one of those files changed since.
+    pub fn records(&self) -> Vec<(String, Option<&[u8]>)> {
+        self.clusters()
+            .map(|c| (c.name.clone(), self.index.blob(c)))
+            .collect()
+    }
+
+    /// Keep `records` (by cluster name) in the cache, for clusters whose files are still
+    /// as this fleet found them. Best effort: a cache that cannot be written is left alone.
+    pub fn keep_records(&self, records: &[(String, Vec<u8>)]) {
+        let Some(path) = self.cache.as_deref() else {
+            return;
+        };
+        let Some(current) = Index::open(path) else {
+            return;
+        };
+        let mine: HashMap<&str, &Meta> = self.clusters().map(|m| (m.name.as_str(), m)).collect();
+        let given: HashMap<&str, &Vec<u8>> = records.iter().map(|(n, b)| (n.as_str(), b)).collect();
+        let mut changed = false;
+        let entries: Vec<Entry<'_>> = current
+            .metas
+            .iter()
+            .map(|m| {
+                let same = mine.get(m.name.as_str()).is_some_and(|seen| {
+                    seen.graph == m.graph && seen.graph_stamp == m.graph_stamp && seen.aux == m.aux
+                });
+                match given.get(m.name.as_str()).filter(|_| same) {
+                    Some(blob) if current.blob(m) != Some(blob.as_slice()) => {
+                        changed = true;
+                        let mut r = current.record(m);
+                        r.blob = Some((*blob).clone());
+                        Entry::New(Box::new(r))
+                    }
+                    _ => Entry::Copied(&current.bytes[m.record.clone()]),
+                }
+            })
+            .collect();
+        if changed {
+            let _ = cache::save(path, &cache::encode(&current.shapes, &entries));
+        }
+    }
+
+    /// The distinct shapes of the nodes of every cluster `plan` can answer from shapes.
+    fn shapes_for(&self, plan: Option<&Plan>, per_node: bool) -> Vec<u32> {
+        let mut wanted: Vec<u32> = self
+            .clusters()
+            .filter(|c| c.decomposable && plan.is_some_and(|p| p.applies(c)))
+            .flat_map(|c| {
+                c.histogram
+                    .iter()
+                    .map(|h| if per_node { h.flat_shape } else { h.shape })
+            })
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+    }
+
+    /// The full containment graph of the cluster called `name`, read from its file; with
+    /// `per_node`, with the levels between each node and its resources removed (the view a
+    /// batch script's per-node request is matched on).
+    pub fn graph(&self, name: &str, per_node: bool) -> Result<ResourceGraph> {
+        let c = self
+            .clusters()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error::matching(format!("no cluster named {name:?} in this fleet")))?;
+        plan::full_graph(c, per_node)
+    }
+
+    /// What allocating `js` (policy `first`) on each idle cluster would hold per type: the
+    /// sum of one node's share when the request is `node[n] > ...` and the nodes it would
+    /// take are alike and up, the full graph's allocation otherwise.
+    pub fn taken(&self, js: &Jobspec, per_node: bool) -> Vec<Taken> {
+        let plan = Plan::of(js);
+        let mut shape_held: HashMap<u32, Option<BTreeMap<String, u64>>> = HashMap::new();
+        if let Some(Plan::Nodes {
+            per_node: single, ..
+        }) = &plan
+        {
+            let wanted = self.shapes_for(plan.as_ref(), per_node);
+            let held = parallel_map(&wanted, |&s| {
+                let g = &self.shapes[s as usize];
+                let mut st = AllocState::new(g);
+                Matcher::new(g)
+                    .allocate(&mut st, single, Policy::First)
+                    .allocation
+                    .map(|a| plan::held_amounts(g, &a.taken))
+            });
+            shape_held = wanted.into_iter().zip(held).collect();
+        }
+        let constraint = js.constraints.as_ref();
+        parallel_map(&self.metas(), |c| {
+            if let Some(Plan::Nodes { count, .. }) = &plan {
+                if c.decomposable && plan.as_ref().is_some_and(|p| p.applies(c)) {
+                    let (nodes, _) = alike(c, per_node, constraint, || self.index.nodes(c));
+                    if let Some(t) = plan::taken_from_shapes(c, *count, &shape_held, &nodes) {
+                        return t;
+                    }
+                }
+            }
+            plan::full_graph_taken(c, js, per_node)
+        })
+    }
+
+    /// Which clusters could run `js` with every resource free, and why not for the others.
+    /// `per_node` matches against each node with the levels between it and its resources
+    /// removed, as jobs read from batch scripts need.
+    pub fn satisfiable(&self, js: &Jobspec, per_node: bool) -> Vec<Fit> {
+        let plan = Plan::of(js);
+        // Answer each shape once, whichever clusters share it.
+        let mut shape_answers: HashMap<u32, ShapeAnswer> = HashMap::new();
+        if let Some(plan) = &plan {
+            let wanted = self.shapes_for(Some(plan), per_node);
+            let answers = parallel_map(&wanted, |&s| plan.answer(&self.shapes[s as usize]));
+            shape_answers = wanted.into_iter().zip(answers).collect();
+        }
+        let needed = js.counts();
+        let constraint = js.constraints.as_ref();
+        parallel_map(&self.metas(), |c| {
+            if let Some(reason) = plan::short_in_all(c, &needed) {
+                return Fit {
+                    cluster: c.name.clone(),
+                    ok: false,
+                    reason: Some(reason),
+                };
+            }
+            match &plan {
+                Some(plan) if c.decomposable && plan.applies(c) => {
+                    let (nodes, excluded) = alike(c, per_node, constraint, || self.index.nodes(c));
+                    plan.combine(c, &shape_answers, &nodes, excluded)
+                }
+                _ => plan::full_graph_fit(c, js, per_node),
+            }
+        })
+    }
+}
+
+/// The clusters `checks` says to compile, compiled on every core, and the fleet's shapes
+/// (the old ones, then the new ones they bring).
+struct CompiledAll {
+    shapes: Vec<Vec<u8>>,
+    records: Vec<Record>,
+    rebuilt: usize,
+}
+
+fn compile_all(
+    sources: &[ClusterSource],
+    checks: &mut [Check<'_>],
+    old_shapes: Vec<Vec<u8>>,
+) -> Result<CompiledAll> {
+    let wanted: Vec<(usize, Vec<(String, Stamp)>)> = checks
+        .iter_mut()
+        .filter_map(|c| match c {
+            Check::Compile(i, aux) => Some((*i, std::mem::take(aux))),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(CompiledAll {
+            shapes: old_shapes,
+            records: Vec::new(),
+            rebuilt: 0,
+        });
+    }
+    let mut table = ShapeTable::from_shapes(old_shapes)?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(wanted.len());
+    let chunk = wanted.len().div_ceil(workers);
+    let parts: Vec<Result<(ShapeTable, Vec<Record>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = wanted
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut local = ShapeTable::default();
+                    let mut records = Vec::with_capacity(part.len());
+                    for (i, aux) in part {
+                        let source = &sources[*i];
+                        let status = cache::status(&source.path)?;
+                        let bytes = cache::read_graph(&source.path)?;
+                        let file = source.path.display().to_string();
+                        let compiled = shapes::compile(&bytes, &file, &mut local)?;
+                        records.push(Record {
+                            name: source.name.clone(),
+                            graph: file,
+                            graph_stamp: Stamp {
+                                status,
+                                content: cache::hash(&bytes),
+                            },
+                            compiled,
+                            aux: aux.clone(),
+                            blob: None,
+                        });
+                    }
+                    Ok((local, records))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::matching("compiling the fleet failed")))
+            })
+            .collect()
+    });
+    let mut records = Vec::with_capacity(wanted.len());
+    for part in parts {
+        let (local, mut compiled) = part?;
+        let renumber = table.merge(local);
+        for r in &mut compiled {
+            for n in &mut r.compiled.nodes {
+                n.shape = renumber[n.shape as usize];
+                n.flat_shape = renumber[n.flat_shape as usize];
+            }
+        }
+        records.extend(compiled);
+    }
+    Ok(CompiledAll {
+        shapes: table.shapes,
+        rebuilt: records.len(),
+        records,
+    })
+}
+
+/// The new cache's bytes saved to `cache` and mapped back, or kept in memory when there is
+/// no cache or it cannot be written (only the next call then pays for compiling again).
+fn written(cache: Option<&Path>, bytes: Vec<u8>) -> Result<Index> {
+    if let Some(path) = cache {
+        if cache::save(path, &bytes).is_ok() {
+            if let Some(index) = Index::open(path) {
+                return Ok(index);
+            }
+        }
+    }
+    Index::parse(Bytes::Owned(bytes))
+        .ok_or_else(|| Error::matching("the compiled fleet could not be read back"))
+}
