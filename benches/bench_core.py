@@ -1,11 +1,23 @@
-"""Benchmark of fractale's core against a pure-Python matcher run in the same process.
+"""Benchmark of fractale's core beside Fluxion's resource-query, or beside a pure-Python matcher.
 
-For synthetic clusters of 1, 100, 1,000 and 10,000 nodes (2 sockets x 32 cores, 4 GPUs and
-8 memory pools each) it prints JGF load time and throughput, resident memory per vertex (steady
-and at the load's peak), and the latency of ``satisfiable`` and ``allocate`` for four requests,
-each beside the baseline.
+For synthetic clusters of 1,024, 4,096 and 16,384 nodes (racks of 32 nodes; 2 sockets x 16
+cores, 2 GPUs and a memory pool a node: 38 vertices a node) it prints one table per size:
+JGF load, ``first``/``low``/``high`` allocate of 1 core, 1 whole node, 16 and 128 nodes, an
+unsatisfiable request, and resident memory per vertex.
 
-    python benches/bench_core.py [--sizes 1,100,1000,10000] [--policy first]
+With ``--fluxion PATH`` (Fluxion's ``resource-query``, built from flux-sched) the same JGF
+file and jobspecs go to resource-query (one process per policy, ``-P POLICY -F jgf``, each
+allocate a ``match allocate_with_satisfiability`` cancelled again), in the same run. Columns:
+fractale's time (median allocate and release through the Python API), resource-query's (the
+median of its own ``ELAPSE``; its load and memory as wall time and resident size), their ratio,
+and whether the two agree: same status and, for the first allocation, the same vertices.
+
+Without it, the pure-Python matcher (``python_matcher.py``; one policy, its own) is the
+comparison for sizes up to ``--baseline-up-to``; it does not choose Fluxion's vertices, so the
+agreement column is left out.
+
+    python benches/bench_core.py [--sizes 1024,4096,16384] [--repeat 5]
+                                 [--fluxion PATH/TO/resource-query] [--baseline-up-to 4096]
 """
 
 from __future__ import annotations
@@ -23,8 +35,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fractale  # noqa: E402
+from fluxion import Fluxion  # noqa: E402
 from fractale.generate.synthetic import synthetic_graph  # noqa: E402
 from python_matcher import PythonGraph  # noqa: E402
+
+POLICIES = ("first", "low", "high")
+NODES_PER_RACK = 32
 
 
 def rss_bytes() -> int:
@@ -46,6 +62,23 @@ def peak_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def load_graph(size: int, path: Path):
+    """fractale's load of ``path``: the graph, seconds, and resident bytes a vertex once loaded
+    and at the load's peak."""
+    gc.collect()
+    before = rss_bytes()
+    reset_peak()
+    start = time.perf_counter()
+    graph = fractale.ResourceGraph.from_jgf(str(path))
+    load = time.perf_counter() - start
+    vertices = graph.vertex_count
+    per_vertex = (rss_bytes() - before) / vertices
+    peak_per_vertex = (peak_bytes() - before) / vertices
+    print(f"\n== {size} nodes: {vertices:,} vertices, {path.stat().st_size / 1e6:.0f} MB of JGF;"
+          f" fractale holds {per_vertex:.0f} B a vertex, {peak_per_vertex:.0f} at the load's peak")
+    return graph, load, per_vertex
+
+
 def jobspec(resources: list) -> dict:
     return {
         "version": 9999,
@@ -55,100 +88,41 @@ def jobspec(resources: list) -> dict:
     }
 
 
-def slot(with_):
+def slot(with_: list) -> dict:
     return {"type": "slot", "label": "task", "count": 1, "with": with_}
 
 
-def requests(nodes: int) -> dict[str, dict]:
-    wide = min(128, nodes)
-    out = {
-        "1 core": jobspec(
-            [slot([{"type": "socket", "count": 1, "with": [{"type": "core", "count": 1}]}])]
-        ),
-        "whole node, exclusive": jobspec(
-            [
-                {
-                    "type": "node",
-                    "count": 1,
-                    "exclusive": True,
-                    "with": [
-                        slot(
-                            [
-                                {
-                                    "type": "socket",
-                                    "count": 2,
-                                    "with": [{"type": "core", "count": 32}],
-                                }
-                            ]
-                        )
-                    ],
-                }
-            ]
-        ),
-        f"{wide} nodes x socket x 16 cores": jobspec(
-            [
-                {
-                    "type": "node",
-                    "count": wide,
-                    "with": [
-                        slot(
-                            [
-                                {
-                                    "type": "socket",
-                                    "count": 1,
-                                    "with": [{"type": "core", "count": 16}],
-                                }
-                            ]
-                        )
-                    ],
-                }
-            ]
-        ),
-        "unsatisfiable (64 cores/socket)": jobspec(
-            [
-                {
-                    "type": "node",
-                    "count": 1,
-                    "with": [
-                        slot(
-                            [
-                                {
-                                    "type": "socket",
-                                    "count": 1,
-                                    "with": [{"type": "core", "count": 64}],
-                                }
-                            ]
-                        )
-                    ],
-                }
-            ]
-        ),
-    }
-    if nodes >= 1000:
-        out["1000 nodes x socket x 16 cores"] = jobspec(
-            [
-                {
-                    "type": "node",
-                    "count": 1000,
-                    "with": [
-                        slot(
-                            [
-                                {
-                                    "type": "socket",
-                                    "count": 1,
-                                    "with": [{"type": "core", "count": 16}],
-                                }
-                            ]
-                        )
-                    ],
-                }
-            ]
-        )
-    return out
+def cores(count: int) -> list:
+    return [{"type": "socket", "count": 1, "with": [{"type": "core", "count": count}]}]
 
 
-def timed(fn, repeat: int) -> float:
-    """Median seconds of ``repeat`` calls."""
+def nodes(count: int, per_socket: int) -> dict:
+    return jobspec([{"type": "node", "count": count, "with": [slot(cores(per_socket))]}])
+
+
+REQUESTS = {
+    "1 core": jobspec([slot(cores(1))]),
+    "1 node": jobspec([{"type": "node", "count": 1, "exclusive": True, "with": [
+        slot([{"type": "socket", "count": 2, "with": [{"type": "core", "count": 16}]}])]}]),
+    "16 nodes": nodes(16, 16),
+    "128 nodes": nodes(128, 16),
+}
+UNSATISFIABLE = nodes(1, 64)  # 64 cores in one socket of 16
+
+
+def graph_file(nodes_: int, folder: Path) -> Path:
+    path = folder / f"synthetic-{nodes_}-racks.json"
+    if not path.exists():
+        document = synthetic_graph(nodes_, sockets=2, cores=16, gpus=2, memory=1,
+                                   racks=max(1, nodes_ // NODES_PER_RACK))
+        with open(path, "w") as handle:
+            json.dump(document, handle)
+        del document
+        gc.collect()
+    return path
+
+
+def median_time(fn, repeat: int) -> float:
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -159,110 +133,143 @@ def timed(fn, repeat: int) -> float:
 
 def fmt(seconds: float) -> str:
     if seconds < 1e-3:
-        return f"{seconds * 1e6:8.1f} us"
+        return f"{seconds * 1e6:.1f} us"
     if seconds < 1:
-        return f"{seconds * 1e3:8.2f} ms"
-    return f"{seconds:8.2f} s "
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
 
 
-def measure_core(graph, js, policy: str, repeat: int) -> tuple[float, float]:
-    """Median satisfiable and allocate-then-release times of the core."""
+def paths(result) -> set[str]:
+    return {v.path for v in result.allocation.resources} if result.allocation else set()
+
+
+def ours(graph, request: dict, policy: str, repeat: int) -> tuple[float, str, set[str]]:
+    """Median allocate-and-release seconds, and the first allocation's status and paths.
+    (``first`` orders its walk by what earlier jobs took: both sides run the same steps.)"""
+    js = fractale.Jobspec.from_dict(request)
+    results = []
 
     def allocate_release():
         result = graph.allocate(js, policy)
         if result.allocation is not None:
             graph.release(result.allocation)
+        results.append(result)
 
-    return timed(lambda: graph.satisfiable(js, policy), repeat), timed(allocate_release, repeat)
-
-
-def measure_python(baseline: PythonGraph, document: dict, repeat: int) -> tuple[float, float]:
-    """The same two measurements on the pure-Python matcher."""
-
-    def allocate_release():
-        jobid = baseline.allocate(document)
-        if jobid is not None:
-            baseline.release(jobid)
-
-    return timed(lambda: baseline.satisfiable(document), repeat), timed(allocate_release, repeat)
+    seconds = median_time(allocate_release, repeat)
+    return seconds, results[0].status, paths(results[0])
 
 
-def bench_size(nodes: int, folder: Path, policy: str, baseline_limit: int) -> None:
-    path = folder / f"synthetic-{nodes}.json"
-    if not path.exists():
-        document = synthetic_graph(nodes, sockets=2, cores=32, gpus=4, memory=8)
-        with open(path, "w") as handle:
-            json.dump(document, handle)
-        del document
-        gc.collect()
-    megabytes = path.stat().st_size / 1e6
+def theirs(fluxion: Fluxion, request: dict, repeat: int) -> tuple[float, str, set[str]]:
+    """The same with resource-query: median ELAPSE, first status and paths."""
+    answers = []
+    for _ in range(repeat):
+        answer = fluxion.match(request, "allocate_with_satisfiability")
+        if answer.status == "allocated":
+            fluxion.cancel(answer.jobid)
+        answers.append(answer)
+    return statistics.median(a.own for a in answers), answers[0].status, answers[0].paths
 
-    before = rss_bytes()
-    reset_peak()
-    start = time.perf_counter()
-    graph = fractale.ResourceGraph.from_jgf(str(path))
-    load = time.perf_counter() - start
+
+def row(label: str, mine: float, other: float | None, agree: str = "") -> str:
+    if other is None:
+        return f"  {label:26s} {fmt(mine):>11s}"
+    return f"  {label:26s} {fmt(mine):>11s} {fmt(other):>11s} {other / mine:9.1f}x  {agree}"
+
+
+def agreement(mine: tuple[str, set[str]], other: tuple[str, set[str]]) -> str:
+    if mine[0] != other[0]:
+        return f"NO: {mine[0]} / {other[0]}"
+    if mine[1] != other[1]:
+        return f"NO: {len(mine[1] ^ other[1])} vertices differ"
+    return "yes"
+
+
+def bench_with_fluxion(size: int, path: Path, program: str, repeat: int) -> None:
+    graph, load, per_vertex = load_graph(size, path)
     vertices = graph.vertex_count
-    per_vertex = (rss_bytes() - before) / vertices
-    peak_per_vertex = (peak_bytes() - before) / vertices
+    print(f"  {'':26s} {'fractale':>11s} {'Fluxion':>11s} {'ratio':>10s}  agree")
+    with tempfile.TemporaryDirectory(prefix="bench-core-") as workdir:
+        fluxions = {}
+        try:
+            for policy in POLICIES:
+                fluxions[policy] = Fluxion(program, str(path), workdir, policy, "jgf")
+            their_load = min(f.load_wall for f in fluxions.values())
+            their_memory = fluxions["first"].resident_bytes() / vertices
+            print(row("JGF load", load, their_load))
+            for policy, fluxion in fluxions.items():
+                for label, request in REQUESTS.items():
+                    mine = ours(graph, request, policy, repeat)
+                    other = theirs(fluxion, request, repeat)
+                    print(row(f"{policy} {label}", mine[0], other[0],
+                              agreement(mine[1:], other[1:])))
+            mine = ours(graph, UNSATISFIABLE, "first", repeat)
+            other = theirs(fluxions["first"], UNSATISFIABLE, repeat)
+            print(row("unsatisfiable", mine[0], other[0], agreement(mine[1:], other[1:])))
+        finally:
+            for fluxion in fluxions.values():
+                fluxion.close()
+    print(f"  {'memory per vertex':26s} {per_vertex:9.0f} B {their_memory:9.0f} B "
+          f"{their_memory / per_vertex:9.1f}x")
 
-    run_baseline = nodes <= baseline_limit
-    if run_baseline:
+
+def bench_with_python(size: int, path: Path, repeat: int, baseline: bool) -> None:
+    graph, load, per_vertex = load_graph(size, path)
+    vertices = graph.vertex_count
+    python = None
+    if baseline:
         gc.collect()
         before = rss_bytes()
         start = time.perf_counter()
-        baseline = PythonGraph(str(path))
-        py_load = time.perf_counter() - start
-        py_per_vertex = (rss_bytes() - before) / vertices
-
-    print(f"\n== {nodes} nodes: {vertices:,} vertices, {megabytes:.1f} MB of JGF, policy {policy}")
-    line = (
-        f"  load        fractale {fmt(load)} ({megabytes / load:7.1f} MB/s),"
-        f" {per_vertex:6.0f} B/vertex resident, {peak_per_vertex:6.0f} at the load's peak"
-    )
-    if run_baseline:
-        line += f" | python {fmt(py_load)}, {py_per_vertex:6.0f} B/vertex | x{py_load / load:6.1f}"
+        python = PythonGraph(str(path))
+        their_load = time.perf_counter() - start
+        their_memory = (rss_bytes() - before) / vertices
+        print(f"  {'':26s} {'fractale':>11s} {'Python':>11s} {'ratio':>10s}")
+    print(row("JGF load", load, their_load if python else None))
+    for policy in POLICIES:
+        for label, request in {**REQUESTS, "unsatisfiable": UNSATISFIABLE}.items():
+            mine = ours(graph, request, policy, repeat)
+            other = None
+            if python is not None:
+                def allocate_release(request=request):
+                    jobid = python.allocate(request)
+                    if jobid is not None:
+                        python.release(jobid)
+                other = median_time(allocate_release, max(1, repeat // 5))
+            print(row(f"{policy} {label} [{mine[1]}]", mine[0], other))
+    line = f"  {'memory per vertex':26s} {per_vertex:9.0f} B"
+    if python is not None:
+        line += f" {their_memory:9.0f} B {their_memory / per_vertex:9.1f}x"
     print(line)
-
-    for label, document in requests(nodes).items():
-        js = fractale.Jobspec.from_dict(document)
-        repeat = 5 if nodes >= 10000 else 20
-        status = graph.allocate(js, policy)
-        if status.allocation is not None:
-            graph.release(status.allocation)
-        sat, alloc = measure_core(graph, js, policy, repeat)
-        row = (
-            f"  {label:34s} [{status.status:13s}] "
-            f"satisfiable {fmt(sat)}  allocate+release {fmt(alloc)}"
-        )
-        if run_baseline:
-            py_sat, py_alloc = measure_python(baseline, document, max(1, repeat // 5))
-            row += (
-                f" | python {fmt(py_sat)} / {fmt(py_alloc)}"
-                f" | x{py_sat / sat:8.1f} / x{py_alloc / alloc:8.1f}"
-            )
-        print(row)
-    del graph
-    if run_baseline:
-        del baseline
-    gc.collect()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,100,1000,10000")
-    parser.add_argument("--policy", default="first", choices=["first", "low", "high"])
-    parser.add_argument(
-        "--baseline-up-to", type=int, default=10000, help="largest size the Python baseline runs on"
-    )
+    parser.add_argument("--sizes", default="1024,4096,16384")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--fluxion", metavar="PATH", help="Fluxion's resource-query to compare")
+    parser.add_argument("--baseline-up-to", type=int, default=4096,
+                        help="largest size the Python baseline runs on (without --fluxion)")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "fractale-bench"))
     args = parser.parse_args()
+    if args.fluxion and not Path(args.fluxion).is_file():
+        parser.error(f"--fluxion: no such program: {args.fluxion}")
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    except ValueError:
+        parser.error(f"--sizes: a comma-separated list of node counts, not {args.sizes!r}")
+    if any(s < 1 for s in sizes) or args.repeat < 1:
+        parser.error("--sizes and --repeat must be positive")
     folder = Path(args.cache)
     folder.mkdir(parents=True, exist_ok=True)
-    version = sys.version.split()[0]
-    print(f"fractale {fractale.__version__}, Python {version}; ratios are python / fractale")
-    for size in (int(s) for s in args.sizes.split(",")):
-        bench_size(size, folder, args.policy, args.baseline_up_to)
+    print(f"fractale {fractale.__version__}, Python {sys.version.split()[0]}; "
+          f"ratios are {'Fluxion' if args.fluxion else 'Python'} / fractale")
+    for size in sizes:
+        path = graph_file(size, folder)
+        if args.fluxion:
+            bench_with_fluxion(size, path, args.fluxion, args.repeat)
+        else:
+            bench_with_python(size, path, args.repeat, size <= args.baseline_up_to)
+        gc.collect()
 
 
 if __name__ == "__main__":

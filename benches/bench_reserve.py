@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fractale  # noqa: E402
+from fluxion import Fluxion  # noqa: E402
 from fractale.generate.synthetic import synthetic_graph  # noqa: E402
 
 CORES = 16
@@ -80,91 +79,6 @@ def replay(graph, planned: list[tuple[int, int, dict]], request: dict, length: i
         if result.status == "unsatisfiable":
             return None
     return None
-
-
-def hostnames(nodelist: list[str]) -> set[str]:
-    """The names in Flux hostlists such as ``node[0-3,7]``."""
-    names = set()
-    for entry in nodelist:
-        for prefix, ranges, plain in re.findall(r"([^\[,]+)\[([^\]]*)\]|([^\[,]+)", entry):
-            if plain:
-                names.add(plain)
-                continue
-            for part in ranges.split(","):
-                low, _, high = part.partition("-")
-                names.update(f"{prefix}{n}" for n in range(int(low), int(high or low) + 1))
-    return names
-
-
-class Fluxion:
-    """resource-query on a JGF file, driven one command at a time through its stdin."""
-
-    def __init__(self, program: str, graph_file: str, workdir: str) -> None:
-        self.workdir = workdir
-        self.files: dict[str, str] = {}
-        began = time.perf_counter()
-        self.process = subprocess.Popen(
-            [program, "-L", graph_file, "-f", "jgf", "-P", "first", "-F", "rv1_nosched",
-             "-e", "-d"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.send("stat")  # its reply comes once the graph is loaded
-        self.load_reported = 0.0
-        for line in self._until("INFO: Avg. Match Time"):
-            if line.startswith("INFO: Graph Load Time:"):
-                self.load_reported = float(line.split(":")[-1])
-        self.load_wall = time.perf_counter() - began
-        self.jobs = 0
-
-    def _lines(self):
-        assert self.process.stdout is not None
-        while line := self.process.stdout.readline():
-            yield line.rstrip("\n")
-        raise RuntimeError(f"resource-query ended: exit {self.process.wait()}")
-
-    def _until(self, prefix: str) -> list[str]:
-        seen = []
-        for line in self._lines():
-            seen.append(line)
-            if line.startswith(prefix):
-                return seen
-        return seen
-
-    def send(self, command: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-
-    def match(self, request: dict) -> tuple[str, int | None, set[str], float, float]:
-        """status, start, node names, resource-query's own seconds, wall seconds."""
-        text = json.dumps(request, sort_keys=True)
-        path = self.files.get(text)
-        if path is None:
-            path = self.files[text] = f"{self.workdir}/job{len(self.files)}.json"
-            Path(path).write_text(text)
-        began = time.perf_counter()
-        self.jobs += 1
-        self.send(f"match allocate_orelse_reserve {path}")
-        lines = self._until("INFO: POSTORDER VISIT COUNT")
-        wall = time.perf_counter() - began
-        self._until("INFO: ======")
-        fields = dict(line[6:].split("=", 1) for line in lines
-                      if line.startswith("INFO: ") and "=" in line and "====" not in line)
-        nodes: set[str] = set()
-        for line in lines:
-            if line.startswith("{"):
-                nodes = hostnames(json.loads(line)["execution"]["nodelist"])
-        status = {"ALLOCATED": "allocated", "RESERVED": "reserved"}.get(
-            fields.get("RESOURCES", ""), "unsatisfiable")
-        at = fields.get("SCHEDULED AT")
-        start = None if at is None else 0 if at == "Now" else int(at)
-        return status, start, nodes, float(fields["ELAPSE"]), wall
-
-    def cancel_last(self) -> None:
-        self.send(f"cancel {self.jobs}")
-
-    def close(self) -> None:
-        self.send("quit")
-        self.process.communicate(timeout=60)
 
 
 def timed(function, repeat: int) -> tuple[float, object]:
@@ -222,12 +136,14 @@ def main() -> None:
             length = request["attributes"]["system"]["duration"]
             planned.append((result.at, result.at + length, held_per_node(result.allocation)))
         if fluxion is not None:
-            status, at, nodes, own, wall = fluxion.match(request)
-            theirs["own"] += own
-            theirs["wall"] += wall
-            if (status, at) != (result.status, result.at):
+            answer = fluxion.match(request)
+            theirs["own"] += answer.own
+            theirs["wall"] += answer.wall
+            if (answer.status, answer.at) != (result.status, result.at):
                 disagree["status/start"] += 1
-            elif result.allocation is not None and nodes != set(held_per_node(result.allocation)):
+            elif result.allocation is not None and answer.nodes != set(
+                held_per_node(result.allocation)
+            ):
                 disagree["nodes"] += 1
     horizon = max(end for _, end, _ in planned)
     print(f"history: {args.jobs} jobs planned in {spent:.2f} s "
@@ -271,11 +187,11 @@ def main() -> None:
             answers = []
             for _ in range(args.repeat):
                 answers.append(fluxion.match(request))
-                if answers[-1][0] != "unsatisfiable":
+                if answers[-1].status != "unsatisfiable":
                     fluxion.cancel_last()
-            own = statistics.median(answer[3] for answer in answers)
-            wall = statistics.median(answer[4] for answer in answers)
-            status, their_at, nodes = answers[-1][:3]
+            own = statistics.median(answer.own for answer in answers)
+            wall = statistics.median(answer.wall for answer in answers)
+            status, their_at, nodes = answers[-1].status, answers[-1].at, answers[-1].nodes
             if their_at != at:
                 agree += f"  (resource-query found {status} at {their_at})"
             elif chosen and nodes != chosen[-1]:

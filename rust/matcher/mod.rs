@@ -7,9 +7,13 @@
 //! `request` and `scoring` are its inputs and tables; `state` is what persists between calls.
 
 mod cxxsort;
+#[cfg(test)]
+mod oracle;
+mod order;
 mod planner;
 mod request;
 mod scoring;
+mod shape;
 mod state;
 mod walk;
 

@@ -103,6 +103,12 @@ impl Plan {
         }
     }
 
+    /// Whether no job lists `v` at any time, nor so anything below it: a job lists every
+    /// vertex from the root down to each it takes.
+    pub fn idle(&self, v: u32) -> bool {
+        self.holds[v as usize].is_empty()
+    }
+
     /// Is any job listed on `v` at some time in `w`? (Fluxion's exclusivity checker.)
     pub fn listed_during(&self, v: u32, w: Window) -> bool {
         self.holds[v as usize]

@@ -76,6 +76,19 @@ impl Scoring {
             mine.groups.extend(ev.groups);
         }
     }
+    /// Candidates found under a copy of a subtree, moved onto the subtree `by` vertices away.
+    pub(super) fn shifted(evals: &[(TypeId, Evals)], by: i64) -> Scoring {
+        let mut out = Scoring::default();
+        for (t, ev) in evals {
+            let mut moved = ev.clone();
+            for e in moved.groups.iter_mut().flat_map(|g| g.edges.iter_mut()) {
+                e.target = (i64::from(e.target) + by) as u32;
+            }
+            out.evals.push((*t, moved));
+        }
+        out
+    }
+
     /// Sort the candidates of `t` by policy and mark the best `k`; false when fewer qualify.
     pub(super) fn choose_best_k(&mut self, t: TypeId, k: u64, policy: Policy) -> bool {
         let e = self.evals_mut(t);

@@ -3,8 +3,11 @@
 //! cached child orders.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
 
+use super::order::ById;
 use super::planner::{Plan, Time, Window};
+use super::shape::Shapes;
 use super::Allocation;
 use crate::graph::{ResourceGraph, TypeId};
 
@@ -16,15 +19,24 @@ pub struct AllocState {
     /// nodes) now, after the last job placed through it; `u64::MAX` before any.
     pub(super) weight: Vec<u64>,
     /// Children in `first`'s exploration order, for the parents explored so far.
-    pub(super) order: HashMap<u32, Vec<u32>>,
+    pub(super) order: HashMap<u32, Arc<Vec<u32>>>,
     /// Per-vertex marks on the edge into it, set while choosing and read while recording.
     pub(super) mark_seq: Vec<u64>,
     pub(super) mark_needs: Vec<u64>,
     pub(super) mark_exclusive: Vec<bool>,
+    /// The vertices marked since `seq` last changed (some more than once).
+    pub(super) marked: Vec<u32>,
     pub(super) seq: u64,
     pub(super) next_jobid: u64,
     /// The jobs placed, allocated now or reserved later.
     pub(super) allocations: BTreeMap<u64, Allocation>,
+    /// Children in `low`'s and `high`'s scoring order, for the walk's early stop.
+    pub(super) by_id: Arc<ById>,
+    /// Score every candidate, never stopping early: the walk as Fluxion runs it, kept as the
+    /// oracle the early stop is tested against.
+    pub(super) exhaustive: bool,
+    /// Which subtrees are copies of one another, found the first time a walk asks.
+    pub(super) shapes: OnceLock<Arc<Shapes>>,
 }
 
 impl AllocState {
@@ -37,9 +49,13 @@ impl AllocState {
             mark_seq: vec![0; n],
             mark_needs: vec![0; n],
             mark_exclusive: vec![false; n],
+            marked: Vec::new(),
             seq: 0,
             next_jobid: 1,
             allocations: BTreeMap::new(),
+            by_id: Arc::new(ById::new(g)),
+            exhaustive: false,
+            shapes: OnceLock::new(),
         }
     }
 

@@ -3,9 +3,13 @@
 //! hold it over the window, explore children (in `first`'s order when that policy stops
 //! early), score candidates, choose the best per level, then record what the job takes.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::planner::Window;
 use super::request::{Req, ABSENT, MATCH_MET, SLOT};
-use super::scoring::{EGroup, EvalEdge, Scoring, Tally};
+use super::scoring::{EGroup, EvalEdge, Evals, Scoring, Tally};
+use super::shape::Shapes;
 use super::state::AllocState;
 use super::{Allocation, Policy, Taken};
 use crate::graph::{ResourceGraph, TypeId, NO_PARENT};
@@ -40,6 +44,26 @@ pub(super) struct Walk<'a> {
     shortfall: Option<(String, u64, u64)>,
     /// Children re-weighed by this allocation under a parent whose order is cached.
     reordered: Vec<(u32, u32)>,
+    /// Answers of subtrees no job touches, by shape and how they were visited.
+    memo: HashMap<MemoKey, Memo>,
+    /// Subtrees answered from a copy, with how they were visited: walked if chosen.
+    served: HashMap<u32, (&'a [Req], bool, bool)>,
+    /// Walk every subtree, answering none from a copy (while walking a served one again).
+    memo_off: bool,
+}
+
+/// A subtree's shape, the request level it was visited with (by address and length: one walk's
+/// levels do not move), whether above the first match, whether exclusive from above.
+type MemoKey = (u64, (usize, usize), bool, bool);
+
+/// What `dom_dfv` gave for a subtree of a shape: fit or not, what it passed up, its top.
+struct Memo {
+    top: u32,
+    fits: bool,
+    avail: u64,
+    overall: i64,
+    excl: bool,
+    evals: Vec<(TypeId, Evals)>,
 }
 
 struct NodeView<'a>(&'a ResourceGraph, u32);
@@ -94,6 +118,9 @@ impl<'a> Walk<'a> {
             root_exclusive: false,
             shortfall: None,
             reordered: Vec::new(),
+            memo: HashMap::new(),
+            served: HashMap::new(),
+            memo_off: false,
         }
     }
 
@@ -121,13 +148,16 @@ impl<'a> Walk<'a> {
             root_exclusive: false,
             shortfall: None,
             reordered: Vec::new(),
+            memo: HashMap::new(),
+            served: HashMap::new(),
+            memo_off: false,
         }
     }
 
     /// Mark `vertices` taken exclusively (each whole) and their ancestors shared, ready for
     /// `update`, as `select` marks what it chose.
     pub(super) fn claim(&mut self, vertices: &[u32]) {
-        self.st.seq += 1;
+        self.new_marks();
         for &v in vertices {
             let size = self.g.size(v);
             self.mark(v, size, true);
@@ -181,34 +211,33 @@ impl<'a> Walk<'a> {
     }
 
     /// Match the visited vertex against the request level: which requests apply below it.
+    /// For a slot, also the slot request, and whether the request it belongs to matched `u`
+    /// itself (then `u` chooses among its slots; a slot at the top level is chosen above).
     fn test<'r>(
         &self,
         u: u32,
         resources: &'r [Req],
         pristine: &mut bool,
-    ) -> (&'r [Req], Kind, u64) {
+    ) -> (&'r [Req], Kind, Option<(&'r Req, bool)>) {
         let ku = self.kind(u);
-        let (mut slot, mut matched, mut found, mut nslots) =
-            (None::<&Req>, None::<&Req>, false, 0u64);
+        let (mut slot, mut matched, mut found) = (None::<&Req>, None::<&Req>, false);
         for r in resources {
             if r.kind == ku {
                 if found {
-                    return (resources, Kind::None, 0);
+                    return (resources, Kind::None, None);
                 }
                 matched = Some(r);
                 for c in &r.with {
                     if c.is_slot() {
                         slot = Some(c);
-                        nslots = c.count.effective_max();
                     }
                 }
                 found = true;
             } else if r.is_slot() {
                 if found {
-                    return (resources, Kind::None, 0);
+                    return (resources, Kind::None, None);
                 }
                 slot = Some(r);
-                nslots = r.count.effective_max();
                 found = true;
             }
         }
@@ -218,12 +247,12 @@ impl<'a> Walk<'a> {
                 .all(|c| c.kind != ABSENT && self.has_child_of(u, c.kind))
             {
                 *pristine = false;
-                return (&s.with, Kind::Slot, nslots);
+                return (&s.with, Kind::Slot, Some((s, matched.is_some())));
             }
         }
         if let Some(m) = matched {
             *pristine = false;
-            return (&m.with, Kind::Resource, 0);
+            return (&m.with, Kind::Resource, None);
         }
         (
             resources,
@@ -232,7 +261,7 @@ impl<'a> Walk<'a> {
             } else {
                 Kind::None
             },
-            0,
+            None,
         )
     }
 
@@ -314,7 +343,7 @@ impl<'a> Walk<'a> {
     fn dom_dfv(
         &mut self,
         u: u32,
-        resources: &[Req],
+        resources: &'a [Req],
         pristine: bool,
         excl: &mut bool,
         to_parent: &mut Scoring,
@@ -326,7 +355,7 @@ impl<'a> Walk<'a> {
                 .any(|r| r.kind == ku && r.exclusive == Some(true));
         let mut x_inout = x_in;
         let mut check_pristine = pristine;
-        let (next, kind, nslots) = self.test(u, resources, &mut check_pristine);
+        let (next, kind, slot) = self.test(u, resources, &mut check_pristine);
         if kind == Kind::None {
             return false;
         }
@@ -336,9 +365,28 @@ impl<'a> Walk<'a> {
         self.discover(u);
         let mut dfu = Scoring::default();
         if kind == Kind::Slot {
-            self.dom_slot(u, next, nslots, check_pristine, &mut dfu);
+            self.dom_slot(u, next, slot, check_pristine, &mut dfu);
         } else {
-            self.explore(u, next, check_pristine, &mut x_inout, &mut dfu, 1);
+            // Below a match every candidate is a child of `u`, chosen at `u`; above the first
+            // match, candidates of the request's top level are chosen at the root.
+            let cut = match kind {
+                Kind::Resource => self.cut(u, next, 1, false),
+                _ if u == self.g.root() => self.cut(u, next, 1, false),
+                _ => None,
+            };
+            match cut {
+                Some(wanted) if kind == Kind::Resource => {
+                    self.explore_best(u, next, &mut x_inout, &mut dfu, &wanted)
+                }
+                Some(wanted)
+                    if wanted.len() == 1 && self.st.by_id.spread(wanted[0].0).is_some() =>
+                {
+                    self.explore_everywhere(next, &mut dfu, wanted[0])
+                }
+                // Below a match that asks for nothing more, no child can match.
+                _ if kind == Kind::Resource && next.is_empty() => false,
+                _ => self.explore(u, next, check_pristine, &mut x_inout, &mut dfu, 1),
+            };
         }
         *excl = x_in;
         let avail = self.avail(u);
@@ -350,6 +398,93 @@ impl<'a> Walk<'a> {
         to_parent.avail = avail;
         to_parent.overall = overall;
         true
+    }
+
+    /// Whether the subtree of `c` may be answered from a copy: `low` or `high` (whose scores
+    /// are the vertices' ids), no constraint (which reads names and ranks), one subsystem, and
+    /// no job listing anything in it.
+    fn shareable(&self, c: u32) -> bool {
+        !self.memo_off
+            && !self.st.exhaustive
+            && self.policy != Policy::First
+            && self.constraint.is_none()
+            && self.g.subsystems().len() == 1
+            && !self.g.children(c).is_empty()
+            && self.st.plan.idle(c)
+    }
+
+    /// `dom_dfv` of `c`, answered from a copy of its subtree walked before in this walk when
+    /// there is one: the copy's answer shifted onto `c`. What the walk of `c` would have marked
+    /// is marked only if something in it is chosen (`enforce` walks it then).
+    fn dom_dfv_shared(
+        &mut self,
+        c: u32,
+        resources: &'a [Req],
+        pristine: bool,
+        excl: &mut bool,
+        dfu: &mut Scoring,
+    ) -> bool {
+        if !self.shareable(c) {
+            return self.dom_dfv(c, resources, pristine, excl, dfu);
+        }
+        let g = self.g;
+        let shapes = Arc::clone(self.st.shapes.get_or_init(|| Arc::new(Shapes::new(g))));
+        let level = (resources.as_ptr() as usize, resources.len());
+        let key = (shapes.of(c), level, pristine, *excl);
+        if let Some(m) = self.memo.get(&key) {
+            self.served.insert(c, (resources, pristine, *excl));
+            *excl = m.excl;
+            if m.fits {
+                dfu.merge(Scoring::shifted(&m.evals, i64::from(c) - i64::from(m.top)));
+                dfu.avail = m.avail;
+                dfu.overall = m.overall + (g.id(c) - g.id(m.top));
+            }
+            return m.fits;
+        }
+        let mut own = Scoring::default();
+        let fits = self.dom_dfv(c, resources, pristine, excl, &mut own);
+        let memo = Memo {
+            top: c,
+            fits,
+            avail: own.avail,
+            overall: own.overall,
+            excl: *excl,
+            evals: own.evals.clone(),
+        };
+        self.memo.insert(key, memo);
+        if fits {
+            let (avail, overall) = (own.avail, own.overall);
+            dfu.merge(own);
+            dfu.avail = avail;
+            dfu.overall = overall;
+        }
+        fits
+    }
+
+    /// Walk again, for their marks, the subtrees answered from a copy that hold a vertex
+    /// `dfu` chose.
+    fn walk_served(&mut self, dfu: &Scoring) {
+        let g = self.g;
+        for (_, ev) in &dfu.evals {
+            if ev.best_k == 0 {
+                continue;
+            }
+            for group in ev.groups[..ev.best_i].iter().filter(|group| !group.root) {
+                for e in &group.edges {
+                    let mut v = e.target;
+                    while v != NO_PARENT {
+                        if let Some((resources, pristine, excl)) = self.served.remove(&v) {
+                            let (mut x, mut own) = (excl, Scoring::default());
+                            let was = std::mem::replace(&mut self.memo_off, true);
+                            self.dom_dfv(v, resources, pristine, &mut x, &mut own);
+                            self.memo_off = was;
+                            break;
+                        }
+                        v = g.parent(v);
+                    }
+                }
+            }
+        }
     }
 
     fn resolve(&mut self, dfu: Scoring, to_parent: &mut Scoring) {
@@ -364,22 +499,23 @@ impl<'a> Walk<'a> {
 
     /// Children of `u` in the order `first` explores them: heaviest edge first, then higher
     /// `uniq_id`. The order is kept per parent and mended as allocations re-weigh edges.
-    fn children_in_order(&mut self, u: u32) -> Vec<u32> {
+    fn children_in_order(&mut self, u: u32) -> Arc<Vec<u32>> {
         if let Some(order) = self.st.order.get(&u) {
-            return order.clone();
+            return Arc::clone(order);
         }
         let g = self.g;
         let weight = &self.st.weight;
         let mut kids = g.children(u).to_vec();
         kids.sort_by_key(|&c| std::cmp::Reverse((weight[c as usize], g.uniq_id(c))));
-        self.st.order.insert(u, kids.clone());
+        let kids = Arc::new(kids);
+        self.st.order.insert(u, Arc::clone(&kids));
         kids
     }
 
     fn explore(
         &mut self,
         u: u32,
-        resources: &[Req],
+        resources: &'a [Req],
         pristine: bool,
         excl: &mut bool,
         dfu: &mut Scoring,
@@ -418,25 +554,11 @@ impl<'a> Walk<'a> {
                 continue;
             }
             let mut x = *excl;
-            if !self.dom_dfv(c, resources, pristine, &mut x, dfu) {
+            if !self.dom_dfv_shared(c, resources, pristine, &mut x, dfu) {
                 continue;
             }
             let count = dfu.avail;
-            let score = dfu.overall;
-            dfu.add(
-                kc,
-                EGroup {
-                    score,
-                    count,
-                    root: false,
-                    edges: vec![EvalEdge {
-                        count,
-                        needs: count,
-                        exclusive: x,
-                        target: c,
-                    }],
-                },
-            );
+            dfu.add(kc, candidate(c, dfu.overall, count, x));
             any = true;
             if dynamic {
                 for (t, tally) in tallies.iter_mut() {
@@ -460,10 +582,152 @@ impl<'a> Walk<'a> {
         any
     }
 
-    fn dom_slot(&mut self, u: u32, shape: &[Req], nslots: u64, pristine: bool, dfu: &mut Scoring) {
+    /// The slots `u` can host: disjoint bundles of its children, each one slot's `shape`.
+    /// `slot` is the slot request, and whether `u` matched the request it belongs to (then `u`
+    /// itself chooses among the bundles).
+    /// When `u` chooses among its children for `reqs` (each `times` over) by distinct scores, as
+    /// `low` and `high` do, how much of each type is wanted: past that, no child can be chosen.
+    /// `unit` asks that every child count 1 (bundles of children for slots). `None` when the
+    /// choice needs every candidate scored: another policy, a range count, a slot, or ties.
+    fn cut(&self, u: u32, reqs: &[Req], times: u64, unit: bool) -> Option<Vec<(TypeId, u64)>> {
+        let by_id = &self.st.by_id;
+        if self.st.exhaustive
+            || self.policy == Policy::First
+            || reqs.is_empty()
+            || !by_id.distinct(u)
+            || (unit && !by_id.unit(u))
+        {
+            return None;
+        }
+        let mut wanted: Vec<(TypeId, u64)> = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            let n = fixed(r).filter(|_| !r.is_slot() && r.kind != ABSENT)?;
+            if wanted.iter().any(|&(t, _)| t == r.kind) {
+                return None;
+            }
+            wanted.push((r.kind, n.saturating_mul(times)));
+        }
+        Some(wanted)
+    }
+
+    /// `explore` when `cut` allows it: the children of each wanted type, best score first,
+    /// until those that fit hold the amount wanted.
+    fn explore_best(
+        &mut self,
+        u: u32,
+        resources: &'a [Req],
+        excl: &mut bool,
+        dfu: &mut Scoring,
+        wanted: &[(TypeId, u64)],
+    ) -> bool {
+        let by_id = Arc::clone(&self.st.by_id);
+        let mut any = false;
+        for &(t, need) in wanted {
+            let kids = by_id.of_type(self.g, u, t);
+            let mut have = 0;
+            for i in 0..kids.len() {
+                let c = match self.policy {
+                    Policy::High => kids[kids.len() - 1 - i],
+                    _ => kids[i],
+                };
+                let mut x = *excl;
+                if !self.dom_dfv(c, resources, false, &mut x, dfu) {
+                    continue;
+                }
+                let count = dfu.avail;
+                dfu.add(t, candidate(c, dfu.overall, count, x));
+                any = true;
+                have += count;
+                if have >= need {
+                    break;
+                }
+            }
+        }
+        any
+    }
+
+    /// `explore` at the root for a request whose one top level is of type `t`, when each vertex
+    /// of that type is a candidate on its own: those vertices best score first, each once the
+    /// vertices between it and the root have let the walk through (and been scored as the
+    /// walk scores them), until those that fit hold the amount wanted.
+    fn explore_everywhere(
+        &mut self,
+        resources: &'a [Req],
+        dfu: &mut Scoring,
+        (t, need): (TypeId, u64),
+    ) -> bool {
+        let by_id = Arc::clone(&self.st.by_id);
+        let Some(all) = by_id.spread(t) else {
+            return false;
+        };
+        let (g, root) = (self.g, self.g.root());
+        let mut through: HashMap<u32, bool> = HashMap::new();
+        let mut path = Vec::new();
+        let (mut have, mut any) = (0, false);
+        for i in 0..all.len() {
+            let c = match self.policy {
+                Policy::High => all[all.len() - 1 - i],
+                _ => all[i],
+            };
+            path.clear();
+            let mut a = g.parent(c);
+            let mut open = true;
+            while a != root {
+                if let Some(&known) = through.get(&a) {
+                    open = known;
+                    break;
+                }
+                path.push(a);
+                a = g.parent(a);
+            }
+            for &a in path.iter().rev() {
+                open = open && self.prune(false, a, resources);
+                through.insert(a, open);
+                if open {
+                    let score = MATCH_MET + g.id(a) + 1;
+                    dfu.add(self.kind(a), candidate(a, score, self.avail(a), false));
+                }
+            }
+            if !open {
+                continue;
+            }
+            let mut x = false;
+            if !self.dom_dfv(c, resources, true, &mut x, dfu) {
+                continue;
+            }
+            let count = dfu.avail;
+            dfu.add(t, candidate(c, dfu.overall, count, x));
+            any = true;
+            have += count;
+            if have >= need {
+                break;
+            }
+        }
+        any
+    }
+
+    fn dom_slot(
+        &mut self,
+        u: u32,
+        shape: &'a [Req],
+        slot: Option<(&'a Req, bool)>,
+        pristine: bool,
+        dfu: &mut Scoring,
+    ) {
         let mut x = true;
         let mut slot_dfu = Scoring::default();
-        if !self.explore(u, shape, pristine, &mut x, &mut slot_dfu, nslots) {
+        let nslots = slot.map_or(0, |(s, _)| s.count.effective_max());
+        // Chosen here by a fixed count among bundles of whole children, best children first:
+        // the first bundles score best, and only as many children as they take can be chosen.
+        let cut = slot
+            .filter(|&(_, here)| here)
+            .and_then(|(s, _)| fixed(s))
+            .and_then(|n| self.cut(u, shape, n, true));
+        let any = match cut {
+            Some(wanted) => self.explore_best(u, shape, &mut x, &mut slot_dfu, &wanted),
+            None => self.explore(u, shape, pristine, &mut x, &mut slot_dfu, nslots),
+        };
+        if !any {
             return;
         }
         let types: Vec<TypeId> = slot_dfu.evals.iter().map(|(t, _)| *t).collect();
@@ -528,14 +792,42 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Start a new set of marks: those of the last choice no longer count.
+    fn new_marks(&mut self) {
+        self.st.seq += 1;
+        self.st.marked.clear();
+    }
+
+    /// The marked children of each vertex with any, from the marks of the last choice.
+    fn marked_children(&self) -> HashMap<u32, Vec<u32>> {
+        let mut below: HashMap<u32, Vec<u32>> = HashMap::new();
+        for &v in &self.st.marked {
+            let parent = self.g.parent(v);
+            if parent != NO_PARENT {
+                below.entry(parent).or_default().push(v);
+            }
+        }
+        for kids in below.values_mut() {
+            kids.sort_unstable();
+            kids.dedup();
+        }
+        below
+    }
+
     fn mark(&mut self, v: u32, needs: u64, exclusive: bool) {
         let i = v as usize;
+        if self.st.mark_seq[i] != self.st.seq {
+            self.st.marked.push(v);
+        }
         self.st.mark_seq[i] = self.st.seq;
         self.st.mark_needs[i] = needs;
         self.st.mark_exclusive[i] = exclusive;
     }
 
     fn enforce(&mut self, dfu: &Scoring, unconstrained: bool) {
+        if !self.served.is_empty() {
+            self.walk_served(dfu);
+        }
         for (_, ev) in &dfu.evals {
             if ev.best_k == 0 {
                 continue;
@@ -574,8 +866,8 @@ impl<'a> Walk<'a> {
         }
     }
 
-    pub(super) fn select(&mut self, resources: &[Req]) -> bool {
-        self.st.seq += 1;
+    pub(super) fn select(&mut self, resources: &'a [Req]) -> bool {
+        self.new_marks();
         self.multilevel = 0;
         let root = self.g.root();
         let kr = self.kind(root);
@@ -633,7 +925,7 @@ impl<'a> Walk<'a> {
     /// They do not when the request's levels skip a level of the graph below its first match
     /// (`node > slot > core` where cores sit under sockets): Fluxion then fails the update.
     pub(super) fn takes_anything(&self) -> bool {
-        let seq = self.st.seq;
+        let below = self.marked_children();
         let mut stack = vec![(
             self.g.root(),
             self.root_exclusive,
@@ -644,10 +936,8 @@ impl<'a> Walk<'a> {
             if exclusive || whole {
                 return true;
             }
-            for &c in self.g.children(u) {
-                if self.st.mark_seq[c as usize] == seq || whole {
-                    stack.push((c, self.st.mark_exclusive[c as usize], whole));
-                }
+            for &c in below.get(&u).into_iter().flatten() {
+                stack.push((c, self.st.mark_exclusive[c as usize], whole));
             }
         }
         false
@@ -660,7 +950,9 @@ impl<'a> Walk<'a> {
         let mut taken = Vec::new();
         let shadow = self.exclusive_types[self.kind(root) as usize];
         let mut above = vec![0u64; self.g.types().len()];
+        let mut below = self.marked_children();
         self.update_vertex(
+            &mut below,
             root,
             self.root_needs,
             self.root_exclusive,
@@ -686,6 +978,7 @@ impl<'a> Walk<'a> {
     #[allow(clippy::too_many_arguments)]
     fn update_vertex(
         &mut self,
+        below: &mut HashMap<u32, Vec<u32>>,
         u: u32,
         needs: u64,
         exclusive: bool,
@@ -697,30 +990,35 @@ impl<'a> Walk<'a> {
         let whole = shadow_from_parent || self.exclusive_types[self.kind(u) as usize];
         let exclusive = exclusive || whole;
         let mut held = 0;
-        let seq = self.st.seq;
-        let has_children = !self.g.children(u).is_empty();
+        let g = self.g;
+        let has_children = !g.children(u).is_empty();
         let mut mine = if has_children {
             vec![0u64; self.g.types().len()]
         } else {
             Vec::new()
         };
-        for &c in self.g.children(u) {
+        // Taken whole: every child; else the children the choice marked.
+        let marked = if whole {
+            Vec::new()
+        } else {
+            below.remove(&u).unwrap_or_default()
+        };
+        let kids: &[u32] = if whole { g.children(u) } else { &marked };
+        for &c in kids {
             let ci = c as usize;
-            if self.st.mark_seq[ci] != seq && !whole {
-                continue;
-            }
             let x = self.st.mark_exclusive[ci] || whole;
             let child_needs = if whole {
                 self.g.size(c)
             } else {
                 self.st.mark_needs[ci]
             };
-            let below = self.update_vertex(c, child_needs, x, whole, jobid, taken, &mut mine);
-            if below > 0 {
+            let under =
+                self.update_vertex(below, c, child_needs, x, whole, jobid, taken, &mut mine);
+            if under > 0 {
                 if self.policy == Policy::First {
                     self.reweigh(c);
                 }
-                held += below;
+                held += under;
             }
         }
         let mut amount = 0;
@@ -786,9 +1084,10 @@ impl<'a> Walk<'a> {
         let key = |weight: u64, v: u32| std::cmp::Reverse((weight, g.uniq_id(v)));
         for group in changes.chunk_by(|a, b| a.0 == b.0) {
             let parent = group[0].0;
-            let Some(mut order) = self.st.order.remove(&parent) else {
+            let Some(order) = self.st.order.remove(&parent) else {
                 continue;
             };
+            let mut order = Arc::unwrap_or_clone(order);
             let weight = &self.st.weight;
             if group.len() * 64 < order.len() {
                 // The others keep their weights, so the rest stays sorted once these are out.
@@ -803,7 +1102,28 @@ impl<'a> Walk<'a> {
             } else {
                 order.sort_by_key(|&x| key(weight[x as usize], x));
             }
-            self.st.order.insert(parent, order);
+            self.st.order.insert(parent, Arc::new(order));
         }
+    }
+}
+
+/// A request's count when it is one number (taken whole or not at all).
+fn fixed(r: &Req) -> Option<u64> {
+    let n = r.count.min;
+    (n > 0 && r.count.effective_max() == n && r.count.take(n) == n).then_some(n)
+}
+
+/// A child that fits, as one candidate group of its own.
+fn candidate(c: u32, score: i64, count: u64, exclusive: bool) -> EGroup {
+    EGroup {
+        score,
+        count,
+        root: false,
+        edges: vec![EvalEdge {
+            count,
+            needs: count,
+            exclusive,
+            target: c,
+        }],
     }
 }

@@ -54,9 +54,38 @@ impl Vertex {
 #[pyclass(name = "Allocation", module = "fractale", frozen)]
 pub struct Allocation {
     jobid: u64,
-    vertices: Vec<Vertex>,
     at: i64,
     end: i64,
+    /// What the job holds, as the matcher gave it; its vertices are built on first use.
+    graph: Arc<CoreGraph>,
+    taken: Vec<matcher::Taken>,
+    vertices: OnceLock<Vec<Vertex>>,
+}
+
+impl Allocation {
+    /// The vertices held, by containment path.
+    fn vertices(&self) -> &[Vertex] {
+        self.vertices.get_or_init(|| {
+            let g = &self.graph;
+            let mut taken = self.taken.clone();
+            matcher::by_path(g, &mut taken);
+            taken
+                .iter()
+                .map(|t| {
+                    let v = t.vertex;
+                    Vertex {
+                        path: g.path(v).into_owned(),
+                        kind: g.type_name(v).to_owned(),
+                        name: g.name(v).to_owned(),
+                        id: g.id(v),
+                        rank: g.rank(v),
+                        exclusive: t.exclusive,
+                        size: t.size,
+                    }
+                })
+                .collect()
+        })
+    }
 }
 
 #[pymethods]
@@ -80,13 +109,13 @@ impl Allocation {
 
     #[getter]
     fn resources(&self) -> Vec<Vertex> {
-        self.vertices.clone()
+        self.vertices().to_vec()
     }
 
     /// Amount taken per resource type: exclusive vertices and their sizes.
     fn counts(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
-        for v in self.vertices.iter().filter(|v| v.exclusive) {
+        for v in self.vertices().iter().filter(|v| v.exclusive) {
             *out.entry(v.kind.clone()).or_default() += v.size;
         }
         out
@@ -94,7 +123,7 @@ impl Allocation {
 
     /// Names of the `node` vertices the allocation touches.
     fn nodes(&self) -> Vec<String> {
-        self.vertices
+        self.vertices()
             .iter()
             .filter(|v| v.kind == "node")
             .map(|v| v.name.clone())
@@ -107,7 +136,7 @@ impl Allocation {
         d.set_item("at", self.at)?;
         d.set_item("end", self.end())?;
         let list = PyList::empty(py);
-        for v in &self.vertices {
+        for v in self.vertices() {
             list.append(v.to_dict(py)?)?;
         }
         d.set_item("resources", list)?;
@@ -115,14 +144,14 @@ impl Allocation {
     }
 
     fn __len__(&self) -> usize {
-        self.vertices.len()
+        self.taken.len()
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let list = PyList::new(
             py,
-            slf.vertices
+            slf.vertices()
                 .iter()
                 .cloned()
                 .map(|v| Py::new(py, v))
@@ -136,7 +165,7 @@ impl Allocation {
             "Allocation(jobid={}, at={}, vertices={})",
             self.jobid,
             self.at,
-            self.vertices.len()
+            self.taken.len()
         )
     }
 }
@@ -217,36 +246,16 @@ impl ResourceGraph {
         }
     }
 
-    fn allocation(
-        &self,
-        py: Python<'_>,
-        mut alloc: matcher::Allocation,
-    ) -> PyResult<Py<Allocation>> {
-        matcher::by_path(&self.graph, &mut alloc.taken);
-        let g = &self.graph;
-        let vertices = alloc
-            .taken
-            .iter()
-            .map(|t| {
-                let v = t.vertex;
-                Vertex {
-                    path: g.path(v).into_owned(),
-                    kind: g.type_name(v).to_owned(),
-                    name: g.name(v).to_owned(),
-                    id: g.id(v),
-                    rank: g.rank(v),
-                    exclusive: t.exclusive,
-                    size: t.size,
-                }
-            })
-            .collect();
+    fn allocation(&self, py: Python<'_>, alloc: matcher::Allocation) -> PyResult<Py<Allocation>> {
         Py::new(
             py,
             Allocation {
                 jobid: alloc.jobid,
-                vertices,
                 at: alloc.at,
                 end: alloc.end,
+                graph: Arc::clone(&self.graph),
+                taken: alloc.taken,
+                vertices: OnceLock::new(),
             },
         )
     }
