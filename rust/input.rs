@@ -2,6 +2,8 @@
 //! that keeps writing) or one larger than any real document of its kind is refused with an
 //! error instead of filling memory. JSON documents are also given up on as soon as their
 //! first byte shows they are not JSON objects, so a stream of garbage costs one read.
+//! A large regular file may instead be mapped (`Mapped`), its pages handed back to the kernel
+//! as the reader moves past them, so that loading never holds all of its bytes at once.
 
 use std::io::Read;
 use std::path::Path;
@@ -33,9 +35,7 @@ pub fn read_bounded(path: &Path, limit: u64, what: &str, json_object: bool) -> R
         .filter(|m| m.is_file())
         .map(|m| m.len());
     if let Some(len) = known.filter(|&len| len > limit) {
-        return Err(io(format!(
-            "the {what} is {len} bytes, more than the {limit} read at most"
-        )));
+        return Err(too_large(&name, what, len, limit));
     }
     let mut bytes = Vec::with_capacity(known.unwrap_or(CHUNK as u64) as usize);
     let mut checked = !json_object;
@@ -69,6 +69,109 @@ pub fn read_bounded(path: &Path, limit: u64, what: &str, json_object: bool) -> R
     }
 }
 
+fn too_large(name: &str, what: &str, len: u64, limit: u64) -> Error {
+    Error::Io {
+        file: name.to_owned(),
+        message: format!("the {what} is {len} bytes, more than the {limit} read at most"),
+    }
+}
+
+/// Files smaller than this are read, not mapped: mapping pays off on large graphs only.
+const MAP_FROM_BYTES: u64 = 8 << 20;
+/// Pages are handed back in runs of this many bytes.
+const RELEASE_BYTES: usize = 8 << 20;
+
+/// A regular file mapped read-only. `release_before` hands back the pages below an address
+/// already read: they are dropped from the process (a later read of them faults them back in
+/// from the file, so nothing reading the bytes can tell). The file must not shrink while it is
+/// mapped (reading past its new end raises SIGBUS); the store replaces graph files by rename,
+/// which leaves a mapped file whole.
+pub struct Mapped {
+    base: *mut libc::c_void,
+    len: usize,
+    released: std::cell::Cell<usize>,
+}
+
+impl Mapped {
+    /// Map `path` when it is a regular file of at least `MAP_FROM_BYTES` bytes (at most
+    /// `limit`); `None` for anything to read with `read_bounded` instead.
+    pub fn open(path: &Path, limit: u64, what: &str) -> Result<Option<Mapped>> {
+        use std::os::fd::AsRawFd;
+        let name = path.display().to_string();
+        let Ok(file) = std::fs::File::open(path) else {
+            return Ok(None);
+        };
+        let len = match file.metadata() {
+            Ok(m) if m.is_file() && m.len() >= MAP_FROM_BYTES => m.len(),
+            _ => return Ok(None),
+        };
+        if len > limit {
+            return Err(too_large(&name, what, len, limit));
+        }
+        let Ok(len) = usize::try_from(len) else {
+            return Ok(None);
+        };
+        // SAFETY: a fresh read-only private mapping of an open file, of its length; the
+        // mapping is owned by the returned value and unmapped on drop.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Ok(None);
+        }
+        // SAFETY: advice on the mapping just made; failure only loses the hint.
+        unsafe { libc::madvise(base, len, libc::MADV_SEQUENTIAL) };
+        Ok(Some(Mapped {
+            base,
+            len,
+            released: std::cell::Cell::new(0),
+        }))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `base` maps `len` readable bytes for as long as `self` lives.
+        unsafe { std::slice::from_raw_parts(self.base as *const u8, self.len) }
+    }
+
+    /// Hand back the whole pages below `address` (an address inside `bytes()`), a run of
+    /// `RELEASE_BYTES` at a time.
+    pub fn release_before(&self, address: usize) {
+        let start = self.base as usize;
+        let Some(offset) = address.checked_sub(start).filter(|&o| o <= self.len) else {
+            return;
+        };
+        let released = self.released.get();
+        if offset < released + RELEASE_BYTES {
+            return;
+        }
+        let upto = offset & !(RELEASE_BYTES - 1);
+        // SAFETY: a page-aligned range inside the mapping; MADV_DONTNEED on a private file
+        // mapping only drops pages that a later access reads back from the file.
+        unsafe {
+            libc::madvise(
+                (start + released) as *mut libc::c_void,
+                upto - released,
+                libc::MADV_DONTNEED,
+            )
+        };
+        self.released.set(upto);
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping this value owns, once.
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +199,37 @@ mod tests {
             .to_string();
         std::fs::remove_file(&path).unwrap();
         assert!(err.contains("is 100 bytes, more than the 10"), "{err}");
+    }
+
+    #[test]
+    fn a_mapped_file_reads_the_same_bytes_after_its_pages_are_handed_back() {
+        let path = std::env::temp_dir().join(format!("fractale-mapped-{}", std::process::id()));
+        let text: Vec<u8> = (0..MAP_FROM_BYTES as usize + RELEASE_BYTES * 2)
+            .map(|i| b"0123456789abcdef"[i % 16])
+            .collect();
+        std::fs::write(&path, &text).unwrap();
+        let mapped = Mapped::open(&path, MAX_GRAPH_BYTES, "graph")
+            .unwrap()
+            .unwrap();
+        let bytes = mapped.bytes();
+        mapped.release_before(bytes.as_ptr() as usize + RELEASE_BYTES * 2 + 5);
+        assert_eq!(mapped.released.get(), RELEASE_BYTES * 2);
+        assert!(bytes == &text[..], "released pages read back from the file");
+        drop(mapped);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn small_files_and_devices_are_not_mapped() {
+        assert!(
+            Mapped::open(Path::new("/dev/zero"), MAX_GRAPH_BYTES, "graph")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            Mapped::open(Path::new("Cargo.toml"), MAX_GRAPH_BYTES, "graph")
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -57,7 +57,8 @@ fn expect_kind(v: &Value, ok: bool, loc: &str, what: &str, file: Option<&str>) -
     }
 }
 
-/// Report the first field whose JSON type is wrong, with its location.
+/// Report the first field whose JSON type is wrong, with its location. It reads a document
+/// by the reader's rules: an optional key holding `null` counts as absent, as it does there.
 pub(super) fn locate_in_value(value: &Value, file: Option<&str>) -> Option<Error> {
     let Some(doc) = value.as_object() else {
         return Some(Error::jgf(
@@ -73,6 +74,7 @@ pub(super) fn locate_in_value(value: &Value, file: Option<&str>) -> Option<Error
         return expect_kind(graph, false, "graph", "an object", file);
     };
     if let Some(nodes) = graph.get("nodes") {
+        let keyed = nodes.is_object();
         let entries: Vec<(String, &Value)> = match nodes {
             Value::Array(list) => list
                 .iter()
@@ -86,7 +88,7 @@ pub(super) fn locate_in_value(value: &Value, file: Option<&str>) -> Option<Error
             other => return expect_kind(other, false, "graph.nodes", "a list or an object", file),
         };
         for (loc, node) in entries {
-            if let Some(err) = check_node_value(node, &loc, file) {
+            if let Some(err) = check_node_value(node, &loc, keyed, file) {
                 return Some(err);
             }
         }
@@ -113,7 +115,7 @@ pub(super) fn locate_in_value(value: &Value, file: Option<&str>) -> Option<Error
                     }
                 }
             }
-            if let Some(v) = obj.get("relation") {
+            if let Some(v) = obj.get("relation").filter(|v| !v.is_null()) {
                 if let Some(e) = expect_kind(
                     v,
                     v.is_string(),
@@ -124,7 +126,7 @@ pub(super) fn locate_in_value(value: &Value, file: Option<&str>) -> Option<Error
                     return Some(e);
                 }
             }
-            if let Some(meta) = obj.get("metadata") {
+            if let Some(meta) = obj.get("metadata").filter(|v| !v.is_null()) {
                 let Some(meta) = meta.as_object() else {
                     return expect_kind(meta, false, &format!("{loc}.metadata"), "an object", file);
                 };
@@ -159,11 +161,12 @@ pub(super) fn locate_in_value(value: &Value, file: Option<&str>) -> Option<Error
     None
 }
 
-fn check_node_value(node: &Value, loc: &str, file: Option<&str>) -> Option<Error> {
+/// A vertex's own problems; in `keyed` nodes the key stands in for a missing or null id.
+fn check_node_value(node: &Value, loc: &str, keyed: bool, file: Option<&str>) -> Option<Error> {
     let Some(obj) = node.as_object() else {
         return expect_kind(node, false, loc, "an object", file);
     };
-    if let Some(v) = obj.get("id") {
+    if let Some(v) = obj.get("id").filter(|v| !(keyed && v.is_null())) {
         if let Some(e) = expect_kind(
             v,
             v.is_string() || v.is_i64() || v.is_u64(),
@@ -174,7 +177,7 @@ fn check_node_value(node: &Value, loc: &str, file: Option<&str>) -> Option<Error
             return Some(e);
         }
     }
-    if let Some(v) = obj.get("label") {
+    if let Some(v) = obj.get("label").filter(|v| !v.is_null()) {
         if let Some(e) = expect_kind(v, v.is_string(), &format!("{loc}.label"), "a string", file) {
             return Some(e);
         }
@@ -186,6 +189,10 @@ fn check_node_value(node: &Value, loc: &str, file: Option<&str>) -> Option<Error
     let strings = ["type", "basename", "name", "unit"];
     let integers = ["id", "uniq_id", "rank", "size"];
     for (key, v) in meta {
+        // Only the type is required: `null` anywhere else is the default.
+        if v.is_null() && key != "type" {
+            continue;
+        }
         let at = format!("{loc}.metadata.{key}");
         let err = if strings.contains(&key.as_str()) {
             expect_kind(v, v.is_string(), &at, "a string", file)
@@ -199,13 +206,19 @@ fn check_node_value(node: &Value, loc: &str, file: Option<&str>) -> Option<Error
                 .is_some_and(|m| m.values().all(Value::is_string));
             expect_kind(v, ok, &at, "an object of subsystem: path strings", file)
         } else if key == "properties" {
-            expect_kind(
-                v,
-                v.is_object() || v.is_array(),
-                &at,
-                "an object (or a list of names)",
-                file,
-            )
+            match v.as_array() {
+                Some(names) => names.iter().enumerate().find_map(|(i, name)| {
+                    let at = format!("{at}[{i}]");
+                    expect_kind(name, name.is_string(), &at, "a property name", file)
+                }),
+                None => expect_kind(
+                    v,
+                    v.is_object(),
+                    &at,
+                    "an object (or a list of names)",
+                    file,
+                ),
+            }
         } else if key == "status" {
             let ok = matches!(v.as_i64(), Some(0 | 1))
                 || v.as_str().is_some_and(|s| {
@@ -220,4 +233,376 @@ fn check_node_value(node: &Value, loc: &str, file: Option<&str>) -> Option<Error
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    //! The locator must agree with the reader: on valid documents and on every single type
+    //! corruption of one, the reader fails exactly when the locator finds a problem, and both
+    //! name the corrupted place.
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::{json, Map, Value};
+
+    use super::locate_in_value;
+    use crate::jgf::parse;
+
+    /// A valid document and the places a corruption may hit in it.
+    #[derive(Debug, Clone)]
+    struct Sample {
+        doc: Value,
+        slots: Vec<Slot>,
+    }
+
+    /// One value of the document: how to reach it, where errors name it, and which JSON
+    /// kinds would still be well typed there yet change what the document means (another
+    /// node id, an empty list of vertices), which a type corruption must not use.
+    #[derive(Debug, Clone)]
+    struct Slot {
+        pointer: String,
+        location: String,
+        meaning: &'static [&'static str],
+    }
+
+    /// Replacements of every JSON kind.
+    fn replacements() -> Vec<(&'static str, Value)> {
+        vec![
+            ("null", Value::Null),
+            ("bool", json!(true)),
+            ("float", json!(1.5)),
+            ("int", json!(7)),
+            ("string", json!("text")),
+            ("list", json!([])),
+            ("list", json!([1, "a"])),
+            ("object", json!({})),
+            ("object", json!({"k": 1})),
+        ]
+    }
+
+    fn escape(key: &str) -> String {
+        key.replace('~', "~0").replace('/', "~1")
+    }
+
+    /// One vertex: its id as written (string or integer) and which optional keys it has.
+    #[derive(Debug, Clone)]
+    struct Vertex {
+        optional: [bool; 12],
+        kind: usize,
+        size: u64,
+        status: usize,
+    }
+
+    fn vertex() -> impl Strategy<Value = Vertex> {
+        (any::<[bool; 12]>(), 0usize..4, 0u64..100, 0usize..4).prop_map(
+            |(optional, kind, size, status)| Vertex {
+                optional,
+                kind,
+                size,
+                status,
+            },
+        )
+    }
+
+    /// A random valid document: a containment tree of up to eight vertices, ids as decimal
+    /// strings, integers or names, vertices listed or keyed, edges in either spelling, before
+    /// or after the vertices, some with the reverse edge beside them that the reader skips.
+    fn sample() -> impl Strategy<Value = Sample> {
+        prop::collection::vec(vertex(), 1..8)
+            .prop_flat_map(|vertices| {
+                let n = vertices.len();
+                (
+                    Just(vertices),
+                    prop::collection::vec(any::<prop::sample::Index>(), n),
+                    0usize..3,
+                    any::<bool>(),
+                    0usize..3,
+                    any::<bool>(),
+                    prop::collection::vec(any::<bool>(), n),
+                )
+            })
+            .prop_map(
+                |(vertices, parents, id_style, keyed, edge_style, edges_first, reverse)| {
+                    build(
+                        &vertices,
+                        &parents,
+                        id_style,
+                        keyed,
+                        edge_style,
+                        edges_first,
+                        &reverse,
+                    )
+                },
+            )
+    }
+
+    fn build(
+        vertices: &[Vertex],
+        parents: &[prop::sample::Index],
+        id_style: usize,
+        keyed: bool,
+        edge_style: usize,
+        edges_first: bool,
+        reverse: &[bool],
+    ) -> Sample {
+        const KINDS: [&str; 4] = ["cluster", "node", "core", "memory"];
+        let id = |i: usize| -> Value {
+            match id_style {
+                0 => json!(i.to_string()),
+                1 => json!(i),
+                _ => json!(format!("v{i}")),
+            }
+        };
+        let key = |i: usize| match id_style {
+            2 => format!("v{i}"),
+            _ => i.to_string(),
+        };
+        let mut slots = vec![Slot {
+            pointer: "/graph".into(),
+            location: "graph".into(),
+            meaning: &["object"],
+        }];
+        slots.push(Slot {
+            pointer: "/graph/nodes".into(),
+            location: "graph.nodes".into(),
+            meaning: &["list", "object"],
+        });
+        slots.push(Slot {
+            pointer: "/graph/edges".into(),
+            location: "graph.edges".into(),
+            meaning: &["list"],
+        });
+        let mut listed = Vec::new();
+        let mut by_key = Map::new();
+        for (i, v) in vertices.iter().enumerate() {
+            let (pointer, location) = if keyed {
+                (
+                    format!("/graph/nodes/{}", escape(&key(i))),
+                    format!("graph.nodes[{:?}]", key(i)),
+                )
+            } else {
+                (format!("/graph/nodes/{i}"), format!("graph.nodes[{i}]"))
+            };
+            let mut meta = Map::new();
+            meta.insert("type".into(), json!(KINDS[v.kind]));
+            let optional: [(&str, Value); 12] = [
+                ("basename", json!(KINDS[v.kind])),
+                ("name", json!(format!("{}{i}", KINDS[v.kind]))),
+                ("id", json!(i)),
+                ("uniq_id", json!(i)),
+                ("rank", json!(-1)),
+                ("exclusive", json!(i % 2 == 0)),
+                ("unit", json!(if v.kind == 3 { "GB" } else { "" })),
+                ("size", json!(v.size)),
+                ("paths", json!({"containment": format!("/{i}")})),
+                (
+                    "properties",
+                    if i % 2 == 0 {
+                        json!({"fast": "yes"})
+                    } else {
+                        json!(["fast"])
+                    },
+                ),
+                (
+                    "status",
+                    [json!(0), json!(1), json!("up"), json!("Down")][v.status].clone(),
+                ),
+                ("extra", json!({"anything": [1, 2]})),
+            ];
+            for ((name, value), present) in optional.into_iter().zip(v.optional) {
+                if present {
+                    if name != "extra" {
+                        slots.push(Slot {
+                            pointer: format!("{pointer}/metadata/{name}"),
+                            location: format!("{location}.metadata.{name}"),
+                            meaning: &[],
+                        });
+                    }
+                    meta.insert(name.into(), value);
+                }
+            }
+            slots.push(Slot {
+                pointer: format!("{pointer}/metadata/type"),
+                location: format!("{location}.metadata.type"),
+                meaning: &[],
+            });
+            slots.push(Slot {
+                pointer: format!("{pointer}/metadata"),
+                location: format!("{location}.metadata"),
+                meaning: &["object"],
+            });
+            slots.push(Slot {
+                pointer: pointer.clone(),
+                location: location.clone(),
+                meaning: &["object"],
+            });
+            let mut node = Map::new();
+            // Keyed vertices may leave their id to the key.
+            if !keyed || v.optional[0] {
+                node.insert("id".into(), id(i));
+                slots.push(Slot {
+                    pointer: format!("{pointer}/id"),
+                    location: format!("{location}.id"),
+                    meaning: &["int", "string"],
+                });
+            }
+            if v.optional[1] {
+                node.insert("label".into(), json!(format!("vertex {i}")));
+                slots.push(Slot {
+                    pointer: format!("{pointer}/label"),
+                    location: format!("{location}.label"),
+                    meaning: &[],
+                });
+            }
+            node.insert("metadata".into(), Value::Object(meta));
+            if keyed {
+                by_key.insert(key(i), Value::Object(node));
+            } else {
+                listed.push(Value::Object(node));
+            }
+        }
+        let mut edges = Vec::new();
+        let pairs = (1..vertices.len()).flat_map(|target| {
+            let source = parents[target].index(target);
+            let forward = (source, target, false);
+            std::iter::once(forward).chain(reverse[target].then_some((target, source, true)))
+        });
+        for (from, to, back) in pairs {
+            let relation = if back { "in" } else { "contains" };
+            let mut edge = Map::new();
+            edge.insert("source".into(), id(from));
+            edge.insert("target".into(), id(to));
+            let at = edges.len();
+            let (pointer, location) = (format!("/graph/edges/{at}"), format!("graph.edges[{at}]"));
+            for end in ["source", "target"] {
+                slots.push(Slot {
+                    pointer: format!("{pointer}/{end}"),
+                    location: format!("{location}.{end}"),
+                    meaning: &["int", "string"],
+                });
+            }
+            match edge_style {
+                0 => {
+                    edge.insert("relation".into(), json!(relation));
+                    edge.insert("metadata".into(), json!({"subsystem": "containment"}));
+                    slots.push(Slot {
+                        pointer: format!("{pointer}/relation"),
+                        location: format!("{location}.relation"),
+                        meaning: if back { &["string", "null"] } else { &[] },
+                    });
+                    slots.push(Slot {
+                        pointer: format!("{pointer}/metadata/subsystem"),
+                        location: format!("{location}.metadata.subsystem"),
+                        meaning: &["string"],
+                    });
+                }
+                1 => {
+                    edge.insert(
+                        "metadata".into(),
+                        json!({"name": {"containment": relation}}),
+                    );
+                    slots.push(Slot {
+                        pointer: format!("{pointer}/metadata/name"),
+                        location: format!("{location}.metadata.name"),
+                        meaning: &["object"],
+                    });
+                }
+                _ if back => {
+                    edge.insert("relation".into(), json!(relation));
+                }
+                _ => {}
+            }
+            if edge.contains_key("metadata") {
+                slots.push(Slot {
+                    pointer: format!("{pointer}/metadata"),
+                    location: format!("{location}.metadata"),
+                    meaning: &["object", "null"],
+                });
+            }
+            slots.push(Slot {
+                pointer,
+                location,
+                meaning: &["object"],
+            });
+            edges.push(Value::Object(edge));
+        }
+        let nodes = if keyed {
+            Value::Object(by_key)
+        } else {
+            Value::Array(listed)
+        };
+        let mut graph = Map::new();
+        if edges_first {
+            graph.insert("edges".into(), Value::Array(edges));
+            graph.insert("nodes".into(), nodes);
+        } else {
+            graph.insert("nodes".into(), nodes);
+            graph.insert("edges".into(), Value::Array(edges));
+        }
+        Sample {
+            doc: json!({ "graph": graph }),
+            slots,
+        }
+    }
+
+    #[test]
+    fn the_locator_agrees_with_the_reader_on_every_single_type_corruption() {
+        let mut runner = TestRunner::new(Config {
+            cases: 2000,
+            ..Config::default()
+        });
+        let strategy = (
+            sample(),
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>(),
+        );
+        let corrupted = std::cell::Cell::new(0usize);
+        runner
+            .run(&strategy, |(sample, slot, replacement)| {
+                let text = sample.doc.to_string();
+                prop_assert!(parse(&text, None).is_ok(), "valid: {text}");
+                prop_assert!(locate_in_value(&sample.doc, None).is_none());
+
+                let slot = &sample.slots[slot.index(sample.slots.len())];
+                let choices: Vec<Value> = replacements()
+                    .into_iter()
+                    .filter(|(kind, _)| !slot.meaning.contains(kind))
+                    .map(|(_, v)| v)
+                    .collect();
+                let mut doc = sample.doc.clone();
+                *doc.pointer_mut(&slot.pointer)
+                    .expect("a slot points into its document") =
+                    choices[replacement.index(choices.len())].clone();
+                let text = doc.to_string();
+                let read = parse(&text, None);
+                let located = locate_in_value(&doc, None);
+                match (&read, &located) {
+                    (Ok(_), None) => {}
+                    (Err(r), Some(l)) => {
+                        corrupted.set(corrupted.get() + 1);
+                        let (r, l) = (r.place().unwrap(), l.place().unwrap());
+                        prop_assert_eq!(&r.location, &l.location, "{}", text);
+                        prop_assert!(
+                            r.location.starts_with(&slot.location),
+                            "{} is not at {}: {}",
+                            r.location,
+                            slot.location,
+                            text
+                        );
+                    }
+                    _ => prop_assert!(
+                        false,
+                        "reader {:?}, locator {:?} at {}: {}",
+                        read.as_ref().err(),
+                        located,
+                        slot.location,
+                        text
+                    ),
+                }
+                Ok(())
+            })
+            .unwrap();
+        let corrupted = corrupted.get();
+        assert!(corrupted > 500, "only {corrupted} corruptions were errors");
+    }
 }

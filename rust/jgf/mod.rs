@@ -11,8 +11,11 @@ mod write;
 
 pub(crate) use locate::describe_value;
 pub use model::{Document, Edge, EdgeStyle, Layout, Node, NodeExtras, Status, CONTAINMENT};
-pub use read::{from_value, from_value_as, parse, parse_bytes, parse_bytes_as};
+pub use read::{
+    from_value, from_value_as, parse, parse_bytes, parse_bytes_as, parse_bytes_releasing,
+};
 pub use write::to_value;
+pub(crate) use write::{write, Form};
 
 #[cfg(test)]
 mod tests {

@@ -270,6 +270,9 @@ pub struct Builder<'f> {
     /// A guess at the number of vertices, from the size of the text, so that the vertex
     /// list is not copied over and over as it grows.
     expected_nodes: usize,
+    /// Told the address in the text each vertex or edge has been read up to, when the text
+    /// is a mapped file that hands back the pages already read (see `parse_bytes_releasing`).
+    progress: Option<&'f dyn Fn(usize)>,
 }
 
 impl<'f> Builder<'f> {
@@ -280,6 +283,14 @@ impl<'f> Builder<'f> {
             expected_nodes: 0,
             strings: Interner::default(),
             error: None,
+            progress: None,
+        }
+    }
+
+    /// Report how far the text has been read, from a string borrowed from it.
+    fn reached(&self, text: Option<&Cow<'_, str>>) {
+        if let (Some(progress), Some(Cow::Borrowed(s))) = (self.progress, text) {
+            progress(s.as_ptr() as usize);
         }
     }
 
@@ -450,6 +461,8 @@ impl<'de> DeserializeSeed<'de> for NodesSeed<'_, '_> {
                 let mut nodes =
                     Vec::with_capacity(seq.size_hint().unwrap_or(self.0.expected_nodes));
                 while let Some(raw) = seq.next_element::<RawNode<'de>>()? {
+                    let kind = raw.metadata.as_ref().and_then(|m| m.kind.as_ref());
+                    self.0.reached(kind.map(|k| &k.0));
                     match self.0.node(nodes.len(), raw, false) {
                         Ok(node) => nodes.push(node),
                         Err(e) => {
@@ -469,6 +482,7 @@ impl<'de> DeserializeSeed<'de> for NodesSeed<'_, '_> {
             ) -> std::result::Result<BuiltNodes, A::Error> {
                 let mut nodes = Vec::new();
                 while let Some((key, mut raw)) = map.next_entry::<NodeId<'de>, RawNode<'de>>()? {
+                    self.0.reached(Some(&key.0));
                     if raw.id.is_none() {
                         raw.id = Some(key);
                     }
@@ -618,6 +632,7 @@ impl<'de> DeserializeSeed<'de> for StreamEdgesSeed<'_, '_, '_> {
                     };
                 let mut i = 0;
                 while let Some(raw) = seq.next_element::<RawEdge<'de>>()? {
+                    self.builder.reached(raw.source.as_ref().map(|id| &id.0));
                     if let Err(err) = edges.add(i, raw, &mut self.builder.strings) {
                         self.builder.error = Some(err);
                         return Err(de::Error::custom("invalid edge"));
@@ -832,7 +847,24 @@ pub fn parse_bytes(bytes: &[u8], file: Option<&str>) -> Result<Document> {
 
 /// `parse_bytes` for a graph of the given layout.
 pub fn parse_bytes_as(bytes: &[u8], file: Option<&str>, layout: Layout) -> Result<Document> {
+    read_bytes(Builder::new(file, layout), bytes)
+}
+
+/// `parse_bytes_as` that tells `progress` the address in `bytes` it has read up to, vertex by
+/// vertex and edge by edge, so that a mapped file can hand the pages behind it back.
+pub fn parse_bytes_releasing(
+    bytes: &[u8],
+    file: Option<&str>,
+    layout: Layout,
+    progress: &dyn Fn(usize),
+) -> Result<Document> {
     let mut builder = Builder::new(file, layout);
+    builder.progress = Some(progress);
+    read_bytes(builder, bytes)
+}
+
+fn read_bytes(mut builder: Builder<'_>, bytes: &[u8]) -> Result<Document> {
+    let file = builder.file;
     // A vertex and its edge take some 340 bytes of JGF as Fluxion and fractale write them.
     builder.expected_nodes = bytes.len() / 340;
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -902,7 +934,10 @@ fn properties_of(
             return Err(Error::jgf(
                 file,
                 loc,
-                format!("expected an object, found {}", json_kind(&other)),
+                format!(
+                    "expected an object (or a list of names), found {}",
+                    json_kind(&other)
+                ),
             ))
         }
     }

@@ -1,12 +1,48 @@
 //! The writer: a `Document` back to a JGF value in the form it was read (list or keyed
 //! vertices, named or subsystem edges, extra keys kept).
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::model::{Document, EdgeStyle, Node, Status, CONTAINMENT};
 
 /// Serialize nodes and edges back to a JGF document in the form they were read.
 pub fn to_value(doc: &Document) -> Value {
+    let form = Form {
+        keyed: doc.keyed,
+        edge_style: doc.edge_style,
+        graph_extra: &doc.graph_extra,
+    };
+    let edges = doc
+        .edges
+        .iter()
+        .map(|e| (e.source, e.target, &*e.subsystem, &*e.relation));
+    write(
+        &doc.nodes,
+        |i| Cow::Borrowed(&doc.nodes[i].path),
+        edges,
+        form,
+    )
+}
+
+/// How a document was spelled, to write it back alike.
+#[derive(Clone, Copy)]
+pub(crate) struct Form<'a> {
+    pub keyed: bool,
+    pub edge_style: EdgeStyle,
+    pub graph_extra: &'a BTreeMap<String, Value>,
+}
+
+/// Write vertices (with the containment path of each from `path`) and edges (source,
+/// target, subsystem, relation) as a JGF document of the given form.
+pub(crate) fn write<'n, 's>(
+    nodes: &'n [Node],
+    path: impl Fn(usize) -> Cow<'n, str>,
+    edges: impl Iterator<Item = (usize, usize, &'s str, &'s str)>,
+    form: Form<'_>,
+) -> Value {
     let node_value = |position: usize, node: &Node| -> Value {
         let mut meta = Map::new();
         meta.insert("type".into(), Value::String(node.kind.to_string()));
@@ -19,8 +55,9 @@ pub fn to_value(doc: &Document) -> Value {
         meta.insert("unit".into(), Value::String(node.unit.to_string()));
         meta.insert("size".into(), Value::from(node.size));
         let mut paths = Map::new();
-        if !node.path.is_empty() {
-            paths.insert(CONTAINMENT.into(), Value::String(node.path.clone()));
+        let path = path(position);
+        if !path.is_empty() {
+            paths.insert(CONTAINMENT.into(), Value::String(path.into_owned()));
         }
         let extras = node.extras.as_deref();
         for (k, v) in extras.map_or(&[][..], |e| &e.other_paths[..]) {
@@ -57,9 +94,9 @@ pub fn to_value(doc: &Document) -> Value {
         obj.insert("metadata".into(), Value::Object(meta));
         Value::Object(obj)
     };
-    let nodes = if doc.keyed {
+    let vertices = if form.keyed {
         Value::Object(
-            doc.nodes
+            nodes
                 .iter()
                 .enumerate()
                 .map(|(i, n)| (n.jgf_id_at(i).into_owned(), node_value(i, n)))
@@ -67,39 +104,34 @@ pub fn to_value(doc: &Document) -> Value {
         )
     } else {
         Value::Array(
-            doc.nodes
+            nodes
                 .iter()
                 .enumerate()
                 .map(|(i, n)| node_value(i, n))
                 .collect(),
         )
     };
-    let edges: Vec<Value> = doc
-        .edges
-        .iter()
-        .map(|e| {
+    let edges: Vec<Value> = edges
+        .map(|(source, target, subsystem, relation)| {
             let mut obj = Map::new();
             obj.insert(
                 "source".into(),
-                Value::String(doc.nodes[e.source].jgf_id_at(e.source).into_owned()),
+                Value::String(nodes[source].jgf_id_at(source).into_owned()),
             );
             obj.insert(
                 "target".into(),
-                Value::String(doc.nodes[e.target].jgf_id_at(e.target).into_owned()),
+                Value::String(nodes[target].jgf_id_at(target).into_owned()),
             );
             let mut meta = Map::new();
-            match doc.edge_style {
+            match form.edge_style {
                 EdgeStyle::Named => {
                     let mut name = Map::new();
-                    name.insert(
-                        e.subsystem.to_string(),
-                        Value::String(e.relation.to_string()),
-                    );
+                    name.insert(subsystem.to_owned(), Value::String(relation.to_owned()));
                     meta.insert("name".into(), Value::Object(name));
                 }
                 EdgeStyle::Subsystem => {
-                    obj.insert("relation".into(), Value::String(e.relation.to_string()));
-                    meta.insert("subsystem".into(), Value::String(e.subsystem.to_string()));
+                    obj.insert("relation".into(), Value::String(relation.to_owned()));
+                    meta.insert("subsystem".into(), Value::String(subsystem.to_owned()));
                 }
             }
             obj.insert("metadata".into(), Value::Object(meta));
@@ -107,10 +139,10 @@ pub fn to_value(doc: &Document) -> Value {
         })
         .collect();
     let mut graph = Map::new();
-    for (k, v) in &doc.graph_extra {
+    for (k, v) in form.graph_extra {
         graph.insert(k.clone(), v.clone());
     }
-    graph.insert("nodes".into(), nodes);
+    graph.insert("nodes".into(), vertices);
     graph.insert("edges".into(), Value::Array(edges));
     let mut top = Map::new();
     top.insert("graph".into(), Value::Object(graph));

@@ -12,7 +12,7 @@ use super::convert::{to_py, to_value};
 use super::jobspec::Jobspec;
 use crate::error::Error;
 use crate::graph::ResourceGraph as CoreGraph;
-use crate::input::{read_bounded, MAX_GRAPH_BYTES};
+use crate::input::{read_bounded, Mapped, MAX_GRAPH_BYTES};
 use crate::jgf::{self, Layout};
 use crate::matcher::{self, AllocState, Matcher, Policy, Window, HORIZON};
 
@@ -349,8 +349,18 @@ fn load(
     let name = path.display().to_string();
     let file = name.clone();
     let g = py.detach(move || {
-        let bytes = read_bounded(&path, MAX_GRAPH_BYTES, "graph", true)?;
-        jgf::parse_bytes_as(&bytes, Some(&file), layout).map(CoreGraph::from_document)
+        // The file's bytes are let go of before the graph is built from the document.
+        let doc = match Mapped::open(&path, MAX_GRAPH_BYTES, "graph")? {
+            Some(mapped) => {
+                let release = |address: usize| mapped.release_before(address);
+                jgf::parse_bytes_releasing(mapped.bytes(), Some(&file), layout, &release)?
+            }
+            None => {
+                let bytes = read_bounded(&path, MAX_GRAPH_BYTES, "graph", true)?;
+                jgf::parse_bytes_as(&bytes, Some(&file), layout)?
+            }
+        };
+        Ok::<_, Error>(CoreGraph::from_document(doc))
     })?;
     Ok((g, Some(name)))
 }
