@@ -26,8 +26,8 @@ def cluster_summary(name: str) -> str:
     parts = [f"{name} ({cluster.scheduler or 'scheduler unknown'})"]
     if cluster.description:
         parts.append(cluster.description)
-    resources = cluster.config.get("resources")
-    if isinstance(resources, dict) and resources:
+    resources = cluster.counts()
+    if resources:
         parts.append(
             "resources: " + ", ".join(f"{count} {kind}" for kind, count in resources.items())
         )
