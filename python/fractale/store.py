@@ -449,9 +449,11 @@ class Store:
         for name in names or ():
             if name not in self:
                 self.get(name)  # raises, naming the known clusters
-        writable = self.root.is_dir() and os.access(self.root, os.W_OK)
+        # The cache names each file by its absolute path, however the store was named.
+        root = self.root.absolute()
+        writable = root.is_dir() and os.access(root, os.W_OK)
         return CompiledFleet.open_store(
-            str(self.root), names, str(self.root / FLEET_CACHE) if writable else None,
+            str(root), names, str(root / FLEET_CACHE) if writable else None,
             config=CONFIG_FILE, containment=f"{CONTAINMENT}.json", skip=[f"{STATE}.json"],
         )
 

@@ -9,7 +9,7 @@ import os
 from fractale._core import CompiledFleet
 from fractale.fleet import Fleet, Job
 from fractale.generate.synthetic import synthetic_graph
-from fractale.store import FLEET_CACHE
+from fractale.store import FLEET_CACHE, Store
 
 JOB_16_CORES_ON_ONE_NODE = {
     "version": 1,
@@ -125,3 +125,10 @@ def test_a_removed_cluster_leaves_the_cache(fleet_store):
     fleet_store.remove("tiny")
     assert [c.name for c in Fleet(fleet_store).clusters] == ["cpu", "gpu"]
     assert sorted(Fleet(fleet_store).compiled.names()) == ["cpu", "gpu"]
+
+
+def test_a_store_named_relatively_or_absolutely_shares_one_cache(fleet_store, monkeypatch):
+    Fleet(fleet_store)
+    monkeypatch.chdir(fleet_store.root.parent)
+    assert Fleet(Store(fleet_store.root.name)).compiled.rebuilt == 0
+    assert Fleet(fleet_store).compiled.rebuilt == 0

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from fractale.generate.synthetic import synthetic_graph
 from fractale.store import Store
+from fractale_command import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def fractale(*args):
-    """The installed entry point in a child process, for the exit status main() sets."""
-    return subprocess.run(
-        [sys.executable, "-c", "from fractale.cli import main; main()", *map(str, args)],
-        capture_output=True, text=True, check=False,
-    )
+    """``fractale ARGS...`` as a user runs it, for the exit status main() sets."""
+    return run(*map(str, args), cwd=Path.cwd())
 
 
 def graph_files(folder, **sizes):
