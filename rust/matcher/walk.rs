@@ -626,16 +626,10 @@ impl<'a> Walk<'a> {
             let kids = by_id.of_type(self.g, u, t);
             let mut have = 0;
             for i in 0..kids.len() {
-                let c = match self.policy {
-                    Policy::High => kids[kids.len() - 1 - i],
-                    _ => kids[i],
-                };
-                let mut x = *excl;
-                if !self.dom_dfv(c, resources, false, &mut x, dfu) {
+                let c = self.nth_best(kids, i);
+                let Some(count) = self.take_candidate(c, t, resources, false, *excl, dfu) else {
                     continue;
-                }
-                let count = dfu.avail;
-                dfu.add(t, candidate(c, dfu.overall, count, x));
+                };
                 any = true;
                 have += count;
                 if have >= need {
@@ -644,6 +638,34 @@ impl<'a> Walk<'a> {
             }
         }
         any
+    }
+
+    /// The `i`th best of `ids` (in id order) as the policy ranks them: `high` from the end.
+    fn nth_best(&self, ids: &[u32], i: usize) -> u32 {
+        match self.policy {
+            Policy::High => ids[ids.len() - 1 - i],
+            _ => ids[i],
+        }
+    }
+
+    /// Walk below `c` and, when it fits, score it as a candidate of type `t`: its available
+    /// amount, or `None` when it cannot hold its part of the request.
+    fn take_candidate(
+        &mut self,
+        c: u32,
+        t: TypeId,
+        resources: &'a [Req],
+        top: bool,
+        excl: bool,
+        dfu: &mut Scoring,
+    ) -> Option<u64> {
+        let mut x = excl;
+        if !self.dom_dfv(c, resources, top, &mut x, dfu) {
+            return None;
+        }
+        let count = dfu.avail;
+        dfu.add(t, candidate(c, dfu.overall, count, x));
+        Some(count)
     }
 
     /// `explore` at the root for a request whose one top level is of type `t`, when each vertex
@@ -665,10 +687,7 @@ impl<'a> Walk<'a> {
         let mut path = Vec::new();
         let (mut have, mut any) = (0, false);
         for i in 0..all.len() {
-            let c = match self.policy {
-                Policy::High => all[all.len() - 1 - i],
-                _ => all[i],
-            };
+            let c = self.nth_best(all, i);
             path.clear();
             let mut a = g.parent(c);
             let mut open = true;
@@ -691,12 +710,9 @@ impl<'a> Walk<'a> {
             if !open {
                 continue;
             }
-            let mut x = false;
-            if !self.dom_dfv(c, resources, true, &mut x, dfu) {
+            let Some(count) = self.take_candidate(c, t, resources, true, false, dfu) else {
                 continue;
-            }
-            let count = dfu.avail;
-            dfu.add(t, candidate(c, dfu.overall, count, x));
+            };
             any = true;
             have += count;
             if have >= need {
