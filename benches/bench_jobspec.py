@@ -1,6 +1,6 @@
 """Benchmark of reading one canonical jobspec: text to a validated ``fractale.Jobspec``.
 
-For each jobspec (a typical version 1 jobspec, the upstream example with software
+For each jobspec (a typical version 1 jobspec, examples/jobs/gromacs.yaml; the upstream example with software
 requirements, and a larger canonical one with constraints and several levels) it prints the
 microseconds per read of:
 
@@ -28,34 +28,6 @@ from fractale import Jobspec
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-TYPICAL = """\
-version: 1
-resources:
-- type: node
-  count: 2
-  exclusive: true
-  with:
-  - type: slot
-    count: 4
-    label: task
-    with:
-    - type: core
-      count: 2
-    - type: gpu
-      count: 1
-tasks:
-- command: [flux, broker, '{{tmpdir}}/script']
-  slot: task
-  count:
-    per_slot: 1
-attributes:
-  system:
-    duration: 3600
-    job:
-      name: lammps
-    queue: pbatch
-"""
 
 LARGE = """\
 version: 9999
@@ -124,7 +96,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2000)
     args = parser.parse_args()
     jobspecs = {
-        "typical (v1, node>slot>core,gpu)": TYPICAL,
+        "typical (examples/jobs/gromacs.yaml)": (ROOT / "examples/jobs/gromacs.yaml").read_text(),
         "upstream example (v1, requires)": (ROOT / "examples/upstream/jobspec.yaml").read_text(),
         "large (v9999, constraints)": LARGE,
     }
