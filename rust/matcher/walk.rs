@@ -627,11 +627,7 @@ impl<'a> Walk<'a> {
             let mut have = 0;
             for i in 0..kids.len() {
                 let c = self.nth_best(kids, i);
-                let Some(count) = self.take_candidate(c, t, resources, false, *excl, dfu) else {
-                    continue;
-                };
-                any = true;
-                have += count;
+                any |= self.take_candidate(c, t, resources, (false, *excl), dfu, &mut have);
                 if have >= need {
                     break;
                 }
@@ -648,24 +644,26 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Walk below `c` and, when it fits, score it as a candidate of type `t`: its available
-    /// amount, or `None` when it cannot hold its part of the request.
+    /// Walk below `c` and, when it fits, score it as a candidate of type `t` and add its
+    /// available amount to `have`; whether it fit. `(top, excl)`: whether `c` is the request's
+    /// top level, and the exclusivity the walk brings to it.
     fn take_candidate(
         &mut self,
         c: u32,
         t: TypeId,
         resources: &'a [Req],
-        top: bool,
-        excl: bool,
+        (top, excl): (bool, bool),
         dfu: &mut Scoring,
-    ) -> Option<u64> {
+        have: &mut u64,
+    ) -> bool {
         let mut x = excl;
         if !self.dom_dfv(c, resources, top, &mut x, dfu) {
-            return None;
+            return false;
         }
         let count = dfu.avail;
         dfu.add(t, candidate(c, dfu.overall, count, x));
-        Some(count)
+        *have += count;
+        true
     }
 
     /// `explore` at the root for a request whose one top level is of type `t`, when each vertex
@@ -710,11 +708,7 @@ impl<'a> Walk<'a> {
             if !open {
                 continue;
             }
-            let Some(count) = self.take_candidate(c, t, resources, true, false, dfu) else {
-                continue;
-            };
-            any = true;
-            have += count;
+            any |= self.take_candidate(c, t, resources, (true, false), dfu, &mut have);
             if have >= need {
                 break;
             }
