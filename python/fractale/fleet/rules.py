@@ -12,6 +12,7 @@ when it would start).
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,7 +30,7 @@ CAPACITY_TYPES = ("core", "gpu", "memory", "node")
 Taken = tuple[Mapping[str, int] | None, int, str | None]
 
 
-class Rule:
+class Rule(ABC):
     """One way of choosing. ``summary`` is its line in the CLI's help; ``when`` asks the
     fleet to plan each fitting cluster's start time before choosing."""
 
@@ -37,10 +38,10 @@ class Rule:
     summary: ClassVar[str]
     when: ClassVar[bool] = False
 
+    @abstractmethod
     def choose(
         self, fleet: Fleet, job: Job, fitting: Sequence[ClusterAnswer], seed: int | None
-    ) -> Selection:
-        raise NotImplementedError
+    ) -> Selection: ...
 
 
 RULES: dict[str, type[Rule]] = {}
@@ -98,9 +99,9 @@ class Scored(Rule):
         scores = {answer.cluster: value for _, value, answer in scored}
         return Selection(scored[0][2], self.name, scores)
 
+    @abstractmethod
     def scorer(self, fleet: Fleet, job: Job) -> Callable[[str], tuple[tuple[Any, ...], Any]]:
         """A function from a cluster's name to its sort key and reported score."""
-        raise NotImplementedError
 
 
 def _not_allocated(reason: str | None) -> tuple[tuple[Any, ...], Any]:
