@@ -1,8 +1,8 @@
 """Benchmark of reading one canonical jobspec: text to a validated ``fractale.Jobspec``.
 
-For each jobspec (a typical version 1 jobspec, examples/jobs/gromacs.yaml; the upstream example with software
-requirements, and a larger canonical one with constraints and several levels) it prints the
-microseconds per read of:
+For each jobspec (a typical version 1 jobspec, examples/jobs/gromacs.yaml; the upstream
+example with software requirements; a larger canonical one with constraints and several
+levels) it prints the microseconds per read of:
 
 - ``Jobspec.from_str`` on its YAML text (read and checked in the core);
 - ``Jobspec.from_str`` on its JSON text;

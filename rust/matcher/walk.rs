@@ -102,30 +102,15 @@ impl<'a> Walk<'a> {
             }
         }
         mark(&js.resources, g, &mut exclusive_types);
-        Walk {
-            g,
-            st,
-            policy,
-            satisfiability,
-            window,
-            constraint: js.constraints.as_ref(),
-            exclusive_types,
-            node_type: g.types().get("node"),
-            core_type: g.types().get("core"),
-            multilevel: 0,
-            node_factor: 0,
-            root_needs: 1,
-            root_exclusive: false,
-            shortfall: None,
-            reordered: Vec::new(),
-            memo: HashMap::new(),
-            served: HashMap::new(),
-            memo_off: false,
-        }
+        let mut walk = Walk::for_claim(g, st, policy, window);
+        walk.satisfiability = satisfiability;
+        walk.constraint = js.constraints.as_ref();
+        walk.exclusive_types = exclusive_types;
+        walk
     }
 
     /// A walk that records vertices chosen elsewhere (a job its scheduler already placed)
-    /// instead of searching for them: see `claim`.
+    /// instead of searching for them: see `claim`. `new` starts from it too.
     pub(super) fn for_claim(
         g: &'a ResourceGraph,
         st: &'a mut AllocState,
