@@ -1,13 +1,15 @@
 //! The planned future of one graph: the span of time each job holds each vertex it lists, and
-//! per vertex with children the amount of each type its subtree has promised over time, so
-//! that what is free over any window is read from the spans without replaying time.
+//! per vertex with children, per type, what its subtree holds over time as a sorted list of
+//! the times that amount changes, so that the least free over any window is a binary search
+//! and a read of the changes inside it, and the earliest start at which a subtree holds
+//! enough for a whole window is found without replaying time.
 //!
 //! Time is in whole seconds from the graph's time zero ("now" when nothing else is said), over
 //! resource-query's planning horizon `[0, HORIZON)`. A job holds its vertices over
 //! `[at, at + length)`; a job without a duration (0 or absent) holds them to the horizon, as
 //! Fluxion's `jobmeta_t::build` gives it the whole graph duration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Error, Result};
 use crate::graph::{ResourceGraph, TypeId};
@@ -74,22 +76,109 @@ struct Hold {
     job: u64,
 }
 
-/// A change, at `at`, of the amount of type `kind` held in a subtree.
-#[derive(Debug, Clone, Copy)]
-struct Step {
-    at: Time,
+/// What a subtree holds of one type over time: from each point's time to the next point's, the
+/// point's amount; nothing before the first. Times increase and each amount differs from the
+/// one before it (0 before the first point), so no point is redundant.
+#[derive(Debug, Clone)]
+struct Line {
     kind: TypeId,
-    delta: i64,
-    job: u64,
+    points: Vec<(Time, u64)>,
 }
+
+impl Line {
+    /// The amount held just before point `i`.
+    fn before(&self, i: usize) -> u64 {
+        if i == 0 {
+            0
+        } else {
+            self.points[i - 1].1
+        }
+    }
+
+    /// The index of the point at `t`, made if there is none (holding what is held then).
+    fn split(&mut self, t: Time) -> usize {
+        let i = self.points.partition_point(|p| p.0 < t);
+        if self.points.get(i).is_none_or(|p| p.0 != t) {
+            let level = self.before(i);
+            self.points.insert(i, (t, level));
+        }
+        i
+    }
+
+    /// Drop point `i` when it changes nothing.
+    fn prune(&mut self, i: usize) {
+        if i < self.points.len() && self.points[i].1 == self.before(i) {
+            self.points.remove(i);
+        }
+    }
+
+    /// Add `amount` over `w` (take it away with `grow` false).
+    fn change(&mut self, w: Window, amount: u64, grow: bool) {
+        let i = self.split(w.start);
+        let j = self.split(w.end);
+        for p in &mut self.points[i..j] {
+            p.1 = if grow {
+                p.1 + amount
+            } else {
+                p.1.saturating_sub(amount)
+            };
+        }
+        self.prune(j);
+        self.prune(i);
+    }
+
+    /// The most held at any time in `w`.
+    fn peak(&self, w: Window) -> u64 {
+        let i = self.points.partition_point(|p| p.0 <= w.start);
+        self.points[i..]
+            .iter()
+            .take_while(|p| p.0 < w.end)
+            .map(|p| p.1)
+            .fold(self.before(i), u64::max)
+    }
+
+    /// The earliest time at or after `w.start` from which no more than `most` is held until
+    /// `w.end`: `w.start` itself when that holds over the whole window, else the time the
+    /// last excess in the window ends (`HORIZON` when it never ends).
+    fn clear_from(&self, w: Window, most: u64) -> Time {
+        let i = self.points.partition_point(|p| p.0 <= w.start);
+        let inside = self.points[i..].partition_point(|p| p.0 < w.end) + i;
+        // The segments in the window start at points i-1 (from before the window) to inside-1.
+        let last_over = (i.saturating_sub(1)..inside)
+            .rev()
+            .find(|&k| self.points[k].1 > most);
+        match last_over {
+            None => w.start,
+            Some(k) => self.points.get(k + 1).map_or(HORIZON, |p| p.0),
+        }
+    }
+}
+
+/// The span of time no vertex is held in: what an unlisted vertex's holds cover.
+const NOWHEN: Window = Window {
+    start: Time::MAX,
+    end: Time::MIN,
+};
+
+/// No lines kept for a vertex yet.
+const NO_LINES: u32 = u32::MAX;
 
 /// Every job's spans on a graph's vertices.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The holds of each vertex.
     holds: Vec<Vec<Hold>>,
-    /// For each vertex with children, the changes of what its subtree holds, sorted by time.
-    steps: Vec<Vec<Step>>,
+    /// The span of time the holds of each vertex cover, from the first start to the last end
+    /// (`NOWHEN` without holds): outside it the vertex and its subtree are free, read without
+    /// looking at the holds.
+    hull: Vec<Window>,
+    /// Where the lines of each vertex with children are in `lines`, once a job held there.
+    lines_at: Vec<u32>,
+    /// Per vertex with children that a job held, what its subtree holds of each type over time.
+    lines: Vec<Vec<Line>>,
+    /// What each job promised in subtrees: the vertex, the type and the amount, over the
+    /// job's window; what `cancel` takes back.
+    promised: HashMap<u64, Vec<(u32, TypeId, u64)>>,
     /// How many jobs end at each time: the times a reservation may start.
     ends: BTreeMap<Time, u32>,
 }
@@ -98,7 +187,10 @@ impl Plan {
     pub fn new(g: &ResourceGraph) -> Plan {
         Plan {
             holds: vec![Vec::new(); g.len()],
-            steps: vec![Vec::new(); g.len()],
+            hull: vec![NOWHEN; g.len()],
+            lines_at: vec![NO_LINES; g.len()],
+            lines: Vec::new(),
+            promised: HashMap::new(),
             ends: BTreeMap::new(),
         }
     }
@@ -109,15 +201,25 @@ impl Plan {
         self.holds[v as usize].is_empty()
     }
 
+    /// Whether no job lists `v`, nor anything below it, at any time in `w`.
+    fn clear_during(&self, v: u32, w: Window) -> bool {
+        let hull = self.hull[v as usize];
+        !w.overlaps(hull.start, hull.end)
+    }
+
     /// Is any job listed on `v` at some time in `w`? (Fluxion's exclusivity checker.)
     pub fn listed_during(&self, v: u32, w: Window) -> bool {
-        self.holds[v as usize]
-            .iter()
-            .any(|h| w.overlaps(h.start, h.end))
+        !self.clear_during(v, w)
+            && self.holds[v as usize]
+                .iter()
+                .any(|h| w.overlaps(h.start, h.end))
     }
 
     /// How much of `v` (of `size`) no job holds exclusively at any time in `w`.
     pub fn avail_during(&self, v: u32, size: u64, w: Window) -> u64 {
+        if self.clear_during(v, w) {
+            return size;
+        }
         let holds = &self.holds[v as usize];
         let mut peak = 0u64;
         for h in holds
@@ -136,41 +238,27 @@ impl Plan {
         size.saturating_sub(peak)
     }
 
+    /// The line of type `t` below `v`, if a job ever held some there.
+    fn line(&self, v: u32, t: TypeId) -> Option<&Line> {
+        let at = self.lines_at[v as usize];
+        if at == NO_LINES {
+            return None;
+        }
+        self.lines[at as usize].iter().find(|l| l.kind == t)
+    }
+
     /// The least amount of type `t` free in the subtree of `v` (of `total`) at any time in `w`.
     pub fn subtree_free_during(&self, v: u32, t: TypeId, total: u64, w: Window) -> u64 {
-        let steps = &self.steps[v as usize];
-        let (mut held, mut peak, mut i) = (0i64, None::<i64>, 0);
-        while i < steps.len() {
-            let at = steps[i].at;
-            if at >= w.end {
-                break;
-            }
-            if at > w.start && peak.is_none() {
-                peak = Some(held);
-            }
-            // Every change at one instant is applied before the level is read.
-            while i < steps.len() && steps[i].at == at {
-                if steps[i].kind == t {
-                    held += steps[i].delta;
-                }
-                i += 1;
-            }
-            if at > w.start {
-                peak = peak.map(|p| p.max(held));
-            }
+        if self.clear_during(v, w) {
+            return total;
         }
-        total.saturating_sub(peak.unwrap_or(held).max(0) as u64)
+        let held = self.line(v, t).map_or(0, |l| l.peak(w));
+        total.saturating_sub(held)
     }
 
     /// The amount of type `t` free in the subtree of `v` (of `total`) at instant `at`.
     pub fn subtree_free_at(&self, v: u32, t: TypeId, total: u64, at: Time) -> u64 {
-        let held: i64 = self.steps[v as usize]
-            .iter()
-            .take_while(|s| s.at <= at)
-            .filter(|s| s.kind == t)
-            .map(|s| s.delta)
-            .sum();
-        total.saturating_sub(held.max(0) as u64)
+        self.subtree_free_during(v, t, total, Window::new(at, 1))
     }
 
     /// The first time after `after` at which some job ends.
@@ -179,6 +267,37 @@ impl Plan {
             .range(after.saturating_add(1)..)
             .next()
             .map(|(&t, _)| t)
+    }
+
+    /// The earliest start `at` or after, `at` itself or a time some job ends, from which the
+    /// subtree of `v` has, throughout `length` seconds ending within the horizon, at least
+    /// `n` of each type `t` free given its `total`, for every `(t, total, n)` in `needs`.
+    pub fn first_fit(
+        &self,
+        v: u32,
+        needs: &[(TypeId, u64, u64)],
+        at: Time,
+        length: Time,
+    ) -> Option<Time> {
+        let mut start = at;
+        loop {
+            let w = Window::new(start, length);
+            if w.end > HORIZON {
+                return None;
+            }
+            let mut clear = start;
+            for &(t, total, n) in needs {
+                let most = total.checked_sub(n)?;
+                if let Some(l) = self.line(v, t) {
+                    clear = clear.max(l.clear_from(w, most));
+                }
+            }
+            if clear == start {
+                return Some(start);
+            }
+            // No start before `clear` fits: the excess that ends then lies in its window.
+            start = self.next_end(clear - 1)?;
+        }
     }
 
     /// Record that `job` lists `v` over `w`, holding `amount` of it when `exclusive`.
@@ -190,25 +309,33 @@ impl Plan {
             exclusive,
             job,
         });
+        let hull = &mut self.hull[v as usize];
+        hull.start = hull.start.min(w.start);
+        hull.end = hull.end.max(w.end);
     }
 
     /// Record that over `w` `job` holds `held[t]` of each type `t` in the subtree of `v`.
     pub fn promise(&mut self, v: u32, w: Window, job: u64, held: &[u64]) {
-        let steps = &mut self.steps[v as usize];
+        if self.lines_at[v as usize] == NO_LINES {
+            self.lines_at[v as usize] = self.lines.len() as u32;
+            self.lines.push(Vec::new());
+        }
+        let lines = &mut self.lines[self.lines_at[v as usize] as usize];
+        let promised = self.promised.entry(job).or_default();
         for (kind, &amount) in held.iter().enumerate().filter(|(_, &a)| a > 0) {
-            for (at, delta) in [(w.start, amount as i64), (w.end, -(amount as i64))] {
-                let i = steps.partition_point(|s| s.at <= at);
-                let kind = kind as TypeId;
-                steps.insert(
-                    i,
-                    Step {
-                        at,
+            let kind = kind as TypeId;
+            let i = match lines.iter().position(|l| l.kind == kind) {
+                Some(i) => i,
+                None => {
+                    lines.push(Line {
                         kind,
-                        delta,
-                        job,
-                    },
-                );
-            }
+                        points: Vec::new(),
+                    });
+                    lines.len() - 1
+                }
+            };
+            lines[i].change(w, amount, true);
+            promised.push((v, kind, amount));
         }
     }
 
@@ -217,17 +344,27 @@ impl Plan {
         *self.ends.entry(end).or_default() += 1;
     }
 
-    /// Forget every span of `job` on the vertices it lists (every vertex that holds a span of
-    /// it, subtrees included); it ended at `end`.
-    pub fn cancel(&mut self, job: u64, listed: &[u32], end: Time) {
+    /// Forget every span of `job`, held over `w`, on the vertices it lists (every vertex that
+    /// holds a span of it, subtrees included).
+    pub fn cancel(&mut self, job: u64, listed: &[u32], w: Window) {
         for &v in listed {
-            self.holds[v as usize].retain(|h| h.job != job);
-            self.steps[v as usize].retain(|s| s.job != job);
+            let holds = &mut self.holds[v as usize];
+            holds.retain(|h| h.job != job);
+            self.hull[v as usize] = holds.iter().fold(NOWHEN, |hull, h| Window {
+                start: hull.start.min(h.start),
+                end: hull.end.max(h.end),
+            });
         }
-        if let Some(n) = self.ends.get_mut(&end) {
+        for (v, kind, amount) in self.promised.remove(&job).unwrap_or_default() {
+            let lines = &mut self.lines[self.lines_at[v as usize] as usize];
+            if let Some(l) = lines.iter_mut().find(|l| l.kind == kind) {
+                l.change(w, amount, false);
+            }
+        }
+        if let Some(n) = self.ends.get_mut(&w.end) {
             *n -= 1;
             if *n == 0 {
-                self.ends.remove(&end);
+                self.ends.remove(&w.end);
             }
         }
     }
