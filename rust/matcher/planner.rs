@@ -369,3 +369,172 @@ impl Plan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    /// A root and one leaf: the plan needs only the number of vertices.
+    fn graph() -> ResourceGraph {
+        let vertex = |id: &str, kind: &str, path: &str| {
+            json!({"id": id, "metadata": {"type": kind, "name": format!("{kind}0"), "id": 0,
+                                          "paths": {"containment": path}}})
+        };
+        let doc = json!({"graph": {
+            "nodes": [vertex("0", "cluster", "/cluster0"), vertex("1", "core", "/cluster0/core0")],
+            "edges": [{"source": "0", "target": "1"}]}});
+        ResourceGraph::from_jgf_value(doc, None).unwrap()
+    }
+
+    const ROOT: u32 = 0;
+    const LEAF: u32 = 1;
+    /// Enough of each type below the root that no test history holds it all.
+    const TOTAL: u64 = 1_000;
+    const LEAF_SIZE: u64 = 4;
+
+    /// One job of a test history: its window, what it holds below the root of types 0 and 1,
+    /// and what it holds of the leaf.
+    #[derive(Debug, Clone)]
+    struct Job {
+        id: u64,
+        w: Window,
+        below: [u64; 2],
+        leaf: u64,
+        exclusive: bool,
+    }
+
+    /// What the jobs hold below the root of type `kind` at instant `x`, by replaying them.
+    fn held_at(jobs: &[Job], kind: usize, x: Time) -> u64 {
+        jobs.iter()
+            .filter(|j| j.w.start <= x && x < j.w.end)
+            .map(|j| j.below[kind])
+            .sum()
+    }
+
+    fn peak(jobs: &[Job], kind: usize, w: Window) -> u64 {
+        (w.start..w.end)
+            .map(|x| held_at(jobs, kind, x))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The earliest start at `at` or at a job's end after it with room for `needs` throughout
+    /// `length`, trying every candidate in turn.
+    fn first_fit_by_replay(jobs: &[Job], needs: [u64; 2], at: Time, length: Time) -> Option<Time> {
+        let mut starts: Vec<Time> = jobs.iter().map(|j| j.w.end).filter(|&e| e > at).collect();
+        starts.push(at);
+        starts.sort_unstable();
+        starts.dedup();
+        for t in starts {
+            let w = Window::new(t, length);
+            if w.end > HORIZON {
+                return None;
+            }
+            if (0..2).all(|k| peak(jobs, k, w) <= TOTAL - needs[k]) {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    fn job_strategy() -> impl Strategy<Value = (Time, Time, [u64; 2], u64, bool, u8)> {
+        (
+            0..120i64,
+            prop_oneof![4 => 1..40i64, 1 => Just(HORIZON)],
+            [0..4u64, 0..4u64],
+            0..=LEAF_SIZE,
+            any::<bool>(),
+            0..4u8,
+        )
+    }
+
+    /// Every line's change points increase in time and each changes the amount held.
+    fn assert_lines_minimal(plan: &Plan) {
+        for line in plan.lines.iter().flatten() {
+            for (i, p) in line.points.iter().enumerate() {
+                assert_ne!(p.1, line.before(i), "redundant point {p:?} in {line:?}");
+                if i > 0 {
+                    assert!(line.points[i - 1].0 < p.0, "unsorted {line:?}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Promise and cancel random jobs; after each step the planner answers what replaying
+        /// the live jobs second by second answers: the least free below the root over windows,
+        /// what the leaf's holds leave and whether a job lists it, and the earliest start.
+        #[test]
+        fn the_planner_answers_as_replaying_time_does(
+            steps in prop::collection::vec(job_strategy(), 1..30),
+        ) {
+            let g = graph();
+            let mut plan = Plan::new(&g);
+            let mut live: Vec<Job> = Vec::new();
+            for (id, (start, length, below, leaf, exclusive, cancel)) in steps.into_iter().enumerate() {
+                if cancel == 0 && !live.is_empty() {
+                    let gone = live.remove(start as usize % live.len());
+                    plan.cancel(gone.id, &[ROOT, LEAF], gone.w);
+                } else {
+                    let w = Window { start, end: start.saturating_add(length).min(HORIZON) };
+                    let job = Job { id: id as u64, w, below, leaf, exclusive };
+                    plan.hold(ROOT, w, 0, false, job.id);
+                    plan.hold(LEAF, w, leaf, exclusive, job.id);
+                    plan.promise(ROOT, w, job.id, &below);
+                    plan.add_end(w.end);
+                    live.push(job);
+                }
+                assert_lines_minimal(&plan);
+                for s in (0..170).step_by(3) {
+                    for length in [1, 2, 7, 25] {
+                        let w = Window::new(s, length);
+                        for kind in 0..2 {
+                            prop_assert_eq!(
+                                plan.subtree_free_during(ROOT, kind as TypeId, TOTAL, w),
+                                TOTAL - peak(&live, kind, w),
+                                "type {} over {:?}", kind, w
+                            );
+                        }
+                        let listed = live.iter().any(|j| w.overlaps(j.w.start, j.w.end));
+                        prop_assert_eq!(plan.listed_during(LEAF, w), listed);
+                        let leaf_peak = (w.start..w.end)
+                            .map(|x| live.iter()
+                                .filter(|j| j.exclusive && j.w.start <= x && x < j.w.end)
+                                .map(|j| j.leaf)
+                                .sum::<u64>())
+                            .max()
+                            .unwrap_or(0);
+                        prop_assert_eq!(
+                            plan.avail_during(LEAF, LEAF_SIZE, w),
+                            LEAF_SIZE.saturating_sub(leaf_peak)
+                        );
+                    }
+                }
+                for at in [0, 5, 40, 90] {
+                    for length in [1, 10, 30] {
+                        for needs in [[1, 1], [TOTAL - 3, 0], [0, TOTAL - 5], [TOTAL - 6, TOTAL - 2]] {
+                            let n = [(0, TOTAL, needs[0]), (1, TOTAL, needs[1])];
+                            prop_assert_eq!(
+                                plan.first_fit(ROOT, &n, at, length),
+                                first_fit_by_replay(&live, needs, at, length),
+                                "needs {:?} from {} for {}", needs, at, length
+                            );
+                        }
+                    }
+                }
+            }
+            for job in std::mem::take(&mut live) {
+                plan.cancel(job.id, &[ROOT, LEAF], job.w);
+            }
+            prop_assert!(plan.lines.iter().flatten().all(|l| l.points.is_empty()));
+            prop_assert!(plan.ends.is_empty() && plan.promised.is_empty());
+            prop_assert_eq!(plan.hull[LEAF as usize], NOWHEN);
+            prop_assert!(plan.idle(ROOT) && plan.idle(LEAF));
+        }
+    }
+}
