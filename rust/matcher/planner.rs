@@ -154,6 +154,16 @@ impl Line {
     }
 }
 
+/// How many of a vertex's holds (the exclusive ones first) are exclusive: read at the ends
+/// when all or none are, as on most vertices.
+fn exclusive_holds(holds: &[Hold]) -> usize {
+    match (holds.first(), holds.last()) {
+        (Some(first), _) if !first.exclusive => 0,
+        (_, Some(last)) if last.exclusive => holds.len(),
+        _ => holds.partition_point(|h| h.exclusive),
+    }
+}
+
 /// The span of time no vertex is held in: what an unlisted vertex's holds cover.
 const NOWHEN: Window = Window {
     start: Time::MAX,
@@ -166,7 +176,8 @@ const NO_LINES: u32 = u32::MAX;
 /// Every job's spans on a graph's vertices.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The holds of each vertex.
+    /// The holds of each vertex, the exclusive ones first (what a job only lists, as every
+    /// job lists the root, is passed over without reading it when counting what is held).
     holds: Vec<Vec<Hold>>,
     /// The span of time the holds of each vertex cover, from the first start to the last end
     /// (`NOWHEN` without holds): outside it the vertex and its subtree are free, read without
@@ -221,16 +232,14 @@ impl Plan {
             return size;
         }
         let holds = &self.holds[v as usize];
+        let holds = &holds[..exclusive_holds(holds)];
         let mut peak = 0u64;
-        for h in holds
-            .iter()
-            .filter(|h| h.exclusive && w.overlaps(h.start, h.end))
-        {
+        for h in holds.iter().filter(|h| w.overlaps(h.start, h.end)) {
             // The most held at once is held at the start of some overlapping hold.
             let at = h.start.max(w.start);
             let held: u64 = holds
                 .iter()
-                .filter(|o| o.exclusive && o.start <= at && at < o.end)
+                .filter(|o| o.start <= at && at < o.end)
                 .map(|o| o.amount)
                 .sum();
             peak = peak.max(held);
@@ -302,13 +311,22 @@ impl Plan {
 
     /// Record that `job` lists `v` over `w`, holding `amount` of it when `exclusive`.
     pub fn hold(&mut self, v: u32, w: Window, amount: u64, exclusive: bool, job: u64) {
-        self.holds[v as usize].push(Hold {
-            start: w.start,
-            end: w.end,
-            amount,
-            exclusive,
-            job,
-        });
+        let holds = &mut self.holds[v as usize];
+        let at = if exclusive {
+            exclusive_holds(holds)
+        } else {
+            holds.len()
+        };
+        holds.insert(
+            at,
+            Hold {
+                start: w.start,
+                end: w.end,
+                amount,
+                exclusive,
+                job,
+            },
+        );
         let hull = &mut self.hull[v as usize];
         hull.start = hull.start.min(w.start);
         hull.end = hull.end.max(w.end);
