@@ -164,11 +164,63 @@ fn exclusive_holds(holds: &[Hold]) -> usize {
     }
 }
 
-/// The span of time no vertex is held in: what an unlisted vertex's holds cover.
-const NOWHEN: Window = Window {
-    start: Time::MAX,
-    end: Time::MIN,
+/// A span of time `[start, end)` in the 32 bits a second of the horizon needs: every hold lies
+/// within `[0, HORIZON]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// No time at all.
+const NEVER: Span = Span {
+    start: u32::MAX,
+    end: 0,
 };
+
+impl Span {
+    fn of(start: Time, end: Time) -> Span {
+        let stamp = |t: Time| t.clamp(0, Time::from(u32::MAX)) as u32;
+        Span {
+            start: stamp(start),
+            end: stamp(end),
+        }
+    }
+
+    fn meets(self, w: Window) -> bool {
+        w.overlaps(Time::from(self.start), Time::from(self.end))
+    }
+}
+
+/// What a vertex's holds come to, read before (and mostly instead of) the holds themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Summary {
+    /// From the first start to the last end of its holds: outside it the vertex, and its
+    /// subtree, are free.
+    hull: Span,
+    /// The exclusive hold that ends last, and its amount (at most `u32::MAX`): inside it at
+    /// least that much of the vertex is held.
+    tail: Span,
+    tail_amount: u32,
+}
+
+impl Summary {
+    const IDLE: Summary = Summary {
+        hull: NEVER,
+        tail: NEVER,
+        tail_amount: 0,
+    };
+
+    fn add(&mut self, h: &Hold) {
+        let span = Span::of(h.start, h.end);
+        self.hull.start = self.hull.start.min(span.start);
+        self.hull.end = self.hull.end.max(span.end);
+        if h.exclusive && span.end >= self.tail.end {
+            self.tail = span;
+            self.tail_amount = u32::try_from(h.amount).unwrap_or(u32::MAX);
+        }
+    }
+}
 
 /// No lines kept for a vertex yet.
 const NO_LINES: u32 = u32::MAX;
@@ -179,10 +231,8 @@ pub struct Plan {
     /// The holds of each vertex, the exclusive ones first (what a job only lists, as every
     /// job lists the root, is passed over without reading it when counting what is held).
     holds: Vec<Vec<Hold>>,
-    /// The span of time the holds of each vertex cover, from the first start to the last end
-    /// (`NOWHEN` without holds): outside it the vertex and its subtree are free, read without
-    /// looking at the holds.
-    hull: Vec<Window>,
+    /// What the holds of each vertex come to, in one dense array.
+    summary: Vec<Summary>,
     /// Where the lines of each vertex with children are in `lines`, once a job held there.
     lines_at: Vec<u32>,
     /// Per vertex with children that a job held, what its subtree holds of each type over time.
@@ -198,7 +248,7 @@ impl Plan {
     pub fn new(g: &ResourceGraph) -> Plan {
         Plan {
             holds: vec![Vec::new(); g.len()],
-            hull: vec![NOWHEN; g.len()],
+            summary: vec![Summary::IDLE; g.len()],
             lines_at: vec![NO_LINES; g.len()],
             lines: Vec::new(),
             promised: HashMap::new(),
@@ -214,22 +264,27 @@ impl Plan {
 
     /// Whether no job lists `v`, nor anything below it, at any time in `w`.
     fn clear_during(&self, v: u32, w: Window) -> bool {
-        let hull = self.hull[v as usize];
-        !w.overlaps(hull.start, hull.end)
+        !self.summary[v as usize].hull.meets(w)
     }
 
     /// Is any job listed on `v` at some time in `w`? (Fluxion's exclusivity checker.)
     pub fn listed_during(&self, v: u32, w: Window) -> bool {
-        !self.clear_during(v, w)
-            && self.holds[v as usize]
-                .iter()
-                .any(|h| w.overlaps(h.start, h.end))
+        let summary = self.summary[v as usize];
+        summary.hull.meets(w)
+            && (summary.tail.meets(w)
+                || self.holds[v as usize]
+                    .iter()
+                    .any(|h| w.overlaps(h.start, h.end)))
     }
 
     /// How much of `v` (of `size`) no job holds exclusively at any time in `w`.
     pub fn avail_during(&self, v: u32, size: u64, w: Window) -> u64 {
-        if self.clear_during(v, w) {
+        let summary = self.summary[v as usize];
+        if !summary.hull.meets(w) {
             return size;
+        }
+        if summary.tail.meets(w) && u64::from(summary.tail_amount) >= size {
+            return 0;
         }
         let holds = &self.holds[v as usize];
         let holds = &holds[..exclusive_holds(holds)];
@@ -317,19 +372,15 @@ impl Plan {
         } else {
             holds.len()
         };
-        holds.insert(
-            at,
-            Hold {
-                start: w.start,
-                end: w.end,
-                amount,
-                exclusive,
-                job,
-            },
-        );
-        let hull = &mut self.hull[v as usize];
-        hull.start = hull.start.min(w.start);
-        hull.end = hull.end.max(w.end);
+        let hold = Hold {
+            start: w.start,
+            end: w.end,
+            amount,
+            exclusive,
+            job,
+        };
+        holds.insert(at, hold);
+        self.summary[v as usize].add(&hold);
     }
 
     /// Record that over `w` `job` holds `held[t]` of each type `t` in the subtree of `v`.
@@ -368,10 +419,11 @@ impl Plan {
         for &v in listed {
             let holds = &mut self.holds[v as usize];
             holds.retain(|h| h.job != job);
-            self.hull[v as usize] = holds.iter().fold(NOWHEN, |hull, h| Window {
-                start: hull.start.min(h.start),
-                end: hull.end.max(h.end),
-            });
+            let summary = &mut self.summary[v as usize];
+            *summary = Summary::IDLE;
+            for h in holds.iter() {
+                summary.add(h);
+            }
         }
         for (v, kind, amount) in self.promised.remove(&job).unwrap_or_default() {
             let lines = &mut self.lines[self.lines_at[v as usize] as usize];
@@ -551,7 +603,7 @@ mod tests {
             }
             prop_assert!(plan.lines.iter().flatten().all(|l| l.points.is_empty()));
             prop_assert!(plan.ends.is_empty() && plan.promised.is_empty());
-            prop_assert_eq!(plan.hull[LEAF as usize], NOWHEN);
+            prop_assert_eq!(plan.summary[LEAF as usize], Summary::IDLE);
             prop_assert!(plan.idle(ROOT) && plan.idle(LEAF));
         }
     }
