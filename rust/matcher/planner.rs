@@ -154,13 +154,13 @@ impl Line {
     }
 }
 
-/// How many of a vertex's holds (the exclusive ones first) are exclusive: read at the ends
-/// when all or none are, as on most vertices.
-fn exclusive_holds(holds: &[Hold]) -> usize {
+/// Where a vertex's exclusive holds begin (they come after what jobs only list): read at the
+/// ends when all or none are exclusive, as on most vertices.
+fn first_exclusive(holds: &[Hold]) -> usize {
     match (holds.first(), holds.last()) {
-        (Some(first), _) if !first.exclusive => 0,
-        (_, Some(last)) if last.exclusive => holds.len(),
-        _ => holds.partition_point(|h| h.exclusive),
+        (Some(first), _) if first.exclusive => 0,
+        (_, Some(last)) if !last.exclusive => holds.len(),
+        _ => holds.partition_point(|h| !h.exclusive),
     }
 }
 
@@ -228,7 +228,7 @@ const NO_LINES: u32 = u32::MAX;
 /// Every job's spans on a graph's vertices.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The holds of each vertex, the exclusive ones first (what a job only lists, as every
+    /// The holds of each vertex, the exclusive ones last (what a job only lists, as every
     /// job lists the root, is passed over without reading it when counting what is held).
     holds: Vec<Vec<Hold>>,
     /// What the holds of each vertex come to, in one dense array.
@@ -287,7 +287,7 @@ impl Plan {
             return 0;
         }
         let holds = &self.holds[v as usize];
-        let holds = &holds[..exclusive_holds(holds)];
+        let holds = &holds[first_exclusive(holds)..];
         let mut peak = 0u64;
         for h in holds.iter().filter(|h| w.overlaps(h.start, h.end)) {
             // The most held at once is held at the start of some overlapping hold.
@@ -367,10 +367,11 @@ impl Plan {
     /// Record that `job` lists `v` over `w`, holding `amount` of it when `exclusive`.
     pub fn hold(&mut self, v: u32, w: Window, amount: u64, exclusive: bool, job: u64) {
         let holds = &mut self.holds[v as usize];
+        // An exclusive hold goes last without reading the others: most holds are.
         let at = if exclusive {
-            exclusive_holds(holds)
-        } else {
             holds.len()
+        } else {
+            first_exclusive(holds)
         };
         let hold = Hold {
             start: w.start,
