@@ -66,13 +66,15 @@ pub fn job_length(duration: Option<f64>) -> Result<Time> {
 }
 
 /// One job's claim on one vertex: listed over `[start, end)`, holding `amount` of it
-/// exclusively when `exclusive`.
+/// exclusively when `exclusive`, and with it everything below when `whole` (then nothing below
+/// records the job).
 #[derive(Debug, Clone, Copy)]
 struct Hold {
     start: Time,
     end: Time,
     amount: u64,
     exclusive: bool,
+    whole: bool,
     job: u64,
 }
 
@@ -202,6 +204,8 @@ struct Summary {
     /// least that much of the vertex is held.
     tail: Span,
     tail_amount: u32,
+    /// From the first start to the last end of the holds that take the subtree whole.
+    whole: Span,
 }
 
 impl Summary {
@@ -209,12 +213,17 @@ impl Summary {
         hull: NEVER,
         tail: NEVER,
         tail_amount: 0,
+        whole: NEVER,
     };
 
     fn add(&mut self, h: &Hold) {
         let span = Span::of(h.start, h.end);
         self.hull.start = self.hull.start.min(span.start);
         self.hull.end = self.hull.end.max(span.end);
+        if h.whole {
+            self.whole.start = self.whole.start.min(span.start);
+            self.whole.end = self.whole.end.max(span.end);
+        }
         if h.exclusive && span.end >= self.tail.end {
             self.tail = span;
             self.tail_amount = u32::try_from(h.amount).unwrap_or(u32::MAX);
@@ -275,6 +284,16 @@ impl Plan {
                 || self.holds[v as usize]
                     .iter()
                     .any(|h| w.overlaps(h.start, h.end)))
+    }
+
+    /// Does a job take `v` with its whole subtree at some time in `w`? Below such a hold
+    /// nothing records the job: a walk never passes `v` then, and other questions about the
+    /// vertices below ask their ancestors this.
+    pub fn whole_during(&self, v: u32, w: Window) -> bool {
+        self.summary[v as usize].whole.meets(w)
+            && self.holds[v as usize]
+                .iter()
+                .any(|h| h.whole && w.overlaps(h.start, h.end))
     }
 
     /// How much of `v` (of `size`) no job holds exclusively at any time in `w`.
@@ -364,8 +383,10 @@ impl Plan {
         }
     }
 
-    /// Record that `job` lists `v` over `w`, holding `amount` of it when `exclusive`.
-    pub fn hold(&mut self, v: u32, w: Window, amount: u64, exclusive: bool, job: u64) {
+    /// Record that `job` lists `v` over `w`, holding `amount` of it when `exclusive`, and
+    /// everything below it when `whole` (which is exclusive).
+    pub fn hold(&mut self, v: u32, w: Window, amount: u64, exclusive: bool, whole: bool, job: u64) {
+        let exclusive = exclusive || whole;
         let holds = &mut self.holds[v as usize];
         // An exclusive hold goes last without reading the others: most holds are.
         let at = if exclusive {
@@ -378,6 +399,7 @@ impl Plan {
             end: w.end,
             amount,
             exclusive,
+            whole,
             job,
         };
         holds.insert(at, hold);
@@ -467,7 +489,7 @@ mod tests {
     const LEAF_SIZE: u64 = 4;
 
     /// One job of a test history: its window, what it holds below the root of types 0 and 1,
-    /// and what it holds of the leaf.
+    /// what it holds of the leaf, and whether it takes the root whole.
     #[derive(Debug, Clone)]
     struct Job {
         id: u64,
@@ -475,6 +497,7 @@ mod tests {
         below: [u64; 2],
         leaf: u64,
         exclusive: bool,
+        whole: bool,
     }
 
     /// What the jobs hold below the root of type `kind` at instant `x`, by replaying them.
@@ -511,7 +534,7 @@ mod tests {
         None
     }
 
-    fn job_strategy() -> impl Strategy<Value = (Time, Time, [u64; 2], u64, bool, u8)> {
+    fn job_strategy() -> impl Strategy<Value = (Time, Time, [u64; 2], u64, bool, u8, bool)> {
         (
             0..120i64,
             prop_oneof![4 => 1..40i64, 1 => Just(HORIZON)],
@@ -519,6 +542,7 @@ mod tests {
             0..=LEAF_SIZE,
             any::<bool>(),
             0..4u8,
+            prop::bool::weighted(0.2),
         )
     }
 
@@ -539,7 +563,8 @@ mod tests {
 
         /// Promise and cancel random jobs; after each step the planner answers what replaying
         /// the live jobs second by second answers: the least free below the root over windows,
-        /// what the leaf's holds leave and whether a job lists it, and the earliest start.
+        /// whether a job takes the root whole, what the leaf's holds leave and whether a job
+        /// lists it, and the earliest start.
         #[test]
         fn the_planner_answers_as_replaying_time_does(
             steps in prop::collection::vec(job_strategy(), 1..30),
@@ -547,15 +572,15 @@ mod tests {
             let g = graph();
             let mut plan = Plan::new(&g);
             let mut live: Vec<Job> = Vec::new();
-            for (id, (start, length, below, leaf, exclusive, cancel)) in steps.into_iter().enumerate() {
+            for (id, (start, length, below, leaf, exclusive, cancel, whole)) in steps.into_iter().enumerate() {
                 if cancel == 0 && !live.is_empty() {
                     let gone = live.remove(start as usize % live.len());
                     plan.cancel(gone.id, &[ROOT, LEAF], gone.w);
                 } else {
                     let w = Window { start, end: start.saturating_add(length).min(HORIZON) };
-                    let job = Job { id: id as u64, w, below, leaf, exclusive };
-                    plan.hold(ROOT, w, 0, false, job.id);
-                    plan.hold(LEAF, w, leaf, exclusive, job.id);
+                    let job = Job { id: id as u64, w, below, leaf, exclusive, whole };
+                    plan.hold(ROOT, w, 0, false, whole, job.id);
+                    plan.hold(LEAF, w, leaf, exclusive, false, job.id);
                     plan.promise(ROOT, w, job.id, &below);
                     plan.add_end(w.end);
                     live.push(job);
@@ -571,6 +596,8 @@ mod tests {
                                 "type {} over {:?}", kind, w
                             );
                         }
+                        let whole = live.iter().any(|j| j.whole && w.overlaps(j.w.start, j.w.end));
+                        prop_assert_eq!(plan.whole_during(ROOT, w), whole);
                         let listed = live.iter().any(|j| w.overlaps(j.w.start, j.w.end));
                         prop_assert_eq!(plan.listed_during(LEAF, w), listed);
                         let leaf_peak = (w.start..w.end)

@@ -50,6 +50,8 @@ pub(super) struct Walk<'a> {
     served: HashMap<u32, (&'a [Req], bool, bool)>,
     /// Walk every subtree, answering none from a copy (while walking a served one again).
     memo_off: bool,
+    /// While recording below a vertex the job takes whole: its hold covers them.
+    covered: bool,
 }
 
 /// A subtree's shape, the request level it was visited with (by address and length: one walk's
@@ -136,6 +138,7 @@ impl<'a> Walk<'a> {
             memo: HashMap::new(),
             served: HashMap::new(),
             memo_off: false,
+            covered: false,
         }
     }
 
@@ -999,6 +1002,14 @@ impl<'a> Walk<'a> {
             below.remove(&u).unwrap_or_default()
         };
         let kids: &[u32] = if whole { g.children(u) } else { &marked };
+        // Taken whole with all of it: one hold, recorded first, stands for the subtree's.
+        let covering = (whole && !self.covered && has_children)
+            .then(|| needs.min(self.avail(u)))
+            .filter(|&amount| amount >= g.size(u));
+        if let Some(amount) = covering {
+            self.st.plan.hold(u, self.window, amount, true, true, jobid);
+            self.covered = true;
+        }
         for &c in kids {
             let ci = c as usize;
             let x = self.st.mark_exclusive[ci] || whole;
@@ -1017,16 +1028,26 @@ impl<'a> Walk<'a> {
             }
         }
         let mut amount = 0;
-        if exclusive {
+        if let Some(whole_amount) = covering {
+            self.covered = false;
+            held += 1;
+            amount = whole_amount;
+        } else if exclusive {
             held += 1;
             amount = needs.min(self.avail(u));
         }
         if held > 0 {
-            self.st.plan.hold(u, self.window, amount, exclusive, jobid);
+            if !self.covered && covering.is_none() {
+                self.st
+                    .plan
+                    .hold(u, self.window, amount, exclusive, false, jobid);
+            }
             let kind = self.kind(u) as usize;
             if has_children {
                 mine[kind] += amount;
-                self.st.plan.promise(u, self.window, jobid, &mine);
+                if !self.covered {
+                    self.st.plan.promise(u, self.window, jobid, &mine);
+                }
                 for (a, m) in above.iter_mut().zip(&mine) {
                     *a += m;
                 }
