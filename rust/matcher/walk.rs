@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::planner::Window;
 use super::request::{Req, ABSENT, MATCH_MET, SLOT};
-use super::scoring::{EGroup, EvalEdge, Evals, Scoring, Tally};
+use super::scoring::{EvalEdge, Evals, Scoring, Tally};
 use super::shape::Shapes;
 use super::state::AllocState;
 use super::{Allocation, Policy, Taken};
@@ -420,7 +420,7 @@ impl<'a> Walk<'a> {
             self.served.insert(c, (resources, pristine, *excl));
             *excl = m.excl;
             if m.fits {
-                dfu.merge(Scoring::shifted(&m.evals, i64::from(c) - i64::from(m.top)));
+                dfu.merge_shifted(&m.evals, i64::from(c) - i64::from(m.top));
                 dfu.avail = m.avail;
                 dfu.overall = m.overall + (g.id(c) - g.id(m.top));
             }
@@ -428,21 +428,20 @@ impl<'a> Walk<'a> {
         }
         let mut own = Scoring::default();
         let fits = self.dom_dfv(c, resources, pristine, excl, &mut own);
+        if fits {
+            dfu.merge_shifted(&own.evals, 0);
+            dfu.avail = own.avail;
+            dfu.overall = own.overall;
+        }
         let memo = Memo {
             top: c,
             fits,
             avail: own.avail,
             overall: own.overall,
             excl: *excl,
-            evals: own.evals.clone(),
+            evals: own.evals,
         };
         self.memo.insert(key, memo);
-        if fits {
-            let (avail, overall) = (own.avail, own.overall);
-            dfu.merge(own);
-            dfu.avail = avail;
-            dfu.overall = overall;
-        }
         fits
     }
 
@@ -454,8 +453,8 @@ impl<'a> Walk<'a> {
             if ev.best_k == 0 {
                 continue;
             }
-            for group in ev.groups[..ev.best_i].iter().filter(|group| !group.root) {
-                for e in &group.edges {
+            for group in ev.chosen().iter().filter(|group| !group.root) {
+                for e in ev.edges(group) {
                     let mut v = e.target;
                     while v != NO_PARENT {
                         if let Some((resources, pristine, excl)) = self.served.remove(&v) {
@@ -543,7 +542,7 @@ impl<'a> Walk<'a> {
                 continue;
             }
             let count = dfu.avail;
-            dfu.add(kc, candidate(c, dfu.overall, count, x));
+            dfu.add_child(kc, c, dfu.overall, count, x);
             any = true;
             if dynamic {
                 for (t, tally) in tallies.iter_mut() {
@@ -646,7 +645,7 @@ impl<'a> Walk<'a> {
             return false;
         }
         let count = dfu.avail;
-        dfu.add(t, candidate(c, dfu.overall, count, x));
+        dfu.add_child(t, c, dfu.overall, count, x);
         *have += count;
         true
     }
@@ -687,7 +686,7 @@ impl<'a> Walk<'a> {
                 through.insert(a, open);
                 if open {
                     let score = MATCH_MET + g.id(a) + 1;
-                    dfu.add(self.kind(a), candidate(a, score, self.avail(a), false));
+                    dfu.add_child(self.kind(a), a, score, self.avail(a), false);
                 }
             }
             if !open {
@@ -741,7 +740,7 @@ impl<'a> Walk<'a> {
             if count != 0 {
                 if let Some(ev) = slot_dfu.evals(elem.kind) {
                     for g in &ev.groups {
-                        tally.add(g.edges[0].count);
+                        tally.add(ev.edges(g)[0].count);
                     }
                 }
             }
@@ -751,20 +750,21 @@ impl<'a> Walk<'a> {
             }
             slots = slots.min(fit);
         }
-        let mut groups = Vec::new();
+        // Each slot: its score and where its edges end in `edges`.
+        let mut bundles: Vec<(i64, usize)> = Vec::new();
+        let mut edges = Vec::new();
         for _ in 0..slots {
             let mut score = MATCH_MET;
-            let mut edges = Vec::new();
             for elem in shape {
                 let count = elem.count.take(slot_dfu.qualified(elem.kind));
                 let ev = slot_dfu.evals_mut(elem.kind);
                 let mut j = 0;
                 while j < count {
-                    let Some(g) = ev.groups.get(ev.cursor) else {
+                    let Some(&g) = ev.groups.get(ev.cursor) else {
                         return;
                     };
                     ev.cursor += 1;
-                    let e = g.edges[0];
+                    let e = ev.edges(&g)[0];
                     edges.push(EvalEdge {
                         count: e.count,
                         needs: e.count,
@@ -775,15 +775,12 @@ impl<'a> Walk<'a> {
                     j += e.count;
                 }
             }
-            groups.push(EGroup {
-                score,
-                count: 1,
-                root: false,
-                edges,
-            });
+            bundles.push((score, edges.len()));
         }
-        for g in groups {
-            dfu.add(SLOT, g);
+        let mut from = 0;
+        for (score, to) in bundles {
+            dfu.add(SLOT, score, 1, &edges[from..to]);
+            from = to;
         }
     }
 
@@ -827,11 +824,11 @@ impl<'a> Walk<'a> {
             if ev.best_k == 0 {
                 continue;
             }
-            for g in &ev.groups[..ev.best_i] {
+            for g in ev.chosen() {
                 if g.root {
                     continue;
                 }
-                for e in &g.edges {
+                for &e in ev.edges(g) {
                     self.mark(e.target, e.needs, e.exclusive);
                     if unconstrained {
                         self.mark_unconstrained_ancestors(e.target, dfu);
@@ -874,19 +871,14 @@ impl<'a> Walk<'a> {
         if !self.dom_dfv(root, resources, true, &mut x_in, &mut dfu) {
             return false;
         }
-        let (score, avail) = (dfu.overall, dfu.avail);
-        dfu.add(
+        let avail = dfu.avail;
+        dfu.add_root(
             kr,
-            EGroup {
-                score,
+            EvalEdge {
                 count: avail,
-                root: true,
-                edges: vec![EvalEdge {
-                    count: avail,
-                    needs: avail,
-                    exclusive: excl,
-                    target: root,
-                }],
+                needs: avail,
+                exclusive: excl,
+                target: root,
             },
         );
         for r in resources {
@@ -1106,19 +1098,4 @@ impl<'a> Walk<'a> {
 fn fixed(r: &Req) -> Option<u64> {
     let n = r.count.min;
     (n > 0 && r.count.effective_max() == n && r.count.take(n) == n).then_some(n)
-}
-
-/// A child that fits, as one candidate group of its own.
-fn candidate(c: u32, score: i64, count: u64, exclusive: bool) -> EGroup {
-    EGroup {
-        score,
-        count,
-        root: false,
-        edges: vec![EvalEdge {
-            count,
-            needs: count,
-            exclusive,
-            target: c,
-        }],
-    }
 }
