@@ -1,7 +1,7 @@
 //! The walk's scoring tables: the candidates found under a vertex per type, grouped with
 //! their scores, the best `k` chosen by policy, and `first`'s share tallies.
 
-use super::cxxsort::sort_like_cxx;
+use super::cxxsort::first_like_cxx;
 use super::Policy;
 use crate::graph::TypeId;
 
@@ -155,18 +155,38 @@ impl Scoring {
     }
 
     /// Sort the candidates of `t` by policy and mark the best `k`; false when fewer qualify.
-    pub(super) fn choose_best_k(&mut self, t: TypeId, k: u64, policy: Policy) -> bool {
+    /// Unless `rest_read` (something reads the candidates past the chosen ones in order), only
+    /// the chosen are put in their place: the others stay in no promised order.
+    pub(super) fn choose_best_k(
+        &mut self,
+        t: TypeId,
+        k: u64,
+        policy: Policy,
+        rest_read: bool,
+    ) -> bool {
         let e = self.evals_mut(t);
         if k == 0 || k > e.qualified {
             return false;
         }
-        // Fluxion's `std::sort` by score, ties left where that sort leaves them.
-        let mut keys: Vec<(i64, usize)> = e.groups.iter().map(|g| g.score).zip(0..).collect();
-        match policy {
-            Policy::Low => sort_like_cxx(&mut keys, |a, b| a.0 < b.0),
-            Policy::High | Policy::First => sort_like_cxx(&mut keys, |a, b| a.0 > b.0),
-        }
         let old = std::mem::take(&mut e.groups);
+        let n = old.len();
+        // Each candidate counts at least one, so the best `k` are among the first `k` places,
+        // unless some count nothing: then every place is sorted.
+        let places = if rest_read {
+            n
+        } else {
+            usize::try_from(k).map_or(n, |k| k.min(n))
+        };
+        let mut keys = sort_keys(&old, places, policy);
+        if places < n
+            && keys[..places]
+                .iter()
+                .map(|&(_, i)| old[i].count)
+                .sum::<u64>()
+                < k
+        {
+            keys = sort_keys(&old, n, policy);
+        }
         e.groups = keys.iter().map(|&(_, i)| old[i]).collect();
         let mut left = k as i64;
         let mut i = 0;
@@ -179,6 +199,17 @@ impl Scoring {
         self.constrained = true;
         true
     }
+}
+
+/// The scores of `groups` with their places, the first `places` in the order Fluxion's
+/// `std::sort` by score leaves them (ties where that sort leaves them).
+fn sort_keys(groups: &[EGroup], places: usize, policy: Policy) -> Vec<(i64, usize)> {
+    let mut keys: Vec<(i64, usize)> = groups.iter().map(|g| g.score).zip(0..).collect();
+    match policy {
+        Policy::Low => first_like_cxx(&mut keys, places, |a, b| a.0 < b.0),
+        Policy::High | Policy::First => first_like_cxx(&mut keys, places, |a, b| a.0 > b.0),
+    }
+    keys
 }
 
 /// Granule-aware progress toward a number of shares of one requested type (`first` policy).

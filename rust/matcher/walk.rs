@@ -298,7 +298,7 @@ impl<'a> Walk<'a> {
         let ku = self.kind(u);
         let mut met = true;
         for r in resources.iter().filter(|r| r.kind == ku) {
-            for c in &r.with {
+            for (i, c) in r.with.iter().enumerate() {
                 let qualified = dfu.qualified(c.kind);
                 let count = c.count.take(qualified);
                 if count == 0 {
@@ -306,7 +306,8 @@ impl<'a> Walk<'a> {
                     self.note_shortfall(c, qualified);
                     break;
                 }
-                dfu.choose_best_k(c.kind, count, self.policy);
+                let rest_read = self.st.exhaustive || chosen_again(&r.with, i);
+                dfu.choose_best_k(c.kind, count, self.policy, rest_read);
             }
         }
         if self.policy == Policy::First && Some(ku) == self.node_type {
@@ -727,7 +728,8 @@ impl<'a> Walk<'a> {
         let types: Vec<TypeId> = slot_dfu.evals.iter().map(|(t, _)| *t).collect();
         for t in types {
             let k = slot_dfu.qualified(t);
-            slot_dfu.choose_best_k(t, k, self.policy);
+            // Every candidate is read in order below: all of them sorted.
+            slot_dfu.choose_best_k(t, k, self.policy, true);
         }
         // How many disjoint bundles of whole candidates each give one slot's share.
         let mut slots = u64::MAX;
@@ -881,14 +883,15 @@ impl<'a> Walk<'a> {
                 target: root,
             },
         );
-        for r in resources {
+        for (i, r) in resources.iter().enumerate() {
             let qualified = dfu.qualified(r.kind);
             let count = r.count.take(qualified);
             if count == 0 {
                 self.note_shortfall(r, qualified);
                 return false;
             }
-            dfu.choose_best_k(r.kind, count, self.policy);
+            let rest_read = self.st.exhaustive || chosen_again(resources, i);
+            dfu.choose_best_k(r.kind, count, self.policy, rest_read);
         }
         self.multilevel = 0;
         let mut needs = 1;
@@ -1092,6 +1095,12 @@ impl<'a> Walk<'a> {
             self.st.order.insert(parent, Arc::new(order));
         }
     }
+}
+
+/// Whether a level of `reqs` after the `i`th is of the same type: choosing among its candidates
+/// then starts from the order the `i`th's choice left them in, all of it.
+fn chosen_again(reqs: &[Req], i: usize) -> bool {
+    reqs[i + 1..].iter().any(|r| r.kind == reqs[i].kind)
 }
 
 /// A request's count when it is one number (taken whole or not at all).
