@@ -3,9 +3,9 @@
 //! hold it over the window, explore children (in `first`'s order when that policy stops
 //! early), score candidates, choose the best per level, then record what the job takes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::hasher::FastMap;
 use super::planner::Window;
 use super::request::{Req, ABSENT, MATCH_MET, SLOT};
 use super::scoring::{EvalEdge, Evals, Scoring, Tally};
@@ -45,9 +45,9 @@ pub(super) struct Walk<'a> {
     /// Children re-weighed by this allocation under a parent whose order is cached.
     reordered: Vec<(u32, u32)>,
     /// Answers of subtrees no job touches, by shape and how they were visited.
-    memo: HashMap<MemoKey, Memo>,
+    memo: FastMap<MemoKey, Memo>,
     /// Subtrees answered from a copy, with how they were visited: walked if chosen.
-    served: HashMap<u32, (&'a [Req], bool, bool)>,
+    served: FastMap<u32, (&'a [Req], bool, bool)>,
     /// Walk every subtree, answering none from a copy (while walking a served one again).
     memo_off: bool,
 }
@@ -133,8 +133,8 @@ impl<'a> Walk<'a> {
             root_exclusive: false,
             shortfall: None,
             reordered: Vec::new(),
-            memo: HashMap::new(),
-            served: HashMap::new(),
+            memo: FastMap::default(),
+            served: FastMap::default(),
             memo_off: false,
         }
     }
@@ -666,7 +666,7 @@ impl<'a> Walk<'a> {
             return false;
         };
         let (g, root) = (self.g, self.g.root());
-        let mut through: HashMap<u32, bool> = HashMap::new();
+        let mut through: FastMap<u32, bool> = FastMap::default();
         let mut path = Vec::new();
         let (mut have, mut any) = (0, false);
         for i in 0..all.len() {
@@ -793,8 +793,8 @@ impl<'a> Walk<'a> {
     }
 
     /// The marked children of each vertex with any, from the marks of the last choice.
-    fn marked_children(&self) -> HashMap<u32, Vec<u32>> {
-        let mut below: HashMap<u32, Vec<u32>> = HashMap::new();
+    fn marked_children(&self) -> FastMap<u32, Vec<u32>> {
+        let mut below: FastMap<u32, Vec<u32>> = FastMap::default();
         for &v in &self.st.marked {
             let parent = self.g.parent(v);
             if parent != NO_PARENT {
@@ -968,7 +968,7 @@ impl<'a> Walk<'a> {
     #[allow(clippy::too_many_arguments)]
     fn update_vertex(
         &mut self,
-        below: &mut HashMap<u32, Vec<u32>>,
+        below: &mut FastMap<u32, Vec<u32>>,
         u: u32,
         needs: u64,
         exclusive: bool,
