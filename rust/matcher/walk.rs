@@ -793,19 +793,18 @@ impl<'a> Walk<'a> {
     }
 
     /// The marked children of each vertex with any, from the marks of the last choice.
-    fn marked_children(&self) -> FastMap<u32, Vec<u32>> {
-        let mut below: FastMap<u32, Vec<u32>> = FastMap::default();
-        for &v in &self.st.marked {
-            let parent = self.g.parent(v);
-            if parent != NO_PARENT {
-                below.entry(parent).or_default().push(v);
-            }
-        }
-        for kids in below.values_mut() {
-            kids.sort_unstable();
-            kids.dedup();
-        }
-        below
+    fn marked_children(&self) -> Marked {
+        let mut pairs: Vec<(u32, u32)> = self
+            .st
+            .marked
+            .iter()
+            .map(|&v| (self.g.parent(v), v))
+            .filter(|&(parent, _)| parent != NO_PARENT)
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let (parents, children) = pairs.into_iter().unzip();
+        Marked { parents, children }
     }
 
     fn mark(&mut self, v: u32, needs: u64, exclusive: bool) {
@@ -926,7 +925,7 @@ impl<'a> Walk<'a> {
             if exclusive || whole {
                 return true;
             }
-            for &c in below.get(&u).into_iter().flatten() {
+            for &c in below.of(u) {
                 stack.push((c, self.st.mark_exclusive[c as usize], whole));
             }
         }
@@ -937,20 +936,23 @@ impl<'a> Walk<'a> {
     /// the root.
     pub(super) fn update(&mut self, jobid: u64) -> Allocation {
         let root = self.g.root();
-        let mut taken = Vec::new();
         let shadow = self.exclusive_types[self.kind(root) as usize];
         let mut above = vec![0u64; self.g.types().len()];
-        let mut below = self.marked_children();
+        let below = self.marked_children();
+        let mut rec = Recording {
+            jobid,
+            taken: Vec::with_capacity(self.st.marked.len()),
+            spare: Vec::new(),
+        };
         self.update_vertex(
-            &mut below,
+            &below,
+            &mut rec,
             root,
             self.root_needs,
-            self.root_exclusive,
-            shadow,
-            jobid,
-            &mut taken,
+            (self.root_exclusive, shadow),
             &mut above,
         );
+        let taken = rec.taken;
         self.mend_orders();
         self.st.plan.add_end(self.window.end);
         let allocation = Allocation {
@@ -964,17 +966,15 @@ impl<'a> Walk<'a> {
     }
 
     /// Record what the job takes at `u` and below; add what its subtree holds, per type, to
-    /// `above` (the parent's tally).
-    #[allow(clippy::too_many_arguments)]
+    /// `above` (the parent's tally). `(exclusive, shadow_from_parent)`: whether the mark into
+    /// `u` is exclusive, and whether an exclusive level above takes its whole subtree.
     fn update_vertex(
         &mut self,
-        below: &mut FastMap<u32, Vec<u32>>,
+        below: &Marked,
+        rec: &mut Recording,
         u: u32,
         needs: u64,
-        exclusive: bool,
-        shadow_from_parent: bool,
-        jobid: u64,
-        taken: &mut Vec<Taken>,
+        (exclusive, shadow_from_parent): (bool, bool),
         above: &mut [u64],
     ) -> u32 {
         let whole = shadow_from_parent || self.exclusive_types[self.kind(u) as usize];
@@ -982,18 +982,14 @@ impl<'a> Walk<'a> {
         let mut held = 0;
         let g = self.g;
         let has_children = !g.children(u).is_empty();
-        let mut mine = if has_children {
-            vec![0u64; self.g.types().len()]
-        } else {
-            Vec::new()
-        };
+        let mut mine = Vec::new();
+        if has_children {
+            mine = rec.spare.pop().unwrap_or_default();
+            mine.clear();
+            mine.resize(g.types().len(), 0);
+        }
         // Taken whole: every child; else the children the choice marked.
-        let marked = if whole {
-            Vec::new()
-        } else {
-            below.remove(&u).unwrap_or_default()
-        };
-        let kids: &[u32] = if whole { g.children(u) } else { &marked };
+        let kids: &[u32] = if whole { g.children(u) } else { below.of(u) };
         for &c in kids {
             let ci = c as usize;
             let x = self.st.mark_exclusive[ci] || whole;
@@ -1002,8 +998,7 @@ impl<'a> Walk<'a> {
             } else {
                 self.st.mark_needs[ci]
             };
-            let under =
-                self.update_vertex(below, c, child_needs, x, whole, jobid, taken, &mut mine);
+            let under = self.update_vertex(below, rec, c, child_needs, (x, whole), &mut mine);
             if under > 0 {
                 if self.policy == Policy::First {
                     self.reweigh(c);
@@ -1017,22 +1012,27 @@ impl<'a> Walk<'a> {
             amount = needs.min(self.avail(u));
         }
         if held > 0 {
-            self.st.plan.hold(u, self.window, amount, exclusive, jobid);
+            self.st
+                .plan
+                .hold(u, self.window, amount, exclusive, rec.jobid);
             let kind = self.kind(u) as usize;
             if has_children {
                 mine[kind] += amount;
-                self.st.plan.promise(u, self.window, jobid, &mine);
+                self.st.plan.promise(u, self.window, rec.jobid, &mine);
                 for (a, m) in above.iter_mut().zip(&mine) {
                     *a += m;
                 }
             } else {
                 above[kind] += amount;
             }
-            taken.push(Taken {
+            rec.taken.push(Taken {
                 vertex: u,
                 exclusive,
                 size: needs,
             });
+        }
+        if has_children {
+            rec.spare.push(mine);
         }
         held
     }
@@ -1095,6 +1095,29 @@ impl<'a> Walk<'a> {
             self.st.order.insert(parent, Arc::new(order));
         }
     }
+}
+
+/// The vertices the last choice marked, under their parents: what `update` walks from the root.
+struct Marked {
+    /// Sorted by (parent, child), the pairs' halves.
+    parents: Vec<u32>,
+    children: Vec<u32>,
+}
+
+impl Marked {
+    /// The marked children of `u`, in index order.
+    fn of(&self, u: u32) -> &[u32] {
+        let from = self.parents.partition_point(|&p| p < u);
+        let to = self.parents.partition_point(|&p| p <= u);
+        &self.children[from..to]
+    }
+}
+
+/// What `update` gathers for job `jobid`: the vertices it takes, and tally arrays to reuse.
+struct Recording {
+    jobid: u64,
+    taken: Vec<Taken>,
+    spare: Vec<Vec<u64>>,
 }
 
 /// Whether a level of `reqs` after the `i`th is of the same type: choosing among its candidates
