@@ -342,6 +342,14 @@ impl<'f> Builder<'f> {
         }
     }
 
+    /// The builder for reading `bytes`.
+    pub(super) fn for_text(mut self, bytes: &[u8]) -> Self {
+        // A vertex and its edge take some 340 bytes of JGF as Fluxion and fractale write them.
+        self.expected_nodes = bytes.len() / 340;
+        self.base = bytes.as_ptr() as usize;
+        self
+    }
+
     /// A builder for another thread reading the same text from `offset` on.
     pub(super) fn beside(&self, offset: usize) -> Self {
         Builder {
@@ -773,7 +781,11 @@ pub(super) struct EdgeBuilder<'n> {
 }
 
 impl<'n> EdgeBuilder<'n> {
-    pub(super) fn new(built: &'n BuiltNodes, file: Option<&'n str>, expected: usize) -> Result<Self> {
+    pub(super) fn new(
+        built: &'n BuiltNodes,
+        file: Option<&'n str>,
+        expected: usize,
+    ) -> Result<Self> {
         let nodes = &built.nodes;
         let index = NodeIndex::build(nodes).map_err(|i| {
             let node = &nodes[i];
@@ -803,10 +815,22 @@ impl<'n> EdgeBuilder<'n> {
     }
 
     /// Add the edge read `i`th in the list, or drop it when it restates one already added.
-    pub(super) fn add(&mut self, i: usize, edge: EdgeText<'_>, strings: &mut Interner) -> Result<()> {
+    pub(super) fn add(
+        &mut self,
+        i: usize,
+        edge: EdgeText<'_>,
+        strings: &mut Interner,
+    ) -> Result<()> {
         let source = self.endpoint(i, edge.source.as_ref().map(|id| &*id.0), "source")?;
         let target = self.endpoint(i, edge.target.as_ref().map(|id| &*id.0), "target")?;
-        self.link(i, (source, target), edge.style, &edge.subsystem, &edge.relation, strings)
+        self.link(
+            i,
+            (source, target),
+            edge.style,
+            &edge.subsystem,
+            &edge.relation,
+            strings,
+        )
     }
 
     /// `add` for an edge whose ends are named by canonical decimal ids, given as numbers.
@@ -970,10 +994,8 @@ pub fn parse_bytes_releasing(
     read_bytes(builder, bytes)
 }
 
-fn read_bytes(mut builder: Builder<'_>, bytes: &[u8]) -> Result<Document> {
-    // A vertex and its edge take some 340 bytes of JGF as Fluxion and fractale write them.
-    builder.expected_nodes = bytes.len() / 340;
-    builder.base = bytes.as_ptr() as usize;
+fn read_bytes(builder: Builder<'_>, bytes: &[u8]) -> Result<Document> {
+    let mut builder = builder.for_text(bytes);
     let fresh = builder.beside(0);
     if let Some(graph) = scan(bytes, &mut builder) {
         return validate(Some(graph), builder);

@@ -30,6 +30,15 @@ const SPLIT_SEARCH_BYTES: usize = 1 << 20;
 
 /// Scan `text` as the serde reader would read it; `None` when it must read it itself.
 pub(super) fn scan<'a>(text: &'a [u8], builder: &mut Builder<'_>) -> Option<RawGraph<'a>> {
+    scan_split(text, builder, SPLIT_FROM_BYTES)
+}
+
+/// `scan`, on two threads when the text has at least `split_from` bytes.
+fn scan_split<'a>(
+    text: &'a [u8],
+    builder: &mut Builder<'_>,
+    split_from: usize,
+) -> Option<RawGraph<'a>> {
     let mut c = Cursor { text, at: 0 };
     c.expect(b'{')?;
     let mut graph = None;
@@ -39,7 +48,7 @@ pub(super) fn scan<'a>(text: &'a [u8], builder: &mut Builder<'_>) -> Option<RawG
             if graph.is_some() {
                 return None;
             }
-            graph = Some(graph_object(&mut c, builder)?);
+            graph = Some(graph_object(&mut c, builder, split_from)?);
         } else {
             std::str::from_utf8(key).ok()?;
             serde_json::from_slice::<IgnoredAny>(c.value()?).ok()?;
@@ -58,7 +67,11 @@ pub(super) fn scan<'a>(text: &'a [u8], builder: &mut Builder<'_>) -> Option<RawG
 }
 
 /// The `graph` object: its lists, with any other key kept as the serde reader keeps it.
-fn graph_object<'a>(c: &mut Cursor<'a>, builder: &mut Builder<'_>) -> Option<RawGraph<'a>> {
+fn graph_object<'a>(
+    c: &mut Cursor<'a>,
+    builder: &mut Builder<'_>,
+    split_from: usize,
+) -> Option<RawGraph<'a>> {
     c.expect(b'{')?;
     let mut extra = BTreeMap::new();
     let mut read: Option<Part<'a>> = None;
@@ -67,7 +80,7 @@ fn graph_object<'a>(c: &mut Cursor<'a>, builder: &mut Builder<'_>) -> Option<Raw
         match (key, read.as_mut()) {
             (b"nodes", None) => {
                 c.expect(b'[')?;
-                read = Some(lists(c, builder)?);
+                read = Some(lists(c, builder, split_from)?);
             }
             (b"edges", Some(part)) if part.place == Place::AfterNodes => {
                 c.expect(b'[')?;
@@ -248,10 +261,10 @@ enum Outcome {
 
 /// Read the lists from just inside `graph.nodes`, on two threads for a large text: the second
 /// starts near the middle, and its work is taken when the first reaches exactly its start.
-fn lists<'a>(c: &mut Cursor<'a>, builder: &mut Builder<'_>) -> Option<Part<'a>> {
+fn lists<'a>(c: &mut Cursor<'a>, builder: &mut Builder<'_>, split_from: usize) -> Option<Part<'a>> {
     let expected = builder.expected_nodes();
     let mut part = Part::new(Place::Nodes, expected, expected);
-    let two = c.text.len() >= SPLIT_FROM_BYTES
+    let two = c.text.len() >= split_from
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let start = two
         .then(|| split_start(c.text, c.at + (c.text.len() - c.at) / 2))
@@ -736,5 +749,340 @@ impl<'a> Cursor<'a> {
     fn whole<T: serde::Deserialize<'a>>(&mut self, start: usize) -> Option<T> {
         self.at = start;
         serde_json::from_slice(self.value()?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast path must build exactly what the serde reader builds, or leave the text to it:
+    //! on every JGF file of the repository and of the shared conformance material, on random
+    //! documents and their corruptions (of a value's type, or of bytes), on one thread or two.
+
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::error::Result;
+    use crate::jgf::locate::tests::{replacements, sample};
+    use crate::jgf::read::{read_serde, validate};
+    use crate::jgf::{Document, Layout};
+
+    /// What the fast path reads of `text` (`None`: it leaves the text to the serde reader),
+    /// and what the serde reader alone reads.
+    fn both(
+        text: &[u8],
+        layout: Layout,
+        split_from: usize,
+    ) -> (Option<Result<Document>>, Result<Document>) {
+        let mut builder = Builder::new(Some("g.json"), layout).for_text(text);
+        let fast = scan_split(text, &mut builder, split_from).map(|g| validate(Some(g), builder));
+        let serde = read_serde(Builder::new(Some("g.json"), layout).for_text(text), text);
+        (fast, serde)
+    }
+
+    /// The fast path agrees with the serde reader on `text` (on one thread, and on two);
+    /// whether it read it.
+    fn agrees(text: &[u8], layout: Layout) -> std::result::Result<bool, String> {
+        let mut read = false;
+        for split_from in [usize::MAX, 0] {
+            let (fast, serde) = both(text, layout, split_from);
+            let Some(fast) = fast else { continue };
+            read = true;
+            match (&fast, &serde) {
+                (Ok(a), Ok(b)) if a == b => {}
+                (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
+                _ => {
+                    return Err(format!(
+                        "fast path {:?}, serde {:?} (two threads: {}) on {}",
+                        fast.map(|d| d.nodes.len()),
+                        serde.map(|d| d.nodes.len()),
+                        split_from == 0,
+                        String::from_utf8_lossy(text)
+                    ))
+                }
+            }
+        }
+        Ok(read)
+    }
+
+    fn jgf_files(folder: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() && !name.starts_with('.') && name != "target" {
+                jgf_files(&path, out);
+            } else if name.ends_with(".json") {
+                // JGF with its vertices listed: what the fast path is for.
+                let text = std::fs::read(&path).unwrap_or_default();
+                let value: Value = serde_json::from_slice(&text).unwrap_or_default();
+                if value.pointer("/graph/nodes").is_some_and(Value::is_array) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_jgf_file_of_the_repository_and_the_shared_material_reads_alike() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for folder in ["examples", "tests", "python"] {
+            jgf_files(&root.join(folder), &mut files);
+        }
+        let kept = files.len();
+        let shared = root.join("../shared/conformance");
+        if shared.is_dir() {
+            jgf_files(&shared, &mut files);
+        } else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{} is absent under CI=true",
+                shared.display()
+            );
+            eprintln!("skipped: {} is absent", shared.display());
+        }
+        assert!(kept > 10, "only {kept} JGF files in the repository");
+        let mut read = 0;
+        for path in &files {
+            let text = std::fs::read(path).unwrap();
+            for layout in [Layout::Tree, Layout::Forest] {
+                match agrees(&text, layout) {
+                    Ok(true) => read += 1,
+                    Ok(false) => {}
+                    Err(e) => panic!("{}: {e}", path.display()),
+                }
+            }
+        }
+        assert_eq!(
+            read,
+            files.len() * 2,
+            "the fast path read {read} files and layouts"
+        );
+    }
+
+    /// A cluster of `nodes` nodes of two sockets of cores, in Fluxion's spelling (with the
+    /// reverse edges) or the newer one, its vertices numbered from `first`.
+    fn cluster(nodes: usize, fluxion: bool, first: usize) -> Value {
+        let mut vertices = Vec::new();
+        let mut edges = Vec::new();
+        let mut add = |kind: &str, id: usize, path: String, parent: Option<usize>| {
+            let v = vertices.len() + first;
+            vertices.push(json!({"id": v.to_string(), "metadata": {
+                "type": kind, "basename": kind, "name": format!("{kind}{id}"), "id": id,
+                "uniq_id": v, "rank": -1, "exclusive": false, "unit": "", "size": 1,
+                "paths": {"containment": path}}}));
+            if let Some(p) = parent {
+                let (s, t) = (p.to_string(), v.to_string());
+                if fluxion {
+                    edges.push(json!({"source": s, "target": t, "metadata": {"name": {"containment": "contains"}}}));
+                    edges.push(json!({"source": t, "target": s, "metadata": {"name": {"containment": "in"}}}));
+                } else {
+                    edges.push(json!({"source": s, "target": t, "metadata": {"subsystem": "containment", "relation": "contains"}}));
+                }
+            }
+            v
+        };
+        let root = add("cluster", 0, "/cluster0".into(), None);
+        for n in 0..nodes {
+            let path = format!("/cluster0/node{n}");
+            let node = add("node", n, path.clone(), Some(root));
+            for s in 0..2 {
+                let path = format!("{path}/socket{s}");
+                let socket = add("socket", s, path.clone(), Some(node));
+                for k in 0..4 {
+                    add("core", k, format!("{path}/core{k}"), Some(socket));
+                }
+            }
+        }
+        json!({"graph": {"nodes": vertices, "edges": edges}})
+    }
+
+    #[test]
+    fn a_second_thread_reads_the_far_half_and_its_work_is_taken() {
+        for fluxion in [true, false] {
+            let text = cluster(40, fluxion, 0).to_string();
+            let bytes = text.as_bytes();
+            let (fast, serde) = both(bytes, Layout::Tree, 0);
+            let (fast, serde) = (fast.unwrap().unwrap(), serde.unwrap());
+            assert_eq!(fast, serde);
+            // Each thread interns its own strings: the last vertex's type is the second's.
+            let cores: Vec<&Node> = fast.nodes.iter().filter(|n| &*n.kind == "core").collect();
+            assert!(!Arc::ptr_eq(&cores[0].kind, &cores[cores.len() - 1].kind));
+            let start = split_start(bytes, bytes.len() / 2).unwrap();
+            assert!(bytes[start.at..].starts_with(b"{\"id\":") == (start.place == Place::Nodes));
+        }
+    }
+
+    #[test]
+    fn a_second_thread_that_guessed_its_vertex_wrong_is_not_taken() {
+        // Ids one past the positions: the second thread takes its first id for a position.
+        let text = cluster(40, true, 1).to_string();
+        let (fast, serde) = both(text.as_bytes(), Layout::Tree, 0);
+        let (fast, serde) = (fast.unwrap().unwrap(), serde.unwrap());
+        assert_eq!(fast, serde);
+        assert_eq!(fast.nodes[300].jgf_id, "301");
+    }
+
+    #[test]
+    fn a_pretty_printed_graph_reads_alike_on_two_threads() {
+        for fluxion in [true, false] {
+            let text = serde_json::to_string_pretty(&cluster(30, fluxion, 0)).unwrap();
+            assert_eq!(agrees(text.as_bytes(), Layout::Tree), Ok(true));
+        }
+    }
+
+    #[test]
+    fn values_at_the_edge_of_the_plain_shape_read_alike() {
+        let numbers = [
+            "07",
+            "-0",
+            "-07",
+            "0",
+            "-1",
+            "1.0",
+            "1e2",
+            "1E2",
+            "-",
+            "00",
+            "+1",
+            "1 ",
+            " 12",
+            "999999999999999999",
+            "9999999999999999999",
+            "9223372036854775807",
+            "18446744073709551616",
+            "true",
+            "null",
+            "\"3\"",
+            "[]",
+        ];
+        let strings = [
+            "\"a\"",
+            "\"\"",
+            "\"\\u0041\"",
+            "\"a\\nb\"",
+            "\"tab\there\"",
+            "\"\u{e9}t\u{e9}\"",
+            "\"Up\"",
+            "\"DOWN\"",
+            "\"sideways\"",
+            "0",
+            "1",
+            "2",
+            "-1",
+            "null",
+            "{}",
+        ];
+        let template = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "cluster", "K": V}},
+            {"id": "1", "metadata": {"type": "node"}}], "edges": [{"source": "0", "target": "1"}]}}"#;
+        let mut read = 0;
+        for key in [
+            "id",
+            "uniq_id",
+            "rank",
+            "size",
+            "status",
+            "name",
+            "unit",
+            "exclusive",
+        ] {
+            for value in numbers.iter().chain(&strings) {
+                let text = template.replace('K', key).replace('V', value);
+                let taken = agrees(text.as_bytes(), Layout::Tree).unwrap();
+                read += usize::from(taken);
+            }
+            for id in numbers.iter().chain(&strings) {
+                let text = template
+                    .replacen("\"0\"", id, 1)
+                    .replace("\"K\": V", "\"id\": 0");
+                agrees(text.as_bytes(), Layout::Tree).unwrap();
+            }
+        }
+        // Invalid UTF-8 in a string the fast path reads, and in one serde only skips.
+        for text in [
+            &b"{\"graph\": {\"nodes\": [{\"id\": \"0\", \"metadata\": {\"type\": \"\xff\"}}], \"edges\": []}}"[..],
+            b"{\"graph\": {\"nodes\": [{\"id\": \"0\", \"metadata\": {\"type\": \"a\"}}], \"edges\": [], \"x\": \"\xff\"}, \"y\": \"\xff\"}",
+        ] {
+            agrees(text, Layout::Tree).unwrap();
+        }
+        assert!(read > 30, "the fast path read {read}");
+    }
+
+    /// Edits of a text's bytes where JSON is most easily broken (before a digit, a quote, a
+    /// bracket, a comma or a colon): cut short, a byte dropped, or one of JSON's own put in.
+    fn edited(text: &str, at: prop::sample::Index, how: usize) -> Vec<u8> {
+        const BYTES: &[u8] = b"{}[],:\"\\ 0-1.eu\x01\xff";
+        let mut bytes = text.as_bytes().to_vec();
+        let places: Vec<usize> = (0..bytes.len())
+            .filter(|&i| b"0123456789\"{}[],:".contains(&bytes[i]))
+            .collect();
+        let at = places[at.index(places.len())];
+        match how % 3 {
+            0 => bytes.truncate(at),
+            1 => {
+                bytes.remove(at);
+            }
+            _ => bytes.insert(at, BYTES[how / 3 % BYTES.len()]),
+        }
+        bytes
+    }
+
+    #[test]
+    fn random_documents_and_their_corruptions_read_alike() {
+        let mut runner = TestRunner::new(Config {
+            cases: 2000,
+            ..Config::default()
+        });
+        let strategy = (
+            sample(),
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>(),
+            0usize..60,
+            any::<bool>(),
+        );
+        let read = std::cell::Cell::new(0usize);
+        runner
+            .run(&strategy, |(sample, slot, replacement, at, how, pretty)| {
+                let text = if pretty {
+                    serde_json::to_string_pretty(&sample.doc).unwrap()
+                } else {
+                    sample.doc.to_string()
+                };
+                let layout = if how % 2 == 0 {
+                    Layout::Tree
+                } else {
+                    Layout::Forest
+                };
+                let taken = agrees(text.as_bytes(), layout).map_err(TestCaseError::fail)?;
+                read.set(read.get() + usize::from(taken));
+
+                let slot = &sample.slots[slot.index(sample.slots.len())];
+                let choices: Vec<Value> = replacements()
+                    .into_iter()
+                    .filter(|(kind, _)| !slot.meaning.contains(kind))
+                    .map(|(_, v)| v)
+                    .collect();
+                let mut doc = sample.doc.clone();
+                *doc.pointer_mut(&slot.pointer).unwrap() =
+                    choices[replacement.index(choices.len())].clone();
+                agrees(doc.to_string().as_bytes(), layout).map_err(TestCaseError::fail)?;
+                agrees(&edited(&text, at, how), layout).map_err(TestCaseError::fail)?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(
+            read.get() > 300,
+            "the fast path read only {} documents",
+            read.get()
+        );
     }
 }
