@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -12,6 +11,7 @@ from fractale.cli.options import (
     config_dir_option,
     job_options,
     json_option,
+    json_text,
     load_job,
     table,
 )
@@ -56,12 +56,12 @@ def satisfy(job, manager, requires, clusters, when, as_json, config_dir):
     fleet, parsed = load_job(job, manager, requires, clusters, config_dir)
     answers = fleet.satisfy(parsed, when=when)
     if as_json:
-        click.echo(json.dumps({
+        click.echo(json_text({
             "job": parsed.source or "-",
             "requires": [r.to_dict() for r in parsed.requires],
             "clusters": [answer.to_dict() for answer in answers],
             "fits": [answer.cluster for answer in answers if answer.ok],
-        }, indent=2))
+        }))
     else:
         headers = ["CLUSTER", "SCHEDULER", "RESOURCES"]
         headers += [f"{r.name.upper()} {r.version}".strip() for r in parsed.requires]
