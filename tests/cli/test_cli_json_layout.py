@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
+from fractale._core import indent_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from fractale._core import indent_json
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
     ['a, b: [c] {d}', 'quote " and \\ backslash', "\u2028 line, separator", ""])

@@ -87,15 +87,6 @@ def apply(command: Command, options: list[Callable[[Command], Command]]) -> Comm
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
-def json_text(document: Any) -> str:
-    """``json.dumps(document, indent=2)``'s text, encoded by json's C encoder and indented by
-    the core: the same bytes, ten times faster on a fleet's answers."""
-    import json
-
-    from fractale._core import indent_json
-
-    return indent_json(json.dumps(document))
-
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     """Plain text columns, as wide as their widest cell."""
