@@ -11,20 +11,24 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fractale.errors import FractaleError, MatchError, StoreError
 from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
 from fractale.fleet.job import Job, JobSource
 from fractale.fleet.requirements import RequirementCheck, check_requirement
 from fractale.fleet.rules import Taken, rule
-from fractale.generate.software import Software, software_in
 from fractale.renamed import old_keyword
 from fractale.store import CONTAINMENT, Cluster, Store
+
+if TYPE_CHECKING:
+    from fractale.generate.software import Software
 
 
 def cluster_software(cluster: Cluster) -> list[Software]:
     """Everything the cluster's software subsystems list, subsystem by subsystem."""
+    from fractale.generate.software import software_in
+
     found: list[Software] = []
     for subsystem in cluster.subsystems():
         if subsystem != CONTAINMENT:
@@ -106,6 +110,8 @@ class Fleet:
 
     def _parsed_software(self, text: bytes) -> list[Software]:
         if text not in self._software:
+            from fractale.generate.software import Software
+
             self._software[text] = [Software(**item) for item in json.loads(text)]
         return self._software[text]
 
