@@ -7,6 +7,7 @@
 //! `request` and `scoring` are its inputs and tables; `state` is what persists between calls.
 
 mod cxxsort;
+mod hasher;
 #[cfg(test)]
 mod oracle;
 mod order;
