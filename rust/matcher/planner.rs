@@ -237,6 +237,9 @@ const NO_LINES: u32 = u32::MAX;
 /// Every job's spans on a graph's vertices.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// How many vertices the graph has: the per-vertex tables below are made that long when
+    /// the first job is recorded (a graph nothing is placed on keeps none).
+    vertices: usize,
     /// The holds of each vertex, the exclusive ones last (what a job only lists, as every
     /// job lists the root, is passed over without reading it when counting what is held).
     holds: Vec<Vec<Hold>>,
@@ -256,56 +259,77 @@ pub struct Plan {
 impl Plan {
     pub fn new(g: &ResourceGraph) -> Plan {
         Plan {
-            holds: vec![Vec::new(); g.len()],
-            summary: vec![Summary::IDLE; g.len()],
-            lines_at: vec![NO_LINES; g.len()],
+            vertices: g.len(),
+            holds: Vec::new(),
+            summary: Vec::new(),
+            lines_at: Vec::new(),
             lines: Vec::new(),
             promised: HashMap::new(),
             ends: BTreeMap::new(),
         }
     }
 
+    /// The holds of `v`.
+    fn holds(&self, v: u32) -> &[Hold] {
+        self.holds.get(v as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// What the holds of `v` come to.
+    fn summary(&self, v: u32) -> Summary {
+        self.summary
+            .get(v as usize)
+            .copied()
+            .unwrap_or(Summary::IDLE)
+    }
+
+    /// Make the per-vertex tables, when the first job is recorded.
+    fn make_tables(&mut self) {
+        if self.holds.is_empty() {
+            self.holds = vec![Vec::new(); self.vertices];
+            self.summary = vec![Summary::IDLE; self.vertices];
+            self.lines_at = vec![NO_LINES; self.vertices];
+        }
+    }
+
     /// Whether no job lists `v` at any time, nor so anything below it: a job lists every
     /// vertex from the root down to each it takes.
     pub fn idle(&self, v: u32) -> bool {
-        self.holds[v as usize].is_empty()
+        self.holds(v).is_empty()
     }
 
     /// Whether no job lists `v`, nor anything below it, at any time in `w`.
     fn clear_during(&self, v: u32, w: Window) -> bool {
-        !self.summary[v as usize].hull.meets(w)
+        !self.summary(v).hull.meets(w)
     }
 
     /// Is any job listed on `v` at some time in `w`? (Fluxion's exclusivity checker.)
     pub fn listed_during(&self, v: u32, w: Window) -> bool {
-        let summary = self.summary[v as usize];
+        let summary = self.summary(v);
         summary.hull.meets(w)
-            && (summary.tail.meets(w)
-                || self.holds[v as usize]
-                    .iter()
-                    .any(|h| w.overlaps(h.start, h.end)))
+            && (summary.tail.meets(w) || self.holds(v).iter().any(|h| w.overlaps(h.start, h.end)))
     }
 
     /// Does a job take `v` with its whole subtree at some time in `w`? Below such a hold
     /// nothing records the job: a walk never passes `v` then, and other questions about the
     /// vertices below ask their ancestors this.
     pub fn whole_during(&self, v: u32, w: Window) -> bool {
-        self.summary[v as usize].whole.meets(w)
-            && self.holds[v as usize]
+        self.summary(v).whole.meets(w)
+            && self
+                .holds(v)
                 .iter()
                 .any(|h| h.whole && w.overlaps(h.start, h.end))
     }
 
     /// How much of `v` (of `size`) no job holds exclusively at any time in `w`.
     pub fn avail_during(&self, v: u32, size: u64, w: Window) -> u64 {
-        let summary = self.summary[v as usize];
+        let summary = self.summary(v);
         if !summary.hull.meets(w) {
             return size;
         }
         if summary.tail.meets(w) && u64::from(summary.tail_amount) >= size {
             return 0;
         }
-        let holds = &self.holds[v as usize];
+        let holds = self.holds(v);
         let holds = &holds[first_exclusive(holds)..];
         let mut peak = 0u64;
         for h in holds.iter().filter(|h| w.overlaps(h.start, h.end)) {
@@ -323,7 +347,7 @@ impl Plan {
 
     /// The line of type `t` below `v`, if a job ever held some there.
     fn line(&self, v: u32, t: TypeId) -> Option<&Line> {
-        let at = self.lines_at[v as usize];
+        let at = self.lines_at.get(v as usize).copied().unwrap_or(NO_LINES);
         if at == NO_LINES {
             return None;
         }
@@ -387,6 +411,7 @@ impl Plan {
     /// everything below it when `whole` (which is exclusive).
     pub fn hold(&mut self, v: u32, w: Window, amount: u64, exclusive: bool, whole: bool, job: u64) {
         let exclusive = exclusive || whole;
+        self.make_tables();
         let holds = &mut self.holds[v as usize];
         // An exclusive hold goes last without reading the others: most holds are.
         let at = if exclusive {
@@ -408,6 +433,7 @@ impl Plan {
 
     /// Record that over `w` `job` holds `held[t]` of each type `t` in the subtree of `v`.
     pub fn promise(&mut self, v: u32, w: Window, job: u64, held: &[u64]) {
+        self.make_tables();
         if self.lines_at[v as usize] == NO_LINES {
             self.lines_at[v as usize] = self.lines.len() as u32;
             self.lines.push(Vec::new());
@@ -440,9 +466,13 @@ impl Plan {
     /// holds a span of it, subtrees included).
     pub fn cancel(&mut self, job: u64, listed: &[u32], w: Window) {
         for &v in listed {
-            let holds = &mut self.holds[v as usize];
+            let (Some(holds), Some(summary)) = (
+                self.holds.get_mut(v as usize),
+                self.summary.get_mut(v as usize),
+            ) else {
+                continue;
+            };
             holds.retain(|h| h.job != job);
-            let summary = &mut self.summary[v as usize];
             *summary = Summary::IDLE;
             for h in holds.iter() {
                 summary.add(h);
@@ -631,7 +661,7 @@ mod tests {
             }
             prop_assert!(plan.lines.iter().flatten().all(|l| l.points.is_empty()));
             prop_assert!(plan.ends.is_empty() && plan.promised.is_empty());
-            prop_assert_eq!(plan.summary[LEAF as usize], Summary::IDLE);
+            prop_assert_eq!(plan.summary(LEAF), Summary::IDLE);
             prop_assert!(plan.idle(ROOT) && plan.idle(LEAF));
         }
     }
