@@ -391,29 +391,31 @@ impl<'a> Walk<'a> {
 
     /// Whether the subtree of `c` may be answered from a copy: `low` or `high` (whose scores
     /// are the vertices' ids), no constraint (which reads names and ranks), one subsystem, and
-    /// no job listing anything in it.
-    fn shareable(&self, c: u32) -> bool {
+    /// no job listing anything in it (known when none lists its parent: a job lists every
+    /// vertex above each it takes).
+    fn shareable(&self, c: u32, parent_idle: bool) -> bool {
         !self.memo_off
             && !self.st.exhaustive
             && self.policy != Policy::First
             && self.constraint.is_none()
             && self.g.subsystems().len() == 1
             && !self.g.children(c).is_empty()
-            && self.st.plan.idle(c)
+            && (parent_idle || self.st.plan.idle(c))
     }
 
     /// `dom_dfv` of `c`, answered from a copy of its subtree walked before in this walk when
     /// there is one: the copy's answer shifted onto `c`. What the walk of `c` would have marked
-    /// is marked only if something in it is chosen (`enforce` walks it then).
+    /// is marked only if something in it is chosen (`enforce` walks it then). `parent_idle`:
+    /// whether no job lists the parent of `c`.
     fn dom_dfv_shared(
         &mut self,
         c: u32,
         resources: &'a [Req],
-        pristine: bool,
+        (pristine, parent_idle): (bool, bool),
         excl: &mut bool,
         dfu: &mut Scoring,
     ) -> bool {
-        if !self.shareable(c) {
+        if !self.shareable(c, parent_idle) {
             return self.dom_dfv(c, resources, pristine, excl, dfu);
         }
         let g = self.g;
@@ -539,13 +541,14 @@ impl<'a> Walk<'a> {
         } else {
             g.children(u)
         };
+        let idle = self.st.plan.idle(u);
         for &c in kids {
             let kc = self.kind(c);
             if dynamic && satisfied.contains(&kc) {
                 continue;
             }
             let mut x = *excl;
-            if !self.dom_dfv_shared(c, resources, pristine, &mut x, dfu) {
+            if !self.dom_dfv_shared(c, resources, (pristine, idle), &mut x, dfu) {
                 continue;
             }
             let count = dfu.avail;
