@@ -292,7 +292,8 @@ impl Plan {
     }
 
     /// Whether no job lists `v` at any time, nor so anything below it: a job lists every
-    /// vertex from the root down to each it takes.
+    /// vertex from the root down to each it takes (or down to the one it takes whole, which
+    /// stands for those below: see `whole_during`).
     pub fn idle(&self, v: u32) -> bool {
         self.holds(v).is_empty()
     }
