@@ -91,7 +91,9 @@ fn store_folders(root: &Path) -> Result<Vec<String>> {
         for entry in std::fs::read_dir(root).map_err(|e| io_error(e, root))? {
             let entry = entry.map_err(|e| io_error(e, root))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let folder = entry.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink());
+            let folder = entry
+                .file_type()
+                .is_ok_and(|t| t.is_dir() || t.is_symlink());
             if folder && !name.starts_with('.') {
                 found.push(name);
             }
@@ -153,7 +155,10 @@ fn find_cluster(
                 listing.push_str(&a.display().to_string());
                 listing.push('\n');
             }
-            (aux, Stamp::new(folder_status, cache::hash(listing.as_bytes()), now))
+            (
+                aux,
+                Stamp::new(folder_status, cache::hash(listing.as_bytes()), now),
+            )
         }
     };
     Ok(Some(ClusterSource {
@@ -566,8 +571,7 @@ fn refresh(
     let old_shapes = old.map(|o| o.shapes.clone()).unwrap_or_default();
     let compiled = compile_all(sources, &mut checks, old_shapes, now)?;
     let rebuilt = compiled.rebuilt;
-    let asked: std::collections::HashSet<&str> =
-        sources.iter().map(|s| s.name.as_str()).collect();
+    let asked: std::collections::HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
     let kept: Vec<&Meta> = old
         .iter()
         .flat_map(|o| o.metas.iter())
