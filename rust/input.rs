@@ -78,17 +78,16 @@ fn too_large(name: &str, what: &str, len: u64, limit: u64) -> Error {
 
 /// Files smaller than this are read, not mapped: mapping pays off on large graphs only.
 const MAP_FROM_BYTES: u64 = 8 << 20;
-/// Pages are handed back in runs of this many bytes.
-const RELEASE_BYTES: usize = 8 << 20;
+/// Pages are handed back on boundaries of this many bytes, a multiple of any page size.
+const RELEASE_ALIGN: usize = 1 << 16;
 
-/// A regular file mapped read-only. `release_before` hands back the pages below an address
-/// already read: they are dropped from the process (a later read of them faults them back in
-/// from the file, so nothing reading the bytes can tell). The file must not shrink while it is
-/// mapped (reading past its new end raises SIGBUS); the store replaces graph files by rename,
-/// which leaves a mapped file whole.
+/// A regular file mapped read-only. `release` hands back the pages of a run of it already
+/// read: they are dropped from the process (a later read of them faults them back in from the
+/// file, so nothing reading the bytes can tell). The file must not shrink while it is mapped
+/// (reading past its new end raises SIGBUS); the store replaces graph files by rename, which
+/// leaves a mapped file whole.
 pub struct Mapped {
     map: memmap2::Mmap,
-    released: std::cell::Cell<usize>,
 }
 
 impl Mapped {
@@ -113,38 +112,26 @@ impl Mapped {
         };
         // Failure only loses the hint.
         let _ = map.advise(memmap2::Advice::Sequential);
-        Ok(Some(Mapped {
-            map,
-            released: std::cell::Cell::new(0),
-        }))
+        Ok(Some(Mapped { map }))
     }
 
     pub fn bytes(&self) -> &[u8] {
         &self.map
     }
 
-    /// Hand back the whole pages below `address` (an address inside `bytes()`), a run of
-    /// `RELEASE_BYTES` at a time.
-    pub fn release_before(&self, address: usize) {
-        let start = self.map.as_ptr() as usize;
-        let Some(offset) = address.checked_sub(start).filter(|&o| o <= self.map.len()) else {
-            return;
-        };
-        let released = self.released.get();
-        if offset < released + RELEASE_BYTES {
+    /// Hand back the whole aligned runs of pages inside `range` (offsets into `bytes()`).
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        let start = range.start.next_multiple_of(RELEASE_ALIGN);
+        let end = range.end.min(self.map.len()) & !(RELEASE_ALIGN - 1);
+        if start >= end {
             return;
         }
-        let upto = offset & !(RELEASE_BYTES - 1);
         // SAFETY: DONTNEED on a private read-only file mapping drops only pages that a later
         // access reads back from the file: nothing reading `bytes()` can tell.
         let _ = unsafe {
-            self.map.unchecked_advise_range(
-                memmap2::UncheckedAdvice::DontNeed,
-                released,
-                upto - released,
-            )
+            self.map
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
         };
-        self.released.set(upto);
     }
 }
 
@@ -180,7 +167,7 @@ mod tests {
     #[test]
     fn a_mapped_file_reads_the_same_bytes_after_its_pages_are_handed_back() {
         let path = std::env::temp_dir().join(format!("fractale-mapped-{}", std::process::id()));
-        let text: Vec<u8> = (0..MAP_FROM_BYTES as usize + RELEASE_BYTES * 2)
+        let text: Vec<u8> = (0..MAP_FROM_BYTES as usize * 2)
             .map(|i| b"0123456789abcdef"[i % 16])
             .collect();
         std::fs::write(&path, &text).unwrap();
@@ -188,8 +175,9 @@ mod tests {
             .unwrap()
             .unwrap();
         let bytes = mapped.bytes();
-        mapped.release_before(bytes.as_ptr() as usize + RELEASE_BYTES * 2 + 5);
-        assert_eq!(mapped.released.get(), RELEASE_BYTES * 2);
+        assert!(bytes == &text[..]);
+        mapped.release(5..MAP_FROM_BYTES as usize + 7);
+        mapped.release(MAP_FROM_BYTES as usize..text.len() + 100);
         assert!(bytes == &text[..], "released pages read back from the file");
         drop(mapped);
         std::fs::remove_file(&path).unwrap();

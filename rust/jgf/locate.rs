@@ -236,7 +236,7 @@ fn check_node_value(node: &Value, loc: &str, keyed: bool, file: Option<&str>) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! The locator must agree with the reader: on valid documents and on every single type
     //! corruption of one, the reader fails exactly when the locator finds a problem, and both
     //! name the corrupted place.
@@ -250,23 +250,23 @@ mod tests {
 
     /// A valid document and the places a corruption may hit in it.
     #[derive(Debug, Clone)]
-    struct Sample {
-        doc: Value,
-        slots: Vec<Slot>,
+    pub(in crate::jgf) struct Sample {
+        pub(in crate::jgf) doc: Value,
+        pub(in crate::jgf) slots: Vec<Slot>,
     }
 
     /// One value of the document: how to reach it, where errors name it, and which JSON
     /// kinds would still be well typed there yet change what the document means (another
     /// node id, an empty list of vertices), which a type corruption must not use.
     #[derive(Debug, Clone)]
-    struct Slot {
-        pointer: String,
+    pub(in crate::jgf) struct Slot {
+        pub(in crate::jgf) pointer: String,
         location: String,
-        meaning: &'static [&'static str],
+        pub(in crate::jgf) meaning: &'static [&'static str],
     }
 
     /// Replacements of every JSON kind.
-    fn replacements() -> Vec<(&'static str, Value)> {
+    pub(in crate::jgf) fn replacements() -> Vec<(&'static str, Value)> {
         vec![
             ("null", Value::Null),
             ("bool", json!(true)),
@@ -307,7 +307,7 @@ mod tests {
     /// A random valid document: a containment tree of up to eight vertices, ids as decimal
     /// strings, integers or names, vertices listed or keyed, edges in either spelling, before
     /// or after the vertices, some with the reverse edge beside them that the reader skips.
-    fn sample() -> impl Strategy<Value = Sample> {
+    pub(in crate::jgf) fn sample() -> impl Strategy<Value = Sample> {
         prop::collection::vec(vertex(), 1..8)
             .prop_flat_map(|vertices| {
                 let n = vertices.len();

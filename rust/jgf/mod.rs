@@ -1,18 +1,19 @@
 //! Reading and writing JSON Graph Format resource graphs as Fluxion and compspec write them.
-//! `model` holds the validated document, `read` the streaming reader, `tree` the checks of the
-//! containment tree, `locate` the slow path that names where a bad document goes wrong, and
-//! `write` the way back to JGF.
+//! `model` holds the validated document, `read` the streaming reader, `scan` its fast path for
+//! the usual shape, `tree` the checks of the containment tree, `locate` the slow path that
+//! names where a bad document goes wrong, and `write` the way back to JGF.
 
 mod locate;
 mod model;
 mod read;
+mod scan;
 mod tree;
 mod write;
 
 pub(crate) use locate::describe_value;
 pub use model::{Document, Edge, EdgeStyle, Layout, Node, NodeExtras, Status, CONTAINMENT};
 pub use read::{
-    from_value, from_value_as, parse, parse_bytes, parse_bytes_as, parse_bytes_releasing,
+    from_value, from_value_as, parse, parse_bytes, parse_bytes_as, parse_bytes_releasing, Release,
 };
 pub use write::to_value;
 pub(crate) use write::{write, Form};

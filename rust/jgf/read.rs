@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::locate::{json_kind, locate_error, locate_in_value};
 use super::model::{Document, Edge, EdgeStyle, Layout, Node, NodeExtras, Status, CONTAINMENT};
+use super::scan::scan;
 use super::tree::{check_size_totals, containment_root, fill_missing_paths, root_forest};
 use crate::error::{Error, Result};
 
@@ -260,6 +261,49 @@ pub struct RawEdge<'a> {
     pub metadata: Option<RawEdgeMetadata<'a>>,
 }
 
+/// An edge as its text spells it, its ends not yet looked up: the subsystem and relation
+/// are what its keys say with JGF's and Fluxion's defaults, and `style` is the spelling
+/// that named the subsystem.
+#[derive(Debug, Clone)]
+pub struct EdgeText<'a> {
+    pub source: Option<NodeId<'a>>,
+    pub target: Option<NodeId<'a>>,
+    pub subsystem: Cow<'a, str>,
+    pub relation: Cow<'a, str>,
+    pub style: Option<EdgeStyle>,
+}
+
+impl<'a> From<RawEdge<'a>> for EdgeText<'a> {
+    fn from(raw: RawEdge<'a>) -> Self {
+        let meta = raw.metadata.unwrap_or_default();
+        let relation_given = raw.relation.map(|r| r.0);
+        let (subsystem, relation, style) = match (meta.subsystem, meta.name) {
+            (Some(sub), _) => (
+                sub.0,
+                relation_given.unwrap_or(Cow::Borrowed("contains")),
+                Some(EdgeStyle::Subsystem),
+            ),
+            (None, Some((sub, rel))) => (
+                sub.0,
+                relation_given.unwrap_or(rel.0),
+                Some(EdgeStyle::Named),
+            ),
+            (None, None) => (
+                Cow::Borrowed(CONTAINMENT),
+                relation_given.unwrap_or(Cow::Borrowed("contains")),
+                None,
+            ),
+        };
+        EdgeText {
+            source: raw.source,
+            target: raw.target,
+            subsystem,
+            relation,
+            style,
+        }
+    }
+}
+
 /// State carried through one parse: the file for errors, the string interner, and the first
 /// validation error met while vertices were being built as they streamed past.
 pub struct Builder<'f> {
@@ -270,32 +314,87 @@ pub struct Builder<'f> {
     /// A guess at the number of vertices, from the size of the text, so that the vertex
     /// list is not copied over and over as it grows.
     expected_nodes: usize,
-    /// Told the address in the text each vertex or edge has been read up to, when the text
-    /// is a mapped file that hands back the pages already read (see `parse_bytes_releasing`).
-    progress: Option<&'f dyn Fn(usize)>,
+    /// Told the bytes of the text read so far, in runs of `RELEASE_RUN`, when the text is a
+    /// mapped file that hands back the pages already read (see `parse_bytes_releasing`).
+    release: Option<Release<'f>>,
+    /// The address of the text, and the offset up to which it was reported read.
+    base: usize,
+    released: usize,
 }
 
+/// Told each run of bytes of the text (offsets) that a reader has moved past.
+pub type Release<'f> = &'f (dyn Fn(std::ops::Range<usize>) + Sync);
+
+/// Bytes read are reported in runs of at least this many.
+const RELEASE_RUN: usize = 8 << 20;
+
 impl<'f> Builder<'f> {
-    fn new(file: Option<&'f str>, layout: Layout) -> Self {
+    pub(super) fn new(file: Option<&'f str>, layout: Layout) -> Self {
         Builder {
             file,
             layout,
             expected_nodes: 0,
             strings: Interner::default(),
             error: None,
-            progress: None,
+            release: None,
+            base: 0,
+            released: 0,
+        }
+    }
+
+    /// The builder for reading `bytes`.
+    pub(super) fn for_text(mut self, bytes: &[u8]) -> Self {
+        // A vertex and its edge take some 340 bytes of JGF as Fluxion and fractale write them.
+        self.expected_nodes = bytes.len() / 340;
+        self.base = bytes.as_ptr() as usize;
+        self
+    }
+
+    /// A builder for another thread reading the same text from `offset` on.
+    pub(super) fn beside(&self, offset: usize) -> Self {
+        Builder {
+            file: self.file,
+            layout: self.layout,
+            expected_nodes: self.expected_nodes,
+            strings: Interner::default(),
+            error: None,
+            release: self.release,
+            base: self.base,
+            released: offset,
+        }
+    }
+
+    pub(super) fn file(&self) -> Option<&'f str> {
+        self.file
+    }
+
+    pub(super) fn expected_nodes(&self) -> usize {
+        self.expected_nodes
+    }
+
+    pub(super) fn strings(&mut self) -> &mut Interner {
+        &mut self.strings
+    }
+
+    /// Report that the text has been read up to `offset`.
+    pub(super) fn reached_offset(&mut self, offset: usize) {
+        if let Some(release) = self.release {
+            if offset >= self.released + RELEASE_RUN {
+                release(self.released..offset);
+                self.released = offset;
+            }
         }
     }
 
     /// Report how far the text has been read, from a string borrowed from it.
-    fn reached(&self, text: Option<&Cow<'_, str>>) {
-        if let (Some(progress), Some(Cow::Borrowed(s))) = (self.progress, text) {
-            progress(s.as_ptr() as usize);
+    fn reached(&mut self, text: Option<&Cow<'_, str>>) {
+        if let (Some(_), Some(Cow::Borrowed(s))) = (self.release, text) {
+            self.reached_offset((s.as_ptr() as usize).wrapping_sub(self.base));
         }
     }
 
     /// Turn one raw node into a vertex with Fluxion's defaults applied.
-    fn node(&mut self, i: usize, raw: RawNode<'_>, keyed: bool) -> Result<Node> {
+    pub(super) fn node(&mut self, i: usize, raw: RawNode<'_>, keyed: bool) -> Result<Node> {
         let file = self.file;
         let id_given = raw.id;
         // Formatted only when something is wrong: doing it for every vertex costs real time.
@@ -634,7 +733,7 @@ impl<'de> DeserializeSeed<'de> for StreamEdgesSeed<'_, '_, '_> {
                 let mut i = 0;
                 while let Some(raw) = seq.next_element::<RawEdge<'de>>()? {
                     self.builder.reached(raw.source.as_ref().map(|id| &id.0));
-                    if let Err(err) = edges.add(i, raw, &mut self.builder.strings) {
+                    if let Err(err) = edges.add(i, raw.into(), &mut self.builder.strings) {
                         self.builder.error = Some(err);
                         return Err(de::Error::custom("invalid edge"));
                     }
@@ -666,7 +765,7 @@ fn metadata_ids(nodes: &[Node]) -> HashMap<String, usize> {
 
 /// Validates edges against the vertices: endpoints that exist, no self-loops, reverse and
 /// duplicate edges dropped, subsystems and relations interned.
-struct EdgeBuilder<'n> {
+pub(super) struct EdgeBuilder<'n> {
     file: Option<&'n str>,
     index: NodeIndex<'n>,
     edges: Vec<Edge>,
@@ -682,7 +781,11 @@ struct EdgeBuilder<'n> {
 }
 
 impl<'n> EdgeBuilder<'n> {
-    fn new(built: &'n BuiltNodes, file: Option<&'n str>, expected: usize) -> Result<Self> {
+    pub(super) fn new(
+        built: &'n BuiltNodes,
+        file: Option<&'n str>,
+        expected: usize,
+    ) -> Result<Self> {
         let nodes = &built.nodes;
         let index = NodeIndex::build(nodes).map_err(|i| {
             let node = &nodes[i];
@@ -711,51 +814,78 @@ impl<'n> EdgeBuilder<'n> {
         })
     }
 
-    fn add(&mut self, i: usize, raw: RawEdge<'_>, strings: &mut Interner) -> Result<()> {
+    /// Add the edge read `i`th in the list, or drop it when it restates one already added.
+    pub(super) fn add(
+        &mut self,
+        i: usize,
+        edge: EdgeText<'_>,
+        strings: &mut Interner,
+    ) -> Result<()> {
+        let source = self.endpoint(i, edge.source.as_ref().map(|id| &*id.0), "source")?;
+        let target = self.endpoint(i, edge.target.as_ref().map(|id| &*id.0), "target")?;
+        self.link(
+            i,
+            (source, target),
+            edge.style,
+            &edge.subsystem,
+            &edge.relation,
+            strings,
+        )
+    }
+
+    /// `add` for an edge whose ends are named by canonical decimal ids, given as numbers.
+    pub(super) fn add_numbered(
+        &mut self,
+        i: usize,
+        (source, target): (usize, usize),
+        style: Option<EdgeStyle>,
+        subsystem: &str,
+        relation: &str,
+        strings: &mut Interner,
+    ) -> Result<()> {
+        let end = |k: usize, key| match self.index.get_numbered(k) {
+            Some(v) => Ok(v),
+            None => self.endpoint(i, Some(&k.to_string()), key),
+        };
+        let ends = (end(source, "source")?, end(target, "target")?);
+        self.link(i, ends, style, subsystem, relation, strings)
+    }
+
+    /// The position of the node an edge's end names.
+    fn endpoint(&self, i: usize, id: Option<&str>, key: &str) -> Result<usize> {
+        let file = self.file;
+        let loc = || format!("graph.edges[{i}].{key}");
+        let id = id.ok_or_else(|| Error::jgf(file, loc(), "expected a node id"))?;
+        let by_metadata = || {
+            let nodes = self.keyed_nodes?;
+            let ids = self.by_metadata_id.get_or_init(|| metadata_ids(nodes));
+            ids.get(id).copied()
+        };
+        self.index.get(id).or_else(by_metadata).ok_or_else(|| {
+            Error::jgf(
+                file,
+                loc(),
+                format!("expected the id of a node in graph.nodes, {id:?} is none"),
+            )
+        })
+    }
+
+    /// Add the edge `i` between node positions.
+    fn link(
+        &mut self,
+        i: usize,
+        (source, target): (usize, usize),
+        style: Option<EdgeStyle>,
+        subsystem: &str,
+        relation: &str,
+        strings: &mut Interner,
+    ) -> Result<()> {
         let file = self.file;
         let loc = || format!("graph.edges[{i}]");
-        let index = &self.index;
-        let (keyed_nodes, by_metadata_id) = (self.keyed_nodes, &self.by_metadata_id);
-        let endpoint = |id: Option<NodeId>, key: &str| -> Result<usize> {
-            let id = id.ok_or_else(|| {
-                Error::jgf(file, format!("{}.{key}", loc()), "expected a node id")
-            })?;
-            let found = index.get(id.0.as_ref());
-            let by_metadata = || {
-                let nodes = keyed_nodes?;
-                let ids = by_metadata_id.get_or_init(|| metadata_ids(nodes));
-                ids.get(id.0.as_ref()).copied()
-            };
-            found.or_else(by_metadata).ok_or_else(|| {
-                Error::jgf(
-                    file,
-                    format!("{}.{key}", loc()),
-                    format!(
-                        "expected the id of a node in graph.nodes, {:?} is none",
-                        id.0
-                    ),
-                )
-            })
-        };
-        let source = endpoint(raw.source, "source")?;
-        let target = endpoint(raw.target, "target")?;
-        let meta = raw.metadata.unwrap_or_default();
-        let relation_given = raw.relation.map(|r| r.0);
-        let (subsystem, relation): (Cow<str>, Cow<str>) = match (meta.subsystem, meta.name) {
-            (Some(sub), _) => {
-                self.edge_style.get_or_insert(EdgeStyle::Subsystem);
-                (sub.0, relation_given.unwrap_or(Cow::Borrowed("contains")))
-            }
-            (None, Some((sub, rel))) => {
-                self.edge_style.get_or_insert(EdgeStyle::Named);
-                (sub.0, relation_given.unwrap_or(rel.0))
-            }
-            (None, None) => (
-                Cow::Borrowed(CONTAINMENT),
-                relation_given.unwrap_or(Cow::Borrowed("contains")),
-            ),
-        };
-        if is_reverse_relation(&relation) {
+        if let Some(style) = style {
+            self.edge_style.get_or_insert(style);
+        }
+        if is_reverse_relation(relation) {
             return Ok(());
         }
         if source == target {
@@ -768,7 +898,7 @@ impl<'n> EdgeBuilder<'n> {
         let sub_index = match self.subsystems.iter().position(|s| **s == *subsystem) {
             Some(k) => k,
             None => {
-                self.subsystems.push(strings.get(&subsystem));
+                self.subsystems.push(strings.get(subsystem));
                 self.subsystems.len() - 1
             }
         };
@@ -784,13 +914,13 @@ impl<'n> EdgeBuilder<'n> {
                 source,
                 target,
                 subsystem: self.subsystems[sub_index].clone(),
-                relation: strings.get(&relation),
+                relation: strings.get(relation),
             });
         }
         Ok(())
     }
 
-    fn finish(self) -> BuiltEdges {
+    pub(super) fn finish(self) -> BuiltEdges {
         BuiltEdges {
             edges: self.edges,
             edge_style: self.edge_style,
@@ -851,23 +981,32 @@ pub fn parse_bytes_as(bytes: &[u8], file: Option<&str>, layout: Layout) -> Resul
     read_bytes(Builder::new(file, layout), bytes)
 }
 
-/// `parse_bytes_as` that tells `progress` the address in `bytes` it has read up to, vertex by
-/// vertex and edge by edge, so that a mapped file can hand the pages behind it back.
+/// `parse_bytes_as` that tells `release` each run of `bytes` it has read past, so that a
+/// mapped file can hand those pages back. It may be called from two threads at once.
 pub fn parse_bytes_releasing(
     bytes: &[u8],
     file: Option<&str>,
     layout: Layout,
-    progress: &dyn Fn(usize),
+    release: Release<'_>,
 ) -> Result<Document> {
     let mut builder = Builder::new(file, layout);
-    builder.progress = Some(progress);
+    builder.release = Some(release);
     read_bytes(builder, bytes)
 }
 
-fn read_bytes(mut builder: Builder<'_>, bytes: &[u8]) -> Result<Document> {
+fn read_bytes(builder: Builder<'_>, bytes: &[u8]) -> Result<Document> {
+    let mut builder = builder.for_text(bytes);
+    let fresh = builder.beside(0);
+    if let Some(graph) = scan(bytes, &mut builder) {
+        return validate(Some(graph), builder);
+    }
+    // Anything the fast path does not take, every error included, is read here from the top.
+    read_serde(fresh, bytes)
+}
+
+/// The serde reader alone, over the whole text.
+pub(super) fn read_serde(mut builder: Builder<'_>, bytes: &[u8]) -> Result<Document> {
     let file = builder.file;
-    // A vertex and its edge take some 340 bytes of JGF as Fluxion and fractale write them.
-    builder.expected_nodes = bytes.len() / 340;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = DocumentSeed(&mut builder)
         .deserialize(&mut de)
@@ -999,7 +1138,7 @@ enum NodeIndex<'n> {
     Hashed(HashMap<Cow<'n, str>, usize, FastHash>),
 }
 
-fn decimal_id(id: &str) -> Option<usize> {
+pub(super) fn decimal_id(id: &str) -> Option<usize> {
     let canonical = !id.is_empty()
         && id.len() <= 9
         && id.bytes().all(|b| b.is_ascii_digit())
@@ -1055,6 +1194,17 @@ impl<'n> NodeIndex<'n> {
             NodeIndex::Hashed(index) => index.get(id).copied(),
         }
     }
+
+    /// `get` for a canonical decimal id given as its number: `None` when only `get` can tell.
+    fn get_numbered(&self, k: usize) -> Option<usize> {
+        match self {
+            NodeIndex::Dense(table) => table
+                .get(k)
+                .filter(|&&i| i != u32::MAX)
+                .map(|&i| i as usize),
+            NodeIndex::Hashed(_) => None,
+        }
+    }
 }
 
 /// Shares one allocation among the many vertices or edges that repeat a string.
@@ -1085,7 +1235,7 @@ impl Interner {
     }
 }
 
-fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Document> {
+pub(super) fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Document> {
     let Builder {
         file,
         layout,
@@ -1116,7 +1266,7 @@ fn validate(graph: Option<RawGraph<'_>>, builder: Builder<'_>) -> Result<Documen
         ReadEdges::Raw(raw) => {
             let mut builder = EdgeBuilder::new(&built, file, expected_nodes)?;
             for (i, edge) in raw.into_iter().enumerate() {
-                builder.add(i, edge, &mut strings)?;
+                builder.add(i, edge.into(), &mut strings)?;
             }
             builder.finish()
         }

@@ -366,7 +366,7 @@ fn load(
         // The file's bytes are let go of before the graph is built from the document.
         let doc = match Mapped::open(&path, MAX_GRAPH_BYTES, "graph")? {
             Some(mapped) => {
-                let release = |address: usize| mapped.release_before(address);
+                let release = |run: std::ops::Range<usize>| mapped.release(run);
                 jgf::parse_bytes_releasing(mapped.bytes(), Some(&file), layout, &release)?
             }
             None => {
