@@ -183,12 +183,15 @@ pub struct Fleet {
     pub rehashed: usize,
 }
 
+/// Files by path, each with its stamp.
+type FileStamps = Vec<(String, Stamp)>;
+
 /// What a cluster's record needs on this load.
 enum Check<'a> {
     Fresh(&'a Meta),
     Changed(Box<Record>),
     /// Compile the cluster at this place among the sources, whose other files have these stamps.
-    Compile(usize, Vec<(String, Stamp)>),
+    Compile(usize, FileStamps),
 }
 
 /// The stamps of `files` now (the first's status given when `first` is), reusing the ones
@@ -199,7 +202,7 @@ fn stamps(
     first: Option<FileStatus>,
     old: Option<&[(String, Stamp)]>,
     now: i128,
-) -> Result<(Vec<(String, Stamp)>, bool, usize)> {
+) -> Result<(FileStamps, bool, usize)> {
     let mut out = Vec::with_capacity(files.len());
     let mut same = old.is_some_and(|o| o.len() == files.len());
     let mut hashed = 0;
