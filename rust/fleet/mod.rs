@@ -358,20 +358,30 @@ impl Fleet {
         let index = index.ok_or_else(|| Error::matching("the fleet cache vanished while read"))?;
         let table = ShapeTable::from_shapes(index.shapes.clone())?;
         let shapes = table.graphs()?;
-        let at: HashMap<&str, usize> = index
-            .metas
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.name.as_str(), i))
-            .collect();
-        let order = sources
-            .iter()
-            .map(|s| {
-                at.get(s.name.as_str()).copied().ok_or_else(|| {
-                    Error::matching(format!("{} is missing from the fleet cache", s.name))
+        // The cache holds the clusters in the order asked when it was written for them.
+        let in_order = index.metas.len() >= sources.len()
+            && sources
+                .iter()
+                .zip(&index.metas)
+                .all(|(s, m)| s.name == m.name);
+        let order = if in_order {
+            (0..sources.len()).collect()
+        } else {
+            let at: HashMap<&str, usize> = index
+                .metas
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.as_str(), i))
+                .collect();
+            sources
+                .iter()
+                .map(|s| {
+                    at.get(s.name.as_str()).copied().ok_or_else(|| {
+                        Error::matching(format!("{} is missing from the fleet cache", s.name))
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?
+        };
         Ok(Fleet {
             index,
             shapes,
@@ -617,12 +627,17 @@ fn refresh(
     let old_shapes = old.map(|o| o.shapes.clone()).unwrap_or_default();
     let compiled = compile_all(sources, &mut checks, old_shapes, now)?;
     let rebuilt = compiled.rebuilt;
-    let asked: std::collections::HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-    let kept: Vec<&Meta> = old
-        .iter()
-        .flat_map(|o| o.metas.iter())
-        .filter(|m| !prune && !asked.contains(m.name.as_str()))
-        .collect();
+    let kept: Vec<&Meta> = match old.filter(|_| !prune) {
+        Some(o) => {
+            let asked: std::collections::HashSet<&str> =
+                sources.iter().map(|s| s.name.as_str()).collect();
+            o.metas
+                .iter()
+                .filter(|m| !asked.contains(m.name.as_str()))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let unchanged = old.is_some_and(|o| o.metas.len() == sources.len() + kept.len())
         && rebuilt == 0
         && checks.iter().all(|c| matches!(c, Check::Fresh(_)));
