@@ -113,6 +113,14 @@ impl Scoring {
     pub(super) fn total(&self, t: TypeId) -> u64 {
         self.evals(t).map_or(0, |e| e.total)
     }
+    /// Room for `n` more single-vertex candidates of type `t`, once it has one (a type
+    /// without candidates has no table: that absence is read).
+    pub(super) fn reserve(&mut self, t: TypeId, n: usize) {
+        if let Some((_, e)) = self.evals.iter_mut().find(|(k, _)| *k == t) {
+            e.groups.reserve(n);
+            e.edges.reserve(n);
+        }
+    }
     /// Add a candidate of type `t` holding `edges`.
     pub(super) fn add(&mut self, t: TypeId, score: i64, count: u64, edges: &[EvalEdge]) {
         self.evals_mut(t).push(score, count, false, edges);

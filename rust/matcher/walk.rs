@@ -50,6 +50,8 @@ pub(super) struct Walk<'a> {
     served: FastMap<u32, (&'a [Req], bool, bool)>,
     /// Walk every subtree, answering none from a copy (while walking a served one again).
     memo_off: bool,
+    /// The marks of the last choice under their parents, once `takes_anything` has read them.
+    tree: Option<Marked>,
 }
 
 /// A subtree's shape, the request level it was visited with (by address and length: one walk's
@@ -136,6 +138,7 @@ impl<'a> Walk<'a> {
             memo: FastMap::default(),
             served: FastMap::default(),
             memo_off: false,
+            tree: None,
         }
     }
 
@@ -388,35 +391,40 @@ impl<'a> Walk<'a> {
 
     /// Whether the subtree of `c` may be answered from a copy: `low` or `high` (whose scores
     /// are the vertices' ids), no constraint (which reads names and ranks), one subsystem, and
-    /// no job listing anything in it.
-    fn shareable(&self, c: u32) -> bool {
+    /// no job listing anything in it (known when none lists its parent: a job lists every
+    /// vertex above each it takes).
+    fn shareable(&self, c: u32, parent_idle: bool) -> bool {
         !self.memo_off
             && !self.st.exhaustive
             && self.policy != Policy::First
             && self.constraint.is_none()
             && self.g.subsystems().len() == 1
             && !self.g.children(c).is_empty()
-            && self.st.plan.idle(c)
+            && (parent_idle || self.st.plan.idle(c))
     }
 
     /// `dom_dfv` of `c`, answered from a copy of its subtree walked before in this walk when
     /// there is one: the copy's answer shifted onto `c`. What the walk of `c` would have marked
-    /// is marked only if something in it is chosen (`enforce` walks it then).
+    /// is marked only if something in it is chosen (`enforce` walks it then). `parent_idle`:
+    /// whether no job lists the parent of `c`.
     fn dom_dfv_shared(
         &mut self,
         c: u32,
         resources: &'a [Req],
-        pristine: bool,
+        (pristine, parent_idle): (bool, bool),
         excl: &mut bool,
         dfu: &mut Scoring,
     ) -> bool {
-        if !self.shareable(c) {
+        if !self.shareable(c, parent_idle) {
             return self.dom_dfv(c, resources, pristine, excl, dfu);
         }
         let g = self.g;
-        let shapes = Arc::clone(self.st.shapes.get_or_init(|| Arc::new(Shapes::new(g))));
+        let shapes = self.st.shapes.get_or_init(|| Arc::new(Shapes::new(g)));
+        let Some(shape) = shapes.of(c) else {
+            return self.dom_dfv(c, resources, pristine, excl, dfu);
+        };
         let level = (resources.as_ptr() as usize, resources.len());
-        let key = (shapes.of(c), level, pristine, *excl);
+        let key = (shape, level, pristine, *excl);
         if let Some(m) = self.memo.get(&key) {
             self.served.insert(c, (resources, pristine, *excl));
             *excl = m.excl;
@@ -533,13 +541,14 @@ impl<'a> Walk<'a> {
         } else {
             g.children(u)
         };
+        let idle = self.st.plan.idle(u);
         for &c in kids {
             let kc = self.kind(c);
             if dynamic && satisfied.contains(&kc) {
                 continue;
             }
             let mut x = *excl;
-            if !self.dom_dfv_shared(c, resources, pristine, &mut x, dfu) {
+            if !self.dom_dfv_shared(c, resources, (pristine, idle), &mut x, dfu) {
                 continue;
             }
             let count = dfu.avail;
@@ -609,14 +618,22 @@ impl<'a> Walk<'a> {
         let mut any = false;
         for &(t, need) in wanted {
             let kids = by_id.of_type(self.g, u, t);
-            let mut have = 0;
+            // Once one fits, room for as many more as can be wanted (each counts at least one).
+            let room = usize::try_from(need).map_or(kids.len(), |n| n.min(kids.len()));
+            let (mut have, mut fit) = (0, 0);
             for i in 0..kids.len() {
                 let c = self.nth_best(kids, i);
-                any |= self.take_candidate(c, t, resources, (false, *excl), dfu, &mut have);
+                if self.take_candidate(c, t, resources, (false, *excl), dfu, &mut have) {
+                    fit += 1;
+                    if fit == 1 {
+                        dfu.reserve(t, room.saturating_sub(1));
+                    }
+                }
                 if have >= need {
                     break;
                 }
             }
+            any |= fit > 0;
         }
         any
     }
@@ -790,20 +807,24 @@ impl<'a> Walk<'a> {
     fn new_marks(&mut self) {
         self.st.seq += 1;
         self.st.marked.clear();
+        self.tree = None;
     }
 
     /// The marked children of each vertex with any, from the marks of the last choice.
     fn marked_children(&self) -> Marked {
-        let mut pairs: Vec<(u32, u32)> = self
+        // (parent, child) packed in one word sorts as the pair.
+        let mut pairs: Vec<u64> = self
             .st
             .marked
             .iter()
             .map(|&v| (self.g.parent(v), v))
             .filter(|&(parent, _)| parent != NO_PARENT)
+            .map(|(parent, v)| u64::from(parent) << 32 | u64::from(v))
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
-        let (parents, children) = pairs.into_iter().unzip();
+        let parents = pairs.iter().map(|&p| (p >> 32) as u32).collect();
+        let children = pairs.iter().map(|&p| p as u32).collect();
         Marked { parents, children }
     }
 
@@ -913,23 +934,26 @@ impl<'a> Walk<'a> {
     /// Whether the marks of the last `select` lead from the root to anything the job would hold.
     /// They do not when the request's levels skip a level of the graph below its first match
     /// (`node > slot > core` where cores sit under sockets): Fluxion then fails the update.
-    pub(super) fn takes_anything(&self) -> bool {
+    pub(super) fn takes_anything(&mut self) -> bool {
         let below = self.marked_children();
         let mut stack = vec![(
             self.g.root(),
             self.root_exclusive,
             self.exclusive_types[self.kind(self.g.root()) as usize],
         )];
+        let mut any = false;
         while let Some((u, exclusive, shadow)) = stack.pop() {
             let whole = shadow || self.exclusive_types[self.kind(u) as usize];
             if exclusive || whole {
-                return true;
+                any = true;
+                break;
             }
             for &c in below.of(u) {
                 stack.push((c, self.st.mark_exclusive[c as usize], whole));
             }
         }
-        false
+        self.tree = Some(below);
+        any
     }
 
     /// Record the chosen vertices as held by `jobid` over the window, walking the marks from
@@ -938,7 +962,10 @@ impl<'a> Walk<'a> {
         let root = self.g.root();
         let shadow = self.exclusive_types[self.kind(root) as usize];
         let mut above = vec![0u64; self.g.types().len()];
-        let below = self.marked_children();
+        let below = match self.tree.take() {
+            Some(tree) => tree,
+            None => self.marked_children(),
+        };
         let mut rec = Recording {
             jobid,
             taken: Vec::with_capacity(self.st.marked.len()),
@@ -989,7 +1016,11 @@ impl<'a> Walk<'a> {
             mine.resize(g.types().len(), 0);
         }
         // Taken whole: every child; else the children the choice marked.
-        let kids: &[u32] = if whole { g.children(u) } else { below.of(u) };
+        let kids: &[u32] = match (whole, has_children) {
+            (true, _) => g.children(u),
+            (false, true) => below.of(u),
+            (false, false) => &[],
+        };
         for &c in kids {
             let ci = c as usize;
             let x = self.st.mark_exclusive[ci] || whole;
