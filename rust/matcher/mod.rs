@@ -373,7 +373,7 @@ impl<'a> Matcher<'a> {
             let name = g.name(node);
             match cores {
                 None => {
-                    if st.plan.listed_during(node, window) {
+                    if st.listed_during(g, node, window) {
                         return Err(Error::matching(format!(
                             "node {name} is not free over [{}, {}) for a job that holds it whole",
                             window.start, window.end
@@ -384,7 +384,7 @@ impl<'a> Matcher<'a> {
                 Some(n) => {
                     let free: Vec<u32> = subtree(g, node)
                         .filter(|&v| Some(g.kind(v)) == core)
-                        .filter(|&v| !st.plan.listed_during(v, window))
+                        .filter(|&v| !st.listed_during(g, v, window))
                         .take(n as usize)
                         .collect();
                     if (free.len() as u64) < n {

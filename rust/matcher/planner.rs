@@ -66,13 +66,15 @@ pub fn job_length(duration: Option<f64>) -> Result<Time> {
 }
 
 /// One job's claim on one vertex: listed over `[start, end)`, holding `amount` of it
-/// exclusively when `exclusive`.
+/// exclusively when `exclusive`, and with it everything below when `whole` (then nothing below
+/// records the job).
 #[derive(Debug, Clone, Copy)]
 struct Hold {
     start: Time,
     end: Time,
     amount: u64,
     exclusive: bool,
+    whole: bool,
     job: u64,
 }
 
@@ -154,21 +156,80 @@ impl Line {
     }
 }
 
-/// How many of a vertex's holds (the exclusive ones first) are exclusive: read at the ends
-/// when all or none are, as on most vertices.
-fn exclusive_holds(holds: &[Hold]) -> usize {
+/// Where a vertex's exclusive holds begin (they come after what jobs only list): read at the
+/// ends when all or none are exclusive, as on most vertices.
+fn first_exclusive(holds: &[Hold]) -> usize {
     match (holds.first(), holds.last()) {
-        (Some(first), _) if !first.exclusive => 0,
-        (_, Some(last)) if last.exclusive => holds.len(),
-        _ => holds.partition_point(|h| h.exclusive),
+        (Some(first), _) if first.exclusive => 0,
+        (_, Some(last)) if !last.exclusive => holds.len(),
+        _ => holds.partition_point(|h| !h.exclusive),
     }
 }
 
-/// The span of time no vertex is held in: what an unlisted vertex's holds cover.
-const NOWHEN: Window = Window {
-    start: Time::MAX,
-    end: Time::MIN,
+/// A span of time `[start, end)` in the 32 bits a second of the horizon needs: every hold lies
+/// within `[0, HORIZON]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// No time at all.
+const NEVER: Span = Span {
+    start: u32::MAX,
+    end: 0,
 };
+
+impl Span {
+    fn of(start: Time, end: Time) -> Span {
+        let stamp = |t: Time| t.clamp(0, Time::from(u32::MAX)) as u32;
+        Span {
+            start: stamp(start),
+            end: stamp(end),
+        }
+    }
+
+    fn meets(self, w: Window) -> bool {
+        w.overlaps(Time::from(self.start), Time::from(self.end))
+    }
+}
+
+/// What a vertex's holds come to, read before (and mostly instead of) the holds themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Summary {
+    /// From the first start to the last end of its holds: outside it the vertex, and its
+    /// subtree, are free.
+    hull: Span,
+    /// The exclusive hold that ends last, and its amount (at most `u32::MAX`): inside it at
+    /// least that much of the vertex is held.
+    tail: Span,
+    tail_amount: u32,
+    /// From the first start to the last end of the holds that take the subtree whole.
+    whole: Span,
+}
+
+impl Summary {
+    const IDLE: Summary = Summary {
+        hull: NEVER,
+        tail: NEVER,
+        tail_amount: 0,
+        whole: NEVER,
+    };
+
+    fn add(&mut self, h: &Hold) {
+        let span = Span::of(h.start, h.end);
+        self.hull.start = self.hull.start.min(span.start);
+        self.hull.end = self.hull.end.max(span.end);
+        if h.whole {
+            self.whole.start = self.whole.start.min(span.start);
+            self.whole.end = self.whole.end.max(span.end);
+        }
+        if h.exclusive && span.end >= self.tail.end {
+            self.tail = span;
+            self.tail_amount = u32::try_from(h.amount).unwrap_or(u32::MAX);
+        }
+    }
+}
 
 /// No lines kept for a vertex yet.
 const NO_LINES: u32 = u32::MAX;
@@ -176,13 +237,11 @@ const NO_LINES: u32 = u32::MAX;
 /// Every job's spans on a graph's vertices.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The holds of each vertex, the exclusive ones first (what a job only lists, as every
+    /// The holds of each vertex, the exclusive ones last (what a job only lists, as every
     /// job lists the root, is passed over without reading it when counting what is held).
     holds: Vec<Vec<Hold>>,
-    /// The span of time the holds of each vertex cover, from the first start to the last end
-    /// (`NOWHEN` without holds): outside it the vertex and its subtree are free, read without
-    /// looking at the holds.
-    hull: Vec<Window>,
+    /// What the holds of each vertex come to, in one dense array.
+    summary: Vec<Summary>,
     /// Where the lines of each vertex with children are in `lines`, once a job held there.
     lines_at: Vec<u32>,
     /// Per vertex with children that a job held, what its subtree holds of each type over time.
@@ -198,7 +257,7 @@ impl Plan {
     pub fn new(g: &ResourceGraph) -> Plan {
         Plan {
             holds: vec![Vec::new(); g.len()],
-            hull: vec![NOWHEN; g.len()],
+            summary: vec![Summary::IDLE; g.len()],
             lines_at: vec![NO_LINES; g.len()],
             lines: Vec::new(),
             promised: HashMap::new(),
@@ -214,25 +273,40 @@ impl Plan {
 
     /// Whether no job lists `v`, nor anything below it, at any time in `w`.
     fn clear_during(&self, v: u32, w: Window) -> bool {
-        let hull = self.hull[v as usize];
-        !w.overlaps(hull.start, hull.end)
+        !self.summary[v as usize].hull.meets(w)
     }
 
     /// Is any job listed on `v` at some time in `w`? (Fluxion's exclusivity checker.)
     pub fn listed_during(&self, v: u32, w: Window) -> bool {
-        !self.clear_during(v, w)
+        let summary = self.summary[v as usize];
+        summary.hull.meets(w)
+            && (summary.tail.meets(w)
+                || self.holds[v as usize]
+                    .iter()
+                    .any(|h| w.overlaps(h.start, h.end)))
+    }
+
+    /// Does a job take `v` with its whole subtree at some time in `w`? Below such a hold
+    /// nothing records the job: a walk never passes `v` then, and other questions about the
+    /// vertices below ask their ancestors this.
+    pub fn whole_during(&self, v: u32, w: Window) -> bool {
+        self.summary[v as usize].whole.meets(w)
             && self.holds[v as usize]
                 .iter()
-                .any(|h| w.overlaps(h.start, h.end))
+                .any(|h| h.whole && w.overlaps(h.start, h.end))
     }
 
     /// How much of `v` (of `size`) no job holds exclusively at any time in `w`.
     pub fn avail_during(&self, v: u32, size: u64, w: Window) -> u64 {
-        if self.clear_during(v, w) {
+        let summary = self.summary[v as usize];
+        if !summary.hull.meets(w) {
             return size;
         }
+        if summary.tail.meets(w) && u64::from(summary.tail_amount) >= size {
+            return 0;
+        }
         let holds = &self.holds[v as usize];
-        let holds = &holds[..exclusive_holds(holds)];
+        let holds = &holds[first_exclusive(holds)..];
         let mut peak = 0u64;
         for h in holds.iter().filter(|h| w.overlaps(h.start, h.end)) {
             // The most held at once is held at the start of some overlapping hold.
@@ -309,27 +383,27 @@ impl Plan {
         }
     }
 
-    /// Record that `job` lists `v` over `w`, holding `amount` of it when `exclusive`.
-    pub fn hold(&mut self, v: u32, w: Window, amount: u64, exclusive: bool, job: u64) {
+    /// Record that `job` lists `v` over `w`, holding `amount` of it when `exclusive`, and
+    /// everything below it when `whole` (which is exclusive).
+    pub fn hold(&mut self, v: u32, w: Window, amount: u64, exclusive: bool, whole: bool, job: u64) {
+        let exclusive = exclusive || whole;
         let holds = &mut self.holds[v as usize];
+        // An exclusive hold goes last without reading the others: most holds are.
         let at = if exclusive {
-            exclusive_holds(holds)
-        } else {
             holds.len()
+        } else {
+            first_exclusive(holds)
         };
-        holds.insert(
-            at,
-            Hold {
-                start: w.start,
-                end: w.end,
-                amount,
-                exclusive,
-                job,
-            },
-        );
-        let hull = &mut self.hull[v as usize];
-        hull.start = hull.start.min(w.start);
-        hull.end = hull.end.max(w.end);
+        let hold = Hold {
+            start: w.start,
+            end: w.end,
+            amount,
+            exclusive,
+            whole,
+            job,
+        };
+        holds.insert(at, hold);
+        self.summary[v as usize].add(&hold);
     }
 
     /// Record that over `w` `job` holds `held[t]` of each type `t` in the subtree of `v`.
@@ -368,10 +442,11 @@ impl Plan {
         for &v in listed {
             let holds = &mut self.holds[v as usize];
             holds.retain(|h| h.job != job);
-            self.hull[v as usize] = holds.iter().fold(NOWHEN, |hull, h| Window {
-                start: hull.start.min(h.start),
-                end: hull.end.max(h.end),
-            });
+            let summary = &mut self.summary[v as usize];
+            *summary = Summary::IDLE;
+            for h in holds.iter() {
+                summary.add(h);
+            }
         }
         for (v, kind, amount) in self.promised.remove(&job).unwrap_or_default() {
             let lines = &mut self.lines[self.lines_at[v as usize] as usize];
@@ -414,7 +489,7 @@ mod tests {
     const LEAF_SIZE: u64 = 4;
 
     /// One job of a test history: its window, what it holds below the root of types 0 and 1,
-    /// and what it holds of the leaf.
+    /// what it holds of the leaf, and whether it takes the root whole.
     #[derive(Debug, Clone)]
     struct Job {
         id: u64,
@@ -422,6 +497,7 @@ mod tests {
         below: [u64; 2],
         leaf: u64,
         exclusive: bool,
+        whole: bool,
     }
 
     /// What the jobs hold below the root of type `kind` at instant `x`, by replaying them.
@@ -458,7 +534,7 @@ mod tests {
         None
     }
 
-    fn job_strategy() -> impl Strategy<Value = (Time, Time, [u64; 2], u64, bool, u8)> {
+    fn job_strategy() -> impl Strategy<Value = (Time, Time, [u64; 2], u64, bool, u8, bool)> {
         (
             0..120i64,
             prop_oneof![4 => 1..40i64, 1 => Just(HORIZON)],
@@ -466,6 +542,7 @@ mod tests {
             0..=LEAF_SIZE,
             any::<bool>(),
             0..4u8,
+            prop::bool::weighted(0.2),
         )
     }
 
@@ -486,7 +563,8 @@ mod tests {
 
         /// Promise and cancel random jobs; after each step the planner answers what replaying
         /// the live jobs second by second answers: the least free below the root over windows,
-        /// what the leaf's holds leave and whether a job lists it, and the earliest start.
+        /// whether a job takes the root whole, what the leaf's holds leave and whether a job
+        /// lists it, and the earliest start.
         #[test]
         fn the_planner_answers_as_replaying_time_does(
             steps in prop::collection::vec(job_strategy(), 1..30),
@@ -494,15 +572,15 @@ mod tests {
             let g = graph();
             let mut plan = Plan::new(&g);
             let mut live: Vec<Job> = Vec::new();
-            for (id, (start, length, below, leaf, exclusive, cancel)) in steps.into_iter().enumerate() {
+            for (id, (start, length, below, leaf, exclusive, cancel, whole)) in steps.into_iter().enumerate() {
                 if cancel == 0 && !live.is_empty() {
                     let gone = live.remove(start as usize % live.len());
                     plan.cancel(gone.id, &[ROOT, LEAF], gone.w);
                 } else {
                     let w = Window { start, end: start.saturating_add(length).min(HORIZON) };
-                    let job = Job { id: id as u64, w, below, leaf, exclusive };
-                    plan.hold(ROOT, w, 0, false, job.id);
-                    plan.hold(LEAF, w, leaf, exclusive, job.id);
+                    let job = Job { id: id as u64, w, below, leaf, exclusive, whole };
+                    plan.hold(ROOT, w, 0, false, whole, job.id);
+                    plan.hold(LEAF, w, leaf, exclusive, false, job.id);
                     plan.promise(ROOT, w, job.id, &below);
                     plan.add_end(w.end);
                     live.push(job);
@@ -518,6 +596,8 @@ mod tests {
                                 "type {} over {:?}", kind, w
                             );
                         }
+                        let whole = live.iter().any(|j| j.whole && w.overlaps(j.w.start, j.w.end));
+                        prop_assert_eq!(plan.whole_during(ROOT, w), whole);
                         let listed = live.iter().any(|j| w.overlaps(j.w.start, j.w.end));
                         prop_assert_eq!(plan.listed_during(LEAF, w), listed);
                         let leaf_peak = (w.start..w.end)
@@ -551,7 +631,7 @@ mod tests {
             }
             prop_assert!(plan.lines.iter().flatten().all(|l| l.points.is_empty()));
             prop_assert!(plan.ends.is_empty() && plan.promised.is_empty());
-            prop_assert_eq!(plan.hull[LEAF as usize], NOWHEN);
+            prop_assert_eq!(plan.summary[LEAF as usize], Summary::IDLE);
             prop_assert!(plan.idle(ROOT) && plan.idle(LEAF));
         }
     }

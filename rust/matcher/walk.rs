@@ -52,6 +52,8 @@ pub(super) struct Walk<'a> {
     memo_off: bool,
     /// The marks of the last choice under their parents, once `takes_anything` has read them.
     tree: Option<Marked>,
+    /// While recording below a vertex the job takes whole: its hold covers them.
+    covered: bool,
 }
 
 /// A subtree's shape, the request level it was visited with (by address and length: one walk's
@@ -139,6 +141,7 @@ impl<'a> Walk<'a> {
             served: FastMap::default(),
             memo_off: false,
             tree: None,
+            covered: false,
         }
     }
 
@@ -1021,6 +1024,16 @@ impl<'a> Walk<'a> {
             (false, true) => below.of(u),
             (false, false) => &[],
         };
+        // Taken whole with all of it: one hold, recorded first, stands for the subtree's.
+        let covering = (whole && !self.covered && has_children)
+            .then(|| needs.min(self.avail(u)))
+            .filter(|&amount| amount >= g.size(u));
+        if let Some(amount) = covering {
+            self.st
+                .plan
+                .hold(u, self.window, amount, true, true, rec.jobid);
+            self.covered = true;
+        }
         for &c in kids {
             let ci = c as usize;
             let x = self.st.mark_exclusive[ci] || whole;
@@ -1038,18 +1051,26 @@ impl<'a> Walk<'a> {
             }
         }
         let mut amount = 0;
-        if exclusive {
+        if let Some(whole_amount) = covering {
+            self.covered = false;
+            held += 1;
+            amount = whole_amount;
+        } else if exclusive {
             held += 1;
             amount = needs.min(self.avail(u));
         }
         if held > 0 {
-            self.st
-                .plan
-                .hold(u, self.window, amount, exclusive, rec.jobid);
+            if !self.covered && covering.is_none() {
+                self.st
+                    .plan
+                    .hold(u, self.window, amount, exclusive, false, rec.jobid);
+            }
             let kind = self.kind(u) as usize;
             if has_children {
                 mine[kind] += amount;
-                self.st.plan.promise(u, self.window, rec.jobid, &mine);
+                if !self.covered {
+                    self.st.plan.promise(u, self.window, rec.jobid, &mine);
+                }
                 for (a, m) in above.iter_mut().zip(&mine) {
                     *a += m;
                 }
