@@ -50,7 +50,7 @@ fn scan_split<'a>(
             }
             graph = Some(graph_object(&mut c, builder, split_from)?);
         } else {
-            std::str::from_utf8(key).ok()?;
+            utf8(key, key.is_ascii())?;
             serde_json::from_slice::<IgnoredAny>(c.value()?).ok()?;
         }
         match c.next()? {
@@ -91,7 +91,7 @@ fn graph_object<'a>(
             }
             (b"nodes" | b"edges", _) => return None,
             (other, _) => {
-                let other = std::str::from_utf8(other).ok()?;
+                let other = utf8(other, other.is_ascii())?;
                 let value = serde_json::from_slice::<Value>(c.value()?).ok()?;
                 extra.insert(other.to_owned(), value);
             }
@@ -447,16 +447,28 @@ fn close(c: &mut Cursor<'_>, part: &mut Part<'_>) -> Option<Outcome> {
     Some(Outcome::Ended)
 }
 
+/// The high bit of each byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes as a string: `ascii` says they were all seen below 0x80.
+fn utf8(bytes: &[u8], ascii: bool) -> Option<&str> {
+    if ascii {
+        // SAFETY: every byte is below 0x80, and ASCII is UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
 /// The bytes of `word` (read little-endian) that end or break a plain string (`"`, `\\`, or a
 /// control character), each as its high bit: zero when there are none. (Above the first such
 /// byte others may be marked wrongly, as a borrow runs on.)
 fn stop_bytes(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH_BITS;
     let quote = zero(word ^ (ONES * u64::from(b'"')));
     let backslash = zero(word ^ (ONES * u64::from(b'\\')));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS;
     quote | backslash | control
 }
 
@@ -498,21 +510,27 @@ impl<'a> Cursor<'a> {
         self.expect(b'"')?;
         let start = self.at;
         let mut high = 0u64;
-        // Eight bytes at a time up to the word holding the end, then one at a time.
+        // Eight bytes at a time while eight are left, then one at a time.
         while let Some(word) = self.text.get(self.at..self.at + 8) {
             let word = u64::from_le_bytes(word.try_into().ok()?);
-            if stop_bytes(word) != 0 {
-                break;
+            let stops = stop_bytes(word);
+            if stops == 0 {
+                high |= word;
+                self.at += 8;
+                continue;
             }
-            high |= word;
-            self.at += 8;
+            // The first byte marked is exact: the string ends there if it is a quote.
+            let plain = stops.trailing_zeros() as usize / 8;
+            high |= word & ((1u64 << (8 * plain)) - 1);
+            self.at += plain + 1;
+            return (word >> (8 * plain) & 0xff == u64::from(b'"'))
+                .then(|| (&self.text[start..self.at - 1], high & HIGH_BITS == 0));
         }
         loop {
             match *self.text.get(self.at)? {
                 b'"' => {
                     self.at += 1;
-                    let ascii = high & 0x8080_8080_8080_8080 == 0;
-                    return Some((&self.text[start..self.at - 1], ascii));
+                    return Some((&self.text[start..self.at - 1], high & HIGH_BITS == 0));
                 }
                 b'\\' | 0..=0x1f => return None,
                 b => {
@@ -524,11 +542,8 @@ impl<'a> Cursor<'a> {
     }
 
     fn string(&mut self) -> Option<&'a str> {
-        match self.raw_string()? {
-            // SAFETY: every byte is below 0x80, and ASCII is UTF-8.
-            (bytes, true) => Some(unsafe { std::str::from_utf8_unchecked(bytes) }),
-            (bytes, false) => std::str::from_utf8(bytes).ok(),
-        }
+        let (bytes, ascii) = self.raw_string()?;
+        utf8(bytes, ascii)
     }
 
     fn text(&mut self) -> Option<Text<'a>> {
@@ -644,7 +659,10 @@ impl<'a> Cursor<'a> {
                 b"exclusive" => m.exclusive = Some(c.boolean()?),
                 b"unit" => m.unit = Some(c.text()?),
                 b"size" => m.size = Some(c.integer()?),
-                b"paths" => m.paths = Some(c.paths()?),
+                b"paths" => {
+                    let paths = c.paths()?;
+                    m.set_paths(paths);
+                }
                 b"status" => m.status = Some(c.status()?),
                 _ => return None,
             }
@@ -657,7 +675,7 @@ impl<'a> Cursor<'a> {
     fn paths(&mut self) -> Option<RawPaths<'a>> {
         let mut p = RawPaths::default();
         self.members(|c, key| {
-            let key = std::str::from_utf8(key).ok()?;
+            let key = utf8(key, key.is_ascii())?;
             let path = c.text()?;
             if key == CONTAINMENT {
                 p.containment = Some(path);
@@ -719,7 +737,7 @@ impl<'a> Cursor<'a> {
                 b"name" => {
                     let mut first = None;
                     c.members(|c, key| {
-                        let key = Text(Cow::Borrowed(std::str::from_utf8(key).ok()?));
+                        let key = Text(Cow::Borrowed(utf8(key, key.is_ascii())?));
                         let relation = c.text()?;
                         first.get_or_insert((key, relation));
                         Some(())
@@ -727,7 +745,7 @@ impl<'a> Cursor<'a> {
                     m.name = first;
                 }
                 _ => {
-                    std::str::from_utf8(key).ok()?;
+                    utf8(key, key.is_ascii())?;
                     c.raw_string()?;
                 }
             }
