@@ -7,6 +7,7 @@ pub mod graph;
 pub mod input;
 pub mod jgf;
 pub mod jobspec;
+pub mod json_layout;
 pub mod matcher;
 
 #[cfg(feature = "python")]

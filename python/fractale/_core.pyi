@@ -22,6 +22,7 @@ __all__ = [
     "SOFTWARE_TYPES",
     "check_jobspec",
     "load_yaml",
+    "indent_json",
 ]
 
 _Policy = Literal["first", "low", "high"]
@@ -230,6 +231,10 @@ class CompiledFleet:
     def rebuilt(self) -> int: ...
     @property
     def shape_count(self) -> int: ...
+    @property
+    def rehashed(self) -> int:
+        """How many files were read and hashed when this fleet was opened: those whose
+        status changed, or was taken too soon after they changed to be trusted."""
     def names(self) -> list[str]: ...
     def __len__(self) -> int: ...
 
@@ -240,6 +245,10 @@ SOFTWARE_TYPES: list[str]
 def load_yaml(text: str, source: str | None = None) -> Any:
     """YAML read as the core reads a jobspec's: PyYAML's safe loader's values, or a
     ``JobspecError`` at the line and column where it stops being what JSON can hold."""
+
+def indent_json(text: str, indent: int = 2) -> str:
+    """``text``, written by ``json.dumps(value)``, as ``json.dumps(value, indent=indent)``
+    writes it (the same bytes, laid out in the core)."""
 
 def check_jobspec(
     text: str, source: str | None = None, *, lenient: bool = False

@@ -33,12 +33,9 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
-
-import yaml
 
 from fractale.errors import FractaleError, StoreError
 
@@ -52,8 +49,6 @@ LOCK_FILE = ".lock"
 # What the clusters' files hold, compiled by the core, beside them (see ``Store.compiled``).
 FLEET_CACHE = ".fleet-cache"
 
-# libyaml's safe loader when PyYAML was built with it: a fleet reads a file per cluster.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _LOCK_TIMEOUT = 60.0
 # Folders writers make beside the clusters while they hold the lock.
@@ -337,11 +332,9 @@ def import_entries(
     def cluster_folder(folder: Path) -> ClusterImport:
         config_path = folder / CONFIG_FILE
         try:
-            config = yaml.load(config_path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
+            config = _read_yaml(config_path.read_text(encoding="utf-8"), config_path)
         except (OSError, UnicodeDecodeError) as err:
             raise StoreError(f"cannot read {config_path}: {err}") from None
-        except yaml.YAMLError as err:
-            raise StoreError(f"{config_path} is not valid YAML: {err}") from None
         if not isinstance(config, dict):
             raise StoreError(f"{config_path} must hold a mapping")
         config.pop("resources", None)
@@ -430,10 +423,7 @@ class Store:
         if not config_path.is_file():
             known = ", ".join(self.names()) or "none"
             raise StoreError(f"no cluster named {name!r} in {self.root} (known: {known})")
-        try:
-            config = yaml.load(config_path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
-        except yaml.YAMLError as err:
-            raise StoreError(f"{config_path} is not valid YAML: {err}") from None
+        config = _read_yaml(config_path.read_text(encoding="utf-8"), config_path)
         if not isinstance(config, dict):
             raise StoreError(f"{config_path} must hold a mapping")
         return Cluster(name, folder, config)
@@ -596,6 +586,8 @@ class Store:
             staged: list[tuple[ClusterImport, Path]] = []
             try:
                 if not problems:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
                         results = list(pool.map(self._stage, entries))
                     for entry, (staging, problem) in zip(entries, results):
@@ -755,7 +747,20 @@ def _target(submit: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _yaml(config: Mapping[str, Any]) -> str:
+    import yaml
+
     return yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=False)
+
+
+def _read_yaml(text: str, path: Path) -> Any:
+    """A cluster.yaml's content (libyaml's safe loader when PyYAML was built with it); PyYAML
+    is imported here, so a command that reads no cluster.yaml never loads it."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    except yaml.YAMLError as err:
+        raise StoreError(f"{path} is not valid YAML: {err}") from None
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -3,12 +3,17 @@
 //! It holds the node shapes (JGF text) and one record per cluster: its compiled containment
 //! and, for the Python layer, a record of what it read from the cluster's other files (its
 //! configuration, its software), each stamped with the files it came from. A stamp is a file's
-//! content hash (xxh3) and its status (size, modification and change times, inode, device).
-//! An unchanged status means an unchanged file without reading it; a changed status means
-//! hashing the file again, and only a changed hash means compiling it again. The change time
-//! is what makes the status sound: no edit keeps it, even one that restores the modification
-//! time and the size. The file carries its own content hash, so a torn or corrupted cache is
-//! rebuilt rather than believed.
+//! content hash (xxh3) and its status (size, modification and change times, inode, device),
+//! as git's index keeps them. An unchanged status means an unchanged file without reading it;
+//! a changed status means hashing the file again, and only a changed hash means compiling it
+//! again. The change time is what makes the status sound: no edit keeps it, even one that
+//! restores the modification time and the size (`cp -p`, rsync, `os.utime`), and users cannot
+//! set it. Only a stamp taken well after its file last changed is trusted ("settled"): a file
+//! changed within a timestamp's granularity of the moment its status was taken could change
+//! again within the same tick, keeping its status, so it is hashed again next time (git's
+//! "racy" files). A cluster folder's stamp is its status and the hash of its listing: an
+//! unchanged folder is not listed again. The file carries its own content hash, so a torn or
+//! corrupted cache is rebuilt rather than believed.
 //!
 //! Layout (little-endian): magic, version, the payload's xxh3, then the shapes, a directory
 //! of `(name, offset, length)` and the records. A record is self-contained, so one that did
@@ -27,7 +32,7 @@ use super::shapes::{Compiled, NodeEntry};
 
 const MAGIC: &[u8; 8] = b"FRFLEET\0";
 /// Bumped whenever the layout or meaning changes.
-const VERSION: u32 = 5;
+const VERSION: u32 = 6;
 const HEADER: usize = 8 + 4 + 8;
 
 /// A file's status: what changes whenever its content may have.
@@ -38,29 +43,76 @@ pub struct FileStatus {
     pub changed_ns: i128,
     pub inode: u64,
     pub device: u64,
+    pub folder: bool,
 }
 
-/// A file's status when it was last hashed, and its content hash.
+/// How long after a file last changed its status is trusted to change with its content:
+/// more than a tick of the kernel's coarse clock and the two seconds of the coarsest
+/// filesystem timestamps.
+const SETTLING_NS: i128 = 2_000_000_000;
+
+/// A file's status when it was last hashed, its content hash, and whether the status was
+/// taken long enough after the file last changed to be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stamp {
     pub status: FileStatus,
     pub content: u64,
+    pub settled: bool,
+}
+
+impl Stamp {
+    /// The stamp of content `content` whose status `status` was taken at or after `now`
+    /// (nanoseconds since the epoch, read before the status).
+    pub fn new(status: FileStatus, content: u64, now: i128) -> Stamp {
+        Stamp {
+            status,
+            content,
+            settled: status.changed_ns.saturating_add(SETTLING_NS) < now,
+        }
+    }
+
+    /// The file, whose status is now `status`, still holds what this stamp says.
+    pub fn holds(&self, status: &FileStatus) -> bool {
+        self.settled && self.status == *status
+    }
+}
+
+/// Now, in nanoseconds since the epoch, as stamps compare change times to it.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 pub fn status(path: &Path) -> Result<FileStatus> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+    status_or_missing(path)?.ok_or_else(|| Error::Io {
         file: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+        message: "No such file or directory".to_owned(),
+    })
+}
+
+/// A file's status, or None when there is no such file.
+pub fn status_or_missing(path: &Path) -> Result<Option<FileStatus>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::Io {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })
+        }
+    };
     let ns = |seconds: i64, nanos: i64| i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
-    Ok(FileStatus {
+    Ok(Some(FileStatus {
         size: meta.len(),
         modified_ns: ns(meta.mtime(), meta.mtime_nsec()),
         changed_ns: ns(meta.ctime(), meta.ctime_nsec()),
         inode: meta.ino(),
         device: meta.dev(),
-    })
+        folder: meta.is_dir(),
+    }))
 }
 
 pub fn read_graph(path: &Path) -> Result<Vec<u8>> {
@@ -96,6 +148,8 @@ pub struct Record {
     pub name: String,
     pub graph: String,
     pub graph_stamp: Stamp,
+    /// A store cluster's folder: its status and the hash of its listing.
+    pub folder: Option<Stamp>,
     pub compiled: Compiled,
     /// The other files the Python record was read from, by path, with their stamps.
     pub aux: Vec<(String, Stamp)>,
@@ -109,6 +163,7 @@ pub struct Meta {
     pub name: String,
     pub graph: String,
     pub graph_stamp: Stamp,
+    pub folder: Option<Stamp>,
     pub decomposable: bool,
     pub upper_types: Vec<String>,
     pub totals: BTreeMap<String, u64>,
@@ -210,6 +265,7 @@ impl Index {
             name: meta.name.clone(),
             graph: meta.graph.clone(),
             graph_stamp: meta.graph_stamp,
+            folder: meta.folder,
             compiled: Compiled {
                 decomposable: meta.decomposable,
                 upper_types: meta.upper_types.clone(),
@@ -301,6 +357,13 @@ fn encode_record(r: &Record) -> Vec<u8> {
     put_str(&mut out, &r.name);
     put_str(&mut out, &r.graph);
     put_stamp(&mut out, &r.graph_stamp);
+    match &r.folder {
+        Some(f) => {
+            out.push(1);
+            put_stamp(&mut out, f);
+        }
+        None => out.push(0),
+    }
     let c = &r.compiled;
     out.push(u8::from(c.decomposable));
     put_u32(&mut out, c.upper_types.len() as u32);
@@ -357,6 +420,10 @@ fn decode_meta(b: &[u8], record: Range<usize>) -> Option<Meta> {
     let name = r.str()?.to_owned();
     let graph = r.str()?.to_owned();
     let graph_stamp = r.stamp()?;
+    let folder = match r.u8()? {
+        0 => None,
+        _ => Some(r.stamp()?),
+    };
     let decomposable = r.u8()? != 0;
     let upper_types = (0..r.u32()?)
         .map(|_| r.str().map(str::to_owned))
@@ -399,6 +466,7 @@ fn decode_meta(b: &[u8], record: Range<usize>) -> Option<Meta> {
         name,
         graph,
         graph_stamp,
+        folder,
         decomposable,
         upper_types,
         totals,
@@ -453,7 +521,9 @@ fn put_stamp(out: &mut Vec<u8>, s: &Stamp) {
     out.extend_from_slice(&s.status.changed_ns.to_le_bytes());
     put_u64(out, s.status.inode);
     put_u64(out, s.status.device);
+    out.push(u8::from(s.status.folder));
     put_u64(out, s.content);
+    out.push(u8::from(s.settled));
 }
 
 /// Reads the cache's fields; None past the end (a corrupted cache, rebuilt).
@@ -510,8 +580,10 @@ impl<'a> Reader<'a> {
                 changed_ns: self.i128()?,
                 inode: self.u64()?,
                 device: self.u64()?,
+                folder: self.u8()? != 0,
             },
             content: self.u64()?,
+            settled: self.u8()? != 0,
         })
     }
 }

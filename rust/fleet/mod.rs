@@ -19,7 +19,7 @@ use crate::graph::ResourceGraph;
 use crate::jobspec::Jobspec;
 use crate::matcher::{AllocState, Matcher, Policy};
 
-use cache::{Bytes, Entry, Index, Meta, Record, Stamp};
+use cache::{Bytes, Entry, FileStatus, Index, Meta, Record, Stamp};
 use plan::{alike, parallel_map, Plan, ShapeAnswer};
 use shapes::ShapeTable;
 
@@ -33,6 +33,9 @@ pub struct ClusterSource {
     pub name: String,
     pub path: PathBuf,
     pub aux: Vec<PathBuf>,
+    /// For a cluster found in a store: its folder's stamp (its status, and the hash of the
+    /// listing `aux` came from), and the status of `aux[0]` (its configuration) taken then.
+    found: Option<(Stamp, FileStatus)>,
 }
 
 impl ClusterSource {
@@ -42,6 +45,7 @@ impl ClusterSource {
             name: name.into(),
             path: path.into(),
             aux: Vec::new(),
+            found: None,
         }
     }
 }
@@ -64,61 +68,105 @@ pub struct Taken {
     pub reason: Option<String>,
 }
 
-/// The clusters of the store at `root`: `names`, or every folder not starting with `.` that
-/// holds a `config` file, sorted; each with its `containment` graph and, as the files its
-/// record comes from, its `config` and every other `.json` file but those in `skip`.
-pub fn store_sources(
-    root: &Path,
-    names: Option<Vec<String>>,
-    config: &str,
-    containment: &str,
-    skip: &[String],
-) -> Result<Vec<ClusterSource>> {
-    let io = |e: std::io::Error, at: &Path| Error::Io {
+/// Where a store keeps a cluster's files: the name of its configuration and of its
+/// containment graph in its folder, and the files that are not part of its record.
+pub struct StoreLayout<'a> {
+    pub config: &'a str,
+    pub containment: &'a str,
+    pub skip: &'a [String],
+}
+
+fn io_error(e: std::io::Error, at: &Path) -> Error {
+    Error::Io {
         file: at.display().to_string(),
         message: e.to_string(),
+    }
+}
+
+/// The folders of the store at `root` that may be clusters: those not starting with `.`,
+/// sorted.
+fn store_folders(root: &Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    if root.is_dir() {
+        for entry in std::fs::read_dir(root).map_err(|e| io_error(e, root))? {
+            let entry = entry.map_err(|e| io_error(e, root))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let folder = entry
+                .file_type()
+                .is_ok_and(|t| t.is_dir() || t.is_symlink());
+            if folder && !name.starts_with('.') {
+                found.push(name);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Cluster `name` of the store at `root`, found as `layout` says: its containment graph and,
+/// as the files its record comes from, its configuration and every other `.json` file but
+/// those skipped. A folder whose stamp `before` holds, settled and unchanged, is not listed
+/// again. None when the folder holds no configuration file and `discover` (an error
+/// otherwise).
+fn find_cluster(
+    root: &Path,
+    name: &str,
+    layout: &StoreLayout<'_>,
+    before: Option<&Meta>,
+    discover: bool,
+    now: i128,
+) -> Result<Option<ClusterSource>> {
+    let folder = root.join(name);
+    let config = folder.join(layout.config);
+    let folder_status = cache::status_or_missing(&folder)?.filter(|s| s.folder);
+    let config_status = match folder_status {
+        Some(_) => cache::status_or_missing(&config)?.filter(|s| !s.folder),
+        None => None,
     };
-    let names = match names {
-        Some(names) => names,
+    let (Some(folder_status), Some(config_status)) = (folder_status, config_status) else {
+        if discover {
+            return Ok(None);
+        }
+        return Err(Error::Io {
+            file: config.display().to_string(),
+            message: "no such cluster configuration".to_owned(),
+        });
+    };
+    let listed = before.and_then(|m| m.folder.filter(|f| f.holds(&folder_status)).map(|f| (m, f)));
+    let (aux, stamp) = match listed {
+        Some((m, f)) => (m.aux.iter().map(|(a, _)| PathBuf::from(a)).collect(), f),
         None => {
-            let mut found = Vec::new();
-            if root.is_dir() {
-                for entry in std::fs::read_dir(root).map_err(|e| io(e, root))? {
-                    let entry = entry.map_err(|e| io(e, root))?;
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    let folder = entry.file_type().is_ok_and(|t| t.is_dir());
-                    if folder && !name.starts_with('.') && entry.path().join(config).is_file() {
-                        found.push(name);
-                    }
+            let mut aux: Vec<PathBuf> = Vec::new();
+            for entry in std::fs::read_dir(&folder).map_err(|e| io_error(e, &folder))? {
+                let file = entry.map_err(|e| io_error(e, &folder))?.file_name();
+                let file = file.to_string_lossy();
+                if file.ends_with(".json")
+                    && !file.starts_with('.')
+                    && file != layout.containment
+                    && !layout.skip.iter().any(|s| *s == file)
+                {
+                    aux.push(folder.join(&*file));
                 }
             }
-            found.sort();
-            found
-        }
-    };
-    let one = |name: &String| -> Result<ClusterSource> {
-        let folder = root.join(name);
-        let mut aux: Vec<PathBuf> = Vec::new();
-        for entry in std::fs::read_dir(&folder).map_err(|e| io(e, &folder))? {
-            let file = entry.map_err(|e| io(e, &folder))?.file_name();
-            let file = file.to_string_lossy();
-            if file.ends_with(".json")
-                && !file.starts_with('.')
-                && file != containment
-                && !skip.iter().any(|s| *s == file)
-            {
-                aux.push(folder.join(&*file));
+            aux.sort();
+            aux.insert(0, config);
+            let mut listing = String::new();
+            for a in &aux {
+                listing.push_str(&a.display().to_string());
+                listing.push('\n');
             }
+            (
+                aux,
+                Stamp::new(folder_status, cache::hash(listing.as_bytes()), now),
+            )
         }
-        aux.sort();
-        aux.insert(0, folder.join(config));
-        Ok(ClusterSource {
-            path: folder.join(containment),
-            name: name.clone(),
-            aux,
-        })
     };
-    parallel_map(&names, one).into_iter().collect()
+    Ok(Some(ClusterSource {
+        path: folder.join(layout.containment),
+        name: name.to_owned(),
+        aux,
+        found: Some((stamp, config_status)),
+    }))
 }
 
 /// The compiled fleet, loaded and ready to answer.
@@ -130,36 +178,104 @@ pub struct Fleet {
     cache: Option<PathBuf>,
     /// How many clusters were compiled on this load.
     pub rebuilt: usize,
+    /// How many files were read and hashed on this load because their status changed, or
+    /// was taken too soon after they changed to be trusted.
+    pub rehashed: usize,
 }
 
 /// What a cluster's record needs on this load.
 enum Check<'a> {
     Fresh(&'a Meta),
     Changed(Box<Record>),
+    /// Compile the cluster at this place among the sources, whose other files have these stamps.
     Compile(usize, Vec<(String, Stamp)>),
 }
 
-/// The stamps of `files` now, reusing the ones `old` holds for files whose status did not
-/// change; and whether they all still match `old`.
+/// The stamps of `files` now (the first's status given when `first` is), reusing the ones
+/// `old` holds for files whose status is unchanged and settled; whether they all still hold
+/// the content `old` says; and how many files were hashed.
 fn stamps(
     files: &[PathBuf],
+    first: Option<FileStatus>,
     old: Option<&[(String, Stamp)]>,
-) -> Result<(Vec<(String, Stamp)>, bool)> {
+    now: i128,
+) -> Result<(Vec<(String, Stamp)>, bool, usize)> {
     let mut out = Vec::with_capacity(files.len());
     let mut same = old.is_some_and(|o| o.len() == files.len());
+    let mut hashed = 0;
     for (i, file) in files.iter().enumerate() {
-        let name = file.display().to_string();
-        let status = cache::status(file)?;
-        let before = old.and_then(|o| o.get(i)).filter(|(n, _)| *n == name);
-        if let Some((_, s)) = before.filter(|(_, s)| s.status == status) {
-            out.push((name, *s));
+        let status = match first.filter(|_| i == 0) {
+            Some(status) => status,
+            None => cache::status(file)?,
+        };
+        let before = old
+            .and_then(|o| o.get(i))
+            .filter(|(n, _)| n.as_bytes() == file.as_os_str().as_encoded_bytes());
+        if let Some((name, s)) = before.filter(|(_, s)| s.holds(&status)) {
+            out.push((name.clone(), *s));
             continue;
         }
         let content = cache::hash_file(file)?;
+        hashed += 1;
         same &= before.is_some_and(|(_, s)| s.content == content);
-        out.push((name, Stamp { status, content }));
+        out.push((file.display().to_string(), Stamp::new(status, content, now)));
     }
-    Ok((out, same))
+    Ok((out, same, hashed))
+}
+
+/// The records of `old` by cluster name.
+fn by_name(old: Option<&Index>) -> HashMap<&str, &Meta> {
+    old.iter()
+        .flat_map(|i| i.metas.iter().map(|m| (m.name.as_str(), m)))
+        .collect()
+}
+
+/// What cluster `source` (at place `i`) needs, given its record `meta` in `old`, and how many
+/// of its files were hashed: every file's status is taken, a file is hashed when its status
+/// changed, and its graph is compiled only when its content did.
+fn check<'a>(
+    i: usize,
+    source: &ClusterSource,
+    meta: Option<&'a Meta>,
+    old: Option<&Index>,
+    now: i128,
+) -> Result<(Check<'a>, usize)> {
+    let meta = meta.filter(|m| m.graph.as_bytes() == source.path.as_os_str().as_encoded_bytes());
+    let folder = source.found.map(|(stamp, _)| stamp);
+    let (aux, aux_same, mut hashed) = stamps(
+        &source.aux,
+        source.found.map(|(_, config)| config),
+        meta.map(|m| m.aux.as_slice()),
+        now,
+    )?;
+    let Some(meta) = meta else {
+        return Ok((Check::Compile(i, aux), hashed));
+    };
+    let status = cache::status(&source.path)?;
+    let graph = if meta.graph_stamp.holds(&status) {
+        Some(meta.graph_stamp)
+    } else {
+        let content = cache::hash(&cache::read_graph(&source.path)?);
+        hashed += 1;
+        (content == meta.graph_stamp.content).then(|| Stamp::new(status, content, now))
+    };
+    let Some(graph) = graph else {
+        return Ok((Check::Compile(i, aux), hashed));
+    };
+    if graph == meta.graph_stamp && aux_same && aux == meta.aux && folder == meta.folder {
+        return Ok((Check::Fresh(meta), hashed));
+    }
+    // Same content, new stamps: restamped; a changed other file drops the record.
+    let mut record = old
+        .map(|o| o.record(meta))
+        .ok_or_else(|| Error::matching("the fleet cache changed while it was read"))?;
+    record.graph_stamp = graph;
+    record.folder = folder;
+    if !aux_same {
+        record.blob = None;
+    }
+    record.aux = aux;
+    Ok((Check::Changed(Box::new(record)), hashed))
 }
 
 impl Fleet {
@@ -168,106 +284,75 @@ impl Fleet {
     /// was not asked about unless `prune`. A cache that cannot be written is not an error:
     /// the fleet is then compiled in memory on every call.
     pub fn open(sources: &[ClusterSource], cache: Option<&Path>, prune: bool) -> Result<Fleet> {
+        // Read before any status is taken: a file changing after it has a later change time.
+        let now = cache::now_ns();
         let old = cache.and_then(Index::open);
-        let by_name: HashMap<&str, &Meta> = old
-            .iter()
-            .flat_map(|i| i.metas.iter().map(|m| (m.name.as_str(), m)))
-            .collect();
-        let check = |(i, source): (usize, &ClusterSource)| -> Result<Check<'_>> {
-            let path = source.path.display().to_string();
-            let meta = by_name
-                .get(source.name.as_str())
-                .copied()
-                .filter(|m| m.graph == path);
-            let (aux, aux_same) = stamps(&source.aux, meta.map(|m| m.aux.as_slice()))?;
-            let Some(meta) = meta else {
-                return Ok(Check::Compile(i, aux));
-            };
-            let now = cache::status(&source.path)?;
-            let graph = if meta.graph_stamp.status == now {
-                Some(meta.graph_stamp)
-            } else {
-                let content = cache::hash(&cache::read_graph(&source.path)?);
-                (content == meta.graph_stamp.content).then_some(Stamp {
-                    status: now,
-                    content,
-                })
-            };
-            let Some(graph) = graph else {
-                return Ok(Check::Compile(i, aux));
-            };
-            if graph == meta.graph_stamp && aux_same && aux == meta.aux {
-                return Ok(Check::Fresh(meta));
-            }
-            // Same content, new status: restamped; a changed other file drops the record.
-            let mut record = old
-                .as_ref()
-                .map(|o| o.record(meta))
-                .ok_or_else(|| Error::matching("the fleet cache changed while it was read"))?;
-            record.graph_stamp = graph;
-            if !aux_same {
-                record.blob = None;
-            }
-            record.aux = aux;
-            Ok(Check::Changed(Box::new(record)))
-        };
-        // Every file is checked (a status, a hash when it changed), on every core.
-        let numbered: Vec<(usize, &ClusterSource)> = sources.iter().enumerate().collect();
-        let mut checks = parallel_map(&numbered, |&pair| check(pair))
+        let (index, rebuilt, rehashed) = {
+            let records = by_name(old.as_ref());
+            let numbered: Vec<(usize, &ClusterSource)> = sources.iter().enumerate().collect();
+            let checked = parallel_map(&numbered, |&(i, source)| {
+                let meta = records.get(source.name.as_str()).copied();
+                check(i, source, meta, old.as_ref(), now)
+            })
             .into_iter()
             .collect::<Result<Vec<_>>>()?;
+            refresh(sources, checked, old.as_ref(), cache, prune, now)?
+        };
+        Fleet::load(index.or(old), sources, cache, rebuilt, rehashed)
+    }
 
-        let old_shapes = old.as_ref().map(|o| o.shapes.clone()).unwrap_or_default();
-        let compiled = compile_all(sources, &mut checks, old_shapes)?;
-        let rebuilt = compiled.rebuilt;
-        let asked: std::collections::HashSet<&str> =
-            sources.iter().map(|s| s.name.as_str()).collect();
-        let kept: Vec<&Meta> = old
-            .iter()
-            .flat_map(|o| o.metas.iter())
-            .filter(|m| !prune && !asked.contains(m.name.as_str()))
-            .collect();
-        let unchanged = old.is_some()
-            && rebuilt == 0
-            && checks.iter().all(|c| matches!(c, Check::Fresh(_)))
-            && old
-                .as_ref()
-                .is_some_and(|o| o.metas.len() == sources.len() + kept.len());
-        let bytes = (!unchanged).then(|| {
-            let raw = |m: &Meta| -> &[u8] {
-                old.as_ref().map_or(&[][..], |o| &o.bytes[m.record.clone()])
-            };
-            let mut entries: Vec<Entry<'_>> = Vec::with_capacity(checks.len() + kept.len());
-            for check in checks {
-                match check {
-                    Check::Fresh(m) => entries.push(Entry::Copied(raw(m))),
-                    Check::Changed(r) => entries.push(Entry::New(r)),
-                    Check::Compile(..) => {}
+    /// The clusters of the store at `root` (`names`, or every folder holding a configuration
+    /// file; then clusters gone from the store leave the cache), each found as `layout` says,
+    /// brought up to date in `cache` and loaded. Each cluster is found and checked in one
+    /// pass, on every core: one status per folder and file, no listing of a folder whose
+    /// status is unchanged.
+    pub fn open_store(
+        root: &Path,
+        names: Option<Vec<String>>,
+        layout: &StoreLayout<'_>,
+        cache: Option<&Path>,
+    ) -> Result<Fleet> {
+        let now = cache::now_ns();
+        let old = cache.and_then(Index::open);
+        let discover = names.is_none();
+        let names = match names {
+            Some(names) => names,
+            None => store_folders(root)?,
+        };
+        let (sources, index, rebuilt, rehashed) = {
+            let records = by_name(old.as_ref());
+            let found = parallel_map(&names, |name| {
+                let meta = records.get(name.as_str()).copied();
+                let Some(source) = find_cluster(root, name, layout, meta, discover, now)? else {
+                    return Ok(None);
+                };
+                let checked = check(0, &source, meta, old.as_ref(), now)?;
+                Ok(Some((source, checked)))
+            })
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
+            let (sources, mut checked): (Vec<ClusterSource>, Vec<_>) =
+                found.into_iter().flatten().unzip();
+            for (place, (c, _)) in checked.iter_mut().enumerate() {
+                if let Check::Compile(i, _) = c {
+                    *i = place;
                 }
             }
-            entries.extend(
-                compiled
-                    .records
-                    .into_iter()
-                    .map(|r| Entry::New(Box::new(r))),
-            );
-            entries.extend(kept.iter().map(|m| Entry::Copied(raw(m))));
-            cache::encode(&compiled.shapes, &entries)
-        });
-        let index = match (bytes, old) {
-            (Some(bytes), _) => written(cache, bytes)?,
-            (None, Some(index)) => index,
-            (None, None) => return Err(Error::matching("the fleet cache vanished while read")),
+            let (index, rebuilt, rehashed) =
+                refresh(&sources, checked, old.as_ref(), cache, discover, now)?;
+            (sources, index, rebuilt, rehashed)
         };
-        Fleet::load(index, sources, cache, rebuilt)
+        Fleet::load(index.or(old), &sources, cache, rebuilt, rehashed)
     }
 
     fn load(
-        index: Index,
+        index: Option<Index>,
         sources: &[ClusterSource],
         cache: Option<&Path>,
         rebuilt: usize,
+        rehashed: usize,
     ) -> Result<Fleet> {
+        let index = index.ok_or_else(|| Error::matching("the fleet cache vanished while read"))?;
         let table = ShapeTable::from_shapes(index.shapes.clone())?;
         let shapes = table.graphs()?;
         let at: HashMap<&str, usize> = index
@@ -290,6 +375,7 @@ impl Fleet {
             order,
             cache: cache.map(Path::to_path_buf),
             rebuilt,
+            rehashed,
         })
     }
 
@@ -469,6 +555,54 @@ impl Fleet {
     }
 }
 
+/// The cache brought up to date with the `checked` clusters (`sources`, in order): those to
+/// compile compiled, on every core; written and mapped back when anything changed (None when
+/// `old` still holds it all); with how many clusters were compiled and files hashed.
+fn refresh(
+    sources: &[ClusterSource],
+    checked: Vec<(Check<'_>, usize)>,
+    old: Option<&Index>,
+    cache: Option<&Path>,
+    prune: bool,
+    now: i128,
+) -> Result<(Option<Index>, usize, usize)> {
+    let rehashed = checked.iter().map(|(_, h)| h).sum();
+    let mut checks: Vec<Check<'_>> = checked.into_iter().map(|(c, _)| c).collect();
+    let old_shapes = old.map(|o| o.shapes.clone()).unwrap_or_default();
+    let compiled = compile_all(sources, &mut checks, old_shapes, now)?;
+    let rebuilt = compiled.rebuilt;
+    let asked: std::collections::HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let kept: Vec<&Meta> = old
+        .iter()
+        .flat_map(|o| o.metas.iter())
+        .filter(|m| !prune && !asked.contains(m.name.as_str()))
+        .collect();
+    let unchanged = old.is_some_and(|o| o.metas.len() == sources.len() + kept.len())
+        && rebuilt == 0
+        && checks.iter().all(|c| matches!(c, Check::Fresh(_)));
+    if unchanged {
+        return Ok((None, rebuilt, rehashed));
+    }
+    let raw = |m: &Meta| -> &[u8] { old.map_or(&[][..], |o| &o.bytes[m.record.clone()]) };
+    let mut entries: Vec<Entry<'_>> = Vec::with_capacity(checks.len() + kept.len());
+    for check in checks {
+        match check {
+            Check::Fresh(m) => entries.push(Entry::Copied(raw(m))),
+            Check::Changed(r) => entries.push(Entry::New(r)),
+            Check::Compile(..) => {}
+        }
+    }
+    entries.extend(
+        compiled
+            .records
+            .into_iter()
+            .map(|r| Entry::New(Box::new(r))),
+    );
+    entries.extend(kept.iter().map(|m| Entry::Copied(raw(m))));
+    let bytes = cache::encode(&compiled.shapes, &entries);
+    Ok((Some(written(cache, bytes)?), rebuilt, rehashed))
+}
+
 /// The clusters `checks` says to compile, compiled on every core, and the fleet's shapes
 /// (the old ones, then the new ones they bring).
 struct CompiledAll {
@@ -481,6 +615,7 @@ fn compile_all(
     sources: &[ClusterSource],
     checks: &mut [Check<'_>],
     old_shapes: Vec<Vec<u8>>,
+    now: i128,
 ) -> Result<CompiledAll> {
     let wanted: Vec<(usize, Vec<(String, Stamp)>)> = checks
         .iter_mut()
@@ -517,10 +652,8 @@ fn compile_all(
                         records.push(Record {
                             name: source.name.clone(),
                             graph: file,
-                            graph_stamp: Stamp {
-                                status,
-                                content: cache::hash(&bytes),
-                            },
+                            graph_stamp: Stamp::new(status, cache::hash(&bytes), now),
+                            folder: source.found.map(|(stamp, _)| stamp),
                             compiled,
                             aux: aux.clone(),
                             blob: None,

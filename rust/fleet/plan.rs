@@ -114,24 +114,39 @@ pub fn taken_from_shapes(
     })
 }
 
+/// `f` over `items` on every core, in order. Threads take the next batch of items as they
+/// finish one, so a thread slowed by other work on the machine does not hold the rest up.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const BATCH: usize = 64;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(items.len().max(1));
+        .min(items.len().div_ceil(BATCH));
     if workers <= 1 || items.len() < 8 {
         return items.iter().map(&f).collect();
     }
-    let chunk = items.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done: Vec<(usize, Vec<R>)> = Vec::new();
+        loop {
+            let start = next.fetch_add(BATCH, Ordering::Relaxed);
+            if start >= items.len() {
+                return done;
+            }
+            let end = (start + BATCH).min(items.len());
+            done.push((start, items[start..end].iter().map(&f).collect()));
+        }
+    };
+    let mut batches: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for h in handles {
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    batches.sort_unstable_by_key(|&(start, _)| start);
+    batches.into_iter().flat_map(|(_, part)| part).collect()
 }
 
 /// A cluster's full graph (flattened for per-node matching), read from its file.

@@ -5,38 +5,57 @@
 //! them come first is whatever that algorithm leaves. To take the vertices Fluxion takes, the
 //! matcher sorts with the same steps: median-of-three quicksort down to runs of 16, a heap sort
 //! past twice the depth `log2(n)`, then one insertion sort.
+//!
+//! When only the first `k` places are read, `first_like_cxx` gives them in O(n): each partition
+//! leaves every element of its left part no greater than any of its right part, the depth a
+//! part is sorted with does not depend on the other parts, and the final insertion sort never
+//! moves an element before one it is not less than; so a right part starting at or past `k`
+//! can be left unsorted, and the insertion sort can stop at the end of the run holding `k - 1`.
 
 /// Runs shorter than this are left to the final insertion sort.
 const THRESHOLD: usize = 16;
 
-/// Sort `v` by `less` exactly as libstdc++'s `std::sort(first, last, comp)` orders it.
-pub fn sort_like_cxx<T: Copy>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+/// Put in the first `k` places of `v` what libstdc++'s `std::sort(first, last, comp)` puts
+/// there with `less` as `comp`, in the same order; the other places hold the rest of `v` in no
+/// promised order (with `k` at least `v.len()`, `v` is sorted exactly as `std::sort` sorts it).
+pub fn first_like_cxx<T: Copy>(v: &mut [T], k: usize, less: impl Fn(&T, &T) -> bool) {
     let n = v.len();
-    if n < 2 {
+    if n < 2 || k == 0 {
         return;
     }
     let depth = 2 * (usize::BITS - 1 - n.leading_zeros()) as usize;
-    introsort_loop(v, 0, n, depth, &less);
-    final_insertion_sort(v, &less);
+    let sorted = introsort_loop(v, 0, n, depth, k.min(n), &less);
+    final_insertion_sort(&mut v[..sorted], &less);
 }
 
+/// Sort `v[first..last]` as libstdc++'s `__introsort_loop` does, as far as the places below
+/// `k` (past `first`) need; returns where the runs it sorted end: at or past `k`, and no
+/// element after it is less than one before it.
 fn introsort_loop<T: Copy>(
     v: &mut [T],
     first: usize,
     mut last: usize,
     mut depth: usize,
+    k: usize,
     less: &impl Fn(&T, &T) -> bool,
-) {
+) -> usize {
+    // Where the runs that matter end, once a right part is found to start before `k` (every
+    // later cut falls before it): until then, at the current `last`.
+    let mut end = None;
     while last - first > THRESHOLD {
         if depth == 0 {
             heap_sort(&mut v[first..last], less);
-            return;
+            break;
         }
         depth -= 1;
         let cut = partition_around_median(v, first, last, less);
-        introsort_loop(v, cut, last, depth, less);
+        if cut < k {
+            let right = introsort_loop(v, cut, last, depth, k, less);
+            end.get_or_insert(right);
+        }
         last = cut;
     }
+    end.unwrap_or(last)
 }
 
 /// Move the median of `first + 1`, the middle and `last - 1` to `first`, then partition the
@@ -166,10 +185,17 @@ fn adjust_heap<T: Copy>(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
+    fn less(a: &(i64, usize), b: &(i64, usize)) -> bool {
+        a.0 < b.0
+    }
+
     fn keys_sorted(mut v: Vec<(i64, usize)>) -> Vec<(i64, usize)> {
-        sort_like_cxx(&mut v, |a, b| a.0 < b.0);
+        let n = v.len();
+        first_like_cxx(&mut v, n, less);
         v
     }
 
@@ -206,7 +232,49 @@ mod tests {
     #[test]
     fn a_deep_enough_recursion_falls_back_to_the_heap() {
         let mut v: Vec<(i64, usize)> = (0..300).map(|i| ((i % 2) as i64, i)).collect();
-        heap_sort(&mut v, &|a: &(i64, usize), b: &(i64, usize)| a.0 < b.0);
+        heap_sort(&mut v, &less);
         assert!(v.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+
+    /// The first `k` places after the loop (from `depth`) and the final insertion sort over
+    /// what the loop says matters.
+    fn first_k(v: &[(i64, usize)], k: usize, depth: usize) -> Vec<(i64, usize)> {
+        let mut v = v.to_vec();
+        let n = v.len();
+        let sorted = introsort_loop(&mut v, 0, n, depth, k.min(n), &less);
+        final_insertion_sort(&mut v[..sorted], &less);
+        v.truncate(k);
+        v
+    }
+
+    /// Keys with many ties (few distinct values) in random order, each tagged with its place.
+    fn tied_keys() -> impl Strategy<Value = Vec<(i64, usize)>> {
+        (1i64..6, 0usize..400).prop_flat_map(|(values, n)| {
+            prop::collection::vec(0..values, n)
+                .prop_map(|keys| keys.into_iter().zip(0..).collect::<Vec<_>>())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// For every `k`, the first `k` places are those of the whole sort, ties included; with
+        /// the depth `std::sort` starts from, and with depths so small the heap sort takes over.
+        #[test]
+        fn the_first_k_places_are_those_of_the_whole_sort(v in tied_keys(), shallow in 0usize..4) {
+            let n = v.len();
+            let depth = if n < 2 { 0 } else { 2 * (usize::BITS - 1 - n.leading_zeros()) as usize };
+            for d in [depth, shallow] {
+                let whole = first_k(&v, n, d);
+                for k in 0..=n {
+                    prop_assert_eq!(&first_k(&v, k, d)[..], &whole[..k], "k = {}, depth {}", k, d);
+                }
+            }
+            let mut partial = v.clone();
+            first_like_cxx(&mut partial, n / 3, less);
+            let mut ids: Vec<usize> = partial.iter().map(|x| x.1).collect();
+            ids.sort_unstable();
+            prop_assert_eq!(ids, (0..n).collect::<Vec<_>>());
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! `request` and `scoring` are its inputs and tables; `state` is what persists between calls.
 
 mod cxxsort;
+mod hasher;
 #[cfg(test)]
 mod oracle;
 mod order;
@@ -298,6 +299,8 @@ impl<'a> Matcher<'a> {
     /// whole duration (resource-query's `allocate_orelse_reserve`). That time is now or the
     /// end of a job held: only then can a window become free. A request without a duration
     /// holds its vertices to the horizon, so it is allocated now or not at all (`Busy`).
+    /// The graph is walked only at the times its root has enough of each type free for the
+    /// whole window, found from the planner's spans.
     pub fn reserve(&self, st: &mut AllocState, js: &Jobspec, policy: Policy) -> MatchResult {
         let jobid = st.next_jobid;
         st.next_jobid += 1;
@@ -312,37 +315,37 @@ impl<'a> Matcher<'a> {
                 allocation: None,
             };
         }
-        let mut reason = match self.place(st, js, &reqs, policy, Window::new(0, length), jobid) {
-            Placement::Placed(allocation) => return allocated(Outcome::Allocated, allocation),
-            Placement::LevelsSkipped => return unsatisfiable(LEVELS_SKIPPED.to_owned()),
-            Placement::DoesNotFit(reason) => reason,
-        };
-        let needs = self.root_needs(js);
         let g = self.graph;
-        let mut after = 0;
-        while let Some(at) = st.plan.next_end(after) {
-            after = at;
-            let window = Window::new(at, length);
-            if window.end > HORIZON {
-                break;
-            }
-            // The whole graph must have enough of each type free throughout the window.
-            let enough = needs.iter().all(|&(t, n)| {
-                st.plan
-                    .subtree_free_during(g.root(), t, g.subtree_total(g.root(), t), window)
-                    >= n
-            });
-            if !enough {
-                continue;
-            }
-            match self.place(st, js, &reqs, policy, window, jobid) {
-                Placement::Placed(allocation) => {
-                    return allocated(Outcome::Reserved, allocation);
-                }
+        let needs: Vec<(TypeId, u64, u64)> = self
+            .root_needs(js)
+            .into_iter()
+            .map(|(t, n)| (t, g.subtree_total(g.root(), t), n))
+            .collect();
+        let fits_at = |st: &AllocState, at: Time| st.plan.first_fit(g.root(), &needs, at, length);
+        let mut reason = None;
+        let mut start = fits_at(st, 0);
+        while let Some(at) = start {
+            let outcome = if at == 0 {
+                Outcome::Allocated
+            } else {
+                Outcome::Reserved
+            };
+            match self.place(st, js, &reqs, policy, Window::new(at, length), jobid) {
+                Placement::Placed(allocation) => return allocated(outcome, allocation),
                 Placement::LevelsSkipped => return unsatisfiable(LEVELS_SKIPPED.to_owned()),
-                Placement::DoesNotFit(why) => reason = why,
+                Placement::DoesNotFit(why) => reason = Some(why),
             }
+            start = st.plan.next_end(at).and_then(|at| fits_at(st, at));
         }
+        // Why it does not fit: the last walk's word, or the walk's now when none was needed.
+        let reason = match reason {
+            Some(reason) => reason,
+            None => match self.place(st, js, &reqs, policy, Window::new(0, length), jobid) {
+                Placement::Placed(allocation) => return allocated(Outcome::Allocated, allocation),
+                Placement::LevelsSkipped => return unsatisfiable(LEVELS_SKIPPED.to_owned()),
+                Placement::DoesNotFit(why) => why,
+            },
+        };
         self.not_now(st, js, &reqs, policy, reason)
     }
 
@@ -370,7 +373,7 @@ impl<'a> Matcher<'a> {
             let name = g.name(node);
             match cores {
                 None => {
-                    if st.plan.listed_during(node, window) {
+                    if st.listed_during(g, node, window) {
                         return Err(Error::matching(format!(
                             "node {name} is not free over [{}, {}) for a job that holds it whole",
                             window.start, window.end
@@ -381,7 +384,7 @@ impl<'a> Matcher<'a> {
                 Some(n) => {
                     let free: Vec<u32> = subtree(g, node)
                         .filter(|&v| Some(g.kind(v)) == core)
-                        .filter(|&v| !st.plan.listed_during(v, window))
+                        .filter(|&v| !st.listed_during(g, v, window))
                         .take(n as usize)
                         .collect();
                     if (free.len() as u64) < n {
@@ -411,7 +414,11 @@ impl<'a> Matcher<'a> {
             ))
         })?;
         let listed: Vec<u32> = allocation.taken.iter().map(|t| t.vertex).collect();
-        st.plan.cancel(jobid, &listed, allocation.end);
+        let held = Window {
+            start: allocation.at,
+            end: allocation.end,
+        };
+        st.plan.cancel(jobid, &listed, held);
         Ok(())
     }
 }

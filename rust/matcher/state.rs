@@ -9,7 +9,7 @@ use super::order::ById;
 use super::planner::{Plan, Time, Window};
 use super::shape::Shapes;
 use super::Allocation;
-use crate::graph::{ResourceGraph, TypeId};
+use crate::graph::{ResourceGraph, TypeId, NO_PARENT};
 
 #[derive(Debug, Clone)]
 pub struct AllocState {
@@ -69,8 +69,30 @@ impl AllocState {
         self.allocations.get(&jobid)
     }
 
+    /// Whether a job takes an ancestor of `v` whole at some time in `w` (then nothing at `v`
+    /// or below records it).
+    fn covered_during(&self, g: &ResourceGraph, v: u32, w: Window) -> bool {
+        let mut a = g.parent(v);
+        while a != NO_PARENT {
+            if self.plan.whole_during(a, w) {
+                return true;
+            }
+            a = g.parent(a);
+        }
+        false
+    }
+
+    /// Is any job listed on `v` at some time in `w`, itself or through an ancestor it takes
+    /// whole?
+    pub fn listed_during(&self, g: &ResourceGraph, v: u32, w: Window) -> bool {
+        self.plan.listed_during(v, w) || self.covered_during(g, v, w)
+    }
+
     /// Amount of type `t` free in the subtree of `v` at time `at`.
     pub fn free_at(&self, g: &ResourceGraph, v: u32, t: TypeId, at: Time) -> u64 {
+        if self.covered_during(g, v, Window::new(at, 1)) {
+            return 0;
+        }
         let total = g.subtree_total(v, t);
         if g.children(v).is_empty() {
             // A leaf keeps no subtree steps: what it holds is its own holds.

@@ -3,12 +3,12 @@
 //! hold it over the window, explore children (in `first`'s order when that policy stops
 //! early), score candidates, choose the best per level, then record what the job takes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::hasher::FastMap;
 use super::planner::Window;
 use super::request::{Req, ABSENT, MATCH_MET, SLOT};
-use super::scoring::{EGroup, EvalEdge, Evals, Scoring, Tally};
+use super::scoring::{EvalEdge, Evals, Scoring, Tally};
 use super::shape::Shapes;
 use super::state::AllocState;
 use super::{Allocation, Policy, Taken};
@@ -45,11 +45,15 @@ pub(super) struct Walk<'a> {
     /// Children re-weighed by this allocation under a parent whose order is cached.
     reordered: Vec<(u32, u32)>,
     /// Answers of subtrees no job touches, by shape and how they were visited.
-    memo: HashMap<MemoKey, Memo>,
+    memo: FastMap<MemoKey, Memo>,
     /// Subtrees answered from a copy, with how they were visited: walked if chosen.
-    served: HashMap<u32, (&'a [Req], bool, bool)>,
+    served: FastMap<u32, (&'a [Req], bool, bool)>,
     /// Walk every subtree, answering none from a copy (while walking a served one again).
     memo_off: bool,
+    /// The marks of the last choice under their parents, once `takes_anything` has read them.
+    tree: Option<Marked>,
+    /// While recording below a vertex the job takes whole: its hold covers them.
+    covered: bool,
 }
 
 /// A subtree's shape, the request level it was visited with (by address and length: one walk's
@@ -133,9 +137,11 @@ impl<'a> Walk<'a> {
             root_exclusive: false,
             shortfall: None,
             reordered: Vec::new(),
-            memo: HashMap::new(),
-            served: HashMap::new(),
+            memo: FastMap::default(),
+            served: FastMap::default(),
             memo_off: false,
+            tree: None,
+            covered: false,
         }
     }
 
@@ -298,7 +304,7 @@ impl<'a> Walk<'a> {
         let ku = self.kind(u);
         let mut met = true;
         for r in resources.iter().filter(|r| r.kind == ku) {
-            for c in &r.with {
+            for (i, c) in r.with.iter().enumerate() {
                 let qualified = dfu.qualified(c.kind);
                 let count = c.count.take(qualified);
                 if count == 0 {
@@ -306,7 +312,8 @@ impl<'a> Walk<'a> {
                     self.note_shortfall(c, qualified);
                     break;
                 }
-                dfu.choose_best_k(c.kind, count, self.policy);
+                let rest_read = self.st.exhaustive || chosen_again(&r.with, i);
+                dfu.choose_best_k(c.kind, count, self.policy, rest_read);
             }
         }
         if self.policy == Policy::First && Some(ku) == self.node_type {
@@ -387,40 +394,45 @@ impl<'a> Walk<'a> {
 
     /// Whether the subtree of `c` may be answered from a copy: `low` or `high` (whose scores
     /// are the vertices' ids), no constraint (which reads names and ranks), one subsystem, and
-    /// no job listing anything in it.
-    fn shareable(&self, c: u32) -> bool {
+    /// no job listing anything in it (known when none lists its parent: a job lists every
+    /// vertex above each it takes).
+    fn shareable(&self, c: u32, parent_idle: bool) -> bool {
         !self.memo_off
             && !self.st.exhaustive
             && self.policy != Policy::First
             && self.constraint.is_none()
             && self.g.subsystems().len() == 1
             && !self.g.children(c).is_empty()
-            && self.st.plan.idle(c)
+            && (parent_idle || self.st.plan.idle(c))
     }
 
     /// `dom_dfv` of `c`, answered from a copy of its subtree walked before in this walk when
     /// there is one: the copy's answer shifted onto `c`. What the walk of `c` would have marked
-    /// is marked only if something in it is chosen (`enforce` walks it then).
+    /// is marked only if something in it is chosen (`enforce` walks it then). `parent_idle`:
+    /// whether no job lists the parent of `c`.
     fn dom_dfv_shared(
         &mut self,
         c: u32,
         resources: &'a [Req],
-        pristine: bool,
+        (pristine, parent_idle): (bool, bool),
         excl: &mut bool,
         dfu: &mut Scoring,
     ) -> bool {
-        if !self.shareable(c) {
+        if !self.shareable(c, parent_idle) {
             return self.dom_dfv(c, resources, pristine, excl, dfu);
         }
         let g = self.g;
-        let shapes = Arc::clone(self.st.shapes.get_or_init(|| Arc::new(Shapes::new(g))));
+        let shapes = self.st.shapes.get_or_init(|| Arc::new(Shapes::new(g)));
+        let Some(shape) = shapes.of(c) else {
+            return self.dom_dfv(c, resources, pristine, excl, dfu);
+        };
         let level = (resources.as_ptr() as usize, resources.len());
-        let key = (shapes.of(c), level, pristine, *excl);
+        let key = (shape, level, pristine, *excl);
         if let Some(m) = self.memo.get(&key) {
             self.served.insert(c, (resources, pristine, *excl));
             *excl = m.excl;
             if m.fits {
-                dfu.merge(Scoring::shifted(&m.evals, i64::from(c) - i64::from(m.top)));
+                dfu.merge_shifted(&m.evals, i64::from(c) - i64::from(m.top));
                 dfu.avail = m.avail;
                 dfu.overall = m.overall + (g.id(c) - g.id(m.top));
             }
@@ -428,21 +440,20 @@ impl<'a> Walk<'a> {
         }
         let mut own = Scoring::default();
         let fits = self.dom_dfv(c, resources, pristine, excl, &mut own);
+        if fits {
+            dfu.merge_shifted(&own.evals, 0);
+            dfu.avail = own.avail;
+            dfu.overall = own.overall;
+        }
         let memo = Memo {
             top: c,
             fits,
             avail: own.avail,
             overall: own.overall,
             excl: *excl,
-            evals: own.evals.clone(),
+            evals: own.evals,
         };
         self.memo.insert(key, memo);
-        if fits {
-            let (avail, overall) = (own.avail, own.overall);
-            dfu.merge(own);
-            dfu.avail = avail;
-            dfu.overall = overall;
-        }
         fits
     }
 
@@ -454,8 +465,8 @@ impl<'a> Walk<'a> {
             if ev.best_k == 0 {
                 continue;
             }
-            for group in ev.groups[..ev.best_i].iter().filter(|group| !group.root) {
-                for e in &group.edges {
+            for group in ev.chosen().iter().filter(|group| !group.root) {
+                for e in ev.edges(group) {
                     let mut v = e.target;
                     while v != NO_PARENT {
                         if let Some((resources, pristine, excl)) = self.served.remove(&v) {
@@ -533,17 +544,18 @@ impl<'a> Walk<'a> {
         } else {
             g.children(u)
         };
+        let idle = self.st.plan.idle(u);
         for &c in kids {
             let kc = self.kind(c);
             if dynamic && satisfied.contains(&kc) {
                 continue;
             }
             let mut x = *excl;
-            if !self.dom_dfv_shared(c, resources, pristine, &mut x, dfu) {
+            if !self.dom_dfv_shared(c, resources, (pristine, idle), &mut x, dfu) {
                 continue;
             }
             let count = dfu.avail;
-            dfu.add(kc, candidate(c, dfu.overall, count, x));
+            dfu.add_child(kc, c, dfu.overall, count, x);
             any = true;
             if dynamic {
                 for (t, tally) in tallies.iter_mut() {
@@ -609,14 +621,22 @@ impl<'a> Walk<'a> {
         let mut any = false;
         for &(t, need) in wanted {
             let kids = by_id.of_type(self.g, u, t);
-            let mut have = 0;
+            // Once one fits, room for as many more as can be wanted (each counts at least one).
+            let room = usize::try_from(need).map_or(kids.len(), |n| n.min(kids.len()));
+            let (mut have, mut fit) = (0, 0);
             for i in 0..kids.len() {
                 let c = self.nth_best(kids, i);
-                any |= self.take_candidate(c, t, resources, (false, *excl), dfu, &mut have);
+                if self.take_candidate(c, t, resources, (false, *excl), dfu, &mut have) {
+                    fit += 1;
+                    if fit == 1 {
+                        dfu.reserve(t, room.saturating_sub(1));
+                    }
+                }
                 if have >= need {
                     break;
                 }
             }
+            any |= fit > 0;
         }
         any
     }
@@ -646,7 +666,7 @@ impl<'a> Walk<'a> {
             return false;
         }
         let count = dfu.avail;
-        dfu.add(t, candidate(c, dfu.overall, count, x));
+        dfu.add_child(t, c, dfu.overall, count, x);
         *have += count;
         true
     }
@@ -666,7 +686,7 @@ impl<'a> Walk<'a> {
             return false;
         };
         let (g, root) = (self.g, self.g.root());
-        let mut through: HashMap<u32, bool> = HashMap::new();
+        let mut through: FastMap<u32, bool> = FastMap::default();
         let mut path = Vec::new();
         let (mut have, mut any) = (0, false);
         for i in 0..all.len() {
@@ -687,7 +707,7 @@ impl<'a> Walk<'a> {
                 through.insert(a, open);
                 if open {
                     let score = MATCH_MET + g.id(a) + 1;
-                    dfu.add(self.kind(a), candidate(a, score, self.avail(a), false));
+                    dfu.add_child(self.kind(a), a, score, self.avail(a), false);
                 }
             }
             if !open {
@@ -728,7 +748,8 @@ impl<'a> Walk<'a> {
         let types: Vec<TypeId> = slot_dfu.evals.iter().map(|(t, _)| *t).collect();
         for t in types {
             let k = slot_dfu.qualified(t);
-            slot_dfu.choose_best_k(t, k, self.policy);
+            // Every candidate is read in order below: all of them sorted.
+            slot_dfu.choose_best_k(t, k, self.policy, true);
         }
         // How many disjoint bundles of whole candidates each give one slot's share.
         let mut slots = u64::MAX;
@@ -741,7 +762,7 @@ impl<'a> Walk<'a> {
             if count != 0 {
                 if let Some(ev) = slot_dfu.evals(elem.kind) {
                     for g in &ev.groups {
-                        tally.add(g.edges[0].count);
+                        tally.add(ev.edges(g)[0].count);
                     }
                 }
             }
@@ -751,20 +772,21 @@ impl<'a> Walk<'a> {
             }
             slots = slots.min(fit);
         }
-        let mut groups = Vec::new();
+        // Each slot: its score and where its edges end in `edges`.
+        let mut bundles: Vec<(i64, usize)> = Vec::new();
+        let mut edges = Vec::new();
         for _ in 0..slots {
             let mut score = MATCH_MET;
-            let mut edges = Vec::new();
             for elem in shape {
                 let count = elem.count.take(slot_dfu.qualified(elem.kind));
                 let ev = slot_dfu.evals_mut(elem.kind);
                 let mut j = 0;
                 while j < count {
-                    let Some(g) = ev.groups.get(ev.cursor) else {
+                    let Some(&g) = ev.groups.get(ev.cursor) else {
                         return;
                     };
                     ev.cursor += 1;
-                    let e = g.edges[0];
+                    let e = ev.edges(&g)[0];
                     edges.push(EvalEdge {
                         count: e.count,
                         needs: e.count,
@@ -775,15 +797,12 @@ impl<'a> Walk<'a> {
                     j += e.count;
                 }
             }
-            groups.push(EGroup {
-                score,
-                count: 1,
-                root: false,
-                edges,
-            });
+            bundles.push((score, edges.len()));
         }
-        for g in groups {
-            dfu.add(SLOT, g);
+        let mut from = 0;
+        for (score, to) in bundles {
+            dfu.add(SLOT, score, 1, &edges[from..to]);
+            from = to;
         }
     }
 
@@ -791,22 +810,25 @@ impl<'a> Walk<'a> {
     fn new_marks(&mut self) {
         self.st.seq += 1;
         self.st.marked.clear();
+        self.tree = None;
     }
 
     /// The marked children of each vertex with any, from the marks of the last choice.
-    fn marked_children(&self) -> HashMap<u32, Vec<u32>> {
-        let mut below: HashMap<u32, Vec<u32>> = HashMap::new();
-        for &v in &self.st.marked {
-            let parent = self.g.parent(v);
-            if parent != NO_PARENT {
-                below.entry(parent).or_default().push(v);
-            }
-        }
-        for kids in below.values_mut() {
-            kids.sort_unstable();
-            kids.dedup();
-        }
-        below
+    fn marked_children(&self) -> Marked {
+        // (parent, child) packed in one word sorts as the pair.
+        let mut pairs: Vec<u64> = self
+            .st
+            .marked
+            .iter()
+            .map(|&v| (self.g.parent(v), v))
+            .filter(|&(parent, _)| parent != NO_PARENT)
+            .map(|(parent, v)| u64::from(parent) << 32 | u64::from(v))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let parents = pairs.iter().map(|&p| (p >> 32) as u32).collect();
+        let children = pairs.iter().map(|&p| p as u32).collect();
+        Marked { parents, children }
     }
 
     fn mark(&mut self, v: u32, needs: u64, exclusive: bool) {
@@ -827,11 +849,11 @@ impl<'a> Walk<'a> {
             if ev.best_k == 0 {
                 continue;
             }
-            for g in &ev.groups[..ev.best_i] {
+            for g in ev.chosen() {
                 if g.root {
                     continue;
                 }
-                for e in &g.edges {
+                for &e in ev.edges(g) {
                     self.mark(e.target, e.needs, e.exclusive);
                     if unconstrained {
                         self.mark_unconstrained_ancestors(e.target, dfu);
@@ -874,29 +896,25 @@ impl<'a> Walk<'a> {
         if !self.dom_dfv(root, resources, true, &mut x_in, &mut dfu) {
             return false;
         }
-        let (score, avail) = (dfu.overall, dfu.avail);
-        dfu.add(
+        let avail = dfu.avail;
+        dfu.add_root(
             kr,
-            EGroup {
-                score,
+            EvalEdge {
                 count: avail,
-                root: true,
-                edges: vec![EvalEdge {
-                    count: avail,
-                    needs: avail,
-                    exclusive: excl,
-                    target: root,
-                }],
+                needs: avail,
+                exclusive: excl,
+                target: root,
             },
         );
-        for r in resources {
+        for (i, r) in resources.iter().enumerate() {
             let qualified = dfu.qualified(r.kind);
             let count = r.count.take(qualified);
             if count == 0 {
                 self.note_shortfall(r, qualified);
                 return false;
             }
-            dfu.choose_best_k(r.kind, count, self.policy);
+            let rest_read = self.st.exhaustive || chosen_again(resources, i);
+            dfu.choose_best_k(r.kind, count, self.policy, rest_read);
         }
         self.multilevel = 0;
         let mut needs = 1;
@@ -919,43 +937,52 @@ impl<'a> Walk<'a> {
     /// Whether the marks of the last `select` lead from the root to anything the job would hold.
     /// They do not when the request's levels skip a level of the graph below its first match
     /// (`node > slot > core` where cores sit under sockets): Fluxion then fails the update.
-    pub(super) fn takes_anything(&self) -> bool {
+    pub(super) fn takes_anything(&mut self) -> bool {
         let below = self.marked_children();
         let mut stack = vec![(
             self.g.root(),
             self.root_exclusive,
             self.exclusive_types[self.kind(self.g.root()) as usize],
         )];
+        let mut any = false;
         while let Some((u, exclusive, shadow)) = stack.pop() {
             let whole = shadow || self.exclusive_types[self.kind(u) as usize];
             if exclusive || whole {
-                return true;
+                any = true;
+                break;
             }
-            for &c in below.get(&u).into_iter().flatten() {
+            for &c in below.of(u) {
                 stack.push((c, self.st.mark_exclusive[c as usize], whole));
             }
         }
-        false
+        self.tree = Some(below);
+        any
     }
 
     /// Record the chosen vertices as held by `jobid` over the window, walking the marks from
     /// the root.
     pub(super) fn update(&mut self, jobid: u64) -> Allocation {
         let root = self.g.root();
-        let mut taken = Vec::new();
         let shadow = self.exclusive_types[self.kind(root) as usize];
         let mut above = vec![0u64; self.g.types().len()];
-        let mut below = self.marked_children();
+        let below = match self.tree.take() {
+            Some(tree) => tree,
+            None => self.marked_children(),
+        };
+        let mut rec = Recording {
+            jobid,
+            taken: Vec::with_capacity(self.st.marked.len()),
+            spare: Vec::new(),
+        };
         self.update_vertex(
-            &mut below,
+            &below,
+            &mut rec,
             root,
             self.root_needs,
-            self.root_exclusive,
-            shadow,
-            jobid,
-            &mut taken,
+            (self.root_exclusive, shadow),
             &mut above,
         );
+        let taken = rec.taken;
         self.mend_orders();
         self.st.plan.add_end(self.window.end);
         let allocation = Allocation {
@@ -969,17 +996,15 @@ impl<'a> Walk<'a> {
     }
 
     /// Record what the job takes at `u` and below; add what its subtree holds, per type, to
-    /// `above` (the parent's tally).
-    #[allow(clippy::too_many_arguments)]
+    /// `above` (the parent's tally). `(exclusive, shadow_from_parent)`: whether the mark into
+    /// `u` is exclusive, and whether an exclusive level above takes its whole subtree.
     fn update_vertex(
         &mut self,
-        below: &mut HashMap<u32, Vec<u32>>,
+        below: &Marked,
+        rec: &mut Recording,
         u: u32,
         needs: u64,
-        exclusive: bool,
-        shadow_from_parent: bool,
-        jobid: u64,
-        taken: &mut Vec<Taken>,
+        (exclusive, shadow_from_parent): (bool, bool),
         above: &mut [u64],
     ) -> u32 {
         let whole = shadow_from_parent || self.exclusive_types[self.kind(u) as usize];
@@ -987,18 +1012,28 @@ impl<'a> Walk<'a> {
         let mut held = 0;
         let g = self.g;
         let has_children = !g.children(u).is_empty();
-        let mut mine = if has_children {
-            vec![0u64; self.g.types().len()]
-        } else {
-            Vec::new()
-        };
+        let mut mine = Vec::new();
+        if has_children {
+            mine = rec.spare.pop().unwrap_or_default();
+            mine.clear();
+            mine.resize(g.types().len(), 0);
+        }
         // Taken whole: every child; else the children the choice marked.
-        let marked = if whole {
-            Vec::new()
-        } else {
-            below.remove(&u).unwrap_or_default()
+        let kids: &[u32] = match (whole, has_children) {
+            (true, _) => g.children(u),
+            (false, true) => below.of(u),
+            (false, false) => &[],
         };
-        let kids: &[u32] = if whole { g.children(u) } else { &marked };
+        // Taken whole with all of it: one hold, recorded first, stands for the subtree's.
+        let covering = (whole && !self.covered && has_children)
+            .then(|| needs.min(self.avail(u)))
+            .filter(|&amount| amount >= g.size(u));
+        if let Some(amount) = covering {
+            self.st
+                .plan
+                .hold(u, self.window, amount, true, true, rec.jobid);
+            self.covered = true;
+        }
         for &c in kids {
             let ci = c as usize;
             let x = self.st.mark_exclusive[ci] || whole;
@@ -1007,8 +1042,7 @@ impl<'a> Walk<'a> {
             } else {
                 self.st.mark_needs[ci]
             };
-            let under =
-                self.update_vertex(below, c, child_needs, x, whole, jobid, taken, &mut mine);
+            let under = self.update_vertex(below, rec, c, child_needs, (x, whole), &mut mine);
             if under > 0 {
                 if self.policy == Policy::First {
                     self.reweigh(c);
@@ -1017,27 +1051,40 @@ impl<'a> Walk<'a> {
             }
         }
         let mut amount = 0;
-        if exclusive {
+        if let Some(whole_amount) = covering {
+            self.covered = false;
+            held += 1;
+            amount = whole_amount;
+        } else if exclusive {
             held += 1;
             amount = needs.min(self.avail(u));
         }
         if held > 0 {
-            self.st.plan.hold(u, self.window, amount, exclusive, jobid);
+            if !self.covered && covering.is_none() {
+                self.st
+                    .plan
+                    .hold(u, self.window, amount, exclusive, false, rec.jobid);
+            }
             let kind = self.kind(u) as usize;
             if has_children {
                 mine[kind] += amount;
-                self.st.plan.promise(u, self.window, jobid, &mine);
+                if !self.covered {
+                    self.st.plan.promise(u, self.window, rec.jobid, &mine);
+                }
                 for (a, m) in above.iter_mut().zip(&mine) {
                     *a += m;
                 }
             } else {
                 above[kind] += amount;
             }
-            taken.push(Taken {
+            rec.taken.push(Taken {
                 vertex: u,
                 exclusive,
                 size: needs,
             });
+        }
+        if has_children {
+            rec.spare.push(mine);
         }
         held
     }
@@ -1102,23 +1149,37 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The vertices the last choice marked, under their parents: what `update` walks from the root.
+struct Marked {
+    /// Sorted by (parent, child), the pairs' halves.
+    parents: Vec<u32>,
+    children: Vec<u32>,
+}
+
+impl Marked {
+    /// The marked children of `u`, in index order.
+    fn of(&self, u: u32) -> &[u32] {
+        let from = self.parents.partition_point(|&p| p < u);
+        let to = self.parents.partition_point(|&p| p <= u);
+        &self.children[from..to]
+    }
+}
+
+/// What `update` gathers for job `jobid`: the vertices it takes, and tally arrays to reuse.
+struct Recording {
+    jobid: u64,
+    taken: Vec<Taken>,
+    spare: Vec<Vec<u64>>,
+}
+
+/// Whether a level of `reqs` after the `i`th is of the same type: choosing among its candidates
+/// then starts from the order the `i`th's choice left them in, all of it.
+fn chosen_again(reqs: &[Req], i: usize) -> bool {
+    reqs[i + 1..].iter().any(|r| r.kind == reqs[i].kind)
+}
+
 /// A request's count when it is one number (taken whole or not at all).
 fn fixed(r: &Req) -> Option<u64> {
     let n = r.count.min;
     (n > 0 && r.count.effective_max() == n && r.count.take(n) == n).then_some(n)
-}
-
-/// A child that fits, as one candidate group of its own.
-fn candidate(c: u32, score: i64, count: u64, exclusive: bool) -> EGroup {
-    EGroup {
-        score,
-        count,
-        root: false,
-        edges: vec![EvalEdge {
-            count,
-            needs: count,
-            exclusive,
-            target: c,
-        }],
-    }
 }

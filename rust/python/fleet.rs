@@ -8,7 +8,7 @@ use pyo3::types::PyBytes;
 
 use super::graph::ResourceGraph;
 use super::jobspec::Jobspec;
-use crate::fleet::{store_sources, ClusterSource, Fleet};
+use crate::fleet::{ClusterSource, Fleet, StoreLayout};
 
 #[pyclass(name = "CompiledFleet", module = "fractale", frozen)]
 pub struct CompiledFleet {
@@ -53,11 +53,12 @@ impl CompiledFleet {
         containment: String,
         skip: Vec<String>,
     ) -> PyResult<CompiledFleet> {
-        let fleet = py.detach(|| {
-            let prune = names.is_none();
-            let sources = store_sources(&root, names, &config, &containment, &skip)?;
-            Fleet::open(&sources, cache.as_deref(), prune)
-        })?;
+        let layout = StoreLayout {
+            config: &config,
+            containment: &containment,
+            skip: &skip,
+        };
+        let fleet = py.detach(|| Fleet::open_store(&root, names, &layout, cache.as_deref()))?;
         Ok(CompiledFleet { fleet })
     }
 
@@ -137,6 +138,13 @@ impl CompiledFleet {
     #[getter]
     fn rebuilt(&self) -> usize {
         self.fleet.rebuilt
+    }
+
+    /// How many files were read and hashed when this fleet was opened: those whose status
+    /// changed, or was taken too soon after they changed to be trusted.
+    #[getter]
+    fn rehashed(&self) -> usize {
+        self.fleet.rehashed
     }
 
     /// Distinct node shapes across the fleet.

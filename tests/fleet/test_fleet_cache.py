@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 
+import pytest
 from fractale._core import CompiledFleet
 from fractale.fleet import Fleet, Job
 from fractale.generate.synthetic import synthetic_graph
@@ -132,3 +135,86 @@ def test_a_store_named_relatively_or_absolutely_shares_one_cache(fleet_store, mo
     monkeypatch.chdir(fleet_store.root.parent)
     assert Fleet(Store(fleet_store.root.name)).compiled.rebuilt == 0
     assert Fleet(fleet_store).compiled.rebuilt == 0
+
+
+# Stamps as git's index keeps them: a file is read again only when its status changed, or
+# when its status was taken too soon after it changed to be trusted ("racy" files).
+
+SETTLING_SECONDS = 2.1  # a little over the core's two seconds
+
+
+def _fits(store, job=JOB_16_CORES_ON_ONE_NODE) -> dict[str, bool]:
+    return {answer.cluster: answer.ok for answer in Fleet(store).satisfy(json.dumps(job))}
+
+
+def _two_clusters(store):
+    """``big`` (16 cores a node) and ``small`` (8): their containment graphs' paths."""
+    store.add("big", "slurm", synthetic_graph(2, sockets=1, cores=16, gpus=0, memory=0))
+    store.add("small", "slurm", synthetic_graph(2, sockets=1, cores=8, gpus=0, memory=0))
+    return store.root / "big" / "containment.json", store.root / "small" / "containment.json"
+
+
+def test_an_in_place_edit_keeping_size_and_mtime_changes_the_stores_answer(store):
+    big, _ = _two_clusters(store)
+    assert _fits(store) == {"big": True, "small": False}
+    _write_same_size(big, synthetic_graph(2, sockets=1, cores=8, gpus=0, memory=0))
+    assert _fits(store) == {"big": False, "small": False}
+
+
+def test_a_graph_copied_over_with_cp_p_changes_the_stores_answer(store):
+    big, small = _two_clusters(store)
+    assert _fits(store) == {"big": True, "small": False}
+    # cp -p: the other cluster's bytes, with its modification time.
+    subprocess.run(["cp", "-p", str(small), str(big)], check=True)
+    assert big.stat().st_mtime_ns == small.stat().st_mtime_ns
+    assert _fits(store) == {"big": False, "small": False}
+
+
+def test_a_settled_file_is_not_read_a_touched_one_is_hashed_and_an_edited_one_compiled(store):
+    big, _ = _two_clusters(store)
+    Fleet(store)
+    time.sleep(SETTLING_SECONDS)
+    # Every stamp was taken within two seconds of its file's change: each file is hashed
+    # again once, and its stamp, now settled, is kept.
+    settling = Fleet(store).compiled
+    assert settling.rebuilt == 0 and settling.rehashed == 4  # 2 x (cluster.yaml, graph)
+    cache = store.root / FLEET_CACHE
+    before = (cache.stat().st_ino, cache.read_bytes())
+    settled = Fleet(store).compiled
+    assert (settled.rebuilt, settled.rehashed) == (0, 0)
+    assert (cache.stat().st_ino, cache.read_bytes()) == before  # not even written again
+
+    os.utime(big)  # touched: a new status, the same content
+    touched = Fleet(store).compiled
+    assert touched.rebuilt == 0 and touched.rehashed == 1
+    assert _fits(store) == {"big": True, "small": False}
+
+    # Settled stamps still see edits that keep the size and the modification time: the
+    # change time moves.
+    time.sleep(SETTLING_SECONDS)
+    Fleet(store)
+    _write_same_size(big, synthetic_graph(2, sockets=1, cores=8, gpus=0, memory=0))
+    edited = Fleet(store)
+    assert (edited.compiled.rebuilt, edited.compiled.rehashed) == (1, 1)
+    assert {a.cluster: a.ok for a in edited.satisfy(json.dumps(JOB_16_CORES_ON_ONE_NODE))} == {
+        "big": False, "small": False}
+
+
+def test_a_file_changed_just_after_the_cache_was_written_is_not_trusted(store):
+    """Within a timestamp's granularity of the check, a file's status may not change with
+    its content: such a stamp is never trusted, the file is hashed again on the next load."""
+    start = time.time()
+    _two_clusters(store)
+    Fleet(store)
+    again = Fleet(store).compiled
+    if time.time() - start > 1.5:
+        pytest.skip("the machine took too long to load the fleet twice within two seconds")
+    assert again.rebuilt == 0 and again.rehashed == 4
+
+
+def test_a_subsystem_graph_removed_from_a_cluster_folder_is_noticed(fleet_store):
+    wanted = Job.from_text("#!/bin/bash\n#SBATCH --nodes=1\nsrun app\n",
+                           requires=["gromacs@2023"])
+    assert {a.cluster: a.ok for a in Fleet(fleet_store).satisfy(wanted)}["cpu"]
+    (fleet_store.root / "cpu" / "spack.json").unlink()
+    assert not {a.cluster: a.ok for a in Fleet(fleet_store).satisfy(wanted)}["cpu"]

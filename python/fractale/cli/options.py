@@ -87,6 +87,7 @@ def apply(command: Command, options: list[Callable[[Command], Command]]) -> Comm
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     """Plain text columns, as wide as their widest cell."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]

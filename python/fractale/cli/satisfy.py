@@ -53,15 +53,19 @@ def satisfy(job, manager, requires, clusters, when, as_json, config_dir):
 
     Exit status 0 when at least one cluster can run it, 1 when none can, 2 on bad input.
     """
+    from fractale._core import indent_json
+    from fractale.fleet.answers import answers_json
+
     fleet, parsed = load_job(job, manager, requires, clusters, config_dir)
     answers = fleet.satisfy(parsed, when=when)
     if as_json:
-        click.echo(json.dumps({
-            "job": parsed.source or "-",
-            "requires": [r.to_dict() for r in parsed.requires],
-            "clusters": [answer.to_dict() for answer in answers],
-            "fits": [answer.cluster for answer in answers if answer.ok],
-        }, indent=2))
+        # json.dumps of {job, requires, clusters, fits}, the clusters encoded alike ones once.
+        click.echo(indent_json("".join([
+            '{"job": ', json.dumps(parsed.source or "-"),
+            ', "requires": ', json.dumps([r.to_dict() for r in parsed.requires]),
+            ', "clusters": ', answers_json(answers),
+            ', "fits": ', json.dumps([answer.cluster for answer in answers if answer.ok]), "}",
+        ])))
     else:
         headers = ["CLUSTER", "SCHEDULER", "RESOURCES"]
         headers += [f"{r.name.upper()} {r.version}".strip() for r in parsed.requires]

@@ -112,6 +112,28 @@ class Script:
 
 
 
+def answers_json(answers: Sequence[ClusterAnswer]) -> str:
+    """``json.dumps([answer.to_dict() for answer in answers])``'s text, each distinct answer
+    encoded once: answers with the same scheduler, fit and software checks (one list shared,
+    as ``Fleet.satisfy`` makes them) and no start time differ only in their cluster's name,
+    which ``to_dict`` puts first."""
+    from json import dumps
+    from json.encoder import encode_basestring_ascii
+
+    rests: dict[tuple[str, bool, str | None, int], str] = {}
+    parts = []
+    for answer in answers:
+        head = '{"cluster": ' + encode_basestring_ascii(answer.cluster)
+        key = (answer.scheduler, answer.fits, answer.reason, id(answer.software))
+        rest = rests.get(key) if answer.start is None else None
+        if rest is None:
+            rest = dumps(answer.to_dict())[len(head):]
+            if answer.start is None:
+                rests[key] = rest
+        parts.append(head + rest)
+    return "[" + ", ".join(parts) + "]"
+
+
 def no_fit_message(answers: Sequence[ClusterAnswer]) -> str:
     """Why no cluster can run the job, one line per cluster."""
     lines = ["no cluster can run this job:"]

@@ -11,20 +11,24 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fractale.errors import FractaleError, MatchError, StoreError
 from fractale.fleet.answers import ClusterAnswer, Script, Selection, Start, no_fit_message
 from fractale.fleet.job import Job, JobSource
 from fractale.fleet.requirements import RequirementCheck, check_requirement
 from fractale.fleet.rules import Taken, rule
-from fractale.generate.software import Software, software_in
 from fractale.renamed import old_keyword
 from fractale.store import CONTAINMENT, Cluster, Store
+
+if TYPE_CHECKING:
+    from fractale.generate.software import Software
 
 
 def cluster_software(cluster: Cluster) -> list[Software]:
     """Everything the cluster's software subsystems list, subsystem by subsystem."""
+    from fractale.generate.software import software_in
+
     found: list[Software] = []
     for subsystem in cluster.subsystems():
         if subsystem != CONTAINMENT:
@@ -33,16 +37,22 @@ def cluster_software(cluster: Cluster) -> list[Software]:
 
 
 def _record(cluster: Cluster) -> bytes:
-    """What the fleet needs of a cluster's files besides its containment: its configuration
-    and its software, as two lines of JSON (the cache keeps them while the files are
-    unchanged)."""
+    """What the fleet needs of a cluster's files besides its containment: its scheduler, its
+    configuration and its software, as three lines of JSON (the cache keeps them while the
+    files are unchanged)."""
     software = [item.to_dict() for item in cluster_software(cluster)]
-    return (json.dumps(cluster.config, separators=(",", ":"), default=str).encode() + b"\n"
-            + json.dumps(software, separators=(",", ":")).encode())
+    return b"\n".join([
+        json.dumps(cluster.scheduler).encode(),
+        json.dumps(cluster.config, separators=(",", ":"), default=str).encode(),
+        json.dumps(software, separators=(",", ":")).encode(),
+    ])
 
 
 class Fleet:
-    """The clusters of a store (or some of them), matched against jobs."""
+    """The clusters of a store (or some of them), matched against jobs.
+
+    Opening one reads nothing per cluster but the record the cache keeps (``_record``): a
+    cluster's configuration is parsed, and its ``Cluster`` made, only when asked for."""
 
     def __init__(self, store: Store | str | Path | None = None, clusters: Iterable[str] = ()):
         self.store = store if isinstance(store, Store) else Store(store)
@@ -50,23 +60,43 @@ class Fleet:
         # which also keeps each cluster's record (its configuration and software) until one
         # of its files changes.
         self.compiled: Any = self.store.compiled(list(clusters) or None)
-        self.clusters: list[Cluster] = []
-        # Each cluster's software, as JSON text: clusters with the same software share it.
-        self._software_text: dict[str, bytes] = {}
+        # Per cluster, in name order: its name, its scheduler, its configuration's and its
+        # software's JSON text (clusters with the same software share its parse).
+        self.names: list[str] = []
+        self._schedulers: list[str] = []
+        self._config_text: list[bytes] = []
+        self._software_text: list[bytes] = []
         self._software: dict[bytes, list[Software]] = {}
+        self._clusters: list[Cluster] | None = None
         made = []
-        counts = self.compiled.counts()
+        schedulers: dict[bytes, str] = {}
         for name, record in self.compiled.records():
-            if record is None:
+            lines = record.split(b"\n") if record is not None else ()
+            if len(lines) != 3:
                 record = _record(self.store.get(name))
                 made.append((name, record))
-            config_text, _, software_text = record.partition(b"\n")
-            cluster = Cluster(name, self.store.root / name, json.loads(config_text))
-            cluster._counts = counts[name]
-            self.clusters.append(cluster)
-            self._software_text[name] = software_text
+                lines = record.split(b"\n")
+            scheduler = schedulers.get(lines[0])
+            if scheduler is None:
+                scheduler = schedulers[lines[0]] = json.loads(lines[0])
+            self.names.append(name)
+            self._schedulers.append(scheduler)
+            self._config_text.append(lines[1])
+            self._software_text.append(lines[2])
         if made:
             self.compiled.keep_records(made)
+
+    @property
+    def clusters(self) -> list[Cluster]:
+        """Every cluster of the fleet, in name order (made when first asked for)."""
+        if self._clusters is None:
+            counts = self.compiled.counts()
+            self._clusters = []
+            for name, text in zip(self.names, self._config_text):
+                cluster = Cluster(name, self.store.root / name, json.loads(text))
+                cluster._counts = counts[name]
+                self._clusters.append(cluster)
+        return self._clusters
 
     def __repr__(self) -> str:
         return f"Fleet({self.store!r}, {len(self.clusters)} clusters)"
@@ -76,8 +106,12 @@ class Fleet:
 
     def software(self, cluster: Cluster) -> list[Software]:
         """What the cluster's software subsystems list."""
-        text = self._software_text[cluster.name]
+        return self._parsed_software(self._software_text[self.names.index(cluster.name)])
+
+    def _parsed_software(self, text: bytes) -> list[Software]:
         if text not in self._software:
+            from fractale.generate.software import Software
+
             self._software[text] = [Software(**item) for item in json.loads(text)]
         return self._software[text]
 
@@ -112,22 +146,24 @@ class Fleet:
         """Every cluster's answer, in name order; with ``when``, each cluster that can run the
         job also says when it would start there."""
         job = self._job(job)
-        if not self.clusters:
+        if not self.names:
             raise StoreError(f"no clusters are registered in {self.store.root}")
         fits = self.compiled.satisfiable(job.jobspec, job.per_node)
         # Clusters with the same software meet the job's requirements alike.
         checked: dict[bytes, list[RequirementCheck]] = {}
         answers = []
-        for cluster, (_, fit, reason) in zip(self.clusters, fits):
-            text = self._software_text[cluster.name] if job.requires else b""
+        texts = self._software_text if job.requires else [b""] * len(self.names)
+        for (name, fit, reason), scheduler, text in zip(fits, self._schedulers, texts):
             checks = checked.get(text)
             if checks is None:
-                installed = self.software(cluster) if job.requires else []
+                installed = self._parsed_software(text) if job.requires else []
                 checks = checked[text] = [check_requirement(r, installed) for r in job.requires]
-            answer = ClusterAnswer(cluster.name, cluster.scheduler, fit, reason, checks)
-            if when and answer.ok:
-                answer.start = self.earliest_start(cluster, job)
-            answers.append(answer)
+            answers.append(ClusterAnswer(name, scheduler, fit, reason, checks))
+        if when:
+            clusters = self.clusters
+            for index, answer in enumerate(answers):
+                if answer.ok:
+                    answer.start = self.earliest_start(clusters[index], job)
         return answers
 
     def select(
@@ -164,8 +200,7 @@ class Fleet:
         if cluster is None:
             answer = self.select(job, by, seed).answer
         else:
-            named = [c for c in self.clusters if c.name == cluster]
-            if not named:
+            if cluster not in self.names:
                 self.store.get(cluster)  # raises, naming the known clusters
                 raise StoreError(f"cluster {cluster!r} is not part of this fleet")
             answer = Fleet(self.store, [cluster]).satisfy(job)[0]

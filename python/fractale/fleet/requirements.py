@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fractale._core import REQUIREMENT_KEYS, SOFTWARE_TYPES
 from fractale.errors import JobspecError
-from fractale.generate.software import Software
+
+if TYPE_CHECKING:
+    from fractale.generate.software import Software
 
 _PIECE = re.compile(r"\d+|[A-Za-z]+")
 
