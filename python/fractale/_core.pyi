@@ -207,8 +207,9 @@ class CompiledFleet:
         """The clusters of the store at ``root`` (``names``, or every folder holding a
         ``config`` file), compiled through ``cache``, which also keeps each cluster's
         record of its ``config`` and other graph files while they are unchanged."""
-    def records(self) -> list[tuple[str, bytes | None]]:
-        """``(name, record)`` per cluster; None when its files changed since it was kept."""
+    def records(self) -> list[tuple[str, tuple[bytes, ...] | None]]:
+        """``(name, lines of its record)`` per cluster, equal lines one object; None when its
+        files changed since it was kept."""
     def keep_records(self, records: Sequence[tuple[str, bytes]]) -> None:
         """Keep records for the clusters whose files are as this fleet found them."""
     def counts(self) -> dict[str, dict[str, int]]:

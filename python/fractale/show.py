@@ -10,7 +10,6 @@ per type, node shapes, properties, software) small enough to put in an LLM promp
 
 from __future__ import annotations
 
-import gc
 import shutil
 import subprocess
 from collections import Counter, defaultdict
@@ -19,7 +18,7 @@ from typing import Any
 
 from fractale.errors import FractaleError
 from fractale.generate.software import software_in
-from fractale.store import CONTAINMENT, Cluster
+from fractale.store import CONTAINMENT, Cluster, acyclic
 
 FORMATS = ("svg", "png", "dot", "text")
 
@@ -105,13 +104,8 @@ def _tree(document: dict[str, Any], subsystem: str = CONTAINMENT):
 
 def fold(document: dict[str, Any], subsystem: str = CONTAINMENT) -> Box:
     """The containment tree with identical sibling subtrees folded into counted boxes."""
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of small tuples that never form cycles
-    try:
+    with acyclic():  # hundreds of thousands of small tuples that never form cycles
         return _fold(document, subsystem)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _fold(document: dict[str, Any], subsystem: str) -> Box:

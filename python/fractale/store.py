@@ -114,17 +114,25 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
-def read_json(path: Path) -> Any:
-    """A JSON file parsed with the cyclic collector paused: a large graph is millions of
-    small containers that never form cycles, and collecting among them triples the time."""
-    text = Path(path).read_text(encoding="utf-8")
+@contextlib.contextmanager
+def acyclic() -> Iterator[None]:
+    """The cyclic collector paused while many small containers that never form cycles are
+    made (a graph's millions of values, a fleet's answer per cluster): collecting among them
+    costs more than making them."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(text)
+        yield
     finally:
         if collecting:
             gc.enable()
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file parsed with the cyclic collector paused (``acyclic``)."""
+    text = Path(path).read_text(encoding="utf-8")
+    with acyclic():
+        return json.loads(text)
 
 
 def graph_text(source: GraphSource) -> tuple[str, str | None]:

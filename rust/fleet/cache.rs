@@ -164,6 +164,9 @@ pub struct Meta {
     pub graph: String,
     pub graph_stamp: Stamp,
     pub folder: Option<Stamp>,
+    /// Where the record holds everything an answer from shapes reads (from `decomposable`
+    /// to `histogram`): clusters whose bytes there are equal answer alike.
+    pub alike: Range<usize>,
     pub decomposable: bool,
     pub upper_types: Vec<String>,
     pub totals: BTreeMap<String, u64>,
@@ -424,6 +427,7 @@ fn decode_meta(b: &[u8], record: Range<usize>) -> Option<Meta> {
         0 => None,
         _ => Some(r.stamp()?),
     };
+    let alike_start = record.start + r.pos;
     let decomposable = r.u8()? != 0;
     let upper_types = (0..r.u32()?)
         .map(|_| r.str().map(str::to_owned))
@@ -446,6 +450,7 @@ fn decode_meta(b: &[u8], record: Range<usize>) -> Option<Meta> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
+    let alike = alike_start..record.start + r.pos;
     let node_count = r.u64()?;
     let nodes_len = r.u32()? as usize;
     let nodes = (record.start + r.pos)..(record.start + r.pos + nodes_len);
@@ -467,6 +472,7 @@ fn decode_meta(b: &[u8], record: Range<usize>) -> Option<Meta> {
         graph,
         graph_stamp,
         folder,
+        alike,
         decomposable,
         upper_types,
         totals,

@@ -183,12 +183,15 @@ pub struct Fleet {
     pub rehashed: usize,
 }
 
+/// Files by path, each with its stamp.
+type FileStamps = Vec<(String, Stamp)>;
+
 /// What a cluster's record needs on this load.
 enum Check<'a> {
     Fresh(&'a Meta),
     Changed(Box<Record>),
     /// Compile the cluster at this place among the sources, whose other files have these stamps.
-    Compile(usize, Vec<(String, Stamp)>),
+    Compile(usize, FileStamps),
 }
 
 /// The stamps of `files` now (the first's status given when `first` is), reusing the ones
@@ -199,7 +202,7 @@ fn stamps(
     first: Option<FileStatus>,
     old: Option<&[(String, Stamp)]>,
     now: i128,
-) -> Result<(Vec<(String, Stamp)>, bool, usize)> {
+) -> Result<(FileStamps, bool, usize)> {
     let mut out = Vec::with_capacity(files.len());
     let mut same = old.is_some_and(|o| o.len() == files.len());
     let mut hashed = 0;
@@ -355,20 +358,30 @@ impl Fleet {
         let index = index.ok_or_else(|| Error::matching("the fleet cache vanished while read"))?;
         let table = ShapeTable::from_shapes(index.shapes.clone())?;
         let shapes = table.graphs()?;
-        let at: HashMap<&str, usize> = index
-            .metas
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.name.as_str(), i))
-            .collect();
-        let order = sources
-            .iter()
-            .map(|s| {
-                at.get(s.name.as_str()).copied().ok_or_else(|| {
-                    Error::matching(format!("{} is missing from the fleet cache", s.name))
+        // The cache holds the clusters in the order asked when it was written for them.
+        let in_order = index.metas.len() >= sources.len()
+            && sources
+                .iter()
+                .zip(&index.metas)
+                .all(|(s, m)| s.name == m.name);
+        let order = if in_order {
+            (0..sources.len()).collect()
+        } else {
+            let at: HashMap<&str, usize> = index
+                .metas
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.as_str(), i))
+                .collect();
+            sources
+                .iter()
+                .map(|s| {
+                    at.get(s.name.as_str()).copied().ok_or_else(|| {
+                        Error::matching(format!("{} is missing from the fleet cache", s.name))
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?
+        };
         Ok(Fleet {
             index,
             shapes,
@@ -460,22 +473,6 @@ impl Fleet {
         }
     }
 
-    /// The distinct shapes of the nodes of every cluster `plan` can answer from shapes.
-    fn shapes_for(&self, plan: Option<&Plan>, per_node: bool) -> Vec<u32> {
-        let mut wanted: Vec<u32> = self
-            .clusters()
-            .filter(|c| c.decomposable && plan.is_some_and(|p| p.applies(c)))
-            .flat_map(|c| {
-                c.histogram
-                    .iter()
-                    .map(|h| if per_node { h.flat_shape } else { h.shape })
-            })
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        wanted
-    }
-
     /// The full containment graph of the cluster called `name`, read from its file; with
     /// `per_node`, with the levels between each node and its resources removed (the view a
     /// batch script's per-node request is matched on).
@@ -493,11 +490,13 @@ impl Fleet {
     pub fn taken(&self, js: &Jobspec, per_node: bool) -> Vec<Taken> {
         let plan = Plan::of(js);
         let mut shape_held: HashMap<u32, Option<BTreeMap<String, u64>>> = HashMap::new();
-        if let Some(Plan::Nodes {
-            per_node: single, ..
-        }) = &plan
+        if let Some(
+            nodes @ Plan::Nodes {
+                per_node: single, ..
+            },
+        ) = &plan
         {
-            let wanted = self.shapes_for(plan.as_ref(), per_node);
+            let wanted = shapes_of(&self.metas(), nodes, per_node);
             let held = parallel_map(&wanted, |&s| {
                 let g = &self.shapes[s as usize];
                 let mut st = AllocState::new(g);
@@ -527,32 +526,89 @@ impl Fleet {
     /// removed, as jobs read from batch scripts need.
     pub fn satisfiable(&self, js: &Jobspec, per_node: bool) -> Vec<Fit> {
         let plan = Plan::of(js);
-        // Answer each shape once, whichever clusters share it.
+        let needed = js.counts();
+        let constraint = js.constraints.as_ref();
+        let metas = self.metas();
+        // Clusters whose compiled bytes are alike answer alike when the answer comes from
+        // their shapes alone (no constraint picks nodes, no graph is read): each is answered
+        // as the first of its kind.
+        let mut first_of: HashMap<u64, usize> = HashMap::new();
+        let asked: Vec<usize> = metas
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let from_shapes = constraint.is_none()
+                    && c.decomposable
+                    && plan.as_ref().is_some_and(|p| p.applies(c));
+                if !from_shapes {
+                    return i;
+                }
+                let bytes = &self.index.bytes[c.alike.clone()];
+                let first = *first_of.entry(cache::hash(bytes)).or_insert(i);
+                let same = &self.index.bytes[metas[first].alike.clone()] == bytes;
+                if same {
+                    first
+                } else {
+                    i
+                }
+            })
+            .collect();
+        let answered: Vec<usize> = (0..metas.len()).filter(|&i| asked[i] == i).collect();
+        // Answer each shape those clusters hold once, whichever clusters share it.
         let mut shape_answers: HashMap<u32, ShapeAnswer> = HashMap::new();
         if let Some(plan) = &plan {
-            let wanted = self.shapes_for(Some(plan), per_node);
+            let answering: Vec<&Meta> = answered.iter().map(|&i| metas[i]).collect();
+            let wanted = shapes_of(&answering, plan, per_node);
             let answers = parallel_map(&wanted, |&s| plan.answer(&self.shapes[s as usize]));
             shape_answers = wanted.into_iter().zip(answers).collect();
         }
-        let needed = js.counts();
-        let constraint = js.constraints.as_ref();
-        parallel_map(&self.metas(), |c| {
+        let answer = |c: &Meta| -> (bool, Option<String>) {
             if let Some(reason) = plan::short_in_all(c, &needed) {
-                return Fit {
-                    cluster: c.name.clone(),
-                    ok: false,
-                    reason: Some(reason),
-                };
+                return (false, Some(reason));
             }
-            match &plan {
+            let fit = match &plan {
                 Some(plan) if c.decomposable && plan.applies(c) => {
                     let (nodes, excluded) = alike(c, per_node, constraint, || self.index.nodes(c));
                     plan.combine(c, &shape_answers, &nodes, excluded)
                 }
                 _ => plan::full_graph_fit(c, js, per_node),
-            }
-        })
+            };
+            (fit.ok, fit.reason)
+        };
+        let answers: HashMap<usize, (bool, Option<String>)> = answered
+            .iter()
+            .copied()
+            .zip(parallel_map(&answered, |&i| answer(metas[i])))
+            .collect();
+        metas
+            .iter()
+            .zip(&asked)
+            .map(|(c, from)| {
+                let (ok, reason) = answers.get(from).cloned().unwrap_or((false, None));
+                Fit {
+                    cluster: c.name.clone(),
+                    ok,
+                    reason,
+                }
+            })
+            .collect()
     }
+}
+
+/// The distinct shapes of the nodes of the `clusters` that `plan` can answer from shapes.
+fn shapes_of(clusters: &[&Meta], plan: &Plan, per_node: bool) -> Vec<u32> {
+    let mut wanted: Vec<u32> = clusters
+        .iter()
+        .filter(|c| c.decomposable && plan.applies(c))
+        .flat_map(|c| {
+            c.histogram
+                .iter()
+                .map(|h| if per_node { h.flat_shape } else { h.shape })
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
 }
 
 /// The cache brought up to date with the `checked` clusters (`sources`, in order): those to
@@ -571,12 +627,17 @@ fn refresh(
     let old_shapes = old.map(|o| o.shapes.clone()).unwrap_or_default();
     let compiled = compile_all(sources, &mut checks, old_shapes, now)?;
     let rebuilt = compiled.rebuilt;
-    let asked: std::collections::HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-    let kept: Vec<&Meta> = old
-        .iter()
-        .flat_map(|o| o.metas.iter())
-        .filter(|m| !prune && !asked.contains(m.name.as_str()))
-        .collect();
+    let kept: Vec<&Meta> = match old.filter(|_| !prune) {
+        Some(o) => {
+            let asked: std::collections::HashSet<&str> =
+                sources.iter().map(|s| s.name.as_str()).collect();
+            o.metas
+                .iter()
+                .filter(|m| !asked.contains(m.name.as_str()))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let unchanged = old.is_some_and(|o| o.metas.len() == sources.len() + kept.len())
         && rebuilt == 0
         && checks.iter().all(|c| matches!(c, Check::Fresh(_)));

@@ -1,10 +1,10 @@
 //! `fractale.CompiledFleet`: the fleet index of a cluster store, answered in Rust.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 
 use super::graph::ResourceGraph;
 use super::jobspec::Jobspec;
@@ -62,13 +62,35 @@ impl CompiledFleet {
         Ok(CompiledFleet { fleet })
     }
 
-    /// Each cluster's record, as `keep_records` kept it, or None when there is none or one
-    /// of the files it was made from changed: `(name, record)` in the fleet's order.
-    fn records<'py>(&self, py: Python<'py>) -> Vec<(String, Option<Bound<'py, PyBytes>>)> {
+    /// Each cluster's record, as `keep_records` kept it, split into its lines, or None when
+    /// there is none or one of the files it was made from changed: `(name, lines)` in the
+    /// fleet's order. Equal lines are one `bytes` object, so the Python layer hashes each
+    /// distinct line once however many clusters share it.
+    fn records<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Vec<(String, Option<Bound<'py, PyTuple>>)>> {
+        let mut shared: HashMap<&[u8], Bound<'py, PyBytes>> = HashMap::new();
         self.fleet
             .records()
             .into_iter()
-            .map(|(name, blob)| (name, blob.map(|b| PyBytes::new(py, b))))
+            .map(|(name, blob)| {
+                let lines = blob
+                    .map(|b| {
+                        let lines: Vec<Bound<'py, PyBytes>> = b
+                            .split(|&c| c == b'\n')
+                            .map(|line| {
+                                shared
+                                    .entry(line)
+                                    .or_insert_with(|| PyBytes::new(py, line))
+                                    .clone()
+                            })
+                            .collect();
+                        PyTuple::new(py, lines)
+                    })
+                    .transpose()?;
+                Ok((name, lines))
+            })
             .collect()
     }
 

@@ -372,3 +372,48 @@ def test_cost_of_a_request_without_nodes_counts_the_nodes_its_match_takes(fleet_
     request["resources"] = request["resources"][0]["with"]  # socket > slot > core
     chosen = Fleet(fleet_store).select(yaml.safe_dump(request), "cost")
     assert chosen.scores[chosen.cluster]["nodes"] == 1
+
+
+def test_clusters_alike_share_one_answer_and_each_still_gets_its_own(store):
+    """The core answers clusters whose compiled nodes are alike once; every cluster's answer
+    is still what matching its own graph says: with racks, with a node down, with a
+    constraint naming a node only some clusters have, and for requests above the node
+    level."""
+    names = []
+    for number in range(12):
+        nodes, racks = (3, None) if number % 3 else (4, 2)
+        document = synthetic_graph(nodes, sockets=1, cores=8 * (1 + number % 2), gpus=0,
+                                   memory=0, racks=racks)
+        if number == 7:
+            down = next(n for n in document["graph"]["nodes"]
+                        if n["metadata"]["type"] == "node")
+            down["metadata"]["status"] = "down"
+        names.append(f"c{number:02d}")
+        store.add(f"c{number:02d}", "slurm", document)
+    fleet = Fleet(store)
+    jobs = [
+        {"version": 1, "resources": [{"type": "node", "count": 3, "with": [
+            {"type": "slot", "count": 1, "label": "task",
+             "with": [{"type": "core", "count": 12}]}]}]},
+        {"version": 1, "resources": [{"type": "slot", "count": 20, "label": "task",
+                                      "with": [{"type": "core", "count": 2}]}]},
+        {"version": 9999, "resources": [{"type": "rack", "count": 1, "with": [
+            {"type": "node", "count": 2, "with": [{"type": "socket", "count": 1, "with": [
+                {"type": "slot", "count": 1, "label": "task",
+                 "with": [{"type": "core", "count": 12}]}]}]}]}]},
+        {"version": 1, "resources": [{"type": "node", "count": 1, "with": [
+            {"type": "slot", "count": 1, "label": "task",
+             "with": [{"type": "core", "count": 4}]}]}],
+         "attributes": {"system": {"constraints": {"hostlist": ["node3"]}}}},
+    ]
+    for spec in jobs:
+        spec = {"tasks": [{"command": ["app"], "slot": "task", "count": {"per_slot": 1}}],
+                **spec}
+        spec.setdefault("attributes", {}).setdefault("system", {})["duration"] = 60
+        job = Job.from_text(json.dumps(spec))
+        answers = {a.cluster: a.fits for a in fleet.satisfy(job)}
+        # Each cluster's whole graph read from its file (as the job reads it: per node).
+        expected = {name: fleet.compiled.graph(name, job.per_node).satisfiable(job.jobspec).status
+                    == "satisfiable" for name in names}
+        assert answers == expected, spec
+        assert len(set(answers.values())) == 2, spec  # some fit, some do not

@@ -19,7 +19,7 @@ from fractale.fleet.job import Job, JobSource
 from fractale.fleet.requirements import RequirementCheck, check_requirement
 from fractale.fleet.rules import Taken, rule
 from fractale.renamed import old_keyword
-from fractale.store import CONTAINMENT, Cluster, Store
+from fractale.store import CONTAINMENT, Cluster, Store, acyclic
 
 if TYPE_CHECKING:
     from fractale.generate.software import Software
@@ -68,11 +68,18 @@ class Fleet:
         self._software_text: list[bytes] = []
         self._software: dict[bytes, list[Software]] = {}
         self._clusters: list[Cluster] | None = None
+        with acyclic():
+            made = self._read_records()
+        if made:
+            self.compiled.keep_records(made)
+
+    def _read_records(self) -> list[tuple[str, bytes]]:
+        """Take in each cluster's cached record; the records made for clusters that had
+        none, to keep."""
         made = []
         schedulers: dict[bytes, str] = {}
-        for name, record in self.compiled.records():
-            lines = record.split(b"\n") if record is not None else ()
-            if len(lines) != 3:
+        for name, lines in self.compiled.records():
+            if lines is None or len(lines) != 3:
                 record = _record(self.store.get(name))
                 made.append((name, record))
                 lines = record.split(b"\n")
@@ -83,8 +90,7 @@ class Fleet:
             self._schedulers.append(scheduler)
             self._config_text.append(lines[1])
             self._software_text.append(lines[2])
-        if made:
-            self.compiled.keep_records(made)
+        return made
 
     @property
     def clusters(self) -> list[Cluster]:
@@ -148,17 +154,19 @@ class Fleet:
         job = self._job(job)
         if not self.names:
             raise StoreError(f"no clusters are registered in {self.store.root}")
-        fits = self.compiled.satisfiable(job.jobspec, job.per_node)
-        # Clusters with the same software meet the job's requirements alike.
-        checked: dict[bytes, list[RequirementCheck]] = {}
-        answers = []
-        texts = self._software_text if job.requires else [b""] * len(self.names)
-        for (name, fit, reason), scheduler, text in zip(fits, self._schedulers, texts):
-            checks = checked.get(text)
-            if checks is None:
-                installed = self._parsed_software(text) if job.requires else []
-                checks = checked[text] = [check_requirement(r, installed) for r in job.requires]
-            answers.append(ClusterAnswer(name, scheduler, fit, reason, checks))
+        with acyclic():
+            fits = self.compiled.satisfiable(job.jobspec, job.per_node)
+            # Clusters with the same software meet the job's requirements alike.
+            checked: dict[bytes, list[RequirementCheck]] = {}
+            answers = []
+            texts = self._software_text if job.requires else [b""] * len(self.names)
+            for (name, fit, reason), scheduler, text in zip(fits, self._schedulers, texts):
+                checks = checked.get(text)
+                if checks is None:
+                    installed = self._parsed_software(text) if job.requires else []
+                    checks = checked[text] = [check_requirement(r, installed)
+                                              for r in job.requires]
+                answers.append(ClusterAnswer(name, scheduler, fit, reason, checks))
         if when:
             clusters = self.clusters
             for index, answer in enumerate(answers):

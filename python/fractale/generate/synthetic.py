@@ -9,9 +9,10 @@ within their node, every vertex below a node carrying the node's rank, memory as
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from typing import Any
+
+from fractale.store import acyclic
 
 # Past this a graph's JGF text outgrows what the reader takes (``MAX_GRAPH_BYTES``, 4 GiB,
 # at about 300 bytes a vertex).
@@ -129,9 +130,7 @@ def synthetic_graph(
 
     # Millions of small dicts that never form cycles: the cyclic collector would only rescan
     # them over and over, which triples the time a 10,000-node cluster takes to build.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with acyclic():
         cluster_path = f"/{name}0"
         cluster_id = structural("cluster", name, 0, cluster_path)
         if racks is None:
@@ -196,7 +195,4 @@ def synthetic_graph(
                     progress(step)
         if progress is not None and rank % step:
             progress(rank % step)
-    finally:
-        if collecting:
-            gc.enable()
     return {"graph": {"nodes": vertices, "edges": edges}}
