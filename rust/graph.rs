@@ -111,7 +111,19 @@ impl ResourceGraph {
         } = doc;
         let n = nodes.len();
         let mut types = Types::default();
-        let kind: Vec<TypeId> = nodes.iter().map(|node| types.intern(&node.kind)).collect();
+        // Vertices come in runs of one type: the last one is asked about first.
+        let mut last: Option<(&str, TypeId)> = None;
+        let kind: Vec<TypeId> = nodes
+            .iter()
+            .map(|node| match last {
+                Some((name, t)) if name == &*node.kind => t,
+                _ => {
+                    let t = types.intern(&node.kind);
+                    last = Some((&node.kind, t));
+                    t
+                }
+            })
+            .collect();
         let mut subsystems: Vec<String> = vec![CONTAINMENT.to_owned()];
         let mut parent = vec![NO_PARENT; n];
         let mut child_start = vec![0u32; n + 1];

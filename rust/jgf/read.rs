@@ -128,13 +128,37 @@ pub struct RawMetadata<'de> {
     pub exclusive: Option<bool>,
     pub unit: Option<Text<'de>>,
     pub size: Option<i64>,
-    pub paths: Option<RawPaths<'de>>,
+    /// `paths.containment`.
+    pub path: Option<Text<'de>>,
+    pub status: Option<Status>,
+    /// What few vertices carry, out of line so that the metadata of most stays small to move.
+    pub rare: Option<Box<RawRareMetadata>>,
+}
+
+/// The rarer parts of a node's `metadata`.
+#[derive(Debug, Clone, Default)]
+pub struct RawRareMetadata {
+    /// `paths` of other subsystems.
+    pub other_paths: Vec<(String, String)>,
     /// compspec's `containment: {paths: "/spack0/package0"}`.
     pub containment: Option<Value>,
     pub properties: Option<Value>,
-    pub status: Option<Status>,
     pub attributes: Option<Value>,
     pub extra: BTreeMap<String, Value>,
+}
+
+impl<'de> RawMetadata<'de> {
+    pub fn rare(&mut self) -> &mut RawRareMetadata {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Take `metadata.paths` (a second one replaces the first whole).
+    pub fn set_paths(&mut self, paths: RawPaths<'de>) {
+        self.path = paths.containment;
+        if !paths.other.is_empty() || self.rare.is_some() {
+            self.rare().other_paths = paths.other;
+        }
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawMetadata<'a> {
@@ -161,14 +185,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawMetadata<'a> {
                         "exclusive" => m.exclusive = map.next_value()?,
                         "unit" => m.unit = map.next_value()?,
                         "size" => m.size = map.next_value()?,
-                        "paths" => m.paths = map.next_value()?,
-                        "containment" => m.containment = map.next_value()?,
-                        "properties" => m.properties = map.next_value()?,
+                        "paths" => {
+                            let paths: Option<RawPaths> = map.next_value()?;
+                            m.set_paths(paths.unwrap_or_default());
+                        }
+                        "containment" => m.rare().containment = map.next_value()?,
+                        "properties" => m.rare().properties = map.next_value()?,
                         "status" => m.status = map.next_value()?,
-                        "attributes" => m.attributes = map.next_value()?,
+                        "attributes" => m.rare().attributes = map.next_value()?,
                         other => {
                             let value: Value = map.next_value()?;
-                            m.extra.insert(other.to_owned(), value);
+                            m.rare().extra.insert(other.to_owned(), value);
                         }
                     }
                 }
@@ -310,6 +337,8 @@ pub struct Builder<'f> {
     file: Option<&'f str>,
     layout: Layout,
     strings: Interner,
+    /// Vertex names, apart: they change from vertex to vertex where types and units repeat.
+    names: Interner,
     error: Option<Error>,
     /// A guess at the number of vertices, from the size of the text, so that the vertex
     /// list is not copied over and over as it grows.
@@ -335,6 +364,7 @@ impl<'f> Builder<'f> {
             layout,
             expected_nodes: 0,
             strings: Interner::default(),
+            names: Interner::default(),
             error: None,
             release: None,
             base: 0,
@@ -357,6 +387,7 @@ impl<'f> Builder<'f> {
             layout: self.layout,
             expected_nodes: self.expected_nodes,
             strings: Interner::default(),
+            names: Interner::default(),
             error: None,
             release: self.release,
             base: self.base,
@@ -456,8 +487,8 @@ impl<'f> Builder<'f> {
         });
         // Names repeat from node to node (core0, socket1): one allocation each.
         let name = match meta.name {
-            Some(n) => self.strings.get(&n.0),
-            None => self.strings.get(&format!("{basename}{id}")),
+            Some(n) => self.names.get(&n.0),
+            None => self.names.get(&format!("{basename}{id}")),
         };
         let size = match meta.size {
             None => 1,
@@ -470,18 +501,13 @@ impl<'f> Builder<'f> {
                 ))
             }
         };
-        let properties = match meta.properties {
+        let rare = meta.rare.map(|r| *r).unwrap_or_default();
+        let properties = match rare.properties {
             None => BTreeMap::new(),
             given => properties_of(given, &format!("{}.metadata.properties", loc()), file)?,
         };
-        let (mut path, other_paths) = match meta.paths {
-            Some(p) => (
-                p.containment.map(|c| c.0.into_owned()).unwrap_or_default(),
-                p.other,
-            ),
-            None => (String::new(), Vec::new()),
-        };
-        let mut extra = meta.extra;
+        let mut path = meta.path.map(|c| c.0.into_owned()).unwrap_or_default();
+        let mut extra = rare.extra;
         // compspec writes the containment path as `containment.paths` (a string, or Fluxion's
         // `{containment: path}` in compspec-containment); `paths.containment` wins when a
         // vertex has both. Any other use of the key is kept as it was.
@@ -493,7 +519,7 @@ impl<'f> Builder<'f> {
                 .map(str::to_owned),
             _ => None,
         };
-        match meta.containment {
+        match rare.containment {
             Some(Value::Object(c)) if compspec_path(&c).is_some() => {
                 if let (true, Some(given)) = (path.is_empty(), compspec_path(&c)) {
                     path = given;
@@ -506,9 +532,9 @@ impl<'f> Builder<'f> {
         }
         let extras = NodeExtras {
             label: raw.label,
-            other_paths,
+            other_paths: rare.other_paths,
             properties,
-            attributes: meta.attributes,
+            attributes: rare.attributes,
             extra,
         };
         Ok(Node {
@@ -1211,16 +1237,15 @@ impl<'n> NodeIndex<'n> {
 #[derive(Default)]
 pub(super) struct Interner {
     table: HashMap<String, Arc<str>, FastHash>,
-    /// The last string asked for: vertices and edges come in runs of one type or relation.
-    last: Option<Arc<str>>,
+    /// The last two strings asked for, the latest first: vertices and edges come in runs of
+    /// one type and unit, or one relation.
+    recent: [Option<Arc<str>>; 2],
 }
 
 impl Interner {
     pub(super) fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(last) = &self.last {
-            if **last == *s {
-                return last.clone();
-            }
+        if let Some(a) = self.recent.iter().flatten().find(|a| ***a == *s) {
+            return a.clone();
         }
         let a = match self.table.get(s) {
             Some(a) => a.clone(),
@@ -1230,7 +1255,7 @@ impl Interner {
                 a
             }
         };
-        self.last = Some(a.clone());
+        self.recent[1] = self.recent[0].replace(a.clone());
         a
     }
 }

@@ -50,7 +50,7 @@ fn scan_split<'a>(
             }
             graph = Some(graph_object(&mut c, builder, split_from)?);
         } else {
-            std::str::from_utf8(key).ok()?;
+            utf8(key, key.is_ascii())?;
             serde_json::from_slice::<IgnoredAny>(c.value()?).ok()?;
         }
         match c.next()? {
@@ -91,7 +91,7 @@ fn graph_object<'a>(
             }
             (b"nodes" | b"edges", _) => return None,
             (other, _) => {
-                let other = std::str::from_utf8(other).ok()?;
+                let other = utf8(other, other.is_ascii())?;
                 let value = serde_json::from_slice::<Value>(c.value()?).ok()?;
                 extra.insert(other.to_owned(), value);
             }
@@ -447,6 +447,31 @@ fn close(c: &mut Cursor<'_>, part: &mut Part<'_>) -> Option<Outcome> {
     Some(Outcome::Ended)
 }
 
+/// The high bit of each byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes as a string: `ascii` says they were all seen below 0x80.
+fn utf8(bytes: &[u8], ascii: bool) -> Option<&str> {
+    if ascii {
+        // SAFETY: every byte is below 0x80, and ASCII is UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
+/// The bytes of `word` (read little-endian) that end or break a plain string (`"`, `\\`, or a
+/// control character), each as its high bit: zero when there are none. (Above the first such
+/// byte others may be marked wrongly, as a borrow runs on.)
+fn stop_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH_BITS;
+    let quote = zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS;
+    quote | backslash | control
+}
+
 /// A position in the text, and the plain JSON it expects there. Every reading returns `None`
 /// for anything else, leaving the cursor anywhere.
 #[derive(Clone, Copy)]
@@ -479,24 +504,46 @@ impl<'a> Cursor<'a> {
         (self.next()? == b).then_some(())
     }
 
-    /// The bytes of a string without escapes or control characters.
-    fn raw_string(&mut self) -> Option<&'a [u8]> {
+    /// The bytes of a string without escapes or control characters, and whether they are
+    /// all ASCII.
+    fn raw_string(&mut self) -> Option<(&'a [u8], bool)> {
         self.expect(b'"')?;
         let start = self.at;
+        let mut high = 0u64;
+        // Eight bytes at a time while eight are left, then one at a time.
+        while let Some(word) = self.text.get(self.at..self.at + 8) {
+            let word = u64::from_le_bytes(word.try_into().ok()?);
+            let stops = stop_bytes(word);
+            if stops == 0 {
+                high |= word;
+                self.at += 8;
+                continue;
+            }
+            // The first byte marked is exact: the string ends there if it is a quote.
+            let plain = stops.trailing_zeros() as usize / 8;
+            high |= word & ((1u64 << (8 * plain)) - 1);
+            self.at += plain + 1;
+            return (word >> (8 * plain) & 0xff == u64::from(b'"'))
+                .then(|| (&self.text[start..self.at - 1], high & HIGH_BITS == 0));
+        }
         loop {
             match *self.text.get(self.at)? {
                 b'"' => {
                     self.at += 1;
-                    return Some(&self.text[start..self.at - 1]);
+                    return Some((&self.text[start..self.at - 1], high & HIGH_BITS == 0));
                 }
                 b'\\' | 0..=0x1f => return None,
-                _ => self.at += 1,
+                b => {
+                    high |= u64::from(b);
+                    self.at += 1;
+                }
             }
         }
     }
 
     fn string(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.raw_string()?).ok()
+        let (bytes, ascii) = self.raw_string()?;
+        utf8(bytes, ascii)
     }
 
     fn text(&mut self) -> Option<Text<'a>> {
@@ -505,7 +552,7 @@ impl<'a> Cursor<'a> {
 
     /// An object's key and its `:` (its bytes: the keys looked for are ASCII).
     fn key(&mut self) -> Option<&'a [u8]> {
-        let key = self.raw_string()?;
+        let (key, _) = self.raw_string()?;
         self.expect(b':')?;
         Some(key)
     }
@@ -612,7 +659,10 @@ impl<'a> Cursor<'a> {
                 b"exclusive" => m.exclusive = Some(c.boolean()?),
                 b"unit" => m.unit = Some(c.text()?),
                 b"size" => m.size = Some(c.integer()?),
-                b"paths" => m.paths = Some(c.paths()?),
+                b"paths" => {
+                    let paths = c.paths()?;
+                    m.set_paths(paths);
+                }
                 b"status" => m.status = Some(c.status()?),
                 _ => return None,
             }
@@ -625,7 +675,7 @@ impl<'a> Cursor<'a> {
     fn paths(&mut self) -> Option<RawPaths<'a>> {
         let mut p = RawPaths::default();
         self.members(|c, key| {
-            let key = std::str::from_utf8(key).ok()?;
+            let key = utf8(key, key.is_ascii())?;
             let path = c.text()?;
             if key == CONTAINMENT {
                 p.containment = Some(path);
@@ -687,7 +737,7 @@ impl<'a> Cursor<'a> {
                 b"name" => {
                     let mut first = None;
                     c.members(|c, key| {
-                        let key = Text(Cow::Borrowed(std::str::from_utf8(key).ok()?));
+                        let key = Text(Cow::Borrowed(utf8(key, key.is_ascii())?));
                         let relation = c.text()?;
                         first.get_or_insert((key, relation));
                         Some(())
@@ -695,7 +745,7 @@ impl<'a> Cursor<'a> {
                     m.name = first;
                 }
                 _ => {
-                    std::str::from_utf8(key).ok()?;
+                    utf8(key, key.is_ascii())?;
                     c.raw_string()?;
                 }
             }
@@ -980,6 +1030,13 @@ mod tests {
             "-1",
             "null",
             "{}",
+            // Long enough to be read eight bytes at a time before what breaks or ends them.
+            "\"abcdefghijkl\u{1}mnop\"",
+            "\"abcdefghijklmnopq\\\"r\"",
+            "\"abcdefghijklmnopqrst\u{e9}\"",
+            "\"\u{7f}bcdefghijklmno\"",
+            "\"abcdefgh\"",
+            "\"abcdefg\"",
         ];
         let template = r#"{"graph": {"nodes": [{"id": "0", "metadata": {"type": "cluster", "K": V}},
             {"id": "1", "metadata": {"type": "node"}}], "edges": [{"source": "0", "target": "1"}]}}"#;
@@ -1010,6 +1067,7 @@ mod tests {
         for text in [
             &b"{\"graph\": {\"nodes\": [{\"id\": \"0\", \"metadata\": {\"type\": \"\xff\"}}], \"edges\": []}}"[..],
             b"{\"graph\": {\"nodes\": [{\"id\": \"0\", \"metadata\": {\"type\": \"a\"}}], \"edges\": [], \"x\": \"\xff\"}, \"y\": \"\xff\"}",
+            b"{\"graph\": {\"nodes\": [{\"id\": \"0\", \"metadata\": {\"type\": \"abcdefghijk\xff\"}}], \"edges\": []}}",
         ] {
             agrees(text, Layout::Tree).unwrap();
         }

@@ -110,9 +110,23 @@ pub(super) fn root_forest(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>, strings:
 /// Every per-type total the graph keeps (a subtree's cores, the cluster's memory) must be a
 /// count a 64-bit integer holds; the whole graph's total per type bounds them all.
 pub(super) fn check_size_totals(nodes: &[Node], file: Option<&str>) -> Result<()> {
-    let mut totals: HashMap<&str, u64> = HashMap::new();
+    // A graph has a few types: a short list, the last type met looked at first.
+    let mut totals: Vec<(&str, u64)> = Vec::new();
+    let mut last = 0;
     for (i, node) in nodes.iter().enumerate() {
-        let total = totals.entry(&node.kind).or_insert(0);
+        if totals
+            .get(last)
+            .is_none_or(|(kind, _)| *kind != &*node.kind)
+        {
+            last = match totals.iter().position(|(kind, _)| *kind == &*node.kind) {
+                Some(k) => k,
+                None => {
+                    totals.push((&node.kind, 0));
+                    totals.len() - 1
+                }
+            };
+        }
+        let total = &mut totals[last].1;
         *total = total.checked_add(node.size).ok_or_else(|| {
             Error::jgf(
                 file,
@@ -134,16 +148,19 @@ pub(super) fn containment_root(
     file: Option<&str>,
 ) -> Result<usize> {
     let n = nodes.len();
-    let mut parent: Vec<Option<usize>> = vec![None; n];
+    const NONE: u32 = u32::MAX;
+    let mut parent = vec![NONE; n];
     let mut in_containment = vec![false; n];
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // The children of `v` are `child_list[child_start[v]..child_start[v + 1]]`.
+    let mut child_start = vec![0u32; n + 1];
     for (i, e) in edges.iter().enumerate() {
         if &*e.subsystem != CONTAINMENT {
             continue;
         }
         in_containment[e.source] = true;
         in_containment[e.target] = true;
-        if let Some(p) = parent[e.target] {
+        if parent[e.target] != NONE {
+            let p = parent[e.target] as usize;
             return Err(Error::jgf(
                 file,
                 format!("graph.edges[{i}]"),
@@ -153,18 +170,25 @@ pub(super) fn containment_root(
                 ),
             ));
         }
-        parent[e.target] = Some(e.source);
-        children[e.source].push(e.target);
+        parent[e.target] = e.source as u32;
+        child_start[e.source + 1] += 1;
     }
-    let edge_count = edges
-        .iter()
-        .filter(|e| &*e.subsystem == CONTAINMENT)
-        .count();
+    for v in 0..n {
+        child_start[v + 1] += child_start[v];
+    }
+    let edge_count = child_start[n] as usize;
+    let mut fill = child_start.clone();
+    let mut child_list = vec![0u32; edge_count];
+    for e in edges.iter().filter(|e| &*e.subsystem == CONTAINMENT) {
+        child_list[fill[e.source] as usize] = e.target as u32;
+        fill[e.source] += 1;
+    }
+    drop(fill);
     let roots: Vec<usize> = if edge_count == 0 {
         (0..n).collect()
     } else {
         (0..n)
-            .filter(|&v| in_containment[v] && parent[v].is_none())
+            .filter(|&v| in_containment[v] && parent[v] == NONE)
             .collect()
     };
     let root = match roots.as_slice() {
@@ -197,7 +221,8 @@ pub(super) fn containment_root(
     visited[root] = true;
     while let Some(v) = stack.pop() {
         reached += 1;
-        for &c in &children[v] {
+        for &c in &child_list[child_start[v] as usize..child_start[v + 1] as usize] {
+            let c = c as usize;
             if !visited[c] {
                 visited[c] = true;
                 stack.push(c);
