@@ -61,7 +61,11 @@ impl ById {
         let mut in_tree = vec![0u64; nt];
         for (t, vs) in of_kind.iter_mut().enumerate() {
             in_tree[t] = vs.len() as u64;
-            vs.sort_by_key(|&v| (g.id(v), v));
+            // Keyed once and sorted unstably: the keys are distinct (each vertex once).
+            let mut keyed: Vec<(i64, u32)> = vs.iter().map(|&v| (g.id(v), v)).collect();
+            keyed.sort_unstable();
+            vs.clear();
+            vs.extend(keyed.iter().map(|&(_, v)| v));
             if nt > 64 || vs.windows(2).any(|w| g.id(w[0]) == g.id(w[1])) {
                 spread[t] = false;
             }
