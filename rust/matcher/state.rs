@@ -30,8 +30,10 @@ pub struct AllocState {
     pub(super) next_jobid: u64,
     /// The jobs placed, allocated now or reserved later.
     pub(super) allocations: BTreeMap<u64, Allocation>,
-    /// Children in `low`'s and `high`'s scoring order, for the walk's early stop.
-    pub(super) by_id: Arc<ById>,
+    /// Children in `low`'s and `high`'s scoring order, for the walk's early stop: built the
+    /// first time a `low` or `high` walk asks, so that a graph only loaded, or matched `first`,
+    /// never pays for it.
+    by_id: OnceLock<Arc<ById>>,
     /// Score every candidate, never stopping early: the walk as Fluxion runs it, kept as the
     /// oracle the early stop is tested against.
     pub(super) exhaustive: bool,
@@ -53,10 +55,15 @@ impl AllocState {
             seq: 0,
             next_jobid: 1,
             allocations: BTreeMap::new(),
-            by_id: Arc::new(ById::new(g)),
+            by_id: OnceLock::new(),
             exhaustive: false,
             shapes: OnceLock::new(),
         }
+    }
+
+    /// The children of every vertex in `low`'s and `high`'s scoring order.
+    pub(super) fn by_id(&self, g: &ResourceGraph) -> &Arc<ById> {
+        self.by_id.get_or_init(|| Arc::new(ById::new(g)))
     }
 
     /// Ids of the jobs held: allocated now or reserved.

@@ -371,7 +371,7 @@ impl<'a> Walk<'a> {
                     self.explore_best(u, next, &mut x_inout, &mut dfu, &wanted)
                 }
                 Some(wanted)
-                    if wanted.len() == 1 && self.st.by_id.spread(wanted[0].0).is_some() =>
+                    if wanted.len() == 1 && self.st.by_id(self.g).spread(wanted[0].0).is_some() =>
                 {
                     self.explore_everywhere(next, &mut dfu, wanted[0])
                 }
@@ -587,13 +587,11 @@ impl<'a> Walk<'a> {
     /// `unit` asks that every child count 1 (bundles of children for slots). `None` when the
     /// choice needs every candidate scored: another policy, a range count, a slot, or ties.
     fn cut(&self, u: u32, reqs: &[Req], times: u64, unit: bool) -> Option<Vec<(TypeId, u64)>> {
-        let by_id = &self.st.by_id;
-        if self.st.exhaustive
-            || self.policy == Policy::First
-            || reqs.is_empty()
-            || !by_id.distinct(u)
-            || (unit && !by_id.unit(u))
-        {
+        if self.st.exhaustive || self.policy == Policy::First || reqs.is_empty() {
+            return None;
+        }
+        let by_id = self.st.by_id(self.g);
+        if !by_id.distinct(u) || (unit && !by_id.unit(u)) {
             return None;
         }
         let mut wanted: Vec<(TypeId, u64)> = Vec::with_capacity(reqs.len());
@@ -617,7 +615,7 @@ impl<'a> Walk<'a> {
         dfu: &mut Scoring,
         wanted: &[(TypeId, u64)],
     ) -> bool {
-        let by_id = Arc::clone(&self.st.by_id);
+        let by_id = Arc::clone(self.st.by_id(self.g));
         let mut any = false;
         for &(t, need) in wanted {
             let kids = by_id.of_type(self.g, u, t);
@@ -681,7 +679,7 @@ impl<'a> Walk<'a> {
         dfu: &mut Scoring,
         (t, need): (TypeId, u64),
     ) -> bool {
-        let by_id = Arc::clone(&self.st.by_id);
+        let by_id = Arc::clone(self.st.by_id(self.g));
         let Some(all) = by_id.spread(t) else {
             return false;
         };
