@@ -265,6 +265,28 @@ pub(super) mod tests {
         pub(in crate::jgf) meaning: &'static [&'static str],
     }
 
+    impl Sample {
+        /// The document with the value at one of its slots replaced by one of a JSON kind
+        /// that is wrong there (`slot` and `replacement` pick which).
+        pub(in crate::jgf) fn corrupted(
+            &self,
+            slot: prop::sample::Index,
+            replacement: prop::sample::Index,
+        ) -> (&Slot, Value) {
+            let slot = &self.slots[slot.index(self.slots.len())];
+            let choices: Vec<Value> = replacements()
+                .into_iter()
+                .filter(|(kind, _)| !slot.meaning.contains(kind))
+                .map(|(_, v)| v)
+                .collect();
+            let mut doc = self.doc.clone();
+            *doc.pointer_mut(&slot.pointer)
+                .expect("a slot points into its document") =
+                choices[replacement.index(choices.len())].clone();
+            (slot, doc)
+        }
+    }
+
     /// Replacements of every JSON kind.
     pub(in crate::jgf) fn replacements() -> Vec<(&'static str, Value)> {
         vec![
@@ -563,16 +585,7 @@ pub(super) mod tests {
                 prop_assert!(parse(&text, None).is_ok(), "valid: {text}");
                 prop_assert!(locate_in_value(&sample.doc, None).is_none());
 
-                let slot = &sample.slots[slot.index(sample.slots.len())];
-                let choices: Vec<Value> = replacements()
-                    .into_iter()
-                    .filter(|(kind, _)| !slot.meaning.contains(kind))
-                    .map(|(_, v)| v)
-                    .collect();
-                let mut doc = sample.doc.clone();
-                *doc.pointer_mut(&slot.pointer)
-                    .expect("a slot points into its document") =
-                    choices[replacement.index(choices.len())].clone();
+                let (slot, doc) = sample.corrupted(slot, replacement);
                 let text = doc.to_string();
                 let read = parse(&text, None);
                 let located = locate_in_value(&doc, None);

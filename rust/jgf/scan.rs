@@ -817,7 +817,7 @@ mod tests {
 
     use super::*;
     use crate::error::Result;
-    use crate::jgf::locate::tests::{replacements, sample};
+    use crate::jgf::locate::tests::sample;
     use crate::jgf::read::{read_serde, validate};
     use crate::jgf::{Document, Layout};
 
@@ -1123,15 +1123,7 @@ mod tests {
                 let taken = agrees(text.as_bytes(), layout).map_err(TestCaseError::fail)?;
                 read.set(read.get() + usize::from(taken));
 
-                let slot = &sample.slots[slot.index(sample.slots.len())];
-                let choices: Vec<Value> = replacements()
-                    .into_iter()
-                    .filter(|(kind, _)| !slot.meaning.contains(kind))
-                    .map(|(_, v)| v)
-                    .collect();
-                let mut doc = sample.doc.clone();
-                *doc.pointer_mut(&slot.pointer).unwrap() =
-                    choices[replacement.index(choices.len())].clone();
+                let (_, doc) = sample.corrupted(slot, replacement);
                 agrees(doc.to_string().as_bytes(), layout).map_err(TestCaseError::fail)?;
                 agrees(&edited(&text, at, how), layout).map_err(TestCaseError::fail)?;
                 Ok(())
